@@ -1,0 +1,55 @@
+/// Tunables of the segment log. Every field has a default, so `LogOptions()` is a working log.
+public struct LogOptions: Sendable {
+    /// A segment is sealed and a new one started once it reaches this size. A segment can
+    /// exceed it by at most one commit batch (`maxBatchBytes`).
+    public var segmentMaxBytes: UInt64 = 64 * 1024 * 1024
+    /// A segment holding records is sealed once it is this old, even when idle.
+    public var segmentMaxAge: Duration = .seconds(24 * 3600)
+    /// Events from one source before a dictionary is trained for it; 0 never trains.
+    public var dictionaryAfter: Int = 1000
+    /// Largest dictionary size in bytes.
+    public var dictionaryCapacity: Int = 64 * 1024
+    /// zstd level for record bodies (the archive recompresses at a higher level).
+    public var compressionLevel: Int32 = 3
+    /// One commit batch takes appends until it holds this many stored bytes.
+    public var maxBatchBytes: Int = 8 * 1024 * 1024
+    /// The largest body one record may carry.
+    public var maxBodyBytes: Int = 64 * 1024 * 1024
+
+    public init() {}
+}
+
+/// Where a record is: its segment (named by that segment's first sequence number), the
+/// byte offset of its frame in the file, and the frame's length. Enough for one positioned
+/// read or one ranged GET.
+public struct RecordLocation: Sendable, Hashable, Codable {
+    public var segment: UInt64
+    public var offset: UInt64
+    public var length: UInt32
+
+    public init(segment: UInt64, offset: UInt64, length: UInt32) {
+        self.segment = segment
+        self.offset = offset
+        self.length = length
+    }
+}
+
+/// What `append` returns once the record is durable.
+public struct AppendReceipt: Sendable, Hashable {
+    public var sequence: UInt64
+    public var location: RecordLocation
+    /// SHA-256 of the body as given (for events, the `payload_hash`).
+    public var bodySHA256: [UInt8]
+}
+
+/// A record ready for the writer: metadata encoded, body hashed and compressed by the
+/// appender's own task, so the single writer only frames, writes and syncs.
+struct PreparedRecord: Sendable {
+    var type: RecordType
+    var flags: UInt8
+    var dictionary: SourceDictionary?
+    var metadata: [UInt8]
+    var bodyLength: UInt32
+    var storedBody: [UInt8]
+    var bodySHA256: [UInt8]
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Metadata of an event record: who sent it, what it is, when it arrived.
+public struct EventMetadata: Codable, Sendable, Equatable {
+    /// UUIDv7, lowercase.
+    public var eventID: String
+    public var sourceSystem: String
+    public var eventType: String
+    /// RFC 3339 UTC with microseconds.
+    public var receivedAt: String
+    /// The source's own delivery id (e.g. `X-GitHub-Delivery`), used to drop duplicates.
+    public var dedupKey: String?
+    /// Selected request headers, names lowercased (signature headers are kept for audit).
+    public var headers: [String: String]
+
+    public init(eventID: String, sourceSystem: String, eventType: String, receivedAt: String,
+                dedupKey: String? = nil, headers: [String: String] = [:]) {
+        self.eventID = eventID
+        self.sourceSystem = sourceSystem
+        self.eventType = eventType
+        self.receivedAt = receivedAt
+        self.dedupKey = dedupKey
+        self.headers = headers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", sourceSystem = "source_system", eventType = "event_type"
+        case receivedAt = "received_at", dedupKey = "dedup_key", headers
+    }
+}
+
+/// Metadata of a trace record. The body is a JSON document whose shape is set by
+/// `traceType`; the workflow engine owns those shapes (`docs/segment-format.md` §4.2).
+public struct TraceMetadata: Codable, Sendable, Equatable {
+    /// What happened, e.g. `execution.started`, `step.attempted`, `execution.finished`.
+    public var traceType: String
+    public var eventID: String?
+    public var executionID: String?
+    public var recordedAt: String
+
+    public init(traceType: String, eventID: String? = nil, executionID: String? = nil, recordedAt: String) {
+        self.traceType = traceType
+        self.eventID = eventID
+        self.executionID = executionID
+        self.recordedAt = recordedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case traceType = "trace_type", eventID = "event_id", executionID = "execution_id", recordedAt = "recorded_at"
+    }
+}
+
+/// Metadata of a dictionary record; the body is the raw zstd dictionary.
+public struct DictionaryMetadata: Codable, Sendable, Equatable {
+    public var dictionaryID: UInt32
+    public var sourceSystem: String
+    public var trainedOnEvents: Int
+    public var createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case dictionaryID = "dictionary_id", sourceSystem = "source_system"
+        case trainedOnEvents = "trained_on_events", createdAt = "created_at"
+    }
+}
+
+/// Metadata of a seal record; its body is empty.
+public struct SealMetadata: Codable, Sendable, Equatable {
+    /// Records in the segment before the seal.
+    public var recordCount: UInt64
+    public var firstSequence: UInt64
+    public var lastSequence: UInt64
+    /// Hex chain value of the record at `lastSequence`.
+    public var chainHead: String
+    public var sealedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case recordCount = "record_count", firstSequence = "first_sequence", lastSequence = "last_sequence"
+        case chainHead = "chain_head", sealedAt = "sealed_at"
+    }
+}
+
+/// Metadata JSON is written with sorted keys and unescaped slashes, so the stored bytes
+/// are stable for a given value.
+enum MetadataCoding {
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            let bytes = Array(try encoder.encode(value))
+            guard bytes.count <= Int(UInt16.max) else {
+                throw SegmentLogError(.invalidRecord, "record metadata is \(bytes.count) bytes; the limit is 65535")
+            }
+            return bytes
+        } catch let error as SegmentLogError {
+            throw error
+        } catch {
+            throw SegmentLogError(.invalidRecord, "cannot encode record metadata: \(error)")
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch {
+            throw SegmentLogError(.corrupt, "record metadata does not decode as \(T.self): \(error)")
+        }
+    }
+}

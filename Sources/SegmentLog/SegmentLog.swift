@@ -1,0 +1,143 @@
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import TraceboxCore
+
+/// The append-only segment log: the canonical store of every event and trace record.
+///
+/// `append` returns only once the record is durable (written and `fdatasync`ed), with its
+/// sequence number and location. Many concurrent appenders share one sync (group commit).
+/// Appenders hash and compress their own bodies, so that work runs in parallel and the
+/// single writer only frames, writes and syncs.
+public final class SegmentLog: Sendable {
+    public let directory: String
+    public let options: LogOptions
+    public let recovery: RecoveryReport
+    private let writer: SegmentWriter
+    private let dictionaries: SourceDictionaries
+    private let zstd: Zstd
+    private let clock: any WallClock
+    private let readers: SegmentReaderCache
+    private let logger: Logger
+
+    private init(directory: String, options: LogOptions, recovery: RecoveryReport, writer: SegmentWriter,
+                 dictionaries: SourceDictionaries, zstd: Zstd, clock: any WallClock, logger: Logger) {
+        self.directory = directory
+        self.options = options
+        self.recovery = recovery
+        self.writer = writer
+        self.dictionaries = dictionaries
+        self.zstd = zstd
+        self.clock = clock
+        self.logger = logger
+        self.readers = SegmentReaderCache(directory: directory, zstd: zstd, level: options.compressionLevel)
+    }
+
+    /// Opens (creating if needed) the log in `directory`, recovering from a crash: a torn
+    /// tail of the active segment is cut and reported in `recovery`; damage anywhere else
+    /// stops the open with an error naming the file and offset.
+    public static func open(
+        directory: String, options: LogOptions = LogOptions(), clock: any WallClock = SystemWallClock(),
+        logger: Logger = Logger(label: "tracebox.segment-log")
+    ) throws -> SegmentLog {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SegmentLogError(.io, "cannot create log directory: \(error.localizedDescription)", path: directory)
+        }
+        let zstd = Zstd(level: options.compressionLevel)
+        let dictionaries = SourceDictionaries(
+            trainAfter: options.dictionaryAfter, capacity: options.dictionaryCapacity, level: options.compressionLevel)
+        let recovered = try Recovery.open(directory: directory, dictionaries: dictionaries, options: options,
+                                          zstd: zstd, now: clock.now())
+        if let torn = recovered.report.tornTail {
+            logger.warning("cut torn tail of active segment", metadata: [
+                "path": "\(torn.path)", "offset": "\(torn.offset)", "bytes_cut": "\(torn.bytesCut)",
+                "last_good_sequence": "\(torn.lastGoodSequence)", "reason": "\(torn.reason)",
+            ])
+        }
+        let writer = SegmentWriter(directory: directory, options: options, dictionaries: dictionaries,
+                                   clock: clock, active: recovered.active)
+        writer.start()
+        return SegmentLog(directory: directory, options: options, recovery: recovered.report, writer: writer,
+                          dictionaries: dictionaries, zstd: zstd, clock: clock, logger: logger)
+    }
+
+    /// Appends an event; returns once it is durable.
+    public func append(event metadata: EventMetadata, payload: [UInt8]) async throws -> AppendReceipt {
+        guard !metadata.sourceSystem.isEmpty else {
+            throw SegmentLogError(.invalidRecord, "an event needs a source_system")
+        }
+        let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
+        let prepared = try prepare(.event, metadata: try MetadataCoding.encode(metadata), body: payload,
+                                   dictionary: decision.dictionary)
+        let receipt = try await submit(prepared)
+        if let samples = decision.trainingSamples {
+            // This event completed the training set. Training happens here, after the event is
+            // durable, so it delays this one acknowledgement and blocks nobody else.
+            do {
+                if let trained = try dictionaries.train(source: metadata.sourceSystem, samples: samples, now: clock.now()) {
+                    logger.info("trained zstd dictionary", metadata: [
+                        "source": "\(metadata.sourceSystem)", "dictionary_id": "\(trained.id)",
+                        "bytes": "\(trained.zstd.bytes.count)", "samples": "\(samples.count)",
+                    ])
+                }
+            } catch {
+                logger.error("dictionary training failed", metadata: ["source": "\(metadata.sourceSystem)", "error": "\(error)"])
+            }
+        }
+        return receipt
+    }
+
+    /// Appends a trace record; returns once it is durable.
+    public func append(trace metadata: TraceMetadata, body: [UInt8]) async throws -> AppendReceipt {
+        try await submit(try prepare(.trace, metadata: try MetadataCoding.encode(metadata), body: body, dictionary: nil))
+    }
+
+    /// Installs a dictionary for `source` trained from `samples` (instead of waiting for
+    /// `dictionaryAfter` events). Returns nil when zstd could not train one.
+    @discardableResult
+    public func trainDictionary(source: String, samples: [[UInt8]]) throws -> SourceDictionary? {
+        try dictionaries.train(source: source, samples: samples, now: clock.now())
+    }
+
+    /// Seals the active segment (if it holds any records) and starts a new one.
+    public func roll() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            writer.submit(.roll(continuation))
+        }
+    }
+
+    /// Reads one record by location: one positioned read of the frame, checked end to end.
+    public func read(_ location: RecordLocation) throws -> LogRecord {
+        try readers.read(location)
+    }
+
+    /// The current end of the log.
+    public var position: (segment: UInt64, nextSequence: UInt64, size: UInt64) {
+        writer.position ?? (0, 0, 0)
+    }
+
+    /// Finishes queued appends and stops the writer. Appends after this fail with `.closed`.
+    public func close() async {
+        await writer.close()
+    }
+
+    private func prepare(_ type: RecordType, metadata: [UInt8], body: [UInt8],
+                         dictionary: SourceDictionary?) throws -> PreparedRecord {
+        guard body.count <= options.maxBodyBytes else {
+            throw SegmentLogError(.invalidRecord, "body is \(body.count) bytes; the limit is \(options.maxBodyBytes)")
+        }
+        let stored = try body.withUnsafeBytes { try zstd.compress($0, dictionary: dictionary?.zstd) }
+        return PreparedRecord(type: type, flags: FrameFlags.zstd, dictionary: dictionary, metadata: metadata,
+                              bodyLength: UInt32(body.count), storedBody: stored,
+                              bodySHA256: Array(SHA256.hash(data: body)))
+    }
+
+    private func submit(_ record: PreparedRecord) async throws -> AppendReceipt {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.append(record, continuation))
+        }
+    }
+}

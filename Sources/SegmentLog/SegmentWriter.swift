@@ -1,0 +1,220 @@
+import Dispatch
+import Foundation
+import Synchronization
+import TraceboxCore
+
+/// The one writer of the log: a dedicated thread that takes every append waiting in its
+/// queue, frames them into one buffer, writes it and calls `fdatasync` once for all of them
+/// (group commit), then resumes each appender with its receipt.
+///
+/// A thread, not a task: `write` and `fdatasync` block, and blocking a cooperative-pool
+/// thread for milliseconds would stall unrelated tasks on a 2-core machine.
+final class SegmentWriter: Sendable {
+    enum Command: Sendable {
+        case append(PreparedRecord, CheckedContinuation<AppendReceipt, any Error>)
+        case roll(CheckedContinuation<Void, any Error>)
+    }
+
+    struct Queue: Sendable {
+        var commands: [Command] = []
+        var writerIsWaiting = false
+        var closing = false
+        var closed = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let queue = Mutex(Queue())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let directory: String
+    private let options: LogOptions
+    private let dictionaries: SourceDictionaries
+    private let clock: any WallClock
+    /// The active segment, touched only by the writer thread (and read by `status`).
+    private let active: Mutex<ActiveSegment>
+
+    init(directory: String, options: LogOptions, dictionaries: SourceDictionaries, clock: any WallClock,
+         active: ActiveSegment) {
+        self.directory = directory
+        self.options = options
+        self.dictionaries = dictionaries
+        self.clock = clock
+        self.active = Mutex(active)
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "tracebox-segment-writer"
+        thread.start()
+    }
+
+    /// The current end of the log, for status displays.
+    var position: (segment: UInt64, nextSequence: UInt64, size: UInt64)? {
+        active.withLock { ($0.firstSequence, $0.nextSequence, $0.size) }
+    }
+
+    func submit(_ command: Command) {
+        let accepted = queue.withLock { queue -> Bool in
+            guard !queue.closing else { return false }
+            queue.commands.append(command)
+            if queue.writerIsWaiting {
+                queue.writerIsWaiting = false
+                wakeup.signal()
+            }
+            return true
+        }
+        if !accepted {
+            let error = SegmentLogError(.closed, "the segment log is closed")
+            switch command {
+            case .append(_, let continuation): continuation.resume(throwing: error)
+            case .roll(let continuation): continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Stops taking new appends, lets the writer finish what is queued, and waits for it to exit.
+    func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = queue.withLock { queue -> Bool in
+                if queue.closed { return true }
+                queue.closing = true
+                queue.exitWaiters.append(continuation)
+                if queue.writerIsWaiting {
+                    queue.writerIsWaiting = false
+                    wakeup.signal()
+                }
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    private func run() {
+        while true {
+            let (batch, closing) = takeBatch()
+            if batch.isEmpty {
+                if closing { break }
+                rollIfTooOld()
+                waitForWork()
+                continue
+            }
+            process(batch)
+        }
+        let waiters = queue.withLock { queue -> [CheckedContinuation<Void, Never>] in
+            queue.closed = true
+            defer { queue.exitWaiters = [] }
+            return queue.exitWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func takeBatch() -> ([Command], Bool) {
+        queue.withLock { queue in
+            var bytes = 0
+            var count = 0
+            for command in queue.commands {
+                if case .append(let record, _) = command { bytes += record.storedBody.count }
+                count += 1
+                if bytes >= options.maxBatchBytes { break }
+            }
+            let batch = Array(queue.commands.prefix(count))
+            queue.commands.removeFirst(count)
+            return (batch, queue.closing)
+        }
+    }
+
+    /// Sleeps until an append arrives, or at most a second so age-based rolls happen on an idle log.
+    private func waitForWork() {
+        let mustWait = queue.withLock { queue -> Bool in
+            guard queue.commands.isEmpty, !queue.closing else { return false }
+            queue.writerIsWaiting = true
+            return true
+        }
+        guard mustWait else { return }
+        if wakeup.wait(timeout: .now() + .seconds(1)) == .timedOut {
+            // Nobody signalled; clear the flag, or consume the signal that raced with the timeout.
+            let signalled = queue.withLock { queue -> Bool in
+                defer { queue.writerIsWaiting = false }
+                return !queue.writerIsWaiting
+            }
+            if signalled { wakeup.wait() }
+        }
+    }
+
+    private func rollIfTooOld() {
+        active.withLock { active in
+            guard active.isSealed || (active.dataRecords > 0 && isTooOld(active)) else { return }
+            try? roll(&active)
+        }
+    }
+
+    private func isTooOld(_ segment: ActiveSegment) -> Bool {
+        let ageMicros = Int64((clock.now().timeIntervalSince1970 * 1_000_000).rounded(.down)) - segment.header.createdAtMicros
+        let maxMicros = options.segmentMaxAge.components.seconds * 1_000_000
+            + options.segmentMaxAge.components.attoseconds / 1_000_000_000_000
+        return ageMicros >= maxMicros
+    }
+
+    private func process(_ batch: [Command]) {
+        active.withLock { active in
+            var receipts: [Result<AppendReceipt, any Error>] = []
+            var rollResult: Result<Void, any Error> = .success(())
+            do {
+                if active.isSealed
+                    || (active.dataRecords > 0 && (active.size >= options.segmentMaxBytes || isTooOld(active))) {
+                    try roll(&active)
+                }
+                if batch.contains(where: { if case .roll = $0 { true } else { false } }) {
+                    rollResult = Result { if active.dataRecords > 0 { try roll(&active) } }
+                    if active.isSealed { try roll(&active) }
+                }
+                var segment = active
+                let before = segment
+                var buffer: [UInt8] = []
+                var pending: [AppendReceipt] = []
+                for command in batch {
+                    guard case .append(let record, _) = command else { continue }
+                    if let dictionary = record.dictionary, !segment.dictionaryIDs.contains(dictionary.id) {
+                        try segment.frameDictionary(dictionary, into: &buffer)
+                    }
+                    let (sequence, location) = segment.frame(
+                        type: record.type, flags: record.flags, dictionaryID: record.dictionary?.id ?? 0,
+                        metadata: record.metadata, bodyLength: record.bodyLength, storedBody: record.storedBody,
+                        bodySHA256: record.bodySHA256, into: &buffer)
+                    pending.append(AppendReceipt(sequence: sequence, location: location, bodySHA256: record.bodySHA256))
+                }
+                do {
+                    try segment.commit(buffer)
+                } catch {
+                    active = before
+                    throw error
+                }
+                active = segment
+                receipts = pending.map { .success($0) }
+            } catch {
+                receipts = batch.map { _ in .failure(error) }
+                if case .success = rollResult { rollResult = .failure(error) }
+            }
+            var next = receipts.makeIterator()
+            for command in batch {
+                switch command {
+                case .append(_, let continuation): continuation.resume(with: next.next()!)
+                case .roll(let continuation): continuation.resume(with: rollResult)
+                }
+            }
+        }
+    }
+
+    /// Seals the active segment and starts the next. If sealing succeeds but the new file
+    /// cannot be created (disk full), `active` stays sealed and the next batch tries again.
+    private func roll(_ active: inout ActiveSegment) throws {
+        if !active.isSealed {
+            var buffer: [UInt8] = []
+            try active.frameSeal(at: clock.now(), into: &buffer)
+            try active.commit(buffer)
+            active.isSealed = true
+        }
+        active = try ActiveSegment.create(
+            directory: directory, firstSequence: active.nextSequence, previousChain: active.chain,
+            dictionaries: dictionaries.all(), now: clock.now())
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import SegmentLog
+
+/// `tracebox audit`: offline tools for segment files. They need no daemon and no index.
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check and read segment files offline.", subcommands: [Verify.self, Cat.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify checksums, payload hashes, the hash chain and seals.",
+            discussion: "Exits 0 when everything is intact, 1 with the first bad file and offset otherwise.")
+
+        @Argument(help: "Segment files, or directories to search for them (e.g. the data directory).")
+        var paths: [String]
+
+        func run() async throws {
+            let started = Date()
+            let report = SegmentVerifier.verify(paths: paths)
+            let seconds = Date().timeIntervalSince(started)
+            if let failure = report.failure {
+                FileHandle.standardError.write(Data("FAILED \(failure.path) offset \(failure.offset): \(failure.message)\n".utf8))
+                throw ExitStatus.damaged
+            }
+            let megabytes = Double(report.bodyBytes) / 1_000_000
+            print(String(format: "OK %d segments (%d sealed), %d records, %d events, %.1f MB of payload verified in %.2f s",
+                         report.segments, report.sealedSegments, report.records, report.events, megabytes, seconds))
+        }
+    }
+
+    struct Cat: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one JSON line per record of a segment.",
+            discussion: "Fields: sequence, type, offset, length, metadata, payload_sha256, payload (base64).")
+
+        @Argument(help: "A segment file.")
+        var segment: String
+
+        @Option(help: "Also write each record's body, byte for byte, to DIR/<sequence>.<type>.")
+        var payloadDir: String?
+
+        func validate() throws {
+            guard FileManager.default.fileExists(atPath: segment) else {
+                throw ValidationError("no such segment file: \(segment)")
+            }
+        }
+
+        func run() async throws {
+            if let payloadDir {
+                try FileManager.default.createDirectory(atPath: payloadDir, withIntermediateDirectories: true)
+            }
+            let reader = try SegmentReader(path: segment)
+            let out = FileHandle.standardOutput
+            let end = try reader.forEach { record in
+                var line: [String: Any] = [
+                    "sequence": record.sequence,
+                    "type": record.type.description,
+                    "offset": record.location.offset,
+                    "length": record.location.length,
+                    "payload_sha256": Hex.encode(record.bodySHA256),
+                    "payload": Data(record.body).base64EncodedString(),
+                ]
+                if let metadata = try? JSONSerialization.jsonObject(with: Data(record.metadata)) {
+                    line["metadata"] = metadata
+                }
+                if record.dictionaryID != 0 { line["dictionary_id"] = record.dictionaryID }
+                if let payloadDir {
+                    let file = payloadDir + "/" + SegmentDirectory.fileName(firstSequence: record.sequence)
+                        .replacingOccurrences(of: SegmentDirectory.suffix, with: "." + record.type.description)
+                    try Data(record.body).write(to: URL(fileURLWithPath: file))
+                    line["payload_file"] = file
+                }
+                var json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
+                json.append(0x0A)
+                out.write(json)
+            }
+            if case .truncated(let offset, let field) = end {
+                FileHandle.standardError.write(Data("warning: \(segment) ends with an incomplete record at offset \(offset) (\(field))\n".utf8))
+            }
+        }
+    }
+}
