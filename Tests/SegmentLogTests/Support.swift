@@ -1,0 +1,101 @@
+import Foundation
+import SegmentLog
+import TraceboxCore
+
+/// Shared helpers for the segment log tests: temporary directories, the shared corpus,
+/// and paths to the package's executables.
+enum Support {
+    /// The repository root (this file is Tests/SegmentLogTests/Support.swift).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// `../shared/corpus` beside the repository, or `TRACEBOX_CORPUS`.
+    static let corpusDirectory = ProcessInfo.processInfo.environment["TRACEBOX_CORPUS"]
+        ?? URL(fileURLWithPath: repositoryRoot + "/../shared/corpus").standardized.path
+
+    struct CorpusFile: Sendable {
+        var path: String
+        var source: String
+        var eventType: String
+        var sha256: String
+        var bytes: [UInt8]
+    }
+
+    /// Every corpus payload, from `index.tsv`, with its bytes.
+    static let corpus: [CorpusFile] = {
+        guard let index = try? String(contentsOfFile: corpusDirectory + "/index.tsv", encoding: .utf8) else {
+            fatalError("corpus not found at \(corpusDirectory) (set TRACEBOX_CORPUS)")
+        }
+        return index.split(separator: "\n").dropFirst().map { line in
+            let columns = line.split(separator: "\t").map(String.init)
+            let bytes = Array(FileManager.default.contents(atPath: corpusDirectory + "/" + columns[0]) ?? Data())
+            return CorpusFile(path: columns[0], source: columns[1], eventType: columns[2], sha256: columns[4], bytes: bytes)
+        }
+    }()
+
+    /// A fresh directory under the system temporary directory; removed by `remove`.
+    static func temporaryDirectory(_ name: String = #function) -> String {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        let path = NSTemporaryDirectory() + "tracebox-test-\(safe)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// A built executable of this package (the tests depend on them, so they are built).
+    static func executable(_ name: String) -> String {
+        let candidates = [
+            ProcessInfo.processInfo.environment["TRACEBOX_BIN_DIR"].map { $0 + "/" + name },
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/" + name,
+            repositoryRoot + "/.build/debug/" + name,
+        ].compactMap { $0 }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }
+
+    static func eventMetadata(source: String, type: String = "test", at date: Date = Date()) -> EventMetadata {
+        EventMetadata(eventID: UUIDv7.make(at: date).uuidString.lowercased(), sourceSystem: source, eventType: type,
+                      receivedAt: Timestamp.format(date), dedupKey: nil, headers: ["content-type": "application/json"])
+    }
+
+    /// Runs a process to completion and returns its exit status, stdout and stderr.
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes to the end before waiting, so a large output cannot fill a pipe and stall the child.
+        let errData = OneShotData()
+        let errThread = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        errThread.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, outData, String(decoding: errData.waitForValue(), as: UTF8.self))
+    }
+}
+
+/// A one-shot value handed from a helper thread to the test.
+final class OneShotData: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var value: Data?
+
+    func set(_ data: Data) {
+        condition.lock()
+        value = data
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitForValue() -> Data {
+        condition.lock()
+        defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}

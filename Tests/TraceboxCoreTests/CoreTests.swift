@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import TraceboxCore
+
+@Suite("Core model")
+struct CoreTests {
+    @Test func uuidV7IsTimeOrderedAndVersioned() {
+        var generator = SystemRandomNumberGenerator()
+        let early = UUIDv7.make(unixMilliseconds: 1_704_067_200_000, using: &generator)
+        let late = UUIDv7.make(unixMilliseconds: 1_704_067_200_001, using: &generator)
+        #expect(early.uuidString.lowercased() < late.uuidString.lowercased())
+        #expect(UUIDv7.unixMilliseconds(of: early) == 1_704_067_200_000)
+        let text = early.uuidString.lowercased()
+        #expect(Array(text)[14] == "7")
+        #expect("89ab".contains(Array(text)[19]))
+    }
+
+    @Test(arguments: [
+        ("2024-01-10T00:00:00Z", Int64(1_704_844_800_000_000)),
+        ("2024-01-10T00:00:00.5Z", Int64(1_704_844_800_500_000)),
+        ("2024-01-10T02:00:00+02:00", Int64(1_704_844_800_000_000)),
+        ("1969-12-31T23:59:59.999999Z", Int64(-1)),
+    ])
+    func timestampsParse(text: String, micros: Int64) {
+        #expect(Timestamp.parseMicroseconds(text) == micros)
+    }
+
+    @Test func timestampsFormatAsUTCWithMicroseconds() {
+        #expect(Timestamp.format(unixMicroseconds: 1_704_844_800_123_456) == "2024-01-10T00:00:00.123456Z")
+        #expect(Timestamp.format(unixMicroseconds: -1) == "1969-12-31T23:59:59.999999Z")
+        for text in ["", "2024-01-10", "2024-13-01T00:00:00Z", "2024-01-10T00:00:00", "2024-01-10T00:00:00.Z"] {
+            #expect(Timestamp.parse(text) == nil, "\(text) should not parse")
+        }
+    }
+
+    @Test func durationsParse() {
+        #expect(DurationText.parse("500ms") == .milliseconds(500))
+        #expect(DurationText.parse("10s") == .seconds(10))
+        #expect(DurationText.parse("5m") == .seconds(300))
+        #expect(DurationText.parse("24h") == .seconds(86_400))
+        #expect(DurationText.parse("90d") == .seconds(90 * 86_400))
+        #expect(DurationText.parse("5") == nil)
+        #expect(DurationText.parse("-5s") == nil)
+        #expect(DurationText.parse("5w") == nil)
+        #expect(DurationText.format(.seconds(300)) == "5m")
+        #expect(DurationText.format(.milliseconds(1500)) == "1500ms")
+    }
+}
