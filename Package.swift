@@ -61,7 +61,10 @@ let package = Package(
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(
             name: "SegmentLogTests",
-            dependencies: ["SegmentLog", "TraceboxCore", "SegmentLogLoadChild", "tracebox"]
+            dependencies: [
+                "SegmentLog", "TraceboxCore", "SegmentLogLoadChild", "tracebox",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

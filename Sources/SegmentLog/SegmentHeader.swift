@@ -49,7 +49,7 @@ public struct SegmentHeader: Sendable, Equatable {
         }
         let stored = raw.loadLE(UInt32.self, at: 76)
         guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<76])) == stored else {
-            throw SegmentLogError(.corrupt, "segment header checksum mismatch", path: path, offset: 76)
+            throw SegmentLogError(.corrupt, "segment header checksum mismatch", path: path, offset: 0)
         }
         let readVersion = raw.loadLE(UInt16.self, at: 10)
         guard readVersion <= currentReadVersion else {

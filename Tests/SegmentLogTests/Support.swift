@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SegmentLog
 import TraceboxCore
 
@@ -54,6 +55,9 @@ enum Support {
         ].compactMap { $0 }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
     }
+
+    /// A logger that drops everything, for tests that provoke warnings on purpose.
+    static let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     static func eventMetadata(source: String, type: String = "test", at date: Date = Date()) -> EventMetadata {
         EventMetadata(eventID: UUIDv7.make(at: date).uuidString.lowercased(), sourceSystem: source, eventType: type,
