@@ -116,7 +116,7 @@ public final class SegmentLog: Sendable {
 
     /// The current end of the log.
     public var position: (segment: UInt64, nextSequence: UInt64, size: UInt64) {
-        writer.position ?? (0, 0, 0)
+        writer.position
     }
 
     /// Finishes queued appends and stops the writer. Appends after this fail with `.closed`.

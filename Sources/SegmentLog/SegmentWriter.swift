@@ -48,7 +48,7 @@ final class SegmentWriter: Sendable {
     }
 
     /// The current end of the log, for status displays.
-    var position: (segment: UInt64, nextSequence: UInt64, size: UInt64)? {
+    var position: (segment: UInt64, nextSequence: UInt64, size: UInt64) {
         active.withLock { ($0.firstSequence, $0.nextSequence, $0.size) }
     }
 
