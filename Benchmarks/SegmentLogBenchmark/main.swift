@@ -14,8 +14,8 @@ struct CorpusFile {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3 else {
-    FileHandle.standardError.write(Data("usage: SegmentLogBenchmark CORPUS_DIR WORK_DIR\n".utf8))
+guard arguments.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: SegmentLogBenchmark CORPUS_DIR WORK_DIR [appends-only]\n".utf8))
     exit(2)
 }
 let corpusDirectory = arguments[1]
@@ -41,8 +41,10 @@ func metadata(_ file: CorpusFile) -> EventMetadata {
 }
 
 /// Appends `total` corpus payloads (cycled) with `appenders` concurrent tasks; returns appends/s.
-func measureAppends(appenders: Int, total: Int, directory: String) async throws -> Double {
-    let log = try SegmentLog.open(directory: directory)
+func measureAppends(appenders: Int, total: Int, level: Int32, directory: String) async throws -> Double {
+    var options = LogOptions()
+    options.compressionLevel = level
+    let log = try SegmentLog.open(directory: directory, options: options)
     // Warm up: train every source's dictionary first, so the measurement is the steady state.
     for (source, files) in Dictionary(grouping: corpus, by: \.source) {
         _ = try log.trainDictionary(source: source, samples: files.map(\.bytes))
@@ -62,23 +64,28 @@ func measureAppends(appenders: Int, total: Int, directory: String) async throws 
         try await group.waitForAll()
     }
     let elapsed = ContinuousClock.now - started
+    let stats = log.statistics
     await log.close()
+    FileHandle.standardError.write(Data("  \(appenders) appenders: \(stats.commits) commits, \(Double(stats.records) / Double(max(1, stats.commits))) records/commit, \(Double(stats.commitNanoseconds) / Double(max(1, stats.commits)) / 1000) µs write+sync per commit\n".utf8))
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     return Double(total) / seconds
 }
 
 print("\n## Durable appends (corpus payloads, group commit, fdatasync per batch)")
-print("| appenders | appends | appends/s | payload MB/s |")
-print("|---:|---:|---:|---:|")
+print("| appenders | zstd level | appends | appends/s | payload MB/s |")
+print("|---:|---:|---:|---:|---:|")
 var verifyDirectory = ""
-for (appenders, total) in [(1, 5_000), (16, 60_000), (64, 200_000)] {
-    let directory = fresh("appends-\(appenders)")
-    let rate = try await measureAppends(appenders: appenders, total: total, directory: directory)
+let runs: [(Int, Int, Int32)] = arguments.count > 3 ? [(64, 100_000, 3)]
+    : [(1, 5_000, 3), (16, 60_000, 3), (64, 200_000, 3), (64, 200_000, 1)]
+for (appenders, total, level) in runs {
+    let directory = fresh("appends-\(appenders)-\(level)")
+    let rate = try await measureAppends(appenders: appenders, total: total, level: level, directory: directory)
     let mbps = rate * Double(rawBytes) / Double(corpus.count) / 1e6
-    print(String(format: "| %d | %d | %.0f | %.1f |", appenders, total, rate, mbps))
-    verifyDirectory = directory
+    print(String(format: "| %d | %d | %d | %.0f | %.1f |", appenders, level, total, rate, mbps))
+    if level == 3 { verifyDirectory = directory }
 }
 
+if arguments.count > 3 { exit(0) }
 print("\n## audit verify (every crc, payload SHA-256, chain, seal)")
 let verifyStarted = ContinuousClock.now
 let report = SegmentVerifier.verify(paths: [verifyDirectory])
@@ -91,7 +98,8 @@ print(String(format: "%d records, %.1f MB payload (%.1f MB on disk) in %.2f s: %
              report.records, Double(report.bodyBytes) / 1e6, Double(onDisk) / 1e6, verifySeconds,
              Double(report.bodyBytes) / 1e6 / verifySeconds, report.intact ? "yes" : "NO"))
 
-print("\n## Bytes on disk per event (dictionaries trained on the other half of each source's files)")
+for level: Int32 in [3, 1] {
+print("\n## Bytes on disk per event, zstd level \(level) (dictionaries trained on the other half of each source's files)")
 let bySource = Dictionary(grouping: corpus, by: \.source)
 let trainHalf = bySource.mapValues { files in files.enumerated().filter { $0.offset % 2 == 0 }.map(\.element) }
 let measureHalf = bySource.mapValues { files in files.enumerated().filter { $0.offset % 2 == 1 }.map(\.element) }
@@ -103,6 +111,7 @@ for source in bySource.keys.sorted() {
     for withDictionary in [false, true] {
         var options = LogOptions()
         options.dictionaryAfter = 0
+        options.compressionLevel = level
         let directory = fresh("bytes-\(source)-\(withDictionary)")
         let log = try SegmentLog.open(directory: directory, options: options)
         if withDictionary, let dictionary = try log.trainDictionary(source: source, samples: trainHalf[source]!.map(\.bytes)) {
@@ -135,3 +144,4 @@ print(String(format: "Frames include the 100-byte frame header and the metadata 
     + "Whole files (header, dictionary records) add %d bytes without and %d bytes with dictionaries "
     + "(%d bytes of dictionaries, stored once per segment).",
     Int(totals.plainFiles) - totals.plain, Int(totals.dictFiles) - totals.dict, totals.dictBytes))
+}

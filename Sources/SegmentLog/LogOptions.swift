@@ -13,6 +13,9 @@ public struct LogOptions: Sendable {
     public var compressionLevel: Int32 = 3
     /// One commit batch takes appends until it holds this many stored bytes.
     public var maxBatchBytes: Int = 8 * 1024 * 1024
+    /// Longest a commit waits for records that appenders are still compressing. It only
+    /// applies when such records exist, so a lone appender is never delayed.
+    public var commitDelay: Duration = .milliseconds(1)
     /// The largest body one record may carry.
     public var maxBodyBytes: Int = 64 * 1024 * 1024
 

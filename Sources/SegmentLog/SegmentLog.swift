@@ -70,9 +70,7 @@ public final class SegmentLog: Sendable {
             throw SegmentLogError(.invalidRecord, "an event needs a source_system")
         }
         let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
-        let prepared = try prepare(.event, metadata: try MetadataCoding.encode(metadata), body: payload,
-                                   dictionary: decision.dictionary)
-        let receipt = try await submit(prepared)
+        let receipt = try await prepareAndSubmit(.event, metadata: metadata, body: payload, dictionary: decision.dictionary)
         if let samples = decision.trainingSamples {
             // This event completed the training set. Training happens here, after the event is
             // durable, so it delays this one acknowledgement and blocks nobody else.
@@ -92,7 +90,7 @@ public final class SegmentLog: Sendable {
 
     /// Appends a trace record; returns once it is durable.
     public func append(trace metadata: TraceMetadata, body: [UInt8]) async throws -> AppendReceipt {
-        try await submit(try prepare(.trace, metadata: try MetadataCoding.encode(metadata), body: body, dictionary: nil))
+        try await prepareAndSubmit(.trace, metadata: metadata, body: body, dictionary: nil)
     }
 
     /// Installs a dictionary for `source` trained from `samples` (instead of waiting for
@@ -119,6 +117,11 @@ public final class SegmentLog: Sendable {
         writer.position
     }
 
+    /// What the writer has done since the log was opened (group commits, records, bytes).
+    public var statistics: WriterStatistics {
+        writer.statistics.withLock { $0 }
+    }
+
     /// Finishes queued appends and stops the writer. Appends after this fail with `.closed`.
     public func close() async {
         await writer.close()
@@ -135,9 +138,20 @@ public final class SegmentLog: Sendable {
                               bodySHA256: Array(SHA256.hash(data: body)))
     }
 
-    private func submit(_ record: PreparedRecord) async throws -> AppendReceipt {
-        try await withCheckedThrowingContinuation { continuation in
-            writer.submit(.append(record, continuation))
+    /// Hashes and compresses in the caller's task (announced to the writer, which may hold
+    /// its next commit for it), then hands the record to the writer and waits for durability.
+    private func prepareAndSubmit(_ type: RecordType, metadata: some Encodable, body: [UInt8],
+                                  dictionary: SourceDictionary?) async throws -> AppendReceipt {
+        writer.beginPreparing()
+        let record: PreparedRecord
+        do {
+            record = try prepare(type, metadata: try MetadataCoding.encode(metadata), body: body, dictionary: dictionary)
+        } catch {
+            writer.abandonPreparing()
+            throw error
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.append(record, continuation), wasPrepared: true)
         }
     }
 }

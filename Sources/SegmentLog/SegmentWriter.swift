@@ -3,6 +3,16 @@ import Foundation
 import Synchronization
 import TraceboxCore
 
+/// Counters of the writer's work since the log was opened.
+public struct WriterStatistics: Sendable, Equatable {
+    /// Write-and-sync rounds (one per group commit).
+    public var commits: UInt64 = 0
+    public var records: UInt64 = 0
+    public var bytes: UInt64 = 0
+    /// Time spent in write + fdatasync.
+    public var commitNanoseconds: UInt64 = 0
+}
+
 /// The one writer of the log: a dedicated thread that takes every append waiting in its
 /// queue, frames them into one buffer, writes it and calls `fdatasync` once for all of them
 /// (group commit), then resumes each appender with its receipt.
@@ -18,6 +28,10 @@ final class SegmentWriter: Sendable {
     struct Queue: Sendable {
         var commands: [Command] = []
         var writerIsWaiting = false
+        /// Appenders between `beginPreparing` and `submit`: records about to arrive.
+        var preparing = 0
+        /// The writer holds a batch back for the records being prepared (see `gatherPreparing`).
+        var gathering = false
         var closing = false
         var closed = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
@@ -27,10 +41,14 @@ final class SegmentWriter: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     private let directory: String
     private let options: LogOptions
+    private var commitDelayMicroseconds: Int64 {
+        options.commitDelay.components.seconds * 1_000_000 + options.commitDelay.components.attoseconds / 1_000_000_000_000
+    }
     private let dictionaries: SourceDictionaries
     private let clock: any WallClock
     /// The active segment, touched only by the writer thread (and read by `status`).
     private let active: Mutex<ActiveSegment>
+    let statistics = Mutex(WriterStatistics())
 
     init(directory: String, options: LogOptions, dictionaries: SourceDictionaries, clock: any WallClock,
          active: ActiveSegment) {
@@ -52,11 +70,29 @@ final class SegmentWriter: Sendable {
         active.withLock { ($0.firstSequence, $0.nextSequence, $0.size) }
     }
 
-    func submit(_ command: Command) {
+    /// Announces a record that will be submitted shortly (the appender is compressing it),
+    /// so the writer can include it in the commit it is about to make.
+    func beginPreparing() {
+        queue.withLock { $0.preparing += 1 }
+    }
+
+    /// Withdraws an announcement whose record will not be submitted.
+    func abandonPreparing() {
+        queue.withLock { queue in
+            queue.preparing -= 1
+            if queue.writerIsWaiting, queue.gathering, queue.preparing == 0 {
+                queue.writerIsWaiting = false
+                wakeup.signal()
+            }
+        }
+    }
+
+    func submit(_ command: Command, wasPrepared: Bool = false) {
         let accepted = queue.withLock { queue -> Bool in
+            if wasPrepared { queue.preparing -= 1 }
             guard !queue.closing else { return false }
             queue.commands.append(command)
-            if queue.writerIsWaiting {
+            if queue.writerIsWaiting, !queue.gathering || queue.preparing == 0 {
                 queue.writerIsWaiting = false
                 wakeup.signal()
             }
@@ -90,6 +126,7 @@ final class SegmentWriter: Sendable {
 
     private func run() {
         while true {
+            gatherPreparing()
             let (batch, closing) = takeBatch()
             if batch.isEmpty {
                 if closing { break }
@@ -105,6 +142,35 @@ final class SegmentWriter: Sendable {
             return queue.exitWaiters
         }
         waiters.forEach { $0.resume() }
+    }
+
+    /// Group commit that pays: when records are queued but others are still being prepared
+    /// (compressed by their appenders), wait for those too, up to `commitDelay`, so one
+    /// `fdatasync` covers them all. A lone appender never waits: nothing else is preparing.
+    private func gatherPreparing() {
+        let deadline = DispatchTime.now() + .microseconds(Int(commitDelayMicroseconds))
+        while true {
+            let mustWait = queue.withLock { queue -> Bool in
+                guard !queue.commands.isEmpty, queue.preparing > 0, !queue.closing,
+                      queue.commands.count < 4096 else { return false }
+                queue.writerIsWaiting = true
+                queue.gathering = true
+                return true
+            }
+            guard mustWait else { return }
+            let timedOut = wakeup.wait(timeout: deadline) == .timedOut
+            let signalled = queue.withLock { queue -> Bool in
+                defer {
+                    queue.writerIsWaiting = false
+                    queue.gathering = false
+                }
+                return !queue.writerIsWaiting
+            }
+            if timedOut {
+                if signalled { wakeup.wait() }
+                return
+            }
+        }
     }
 
     private func takeBatch() -> ([Command], Bool) {
@@ -183,7 +249,16 @@ final class SegmentWriter: Sendable {
                     pending.append(AppendReceipt(sequence: sequence, location: location, bodySHA256: record.bodySHA256))
                 }
                 do {
+                    let started = ContinuousClock.now
                     try segment.commit(buffer)
+                    let elapsed = ContinuousClock.now - started
+                    statistics.withLock {
+                        $0.commits += 1
+                        $0.records += UInt64(pending.count)
+                        $0.bytes += UInt64(buffer.count)
+                        $0.commitNanoseconds += UInt64(elapsed.components.seconds) * 1_000_000_000
+                            + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+                    }
                 } catch {
                     active = before
                     throw error

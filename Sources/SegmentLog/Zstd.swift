@@ -63,14 +63,14 @@ public final class Zstd: Sendable {
         ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1)
         if let dictionary { ZSTD_CCtx_refCDict(cctx, dictionary.compressionDictionary) }
         let bound = ZSTD_compressBound(input.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            ZSTD_compress2(cctx, out.baseAddress, bound, input.baseAddress, input.count)
+        var written = 0
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
+            written = ZSTD_compress2(cctx, buffer.baseAddress, bound, input.baseAddress, input.count)
+            count = ZSTD_isError(written) != 0 ? 0 : written
         }
         if ZSTD_isError(written) != 0 {
             throw SegmentLogError(.compression, "zstd compress failed: " + String(cString: ZSTD_getErrorName(written)))
         }
-        output.removeSubrange(written...)
         return output
     }
 
