@@ -13,13 +13,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System libraries: module maps over the Debian -dev packages.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        // Pure model: identifiers, time, durations. No I/O.
+        // Pure model: identifiers, time, durations, hex. No I/O.
         .target(name: "TraceboxCore"),
 
         // The canonical store: segment format, writer, reader, recovery, verification.
@@ -33,12 +39,50 @@ let package = Package(
             ]
         ),
 
+        // Per-source webhook rules: signatures, event types, dedup keys. No I/O.
+        .target(
+            name: "WebhookSources",
+            dependencies: ["TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // The YAML configuration: every key, its default, and validation with file and line.
+        .target(
+            name: "TraceboxConfig",
+            dependencies: ["TraceboxCore", "WebhookSources", "SegmentLog", .product(name: "Yams", package: "Yams")]
+        ),
+
+        // The SQLite index (GRDB): a materialized view of the log, and its queries.
+        .target(
+            name: "TraceIndex",
+            dependencies: ["SegmentLog", "TraceboxCore", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("schema.sql")]
+        ),
+
+        // Outbound traffic through libcurl (HTTP now; SMTP and S3 to come).
+        .target(name: "Outbound", dependencies: ["CCurl"]),
+
+        // Admin protocol: request and response types shared by the daemon and the CLI, and the client.
+        .target(name: "AdminProtocol", dependencies: ["TraceboxCore"]),
+
+        // The daemon: HTTP ingest, the index applier, the admin socket server, service wiring.
+        .target(
+            name: "TraceboxServer",
+            dependencies: [
+                "SegmentLog", "TraceIndex", "WebhookSources", "TraceboxConfig", "AdminProtocol", "TraceboxCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The one executable: daemon and CLI subcommands.
         .executableTarget(
             name: "tracebox",
             dependencies: [
-                "SegmentLog",
-                "TraceboxCore",
+                "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -66,5 +110,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "WebhookSourcesTests", dependencies: ["WebhookSources", "TraceboxCore"]),
     ]
 )

@@ -12,9 +12,13 @@ public struct EventMetadata: Codable, Sendable, Equatable {
     public var dedupKey: String?
     /// Selected request headers, names lowercased (signature headers are kept for audit).
     public var headers: [String: String]
+    /// Why the payload could not be processed (e.g. `invalid_json: …`); the event is kept
+    /// byte for byte all the same and indexed as failed.
+    public var ingestError: String?
 
     public init(eventID: String, sourceSystem: String, eventType: String, receivedAt: String,
-                dedupKey: String? = nil, headers: [String: String] = [:]) {
+                dedupKey: String? = nil, headers: [String: String] = [:], ingestError: String? = nil) {
+        self.ingestError = ingestError
         self.eventID = eventID
         self.sourceSystem = sourceSystem
         self.eventType = eventType
@@ -25,7 +29,7 @@ public struct EventMetadata: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", sourceSystem = "source_system", eventType = "event_type"
-        case receivedAt = "received_at", dedupKey = "dedup_key", headers
+        case receivedAt = "received_at", dedupKey = "dedup_key", headers, ingestError = "ingest_error"
     }
 }
 

@@ -20,9 +20,15 @@ public final class SegmentLog: Sendable {
     private let clock: any WallClock
     private let readers: SegmentReaderCache
     private let logger: Logger
+    /// Yields after every commit (coalesced): what a follower of the log, such as the index, awaits.
+    public let commits: AsyncStream<Void>
+    private let commitSignal: AsyncStream<Void>.Continuation
 
     private init(directory: String, options: LogOptions, recovery: RecoveryReport, writer: SegmentWriter,
-                 dictionaries: SourceDictionaries, zstd: Zstd, clock: any WallClock, logger: Logger) {
+                 dictionaries: SourceDictionaries, zstd: Zstd, clock: any WallClock, logger: Logger,
+                 commits: (AsyncStream<Void>, AsyncStream<Void>.Continuation)) {
+        self.commits = commits.0
+        self.commitSignal = commits.1
         self.directory = directory
         self.options = options
         self.recovery = recovery
@@ -57,11 +63,12 @@ public final class SegmentLog: Sendable {
                 "last_good_sequence": "\(torn.lastGoodSequence)", "reason": "\(torn.reason)",
             ])
         }
+        let (commits, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let writer = SegmentWriter(directory: directory, options: options, dictionaries: dictionaries,
-                                   clock: clock, active: recovered.active)
+                                   clock: clock, active: recovered.active, onCommit: { signal.yield() })
         writer.start()
         return SegmentLog(directory: directory, options: options, recovery: recovered.report, writer: writer,
-                          dictionaries: dictionaries, zstd: zstd, clock: clock, logger: logger)
+                          dictionaries: dictionaries, zstd: zstd, clock: clock, logger: logger, commits: (commits, signal))
     }
 
     /// Appends an event; returns once it is durable.
@@ -117,6 +124,12 @@ public final class SegmentLog: Sendable {
         writer.position
     }
 
+    /// The end of durable data and the next sequence number. Everything before `end` is
+    /// committed and safe to read; a follower reads up to it and waits on `commits`.
+    public var committed: (end: LogCursor, nextSequence: UInt64) {
+        writer.committed.withLock { $0 }
+    }
+
     /// What the writer has done since the log was opened (group commits, records, bytes).
     public var statistics: WriterStatistics {
         writer.statistics.withLock { $0 }
@@ -125,6 +138,7 @@ public final class SegmentLog: Sendable {
     /// Finishes queued appends and stops the writer. Appends after this fail with `.closed`.
     public func close() async {
         await writer.close()
+        commitSignal.finish()
     }
 
     private func prepare(_ type: RecordType, metadata: [UInt8], body: [UInt8],

@@ -1,3 +1,4 @@
+import TraceboxCore
 /// Offline verification of segment files: every frame CRC, every body SHA-256, sequence
 /// numbering, the hash chain within and across segments, and every seal.
 ///

@@ -49,9 +49,15 @@ final class SegmentWriter: Sendable {
     /// The active segment, touched only by the writer thread (and read by `status`).
     private let active: Mutex<ActiveSegment>
     let statistics = Mutex(WriterStatistics())
+    /// The end of durable data: readers (the index) never read past it.
+    let committed: Mutex<(end: LogCursor, nextSequence: UInt64)>
+    /// Told after every commit, so followers of the log wake up.
+    private let onCommit: @Sendable () -> Void
 
     init(directory: String, options: LogOptions, dictionaries: SourceDictionaries, clock: any WallClock,
-         active: ActiveSegment) {
+         active: ActiveSegment, onCommit: @escaping @Sendable () -> Void) {
+        self.committed = Mutex((LogCursor(segment: active.firstSequence, offset: active.size), active.nextSequence))
+        self.onCommit = onCommit
         self.directory = directory
         self.options = options
         self.dictionaries = dictionaries
@@ -210,7 +216,13 @@ final class SegmentWriter: Sendable {
         active.withLock { active in
             guard active.isSealed || (active.dataRecords > 0 && isTooOld(active)) else { return }
             try? roll(&active)
+            publish(active)
         }
+    }
+
+    private func publish(_ active: ActiveSegment) {
+        committed.withLock { $0 = (LogCursor(segment: active.firstSequence, offset: active.size), active.nextSequence) }
+        onCommit()
     }
 
     private func isTooOld(_ segment: ActiveSegment) -> Bool {
@@ -232,6 +244,7 @@ final class SegmentWriter: Sendable {
                 if batch.contains(where: { if case .roll = $0 { true } else { false } }) {
                     rollResult = Result { if active.dataRecords > 0 { try roll(&active) } }
                     if active.isSealed { try roll(&active) }
+                    publish(active)
                 }
                 var segment = active
                 let before = segment
@@ -265,6 +278,7 @@ final class SegmentWriter: Sendable {
                 }
                 active = segment
                 receipts = pending.map { .success($0) }
+                publish(active)
             } catch {
                 receipts = batch.map { _ in .failure(error) }
                 if case .success = rollResult { rollResult = .failure(error) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SegmentLog
+import TraceboxCore
 
 /// `tracebox audit`: offline tools for segment files. They need no daemon and no index.
 struct Audit: AsyncParsableCommand {

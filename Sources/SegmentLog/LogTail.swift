@@ -1,0 +1,99 @@
+import Foundation
+
+/// A position in the log: a segment (named by its first sequence) and a byte offset in it.
+public struct LogCursor: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var segment: UInt64
+    public var offset: UInt64
+
+    public init(segment: UInt64, offset: UInt64) {
+        self.segment = segment
+        self.offset = offset
+    }
+
+    public var description: String { "\(segment)@\(offset)" }
+}
+
+/// A record's frame without its body: what an index needs (metadata, body hash and size,
+/// location), read without decompressing anything.
+public struct TailEntry: Sendable {
+    public var sequence: UInt64
+    public var type: RecordType
+    public var metadata: [UInt8]
+    public var bodySHA256: [UInt8]
+    public var bodyLength: UInt32
+    public var location: RecordLocation
+
+    public func eventMetadata() throws -> EventMetadata {
+        try MetadataCoding.decode(EventMetadata.self, metadata)
+    }
+
+    public func traceMetadata() throws -> TraceMetadata {
+        try MetadataCoding.decode(TraceMetadata.self, metadata)
+    }
+}
+
+/// Reads the log forward from a cursor, across segment boundaries (a seal leads to the
+/// next file), the way an index follows it. Frames are checked (marker, length, CRC).
+public struct LogTail: Sendable {
+    public let directory: String
+    /// Bytes read per positioned read.
+    public var chunkSize = 4 * 1024 * 1024
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// Where the log starts: the first segment on disk, just after its header.
+    public func start() throws -> LogCursor? {
+        try SegmentDirectory.segments(in: directory).first.map {
+            LogCursor(segment: $0.firstSequence, offset: UInt64(SegmentHeader.size))
+        }
+    }
+
+    /// Up to `limit` records from `cursor` on, never reading past `end` (the committed end of
+    /// the active segment; nil reads every file to its end). Returns the records and the
+    /// cursor after the last one. A file that ends mid-frame stops the read there.
+    public func read(from cursor: LogCursor, limit: Int, end: LogCursor?) throws -> (entries: [TailEntry], next: LogCursor) {
+        var cursor = cursor
+        var entries: [TailEntry] = []
+        fileLoop: while entries.count < limit {
+            let path = directory + "/" + SegmentDirectory.fileName(firstSequence: cursor.segment)
+            guard FileManager.default.fileExists(atPath: path) else { break }
+            let file = try SegmentFile.openForReading(path)
+            let fileEnd = end?.segment == cursor.segment ? end!.offset : try file.size()
+            while entries.count < limit, cursor.offset < fileEnd {
+                var chunk = try file.read(at: cursor.offset, count: Int(min(UInt64(chunkSize), fileEnd - cursor.offset)))
+                var consumed = 0
+                while entries.count < limit, consumed < chunk.count {
+                    let decoded = chunk.withUnsafeBytes { RecordFrame.decode(UnsafeRawBufferPointer(rebasing: $0[consumed...])) }
+                    switch decoded {
+                    case .frame(let frame):
+                        let location = RecordLocation(segment: cursor.segment, offset: cursor.offset + UInt64(consumed),
+                                                      length: UInt32(frame.frameLength))
+                        entries.append(TailEntry(sequence: frame.sequence, type: frame.type, metadata: frame.metadata,
+                                                 bodySHA256: frame.bodySHA256, bodyLength: frame.bodyLength, location: location))
+                        consumed += frame.frameLength
+                        if frame.type == .seal {
+                            cursor = LogCursor(segment: frame.sequence + 1, offset: UInt64(SegmentHeader.size))
+                            continue fileLoop
+                        }
+                    case .truncated(let needed) where consumed == 0:
+                        // A frame larger than the chunk: read it whole, unless the data ends first.
+                        guard cursor.offset + UInt64(needed) <= fileEnd, needed > chunk.count else { break fileLoop }
+                        chunk = try file.read(at: cursor.offset, count: needed)
+                    case .truncated:
+                        cursor.offset += UInt64(consumed)
+                        consumed = 0
+                        chunk = try file.read(at: cursor.offset, count: Int(min(UInt64(chunkSize), fileEnd - cursor.offset)))
+                    case .corrupt(let field):
+                        throw SegmentLogError(.corrupt, "damaged record frame (\(field))", path: path,
+                                              offset: cursor.offset + UInt64(consumed))
+                    }
+                }
+                cursor.offset += UInt64(consumed)
+            }
+            break
+        }
+        return (entries, cursor)
+    }
+}

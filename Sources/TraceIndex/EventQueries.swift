@@ -1,0 +1,128 @@
+import GRDB
+
+/// A search over events, newest first.
+public struct EventQuery: Sendable, Equatable {
+    public var source: String?
+    /// An exact type, or a prefix pattern ending in `*` (`deal.*`).
+    public var type: String?
+    public var status: String?
+    /// RFC 3339 bounds, inclusive.
+    public var from: String?
+    public var to: String?
+    public var limit: Int = 50
+    /// Continue after this position (from a previous page's `nextCursor`).
+    public var cursor: EventCursor?
+
+    public init(source: String? = nil, type: String? = nil, status: String? = nil, from: String? = nil,
+                to: String? = nil, limit: Int = 50, cursor: EventCursor? = nil) {
+        self.source = source
+        self.type = type
+        self.status = status
+        self.from = from
+        self.to = to
+        self.limit = limit
+        self.cursor = cursor
+    }
+
+    public static let maxLimit = 1000
+}
+
+/// Where a page of results ended: the last row's time and id. Opaque text on interfaces.
+public struct EventCursor: Sendable, Equatable {
+    public var receivedAt: String
+    public var eventID: String
+
+    public init(receivedAt: String, eventID: String) {
+        self.receivedAt = receivedAt
+        self.eventID = eventID
+    }
+
+    public var token: String { receivedAt + "|" + eventID }
+
+    public init?(token: String) {
+        let parts = token.split(separator: "|", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return nil }
+        self.init(receivedAt: parts[0], eventID: parts[1])
+    }
+}
+
+public struct EventPage: Sendable {
+    public var events: [EventRow]
+    public var nextCursor: EventCursor?
+}
+
+extension TraceIndex {
+    public func searchEvents(_ query: EventQuery) throws -> EventPage {
+        guard (1...EventQuery.maxLimit).contains(query.limit) else {
+            throw IndexError(.invalidQuery, "limit must be 1 to \(EventQuery.maxLimit)")
+        }
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let source = query.source {
+            conditions.append("source_system = ?")
+            _ = arguments.append(contentsOf: [source])
+        }
+        if let type = query.type {
+            if type.hasSuffix("*") {
+                // A prefix range, so the (event_type, received_at) index is used.
+                let prefix = String(type.dropLast())
+                conditions.append("event_type >= ? AND event_type < ?")
+                _ = arguments.append(contentsOf: [prefix, prefix + "\u{10FFFF}"])
+            } else {
+                conditions.append("event_type = ?")
+                _ = arguments.append(contentsOf: [type])
+            }
+        }
+        if let status = query.status {
+            conditions.append("processing_status = ?")
+            _ = arguments.append(contentsOf: [status])
+        }
+        if let from = query.from {
+            conditions.append("received_at >= ?")
+            _ = arguments.append(contentsOf: [from])
+        }
+        if let to = query.to {
+            conditions.append("received_at <= ?")
+            _ = arguments.append(contentsOf: [to])
+        }
+        if let cursor = query.cursor {
+            conditions.append("(received_at, event_id) < (?, ?)")
+            _ = arguments.append(contentsOf: [cursor.receivedAt, cursor.eventID])
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT * FROM events \(whereClause) ORDER BY received_at DESC, event_id DESC LIMIT ?"
+        _ = arguments.append(contentsOf: [query.limit + 1])
+        let rows = try read { db in try EventRow.fetchAll(db, sql: sql, arguments: arguments) }
+        let page = Array(rows.prefix(query.limit))
+        let next = rows.count > query.limit ? page.last.map { EventCursor(receivedAt: $0.receivedAt, eventID: $0.eventID) } : nil
+        return EventPage(events: page, nextCursor: next)
+    }
+
+    public func event(id: String) throws -> EventRow? {
+        try read { db in try EventRow.filter(Column("event_id") == id).fetchOne(db) }
+    }
+
+    /// The event already stored for a source's dedup key, if any.
+    public func eventID(source: String, dedupKey: String) throws -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT event_id FROM events WHERE source_system = ? AND dedup_key = ?",
+                                arguments: [source, dedupKey])
+        }
+    }
+
+    /// Event counts by processing status.
+    public func statusCounts() throws -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT processing_status, COUNT(*) FROM events GROUP BY processing_status") {
+                counts[row[0]] = row[1]
+            }
+            return counts
+        }
+    }
+
+    /// Every event row in sequence order (for comparisons and exports).
+    public func allEvents() throws -> [EventRow] {
+        try read { db in try EventRow.order(Column("sequence")).fetchAll(db) }
+    }
+}

@@ -1,0 +1,49 @@
+import SegmentLog
+import TraceboxCore
+
+/// Applies the log to the index, in order, in batches: the one way rows get into the
+/// index, used both by the running daemon and by `tracebox reindex`, so both produce the
+/// same rows.
+public struct IndexFollower: Sendable {
+    public let tail: LogTail
+    public let index: TraceIndex
+    public var batchSize = 5000
+
+    public init(segmentDirectory: String, index: TraceIndex) {
+        tail = LogTail(directory: segmentDirectory)
+        self.index = index
+    }
+
+    /// Applies every committed record after the index's position, up to `end` (nil: to the
+    /// end of every file). Returns the position reached, or nil when the log is empty.
+    @discardableResult
+    public func catchUp(to end: LogCursor?) throws -> IndexPosition? {
+        var position = try index.position()
+        if position == nil {
+            guard let start = try tail.start() else { return nil }
+            position = IndexPosition(lastSequence: start.segment - 1, next: start)
+        }
+        guard var position else { return nil }
+        while true {
+            let (entries, next) = try tail.read(from: position.next, limit: batchSize, end: end)
+            guard let last = entries.last else { return position }
+            let events = try entries.compactMap(Self.eventRow)
+            position = IndexPosition(lastSequence: last.sequence, next: next)
+            try index.apply(events: events, position: position)
+        }
+    }
+
+    /// The index row an event record becomes (nil for other record types).
+    static func eventRow(_ entry: TailEntry) throws -> EventRow? {
+        guard entry.type == .event else { return nil }
+        let metadata = try entry.eventMetadata()
+        return EventRow(
+            sequence: Int64(entry.sequence), eventID: metadata.eventID, sourceSystem: metadata.sourceSystem,
+            eventType: metadata.eventType, payloadHash: Hex.encode(entry.bodySHA256), payloadBytes: Int64(entry.bodyLength),
+            receivedAt: metadata.receivedAt,
+            processingStatus: metadata.ingestError == nil ? ProcessingStatus.received.rawValue : ProcessingStatus.failed.rawValue,
+            statusReason: metadata.ingestError, dedupKey: metadata.dedupKey,
+            segment: Int64(entry.location.segment), offset: Int64(entry.location.offset), length: Int64(entry.location.length),
+            storageTier: "local")
+    }
+}

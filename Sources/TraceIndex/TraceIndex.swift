@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import SegmentLog
+
+/// The SQLite index: one owner of the database file, one `DatabasePool` (WAL), and every
+/// query the daemon and CLI need. The schema comes from `schema.sql` at the repository root.
+public final class TraceIndex: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the index at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = GRDB.Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // The index can always be rebuilt from the log, so a lost last transaction after a
+            // power cut costs nothing: the log tail is applied again on start.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator().migrate(pool)
+        } catch {
+            throw IndexError(.database, "cannot open the index: \(error)", path: path)
+        }
+    }
+
+    static func migrator() throws -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        let schema = try Self.schemaSQL()
+        migrator.registerMigration("v1") { db in try db.execute(sql: schema) }
+        return migrator
+    }
+
+    /// The text of `schema.sql`, shipped as this module's resource.
+    static func schemaSQL() throws -> String {
+        guard let url = Bundle.module.url(forResource: "schema", withExtension: "sql") else {
+            throw IndexError(.database, "schema.sql is missing from the TraceIndex resources")
+        }
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    /// How far the index has applied the log, or nil for an empty index.
+    public func position() throws -> IndexPosition? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT last_sequence, next_segment, next_offset FROM log_position WHERE id = 1").map {
+                IndexPosition(lastSequence: UInt64($0[0] as Int64),
+                              next: LogCursor(segment: UInt64($0[1] as Int64), offset: UInt64($0[2] as Int64)))
+            }
+        }
+    }
+
+    /// Applies rows derived from the log and the new position, in one transaction, so the
+    /// position never runs ahead of (or behind) the rows.
+    public func apply(events: [EventRow], position: IndexPosition) throws {
+        try write { db in
+            for event in events {
+                try event.upsert(db)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO log_position (id, last_sequence, next_segment, next_offset) VALUES (1, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence,
+                        next_segment = excluded.next_segment, next_offset = excluded.next_offset
+                    """,
+                arguments: [Int64(position.lastSequence), Int64(position.next.segment), Int64(position.next.offset)])
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as IndexError {
+            throw error
+        } catch {
+            throw IndexError(.database, "\(error)", path: path)
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch {
+            throw IndexError(.database, "\(error)", path: path)
+        }
+    }
+}
+
+/// Index failures, with the database path.
+public struct IndexError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case database
+        case invalidQuery
+    }
+
+    public var code: Code
+    public var message: String
+    public var path: String?
+
+    public init(_ code: Code, _ message: String, path: String? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+    }
+
+    public var description: String { message + (path.map { " (\($0))" } ?? "") }
+}

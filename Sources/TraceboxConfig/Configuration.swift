@@ -1,0 +1,92 @@
+import Foundation
+import SegmentLog
+import TraceboxCore
+import WebhookSources
+import Yams
+
+/// The daemon's configuration, validated and complete. `Configuration()` is the embedded
+/// default: data in `./tracebox-data`, HTTP on `127.0.0.1:7070`, any source accepted
+/// without signatures.
+public struct Configuration: Sendable {
+    public var dataDirectory: String
+    public var httpHost: String
+    public var httpPort: Int
+    public var maxBodyBytes: Int
+    public var adminSocket: String
+    public var adminAllowUIDs: [UInt32]
+    /// When set, the socket is mode 0660 and owned by this group; otherwise 0600.
+    public var adminGroup: String?
+    public var log: LogOptions
+    public var indexPath: String
+    /// Sources by name. Requests for other names are accepted (with `defaultRules`) only
+    /// when `acceptUnknownSources` is true.
+    public var sources: [String: SourceRules]
+    public var acceptUnknownSources: Bool
+    /// Sections present in the file that this version does not act on yet.
+    public var ignoredSections: [String]
+
+    public init(dataDirectory: String = "./tracebox-data") {
+        self.dataDirectory = dataDirectory
+        httpHost = "127.0.0.1"
+        httpPort = 7070
+        maxBodyBytes = 1_048_576
+        adminSocket = dataDirectory + "/admin.sock"
+        adminAllowUIDs = []
+        adminGroup = nil
+        log = LogOptions()
+        indexPath = dataDirectory + "/index.sqlite"
+        sources = [:]
+        acceptUnknownSources = true
+        ignoredSections = []
+    }
+
+    public var segmentDirectory: String { dataDirectory + "/segments" }
+
+    /// The rules for a source name, or nil when the name is not accepted.
+    public func rules(forSource name: String) -> SourceRules? {
+        if let rules = sources[name] { return rules }
+        guard acceptUnknownSources, SourcePresets.isValidName(name) else { return nil }
+        var rules = SourcePresets.rules(for: name)
+        rules.maxBodyBytes = maxBodyBytes
+        return rules
+    }
+
+    /// Reads and validates a YAML file. `environment` supplies the secrets named by `secret_env`.
+    public static func load(
+        path: String, dataDirectoryOverride: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, reason: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path, dataDirectoryOverride: dataDirectoryOverride, environment: environment)
+    }
+
+    public static func parse(
+        _ text: String, file: String, dataDirectoryOverride: String? = nil, environment: [String: String]
+    ) throws(ConfigError) -> Configuration {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: YAMLLocation.line(of: error), reason: "not valid YAML: \(error)")
+        } catch {
+            throw ConfigError(file: file, reason: "not valid YAML: \(error)")
+        }
+        let locator = YAMLLocation(root: node, file: file)
+        try locator.checkKeys(allowed: RawConfig.allowedKeys)
+        let raw: RawConfig
+        do {
+            raw = node == nil ? RawConfig() : try YAMLDecoder().decode(RawConfig.self, from: text)
+        } catch let error as DecodingError {
+            throw locator.error(for: error)
+        } catch {
+            throw ConfigError(file: file, reason: "\(error)")
+        }
+        return try ConfigurationBuilder(raw: raw, locator: locator, environment: environment)
+            .build(dataDirectoryOverride: dataDirectoryOverride)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import SegmentLog
+import TraceboxCore
+import WebhookSources
+
+/// Turns the file as written into a validated `Configuration`, one section at a time.
+struct ConfigurationBuilder {
+    let raw: RawConfig
+    let locator: YAMLLocation
+    let environment: [String: String]
+
+    func build(dataDirectoryOverride: String?) throws(ConfigError) -> Configuration {
+        var config = Configuration(dataDirectory: dataDirectoryOverride ?? raw.data_dir ?? "./tracebox-data")
+        config.ignoredSections = RawConfig.reservedSections.filter { locator.node(at: [$0]) != nil }.sorted()
+        if let http = raw.http {
+            if let listen = http.listen {
+                guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+                      (0...65535).contains(port), colon > listen.startIndex
+                else { throw locator.error(["http", "listen"], "expected host:port, e.g. 127.0.0.1:7070") }
+                config.httpHost = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                config.httpPort = port
+            }
+            if let max = http.max_body_bytes {
+                guard max > 0 else { throw locator.error(["http", "max_body_bytes"], "must be positive") }
+                config.maxBodyBytes = max
+            }
+        }
+        if let admin = raw.admin {
+            if let socket = admin.socket { config.adminSocket = socket }
+            config.adminAllowUIDs = admin.allow_uids ?? []
+            config.adminGroup = admin.group
+        }
+        if let index = raw.index, let path = index.path { config.indexPath = path }
+        try buildLog(into: &config.log)
+        config.acceptUnknownSources = raw.accept_unknown_sources ?? (raw.sources == nil)
+        for (name, source) in raw.sources ?? [:] {
+            config.sources[name] = try buildSource(name: name, source, defaultMax: config.maxBodyBytes)
+        }
+        return config
+    }
+
+    private func duration(_ text: String?, _ path: [String]) throws(ConfigError) -> Duration? {
+        guard let text else { return nil }
+        guard let value = DurationText.parse(text) else {
+            throw locator.error(path, "expected a duration such as 500ms, 10s, 5m, 24h or 90d")
+        }
+        return value
+    }
+
+    private func buildLog(into log: inout LogOptions) throws(ConfigError) {
+        guard let raw = raw.log else { return }
+        if let bytes = raw.segment_max_bytes {
+            guard bytes >= 64 * 1024 else { throw locator.error(["log", "segment_max_bytes"], "must be at least 65536") }
+            log.segmentMaxBytes = bytes
+        }
+        if let age = try duration(raw.segment_max_age, ["log", "segment_max_age"]) { log.segmentMaxAge = age }
+        if let after = raw.dictionary_after {
+            guard after >= 0 else { throw locator.error(["log", "dictionary_after"], "must be 0 (never) or more") }
+            log.dictionaryAfter = after
+        }
+        if let level = raw.compression_level {
+            guard (1...19).contains(level) else { throw locator.error(["log", "compression_level"], "must be 1 to 19") }
+            log.compressionLevel = level
+        }
+        if let delay = try duration(raw.commit_delay, ["log", "commit_delay"]) { log.commitDelay = delay }
+    }
+
+    private func buildSource(name: String, _ source: RawConfig.Source, defaultMax: Int) throws(ConfigError) -> SourceRules {
+        let path = ["sources", name]
+        guard SourcePresets.isValidName(name) else {
+            throw locator.error(path, "source names may hold letters, digits, '-', '_' and '.' (1 to 64 characters)")
+        }
+        var rules = SourcePresets.rules(for: name)
+        rules.maxBodyBytes = source.max_body_bytes ?? defaultMax
+        guard rules.maxBodyBytes > 0 else { throw locator.error(path + ["max_body_bytes"], "must be positive") }
+        if let signature = source.signature {
+            rules.signature = try buildSignature(signature, path: path + ["signature"])
+        }
+        if let rule = source.event_type { rules.eventType = try buildRule(rule, path: path + ["event_type"]) }
+        if let rule = source.dedup { rules.dedup = try buildRule(rule, path: path + ["dedup"]) }
+        for header in source.keep_headers ?? [] { rules.keepHeaders.insert(header.lowercased()) }
+        return rules
+    }
+
+    private func buildRule(_ rule: RawConfig.Rule, path: [String]) throws(ConfigError) -> ValueRule {
+        guard rule.header != nil || rule.pointer != nil else { throw locator.error(path, "needs a header, a pointer, or both") }
+        var pointer: JSONPointer?
+        if let text = rule.pointer {
+            guard let parsed = JSONPointer(text) else { throw locator.error(path + ["pointer"], "a JSON pointer starts with /") }
+            pointer = parsed
+        }
+        return ValueRule(header: rule.header, pointer: pointer)
+    }
+
+    private func buildSignature(_ raw: RawConfig.Signature, path: [String]) throws(ConfigError) -> SignatureScheme {
+        func secret() throws(ConfigError) -> [UInt8] {
+            guard let variable = raw.secret_env else { throw locator.error(path + ["secret_env"], "scheme \(raw.scheme) needs secret_env") }
+            guard let value = environment[variable], !value.isEmpty else {
+                throw locator.error(path + ["secret_env"], "the environment variable \(variable) is not set")
+            }
+            return Array(value.utf8)
+        }
+        switch raw.scheme {
+        case "none":
+            return .none
+        case "github":
+            return .github(secret: try secret())
+        case "stripe":
+            return .stripe(secret: try secret(), tolerance: try duration(raw.tolerance, path + ["tolerance"]) ?? .seconds(300))
+        case "hmac-sha256":
+            guard let header = raw.header else { throw locator.error(path + ["header"], "scheme hmac-sha256 needs header") }
+            let encoding = raw.encoding ?? "hex"
+            guard let digest = SignatureScheme.DigestEncoding(rawValue: encoding) else {
+                throw locator.error(path + ["encoding"], "expected hex or base64")
+            }
+            return .hmacSHA256(header: header, secret: try secret(), encoding: digest, prefix: raw.prefix ?? "")
+        default:
+            throw locator.error(path + ["scheme"], "unknown scheme \(raw.scheme); expected none, github, stripe or hmac-sha256")
+        }
+    }
+}
