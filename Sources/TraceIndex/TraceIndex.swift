@@ -41,6 +41,16 @@ public final class TraceIndex: Sendable {
         return try String(contentsOf: url, encoding: .utf8)
     }
 
+    /// Checkpoints the WAL into the main file and closes the pool, so the file can be moved.
+    public func close() throws {
+        do {
+            _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            try pool.close()
+        } catch {
+            throw IndexError(.database, "cannot close the index: \(error)", path: path)
+        }
+    }
+
     /// How far the index has applied the log, or nil for an empty index.
     public func position() throws -> IndexPosition? {
         try read { db in

@@ -1,0 +1,160 @@
+import AdminProtocol
+import Foundation
+import SegmentLog
+import TraceIndex
+import TraceboxConfig
+import TraceboxCore
+
+/// Answers admin requests: one request line in, one response line out. Malformed input
+/// gets an error answer; nothing here ends the connection.
+struct AdminHandler: Sendable {
+    let configuration: Configuration
+    let log: SegmentLog
+    let index: TraceIndex
+    let startedAt: ContinuousClock.Instant
+    let queue = BlockingQueue(label: "tracebox-admin")
+
+    static let version = "0.1.0"
+
+    func respond(to line: [UInt8]) async -> [UInt8] {
+        let data = Data(line)
+        let envelope: AdminEnvelope
+        do {
+            envelope = try JSONDecoder().decode(AdminEnvelope.self, from: data)
+        } catch {
+            return encode(AdminResponse<NoParams>(id: nil, error: .badRequest(
+                "expected one JSON object per line with \"id\", \"method\" and \"params\"")))
+        }
+        let id = envelope.id
+        do {
+            switch envelope.method {
+            case AdminMethod.status:
+                return encode(AdminResponse(id: id, result: try await status()))
+            case AdminMethod.eventsSearch:
+                let params = try decodeParams(EventsSearchParams.self, data)
+                return encode(AdminResponse(id: id, result: try await search(params)))
+            case AdminMethod.eventsGet:
+                let params = try decodeParams(EventIDParams.self, data)
+                return encode(AdminResponse(id: id, result: try await detail(params.eventID)))
+            case AdminMethod.eventsPayload:
+                let params = try decodeParams(EventIDParams.self, data)
+                return encode(AdminResponse(id: id, result: try await payload(params.eventID)))
+            default:
+                throw AdminErrorBody(code: "unknown_method", message: "no method \"\(envelope.method)\"; see docs/admin-protocol.md")
+            }
+        } catch let error as AdminErrorBody {
+            return encode(AdminResponse<NoParams>(id: id, error: error))
+        } catch let error as IndexError where error.code == .invalidQuery {
+            return encode(AdminResponse<NoParams>(id: id, error: .badRequest(error.message)))
+        } catch {
+            return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: "internal", message: "\(error)")))
+        }
+    }
+
+    private func decodeParams<P: Codable & Sendable>(_ type: P.Type, _ data: Data) throws -> P {
+        do {
+            return try JSONDecoder().decode(AdminRequest<P>.self, from: data).params
+        } catch {
+            throw AdminErrorBody.badRequest("invalid params: \(Self.describe(error))")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError else { return "\(error)" }
+        switch decoding {
+        case .keyNotFound(let key, _): return "missing \"\(key.stringValue)\""
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    private func encode(_ response: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes = (try? encoder.encode(response)).map(Array.init) ?? Array(#"{"error":{"code":"internal","message":"cannot encode"}}"#.utf8)
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    private func status() async throws -> StatusResult {
+        let index = index
+        let directory = configuration.segmentDirectory
+        let (counts, position, segments) = try await queue.run {
+            let segments = try SegmentDirectory.segments(in: directory)
+            let bytes = segments.reduce(UInt64(0)) { total, segment in
+                total + ((try? FileManager.default.attributesOfItem(atPath: segment.path)[.size] as? UInt64) ?? 0)
+            }
+            return (try index.statusCounts(), try index.position(), (segments.count, bytes))
+        }
+        let uptime = ContinuousClock.now - startedAt
+        return StatusResult(
+            version: Self.version,
+            uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
+            eventsByStatus: counts, segments: segments.0, segmentBytes: segments.1,
+            lastSequence: log.committed.nextSequence - 1, indexedSequence: position?.lastSequence ?? 0)
+    }
+
+    private func search(_ params: EventsSearchParams) async throws -> EventsSearchResult {
+        var query = EventQuery(source: params.source, type: params.type, status: params.status, limit: params.limit ?? 50)
+        for (bound, text) in [("from", params.from), ("to", params.to)] {
+            guard let text else { continue }
+            guard let micros = Timestamp.parseMicroseconds(text) else {
+                throw AdminErrorBody.badRequest("\(bound) must be an RFC 3339 timestamp, e.g. 2024-01-10T00:00:00Z")
+            }
+            // Stored times are UTC with microseconds; compare in the same spelling.
+            let normalized = Timestamp.format(unixMicroseconds: micros)
+            if bound == "from" { query.from = normalized } else { query.to = normalized }
+        }
+        if let status = params.status, ProcessingStatus(rawValue: status) == nil {
+            throw AdminErrorBody.badRequest("status must be one of \(ProcessingStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let token = params.cursor {
+            guard let cursor = EventCursor(token: token) else { throw AdminErrorBody.badRequest("cursor is not one this daemon issued") }
+            query.cursor = cursor
+        }
+        let index = index
+        let frozen = query
+        let page = try await queue.run { try index.searchEvents(frozen) }
+        return EventsSearchResult(events: page.events.map(Self.summary), nextCursor: page.nextCursor?.token)
+    }
+
+    private func row(_ eventID: String) async throws -> EventRow {
+        let index = index
+        guard let row = try await queue.run({ try index.event(id: eventID.lowercased()) }) else {
+            throw AdminErrorBody.notFound("no event \(eventID)")
+        }
+        return row
+    }
+
+    private func record(_ row: EventRow) async throws -> LogRecord {
+        let log = log
+        let location = RecordLocation(segment: UInt64(row.segment), offset: UInt64(row.offset), length: UInt32(row.length))
+        let record = try await queue.run { try log.read(location) }
+        guard Hex.encode(record.bodySHA256) == row.payloadHash else {
+            throw AdminErrorBody(code: "integrity", message: "the stored payload does not match its recorded hash")
+        }
+        return record
+    }
+
+    private func detail(_ eventID: String) async throws -> EventDetail {
+        let row = try await row(eventID)
+        let metadata = try await record(row).eventMetadata()
+        return EventDetail(event: Self.summary(row), headers: metadata.headers)
+    }
+
+    private func payload(_ eventID: String) async throws -> PayloadResult {
+        let row = try await row(eventID)
+        let record = try await record(row)
+        return PayloadResult(eventID: row.eventID, payloadSHA256: row.payloadHash,
+                             payloadBase64: Data(record.body).base64EncodedString())
+    }
+
+    static func summary(_ row: EventRow) -> EventSummary {
+        EventSummary(
+            eventID: row.eventID, sourceSystem: row.sourceSystem, eventType: row.eventType, receivedAt: row.receivedAt,
+            processingStatus: row.processingStatus, statusReason: row.statusReason, dedupKey: row.dedupKey,
+            payloadHash: row.payloadHash, payloadBytes: row.payloadBytes, sequence: row.sequence,
+            location: .init(tier: row.storageTier, segment: row.segment, offset: row.offset, length: row.length))
+    }
+}

@@ -1,0 +1,82 @@
+import AdminProtocol
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import SegmentLog
+import ServiceLifecycle
+import TraceIndex
+import TraceboxConfig
+import TraceboxCore
+
+/// The running appliance, built by one plain function so tests and `tracebox serve` start
+/// it the same way.
+public enum Daemon {
+    /// What a started daemon tells the world, written to `<data-dir>/serve.json` once it
+    /// accepts requests (and removed when it stops).
+    public struct ServeInfo: Codable, Sendable {
+        public var pid: Int32
+        public var http: String
+        public var adminSocket: String
+
+        enum CodingKeys: String, CodingKey {
+            case pid, http
+            case adminSocket = "admin_socket"
+        }
+    }
+
+    public static func serveInfoPath(dataDirectory: String) -> String { dataDirectory + "/serve.json" }
+
+    /// Opens the log (recovering it), brings the index up to date, then serves HTTP and the
+    /// admin socket until SIGTERM or SIGINT; then drains requests, flushes and returns.
+    public static func run(configuration: Configuration, clock: any WallClock = SystemWallClock(), logger: Logger) async throws {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        for section in configuration.ignoredSections {
+            logger.warning("configuration section is not used by this version yet", metadata: ["section": "\(section)"])
+        }
+        let log = try SegmentLog.open(directory: configuration.segmentDirectory, options: configuration.log,
+                                      clock: clock, logger: logger)
+        do {
+            try await serve(configuration: configuration, log: log, clock: clock, logger: logger)
+        } catch {
+            await log.close()
+            throw error
+        }
+        await log.close()
+        logger.info("stopped")
+    }
+
+    private static func serve(configuration: Configuration, log: SegmentLog, clock: any WallClock, logger: Logger) async throws {
+        let index = try TraceIndex(path: configuration.indexPath)
+        let gate = DedupGate()
+        let indexer = IndexerService(log: log, follower: IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index),
+                                     gate: gate, logger: logger)
+        // Every event acknowledged before a crash is searchable before the first new request.
+        try await indexer.catchUp()
+        let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, clock: clock, logger: logger)
+        let admin = AdminServer(
+            path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
+            handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now), logger: logger)
+
+        let router = Router(context: BasicRequestContext.self)
+        IngestRoutes.add(to: router, ingest: ingest)
+        let infoPath = serveInfoPath(dataDirectory: configuration.dataDirectory)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
+            services: [indexer, admin],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.httpPort
+                let info = ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)
+                do {
+                    try JSONEncoder().encode(info).write(to: URL(fileURLWithPath: infoPath), options: .atomic)
+                } catch {
+                    logger.error("cannot write serve.json", metadata: ["error": "\(error)"])
+                }
+                logger.info("accepting webhooks", metadata: ["http": "\(info.http)", "admin_socket": "\(info.adminSocket)"])
+            },
+            logger: logger)
+        defer { try? FileManager.default.removeItem(atPath: infoPath) }
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}

@@ -1,0 +1,44 @@
+import Logging
+import SegmentLog
+import ServiceLifecycle
+import TraceIndex
+
+/// Keeps the index following the log: after every commit it applies the new records, then
+/// tells the dedup gate which keys the index now answers for.
+final class IndexerService: Service {
+    let log: SegmentLog
+    let follower: IndexFollower
+    let gate: DedupGate
+    let logger: Logger
+    private let queue = BlockingQueue(label: "tracebox-indexer")
+
+    init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger) {
+        self.log = log
+        self.follower = follower
+        self.gate = gate
+        self.logger = logger
+    }
+
+    /// Applies everything committed so far.
+    func catchUp() async throws {
+        let end = log.committed.end
+        let follower = follower
+        if let position = try await queue.run({ try follower.catchUp(to: end) }) {
+            gate.indexed(through: position.lastSequence)
+        }
+    }
+
+    func run() async throws {
+        try await catchUp()
+        for await _ in log.commits.cancelOnGracefulShutdown() {
+            do {
+                try await catchUp()
+            } catch {
+                // The log is intact; the index retries from its stored position at the next commit.
+                logger.error("index update failed", metadata: ["error": "\(error)"])
+            }
+        }
+        // Shutting down: apply what the last requests made durable.
+        try? await catchUp()
+    }
+}
