@@ -110,6 +110,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "WebhookSourcesTests", dependencies: ["WebhookSources", "TraceboxCore"]),
+        .testTarget(
+            name: "WebhookSourcesTests",
+            dependencies: ["WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources"]),
     ]
 )

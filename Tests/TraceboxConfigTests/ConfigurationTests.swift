@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import WebhookSources
+@testable import TraceboxConfig
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    static let environment = ["GITHUB_WEBHOOK_SECRET": "gh-secret", "STRIPE_WEBHOOK_SECRET": "st-secret"]
+
+    @Test func embeddedDefaultsAcceptAnySourceOnLoopback() {
+        let config = Configuration()
+        #expect(config.httpHost == "127.0.0.1")
+        #expect(config.httpPort == 7070)
+        #expect(config.adminSocket == "./tracebox-data/admin.sock")
+        #expect(config.rules(forSource: "anything")?.signature == SignatureScheme.none)
+        #expect(config.rules(forSource: "github")?.eventType.header == "X-GitHub-Event")
+        #expect(config.rules(forSource: "bad name") == nil)
+    }
+
+    @Test func theAnnotatedExampleLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path + "/appliance/tracebox.example.yaml"
+        let config = try Configuration.load(path: path, environment: Self.environment.merging(["SHOP_SECRET": "s"]) { $1 })
+        #expect(config.sources["github"]?.signature == .github(secret: Array("gh-secret".utf8)))
+        #expect(config.sources["stripe"]?.signature == .stripe(secret: Array("st-secret".utf8), tolerance: .seconds(300)))
+        #expect(config.sources["stripe"]?.dedup?.pointer == JSONPointer("/id"))
+        #expect(config.rules(forSource: "unlisted") == nil)
+        #expect(config.log.segmentMaxAge == .seconds(86_400))
+    }
+
+    @Test func errorsNameFileLineAndKey() {
+        func failure(_ yaml: String, environment: [String: String] = Self.environment) -> ConfigError? {
+            do {
+                _ = try Configuration.parse(yaml, file: "t.yaml", environment: environment)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let typo = failure("http:\n  listen: \"127.0.0.1:7070\"\n  max_body: 5\n")
+        #expect(typo?.line == 3)
+        #expect(typo?.key == "http.max_body")
+        #expect(typo?.description.hasPrefix("t.yaml:3: http.max_body: unknown key") == true)
+
+        let scheme = failure("sources:\n  github:\n    signature:\n      scheme: gitlab\n")
+        #expect(scheme?.key == "sources.github.signature.scheme")
+        #expect(scheme?.line == 4)
+
+        let secret = failure("sources:\n  github:\n    signature: { scheme: github, secret_env: NOPE }\n", environment: [:])
+        #expect(secret?.reason == "the environment variable NOPE is not set")
+
+        #expect(failure("log:\n  segment_max_age: forever\n")?.key == "log.segment_max_age")
+        #expect(failure("http: [1, 2]\n")?.key == "http")
+        #expect(failure("http:\n  listen: 7070\n")?.reason.contains("host:port") == true)
+        #expect(failure("a: [unclosed\n")?.reason.hasPrefix("not valid YAML") == true)
+    }
+}

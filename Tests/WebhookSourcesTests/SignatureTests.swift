@@ -1,0 +1,108 @@
+import Crypto
+import Foundation
+import Testing
+import TraceboxCore
+@testable import WebhookSources
+
+@Suite("Webhook signatures")
+struct SignatureTests {
+    let secret = Array("It's a Secret to Everybody".utf8)
+    let body = Array("Hello, World!".utf8)
+    let now = Date(timeIntervalSince1970: 1_704_067_200)
+
+    func hmacHex(_ message: [UInt8]) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret)))
+    }
+
+    func headers(_ pairs: [String: String]) -> (String) -> String? {
+        { name in pairs.first { $0.key.lowercased() == name.lowercased() }?.value }
+    }
+
+    @Test func githubAcceptsItsDocumentedExample() throws {
+        // The example from GitHub's "Validating webhook deliveries" documentation.
+        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        try SignatureScheme.github(secret: secret).verify(body: body, header: headers(["X-Hub-Signature-256": signature]), now: now)
+    }
+
+    @Test func githubRefusesMissingMalformedAndWrongSignatures() {
+        let scheme = SignatureScheme.github(secret: secret)
+        #expect(throws: SignatureFailure.missing(header: "X-Hub-Signature-256")) {
+            try scheme.verify(body: body, header: headers([:]), now: now)
+        }
+        #expect(throws: SignatureFailure.malformed(header: "X-Hub-Signature-256", reason: "expected sha256=<hex>")) {
+            try scheme.verify(body: body, header: headers(["X-Hub-Signature-256": "sha1=abc"]), now: now)
+        }
+        #expect(throws: SignatureFailure.mismatch(header: "X-Hub-Signature-256")) {
+            try scheme.verify(body: body + [0x20], header: headers(["X-Hub-Signature-256": "sha256=" + hmacHex(body)]), now: now)
+        }
+    }
+
+    @Test func stripeChecksTimestampAndAnyV1Signature() throws {
+        let scheme = SignatureScheme.stripe(secret: secret, tolerance: .seconds(300))
+        let t = Int64(now.timeIntervalSince1970) - 60
+        let good = hmacHex(Array("\(t).".utf8) + body)
+        try scheme.verify(body: body, header: headers(["Stripe-Signature": "t=\(t),v1=\(String(repeating: "0", count: 64)),v1=\(good)"]), now: now)
+        #expect(throws: SignatureFailure.mismatch(header: "Stripe-Signature")) {
+            try scheme.verify(body: body, header: headers(["Stripe-Signature": "t=\(t + 1),v1=\(good)"]), now: now)
+        }
+        let old = Int64(now.timeIntervalSince1970) - 301
+        let oldSignature = hmacHex(Array("\(old).".utf8) + body)
+        #expect(throws: SignatureFailure.expired(header: "Stripe-Signature", ageSeconds: 301, toleranceSeconds: 300)) {
+            try scheme.verify(body: body, header: headers(["Stripe-Signature": "t=\(old),v1=\(oldSignature)"]), now: now)
+        }
+        #expect(throws: SignatureFailure.malformed(header: "Stripe-Signature", reason: "no t=<timestamp>")) {
+            try scheme.verify(body: body, header: headers(["Stripe-Signature": "v1=\(good)"]), now: now)
+        }
+    }
+
+    @Test func genericHMACInHexAndBase64WithPrefix() throws {
+        let hex = SignatureScheme.hmacSHA256(header: "X-Signature", secret: secret, encoding: .hex, prefix: "sha256=")
+        try hex.verify(body: body, header: headers(["x-signature": "sha256=" + hmacHex(body)]), now: now)
+        let digest = Data(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))).base64EncodedString()
+        let base64 = SignatureScheme.hmacSHA256(header: "X-Signature", secret: secret, encoding: .base64, prefix: "")
+        try base64.verify(body: body, header: headers(["X-Signature": digest]), now: now)
+        #expect(throws: SignatureFailure.self) {
+            try base64.verify(body: body, header: headers(["X-Signature": "not base64!"]), now: now)
+        }
+    }
+}
+
+@Suite("Webhook classification")
+struct ClassificationTests {
+    func classify(_ rules: SourceRules, _ body: String, _ headers: [String: String] = [:]) -> SourceRules.Classification {
+        rules.classify(body: Array(body.utf8), header: { name in headers.first { $0.key.lowercased() == name.lowercased() }?.value },
+                       allHeaders: headers.map { ($0.key, $0.value) })
+    }
+
+    @Test func githubTypeIsEventPlusActionWhenPresent() {
+        let rules = SourceRules(name: "github", eventType: ValueRule(header: "X-GitHub-Event", pointer: JSONPointer("/action")),
+                                dedup: ValueRule(header: "X-GitHub-Delivery"))
+        let opened = classify(rules, #"{"action":"opened"}"#, ["X-GitHub-Event": "issues", "X-GitHub-Delivery": "d1"])
+        #expect(opened.eventType == "issues.opened")
+        #expect(opened.dedupKey == "d1")
+        #expect(opened.headers["x-github-event"] == "issues")
+        #expect(classify(rules, #"{"ref":"main"}"#, ["X-GitHub-Event": "push"]).eventType == "push")
+        #expect(classify(rules, #"{"action":"opened"}"#).eventType == "unknown")
+    }
+
+    @Test func pointersReachNestedValuesAndEscapes() throws {
+        let document = try JSONSerialization.jsonObject(with: Data(#"{"data":{"a/b":{"~k":[10,"x",true]}}}"#.utf8))
+        #expect(JSONPointer("/data/a~1b/~0k/1")?.string(in: document) == "x")
+        #expect(JSONPointer("/data/a~1b/~0k/0")?.string(in: document) == "10")
+        #expect(JSONPointer("/data/a~1b/~0k/2")?.string(in: document) == "true")
+        #expect(JSONPointer("/data/missing")?.string(in: document) == nil)
+        #expect(JSONPointer("data") == nil)
+    }
+
+    @Test func invalidJSONIsKeptWithAReason() {
+        let rules = SourceRules(name: "stripe", eventType: ValueRule(pointer: JSONPointer("/type")), dedup: ValueRule(pointer: JSONPointer("/id")))
+        let result = classify(rules, "{not json")
+        #expect(result.ingestError?.hasPrefix("invalid_json") == true)
+        #expect(result.eventType == "unknown")
+        #expect(result.dedupKey == nil)
+        let ok = classify(rules, #"{"id":"evt_1","type":"charge.succeeded"}"#)
+        #expect(ok.ingestError == nil)
+        #expect(ok.eventType == "charge.succeeded")
+        #expect(ok.dedupKey == "evt_1")
+    }
+}
