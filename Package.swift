@@ -102,11 +102,18 @@ let package = Package(
             path: "Benchmarks/SegmentLogBenchmark"
         ),
 
+        // Helpers shared by the test targets: temporary directories, the corpus, child processes.
+        .target(
+            name: "TestSupport",
+            dependencies: ["SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
+
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(
             name: "SegmentLogTests",
             dependencies: [
-                "SegmentLog", "TraceboxCore", "SegmentLogLoadChild", "tracebox",
+                "SegmentLog", "TraceboxCore", "SegmentLogLoadChild", "tracebox", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -115,5 +122,12 @@ let package = Package(
             dependencies: ["WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "tracebox", "TestSupport", "Outbound", "AdminProtocol", "TraceIndex", "SegmentLog", "TraceboxCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
     ]
 )

@@ -106,9 +106,14 @@ final class AdminServer: Service {
                     try await outbound.write(ByteBuffer(bytes: Self.forbidden(who)))
                     return
                 }
-                for try await line in inbound {
-                    let response = await handler.respond(to: Array(buffer: line))
-                    try await outbound.write(ByteBuffer(bytes: response))
+                // An idle client must not hold up shutdown: close its connection when asked to stop.
+                try await withGracefulShutdownHandler {
+                    for try await line in inbound {
+                        let response = await handler.respond(to: Array(buffer: line))
+                        try await outbound.write(ByteBuffer(bytes: response))
+                    }
+                } onGracefulShutdown: {
+                    connection.channel.channel.close(promise: nil)
                 }
             }
         } catch {

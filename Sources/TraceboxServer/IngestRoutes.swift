@@ -22,7 +22,7 @@ enum IngestRoutes {
             let buffer: ByteBuffer
             do {
                 buffer = try await request.collectBody(upTo: rules.maxBodyBytes)
-            } catch let failure as HTTPError where failure.status == .contentTooLarge {
+            } catch let failure as any HTTPResponseError where failure.status == .contentTooLarge {
                 return error(413, "body_too_large", "the body is larger than the limit for \(source) (\(rules.maxBodyBytes) bytes)")
             }
             let headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }

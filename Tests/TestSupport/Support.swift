@@ -5,25 +5,25 @@ import TraceboxCore
 
 /// Shared helpers for the segment log tests: temporary directories, the shared corpus,
 /// and paths to the package's executables.
-enum Support {
+public enum Support {
     /// The repository root (this file is Tests/SegmentLogTests/Support.swift).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// `../shared/corpus` beside the repository, or `TRACEBOX_CORPUS`.
-    static let corpusDirectory = ProcessInfo.processInfo.environment["TRACEBOX_CORPUS"]
+    public static let corpusDirectory = ProcessInfo.processInfo.environment["TRACEBOX_CORPUS"]
         ?? URL(fileURLWithPath: repositoryRoot + "/../shared/corpus").standardized.path
 
-    struct CorpusFile: Sendable {
-        var path: String
-        var source: String
-        var eventType: String
-        var sha256: String
-        var bytes: [UInt8]
+    public struct CorpusFile: Sendable {
+        public var path: String
+        public var source: String
+        public var eventType: String
+        public var sha256: String
+        public var bytes: [UInt8]
     }
 
     /// Every corpus payload, from `index.tsv`, with its bytes.
-    static let corpus: [CorpusFile] = {
+    public static let corpus: [CorpusFile] = {
         guard let index = try? String(contentsOfFile: corpusDirectory + "/index.tsv", encoding: .utf8) else {
             fatalError("corpus not found at \(corpusDirectory) (set TRACEBOX_CORPUS)")
         }
@@ -35,19 +35,19 @@ enum Support {
     }()
 
     /// A fresh directory under the system temporary directory; removed by `remove`.
-    static func temporaryDirectory(_ name: String = #function) -> String {
+    public static func temporaryDirectory(_ name: String = #function) -> String {
         let safe = name.filter { $0.isLetter || $0.isNumber }
         let path = NSTemporaryDirectory() + "tracebox-test-\(safe)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
-    static func remove(_ path: String) {
+    public static func remove(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
     }
 
     /// A built executable of this package (the tests depend on them, so they are built).
-    static func executable(_ name: String) -> String {
+    public static func executable(_ name: String) -> String {
         let candidates = [
             ProcessInfo.processInfo.environment["TRACEBOX_BIN_DIR"].map { $0 + "/" + name },
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/" + name,
@@ -57,15 +57,26 @@ enum Support {
     }
 
     /// A logger that drops everything, for tests that provoke warnings on purpose.
-    static let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    public static let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    static func eventMetadata(source: String, type: String = "test", at date: Date = Date()) -> EventMetadata {
+    public static func eventMetadata(source: String, type: String = "test", at date: Date = Date()) -> EventMetadata {
         EventMetadata(eventID: UUIDv7.make(at: date).uuidString.lowercased(), sourceSystem: source, eventType: type,
                       receivedAt: Timestamp.format(date), dedupKey: nil, headers: ["content-type": "application/json"])
     }
 
+    /// Polls for a child's exit with a deadline; false if it is still running then.
+    /// (Foundation's `waitUntilExit` spins a CPU on Linux.)
+    public static func waitForExit(_ process: Process, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline { return false }
+            usleep(2000)
+        }
+        return true
+    }
+
     /// Runs a process to completion and returns its exit status, stdout and stderr.
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+    public static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -78,25 +89,27 @@ enum Support {
         let errThread = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
         errThread.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        _ = waitForExit(process, timeout: 600)
         return (process.terminationStatus, outData, String(decoding: errData.waitForValue(), as: UTF8.self))
     }
 }
 
 /// A one-shot value handed from a helper thread to the test.
-final class OneShotData: @unchecked Sendable {
+public final class OneShotData: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var value: Data?
 
-    func set(_ data: Data) {
+    public init() {}
+
+    public func set(_ data: Data) {
         condition.lock()
         value = data
         condition.broadcast()
         condition.unlock()
     }
 
-    func waitForValue() -> Data {
+    public func waitForValue() -> Data {
         condition.lock()
         defer { condition.unlock() }
         while value == nil { condition.wait() }

@@ -6,7 +6,7 @@ import Glibc
 
 /// A child process whose stdout lines are collected as they arrive, so a test can wait for
 /// "at least N lines" (with a deadline) and then kill it.
-final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: @unchecked Sendable {
     // `lines` and `partial` are guarded by `condition`; `process` is set once in init.
     private let process = Process()
     private let condition = NSCondition()
@@ -14,9 +14,10 @@ final class ChildProcess: @unchecked Sendable {
     private var partial = Data()
     private var finished = false
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -44,7 +45,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits until at least `count` lines have arrived; false if the deadline passed first.
-    func waitForLines(_ count: Int, timeout: TimeInterval) -> Bool {
+    public func waitForLines(_ count: Int, timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -55,9 +56,9 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// SIGKILLs the child, waits for it and for its stdout to close; returns every complete line.
-    func kill() -> [String] {
+    public func kill() -> [String] {
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = Support.waitForExit(process, timeout: 60)
         condition.lock()
         defer { condition.unlock() }
         while !finished { condition.wait() }

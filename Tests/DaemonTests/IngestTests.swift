@@ -1,0 +1,170 @@
+import AdminProtocol
+import Foundation
+import Outbound
+import TestSupport
+import Testing
+import TraceboxCore
+
+@Suite("HTTP ingest", .serialized)
+struct IngestTests {
+    let client = HTTPClient()
+
+    func json(_ response: HTTPResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+    }
+
+    @Test func everyCorpusPayloadIsStoredSearchableAndByteIdentical() async throws {
+        let daemon = try TestDaemon(config: Webhooks.config, environment: Webhooks.environment)
+        try daemon.start()
+        let started = Timestamp.format(Date().addingTimeInterval(-1))
+        var stored: [(Support.CorpusFile, String)] = []
+        for file in Support.corpus {
+            let response = try await client.send(Webhooks.request(for: file, url: daemon.url("")))
+            #expect(response.status == 202, "\(file.path): \(String(decoding: response.body, as: UTF8.self))")
+            #expect(json(response)["duplicate"] as? Bool == false)
+            stored.append((file, json(response)["event_id"] as! String))
+        }
+        try daemon.waitUntilIndexed()
+        let admin = try daemon.admin()
+
+        // Search by source, by type, and by time range.
+        let github = Support.corpus.filter { $0.source == "github" }
+        var found = 0
+        var cursor: String?
+        repeat {
+            let page = try admin.call(AdminMethod.eventsSearch, EventsSearchParams(source: "github", limit: 100, cursor: cursor),
+                                      as: EventsSearchResult.self)
+            found += page.events.count
+            #expect(page.events.allSatisfy { $0.sourceSystem == "github" })
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(found == github.count)
+        let opened = try admin.call(AdminMethod.eventsSearch, EventsSearchParams(type: "issues.opened", limit: 100), as: EventsSearchResult.self)
+        #expect(opened.events.count == github.filter { $0.eventType == "issues.opened" }.count)
+        let stripe = try admin.call(AdminMethod.eventsSearch, EventsSearchParams(source: "stripe", type: "account.*"), as: EventsSearchResult.self)
+        #expect(stripe.events.count == Support.corpus.filter { $0.source == "stripe" && $0.eventType.hasPrefix("account.") }.count)
+        let inRange = try admin.call(AdminMethod.eventsSearch, EventsSearchParams(from: started, to: Timestamp.format(Date()), limit: 1000),
+                                     as: EventsSearchResult.self)
+        #expect(inRange.events.count == Support.corpus.count)
+        let none = try admin.call(AdminMethod.eventsSearch, EventsSearchParams(to: started), as: EventsSearchResult.self)
+        #expect(none.events.isEmpty)
+
+        // Every payload comes back byte for byte, and its type is the vendor's.
+        for (file, eventID) in stored {
+            let payload = try admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: eventID), as: PayloadResult.self)
+            #expect(Data(base64Encoded: payload.payloadBase64) == Data(file.bytes), "\(file.path)")
+            #expect(payload.payloadSHA256 == file.sha256)
+            if file.source == "github" || file.source == "stripe" || file.source == "gitlab" {
+                let detail = try admin.call(AdminMethod.eventsGet, EventIDParams(eventID: eventID), as: EventDetail.self)
+                #expect(detail.event.eventType == file.eventType, "\(file.path)")
+            }
+        }
+
+        // And through the CLI, as an operator would fetch it.
+        for (file, eventID) in stored.prefix(5) {
+            let result = try daemon.cli(["events", "show", eventID, "--payload", "--socket", daemon.socket])
+            #expect(result.status == 0)
+            #expect(result.stdout == Data(file.bytes))
+        }
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func refusedRequestsStoreNothingAndSayWhy() async throws {
+        let daemon = try TestDaemon(config: Webhooks.config, environment: Webhooks.environment)
+        try daemon.start()
+        let push = Support.corpus.first { $0.source == "github" && $0.eventType == "push" }!
+        let charge = Support.corpus.first { $0.source == "stripe" }!
+
+        func expectRefused(_ request: HTTPRequest, _ status: Int, _ code: String) async throws {
+            let response = try await client.send(request)
+            #expect(response.status == status, "\(request.url): \(String(decoding: response.body, as: UTF8.self))")
+            #expect((json(response)["error"] as? [String: Any])?["code"] as? String == code)
+            #expect(response.header("Content-Type") == "application/json")
+        }
+
+        var wrong = Webhooks.request(for: push, url: daemon.url(""))
+        wrong.headers = wrong.headers.map { $0.name == "X-Hub-Signature-256" ? ($0.name, "sha256=" + String(repeating: "ab", count: 32)) : $0 }
+        try await expectRefused(wrong, 401, "invalid_signature")
+        var unsigned = Webhooks.request(for: push, url: daemon.url(""))
+        unsigned.headers.removeAll { $0.name == "X-Hub-Signature-256" }
+        try await expectRefused(unsigned, 401, "missing_signature")
+        let expired = Webhooks.request(for: charge, url: daemon.url(""), now: Date().addingTimeInterval(-600))
+        try await expectRefused(expired, 401, "signature_expired")
+        try await expectRefused(HTTPRequest(method: "POST", url: daemon.url("/v1/events/nosuch"), body: Array("{}".utf8)), 404, "unknown_source")
+        let big = [UInt8](repeating: 0x20, count: 5000)
+        let shopSignature = Data(Webhooks.hmac(Webhooks.shopSecret, big)).base64EncodedString()
+        try await expectRefused(HTTPRequest(method: "POST", url: daemon.url("/v1/events/shop"),
+                                            headers: [("X-Shop-Signature", shopSignature)], body: big), 413, "body_too_large")
+        // A body over the limit sent without Content-Length (chunked) is refused the same way.
+        try await expectRefused(HTTPRequest(method: "POST", url: daemon.url("/v1/events/shop"),
+                                            headers: [("Transfer-Encoding", "chunked"), ("X-Shop-Signature", shopSignature)],
+                                            body: big), 413, "body_too_large")
+
+        // A client that disconnects mid-body.
+        try sendTruncatedRequest(to: daemon.http, path: "/v1/events/slack")
+
+        // A duplicate delivery answers with the first event and stores nothing new.
+        let first = try await client.send(Webhooks.request(for: push, url: daemon.url(""), delivery: "delivery-1"))
+        #expect(first.status == 202)
+        let again = try await client.send(Webhooks.request(for: push, url: daemon.url(""), delivery: "delivery-1"))
+        #expect(again.status == 200)
+        #expect(json(again)["duplicate"] as? Bool == true)
+        #expect(json(again)["event_id"] as? String == json(first)["event_id"] as? String)
+
+        // Invalid JSON from an accepted source is kept byte for byte and marked failed.
+        let garbage = Array("{\"type\": oops".utf8)
+        let invalid = try await client.send(HTTPRequest(method: "POST", url: daemon.url("/v1/events/slack"), body: garbage))
+        #expect(invalid.status == 202)
+        try daemon.waitUntilIndexed()
+        let admin = try daemon.admin()
+        let failed = try admin.call(AdminMethod.eventsGet, EventIDParams(eventID: json(invalid)["event_id"] as! String), as: EventDetail.self)
+        #expect(failed.event.processingStatus == "failed")
+        #expect(failed.event.statusReason?.hasPrefix("invalid_json") == true)
+        let payload = try admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: failed.event.eventID), as: PayloadResult.self)
+        #expect(Data(base64Encoded: payload.payloadBase64) == Data(garbage))
+
+        // Exactly two events exist: the first push and the invalid one.
+        let status = try admin.call(AdminMethod.status, NoParams(), as: StatusResult.self)
+        #expect(status.eventsByStatus.values.reduce(0, +) == 2)
+        #expect(daemon.stop() == 0)
+        let report = try Support.run(Support.executable("tracebox"), ["audit", "verify", daemon.dataDirectory])
+        #expect(String(decoding: report.stdout, as: UTF8.self).contains("2 events"))
+    }
+
+    @Test func concurrentDuplicateDeliveriesStoreOneEvent() async throws {
+        let daemon = try TestDaemon(config: Webhooks.config, environment: Webhooks.environment)
+        try daemon.start()
+        let push = Support.corpus.first { $0.source == "github" && $0.eventType == "push" }!
+        let request = Webhooks.request(for: push, url: daemon.url(""), delivery: "same-delivery")
+        let client = client
+        let responses = try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+            for _ in 0..<16 { group.addTask { try await client.send(request) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(responses.filter { $0.status == 202 }.count == 1)
+        #expect(responses.filter { $0.status == 200 }.count == 15)
+        #expect(Set(responses.map { json($0)["event_id"] as? String }).count == 1)
+        try daemon.waitUntilIndexed()
+        let status = try daemon.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self)
+        #expect(status.eventsByStatus.values.reduce(0, +) == 1)
+        #expect(daemon.stop() == 0)
+    }
+
+    /// Sends headers promising 1,000 bytes, 100 bytes of body, then closes the connection.
+    func sendTruncatedRequest(to address: String, path: String) throws {
+        let parts = address.split(separator: ":")
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
+        inet_pton(AF_INET, String(parts[0]), &addr.sin_addr)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        let request = "POST \(path) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            + "{\"type\":\"partial\"," + String(repeating: " ", count: 82)
+        _ = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, 0) }
+    }
+}
