@@ -52,9 +52,11 @@ public struct Configuration: Sendable {
     }
 
     /// Reads and validates a YAML file. `environment` supplies the secrets named by `secret_env`.
+    /// With `requireSecrets` false, missing secret variables are not an error (for offline
+    /// commands that never verify a signature).
     public static func load(
         path: String, dataDirectoryOverride: String? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, requireSecrets: Bool = true
     ) throws(ConfigError) -> Configuration {
         let text: String
         do {
@@ -62,11 +64,13 @@ public struct Configuration: Sendable {
         } catch {
             throw ConfigError(file: path, reason: "cannot read the file: \(error.localizedDescription)")
         }
-        return try parse(text, file: path, dataDirectoryOverride: dataDirectoryOverride, environment: environment)
+        return try parse(text, file: path, dataDirectoryOverride: dataDirectoryOverride, environment: environment,
+                         requireSecrets: requireSecrets)
     }
 
     public static func parse(
-        _ text: String, file: String, dataDirectoryOverride: String? = nil, environment: [String: String]
+        _ text: String, file: String, dataDirectoryOverride: String? = nil, environment: [String: String],
+        requireSecrets: Bool = true
     ) throws(ConfigError) -> Configuration {
         let node: Node?
         do {
@@ -86,7 +90,7 @@ public struct Configuration: Sendable {
         } catch {
             throw ConfigError(file: file, reason: "\(error)")
         }
-        return try ConfigurationBuilder(raw: raw, locator: locator, environment: environment)
+        return try ConfigurationBuilder(raw: raw, locator: locator, environment: environment, requireSecrets: requireSecrets)
             .build(dataDirectoryOverride: dataDirectoryOverride)
     }
 }

@@ -8,6 +8,8 @@ struct ConfigurationBuilder {
     let raw: RawConfig
     let locator: YAMLLocation
     let environment: [String: String]
+    /// Offline commands (reindex) read the file for paths only and need no secrets.
+    let requireSecrets: Bool
 
     func build(dataDirectoryOverride: String?) throws(ConfigError) -> Configuration {
         var config = Configuration(dataDirectory: dataDirectoryOverride ?? raw.data_dir ?? "./tracebox-data")
@@ -96,6 +98,7 @@ struct ConfigurationBuilder {
         func secret() throws(ConfigError) -> [UInt8] {
             guard let variable = raw.secret_env else { throw locator.error(path + ["secret_env"], "scheme \(raw.scheme) needs secret_env") }
             guard let value = environment[variable], !value.isEmpty else {
+                if !requireSecrets { return [] }
                 throw locator.error(path + ["secret_env"], "the environment variable \(variable) is not set")
             }
             return Array(value.utf8)

@@ -1,3 +1,4 @@
+import AdminProtocol
 import ArgumentParser
 import Foundation
 import Logging
@@ -11,13 +12,12 @@ struct Reindex: AsyncParsableCommand {
         abstract: "Rebuild the index from the segment files (the daemon must be stopped).",
         discussion: "Also the restore step of a backup: copy segments into <data-dir>/segments, then reindex.")
 
-    @Option(help: "Data directory holding segments/.") var dataDir: String = "./tracebox-data"
+    @Option(help: "Data directory holding segments/ (default: data_dir from --config, else ./tracebox-data).") var dataDir: String?
     @Option(help: "YAML configuration (for a non-default index path).") var config: String?
 
     func run() async throws {
-        let configuration = try loadConfiguration(path: config, dataDirectory: dataDir)
-        if let client = try? DaemonOptions.parse(["--socket", configuration.adminSocket]).connect() {
-            _ = client
+        let configuration = try loadConfiguration(path: config, dataDirectory: dataDir, requireSecrets: false)
+        if (try? AdminClient(socketPath: configuration.adminSocket)) != nil {
             throw CLIError("a daemon is serving \(configuration.dataDirectory); stop it before reindexing")
         }
         guard FileManager.default.fileExists(atPath: configuration.segmentDirectory) else {

@@ -30,12 +30,12 @@ struct Serve: AsyncParsableCommand {
 
 /// The configuration from `--config` (validated, with file and line in errors) or the
 /// embedded defaults, with `--data-dir` applied.
-func loadConfiguration(path: String?, dataDirectory: String?) throws -> Configuration {
+func loadConfiguration(path: String?, dataDirectory: String?, requireSecrets: Bool = true) throws -> Configuration {
     guard let path else {
         return Configuration(dataDirectory: dataDirectory ?? "./tracebox-data")
     }
     do {
-        return try Configuration.load(path: path, dataDirectoryOverride: dataDirectory)
+        return try Configuration.load(path: path, dataDirectoryOverride: dataDirectory, requireSecrets: requireSecrets)
     } catch {
         throw ValidationError("invalid configuration: \(error)")
     }

@@ -1,0 +1,111 @@
+import Crypto
+import Foundation
+import Outbound
+import TestSupport
+import TraceboxCore
+
+/// Webhook senders on their own threads, each with its own libcurl handle. Every delivery
+/// is retried with the same delivery id until the daemon answers it (202, or 200 for a
+/// duplicate), as vendors redeliver; the generator records what was acknowledged.
+final class LoadGenerator: @unchecked Sendable {
+    struct Ack: Sendable {
+        var eventID: String
+        var sha256: String
+        var bytes: [UInt8]
+        var status: Int
+    }
+
+    // Everything below is guarded by `condition`.
+    private let condition = NSCondition()
+    private var url: String
+    private var paused = false
+    private var stopped = false
+    private var acks: [String: Ack] = [:]
+    private var running = 0
+    private var attempts: [String: Int] = [:]
+    private var failures: [String] = []
+
+    var debugState: String {
+        condition.withLock {
+            let unacked = attempts.filter { acks[$0.key] == nil }
+            return "unacknowledged deliveries \(unacked.prefix(10)); failures \(failures.prefix(10))"
+        }
+    }
+
+    init(url: String, threads: Int) {
+        self.url = url
+        running = threads
+        let files = Support.corpus.filter { ["github", "stripe", "gitlab"].contains($0.source) }
+        for thread in 0..<threads {
+            Thread { [self] in send(files: files, offset: thread, stride: threads) }.start()
+        }
+    }
+
+    /// Holds new requests (in-flight ones finish or fail) until `resume`.
+    func pause() { condition.withLock { paused = true } }
+
+    func resume(url: String) {
+        condition.withLock {
+            self.url = url
+            paused = false
+            condition.broadcast()
+        }
+    }
+
+    /// Stops every sender and waits for them to finish.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    var acknowledged: [String: Ack] { condition.withLock { acks } }
+
+    /// Waits until at least `count` deliveries are acknowledged; false at the deadline.
+    func waitForAcks(_ count: Int, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while acks.count < count {
+            if !condition.wait(until: deadline) { return acks.count >= count }
+        }
+        return true
+    }
+
+    private func send(files: [Support.CorpusFile], offset: Int, stride: Int) {
+        let easy = CurlEasy()
+        var index = offset
+        defer { condition.withLock { running -= 1; condition.broadcast() } }
+        while true {
+            let file = files[index % files.count]
+            index += stride
+            let delivery = UUID().uuidString
+            while true {
+                condition.lock()
+                while paused && !stopped { condition.wait() }
+                let stop = stopped
+                let url = self.url
+                condition.unlock()
+                if stop { return }
+                condition.withLock { attempts[delivery, default: 0] += 1 }
+                let result = Result { try easy.perform(Webhooks.request(for: file, url: url, delivery: delivery)) }
+                if case .failure(let error) = result { condition.withLock { failures.append("\(delivery): \(error)") } }
+                if case .success(let r) = result, r.status != 202, r.status != 200 {
+                    condition.withLock { failures.append("\(delivery): HTTP \(r.status) \(String(decoding: r.body, as: UTF8.self))") }
+                }
+                guard let response = try? result.get(),
+                      response.status == 202 || response.status == 200,
+                      let body = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+                      let eventID = body["event_id"] as? String
+                else { continue }  // the daemon is down or was killed mid-request: redeliver
+                condition.withLock {
+                    acks[delivery] = Ack(eventID: eventID, sha256: file.sha256, bytes: file.bytes, status: response.status)
+                    condition.broadcast()
+                }
+                break
+            }
+        }
+    }
+}
