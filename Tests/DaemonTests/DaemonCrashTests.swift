@@ -61,7 +61,7 @@ struct DaemonCrashTests {
         #expect(Set(live.compactMap(\.dedupKey)).count == live.count)
         let acknowledgedIDs = Set(acks.values.map(\.eventID))
         let unacknowledged = live.filter { !acknowledgedIDs.contains($0.eventID) }
-        #expect(unacknowledged.isEmpty, "stored but never acknowledged: \(unacknowledged.prefix(5).map { "\($0.dedupKey ?? "-") at \($0.receivedAt)" }); \(load.debugState)")
+        #expect(unacknowledged.isEmpty, "stored but never acknowledged: \(unacknowledged.prefix(5).map { "\($0.dedupKey ?? "-") at \($0.receivedAt)" })")
 
         let reindex = try daemon.cli(["reindex", "--config", daemon.configPath])
         #expect(reindex.status == 0, "\(reindex.stderr)")
