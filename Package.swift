@@ -109,6 +109,17 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
 
+        .executableTarget(
+            name: "IngestNoopServer",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/IngestNoopServer"
+        ),
+        .executableTarget(
+            name: "SearchBenchmark",
+            dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore"],
+            path: "Benchmarks/SearchBenchmark"
+        ),
+
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(
             name: "SegmentLogTests",

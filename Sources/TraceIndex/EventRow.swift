@@ -19,6 +19,25 @@ public struct EventRow: Codable, Sendable, Equatable, FetchableRecord, Persistab
     public var length: Int64
     public var storageTier: String
 
+    public init(sequence: Int64, eventID: String, sourceSystem: String, eventType: String, payloadHash: String,
+                payloadBytes: Int64, receivedAt: String, processingStatus: String, statusReason: String?,
+                dedupKey: String?, segment: Int64, offset: Int64, length: Int64, storageTier: String) {
+        self.sequence = sequence
+        self.eventID = eventID
+        self.sourceSystem = sourceSystem
+        self.eventType = eventType
+        self.payloadHash = payloadHash
+        self.payloadBytes = payloadBytes
+        self.receivedAt = receivedAt
+        self.processingStatus = processingStatus
+        self.statusReason = statusReason
+        self.dedupKey = dedupKey
+        self.segment = segment
+        self.offset = offset
+        self.length = length
+        self.storageTier = storageTier
+    }
+
     enum CodingKeys: String, CodingKey {
         case sequence, segment, offset, length
         case eventID = "event_id", sourceSystem = "source_system", eventType = "event_type"
