@@ -1,4 +1,7 @@
+import Dispatch
+import Synchronization
 import TraceboxCore
+
 /// Offline verification of segment files: every frame CRC, every body SHA-256, sequence
 /// numbering, the hash chain within and across segments, and every seal.
 ///
@@ -39,49 +42,84 @@ public enum SegmentVerifier {
             report.failure = Failure(path: paths.joined(separator: " "), offset: 0, message: "no segment files found")
             return report
         }
-        var previous: (path: String, nextSequence: UInt64, chain: [UInt8], sealed: Bool)?
-        for segment in segments {
+        // Each segment is checked on its own, in parallel (decompression and hashing dominate);
+        // then the links between them are checked in log order.
+        let results = Mutex<[Int: SegmentResult]>([:])
+        DispatchQueue.concurrentPerform(iterations: segments.count) { i in
+            let result = checkSegment(segments[i].path, named: segments[i].firstSequence, zstd: zstd)
+            results.withLock { $0[i] = result }
+        }
+        let ordered = results.withLock { results in segments.indices.map { results[$0]! } }
+        for (i, result) in ordered.enumerated() {
             report.segments += 1
-            do {
-                if let previous, !previous.sealed {
-                    throw SegmentLogError(.chainBroken, "segment is not sealed but a later segment follows",
-                                          path: previous.path, offset: 0)
+            if let header = result.header {
+                if i > 0 {
+                    let previous = ordered[i - 1]
+                    if !previous.sealed {
+                        report.failure = Failure(path: previous.path, offset: 0,
+                                                 message: "segment is not sealed but a later segment follows")
+                        return report
+                    }
+                    if header.firstSequence != previous.nextSequence {
+                        report.failure = Failure(path: result.path, offset: 16, message:
+                            "segment starts at sequence \(header.firstSequence); the previous one ended before \(previous.nextSequence)")
+                        return report
+                    }
+                    if header.previousChain != previous.chain {
+                        report.failure = Failure(path: result.path, offset: 32,
+                                                 message: "previous_chain does not match the previous segment's chain head")
+                        return report
+                    }
+                } else if header.firstSequence == 1, header.previousChain != [UInt8](repeating: 0, count: 32) {
+                    report.failure = Failure(path: result.path, offset: 32, message: "the first segment's previous_chain must be zero")
+                    return report
                 }
-                previous = try verifySegment(segment.path, named: segment.firstSequence, after: previous.map {
-                    ($0.nextSequence, $0.chain)
-                }, zstd: zstd, report: &report)
-            } catch let error as SegmentLogError {
-                report.failure = Failure(path: error.path ?? segment.path, offset: error.offset ?? 0, message: error.message)
-                return report
-            } catch {
-                report.failure = Failure(path: segment.path, offset: 0, message: "\(error)")
+            }
+            if let error = result.error {
+                report.failure = Failure(path: error.path ?? result.path, offset: error.offset ?? 0, message: error.message)
                 return report
             }
+            report.records += result.records
+            report.events += result.events
+            report.bodyBytes += result.bodyBytes
+            if result.sealed { report.sealedSegments += 1 }
         }
         return report
     }
 
+    /// What one segment holds and whether it is sound on its own.
+    struct SegmentResult: Sendable {
+        var path: String
+        var header: SegmentHeader?
+        var nextSequence: UInt64 = 0
+        var chain: [UInt8] = []
+        var sealed = false
+        var records = 0
+        var events = 0
+        var bodyBytes = 0
+        var error: SegmentLogError?
+    }
+
+    private static func checkSegment(_ path: String, named firstSequence: UInt64, zstd: Zstd) -> SegmentResult {
+        var result = SegmentResult(path: path)
+        do {
+            try verifySegment(path, named: firstSequence, zstd: zstd, result: &result)
+        } catch let error as SegmentLogError {
+            result.error = error
+        } catch {
+            result.error = SegmentLogError(.corrupt, "\(error)", path: path, offset: 0)
+        }
+        return result
+    }
+
     private static func verifySegment(
-        _ path: String, named firstSequence: UInt64, after previous: (nextSequence: UInt64, chain: [UInt8])?,
-        zstd: Zstd, report: inout Report
-    ) throws -> (path: String, nextSequence: UInt64, chain: [UInt8], sealed: Bool) {
+        _ path: String, named firstSequence: UInt64, zstd: Zstd, result: inout SegmentResult
+    ) throws {
         let reader = try SegmentReader(path: path, zstd: zstd)
         let header = reader.header
+        result.header = header
         guard header.firstSequence == firstSequence else {
             throw SegmentLogError(.corrupt, "header first_sequence \(header.firstSequence) differs from the file name", path: path, offset: 16)
-        }
-        if let previous {
-            guard header.firstSequence == previous.nextSequence else {
-                throw SegmentLogError(.chainBroken,
-                    "segment starts at sequence \(header.firstSequence); the previous one ended before \(previous.nextSequence)",
-                    path: path, offset: 16)
-            }
-            guard header.previousChain == previous.chain else {
-                throw SegmentLogError(.chainBroken, "previous_chain does not match the previous segment's chain head",
-                                      path: path, offset: 32)
-            }
-        } else if header.firstSequence == 1, header.previousChain != [UInt8](repeating: 0, count: 32) {
-            throw SegmentLogError(.chainBroken, "the first segment's previous_chain must be zero", path: path, offset: 32)
         }
         var nextSequence = header.firstSequence
         var chain = header.previousChain
@@ -102,7 +140,7 @@ public enum SegmentVerifier {
             }
             switch record.type {
             case .event:
-                report.events += 1
+                result.events += 1
                 _ = try record.eventMetadata()
             case .trace:
                 _ = try record.traceMetadata()
@@ -116,10 +154,9 @@ public enum SegmentVerifier {
                     throw SegmentLogError(.corrupt, "seal does not match the records before it", path: path, offset: offset)
                 }
                 sealed = true
-                report.sealedSegments += 1
             }
-            report.records += 1
-            report.bodyBytes += record.body.count
+            result.records += 1
+            result.bodyBytes += record.body.count
             chain = record.chain
             nextSequence += 1
         }
@@ -127,6 +164,8 @@ public enum SegmentVerifier {
             throw SegmentLogError(.corrupt, "incomplete record at the end of the file (\(field)): a torn write, or a copy taken mid-write",
                                   path: path, offset: UInt64(offset))
         }
-        return (path, nextSequence, chain, sealed)
+        result.nextSequence = nextSequence
+        result.chain = chain
+        result.sealed = sealed
     }
 }

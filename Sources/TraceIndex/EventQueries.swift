@@ -27,22 +27,22 @@ public struct EventQuery: Sendable, Equatable {
     public static let maxLimit = 1000
 }
 
-/// Where a page of results ended: the last row's time and id. Opaque text on interfaces.
+/// Where a page of results ended: the last row's time and log sequence. Opaque text on interfaces.
 public struct EventCursor: Sendable, Equatable {
     public var receivedAt: String
-    public var eventID: String
+    public var sequence: Int64
 
-    public init(receivedAt: String, eventID: String) {
+    public init(receivedAt: String, sequence: Int64) {
         self.receivedAt = receivedAt
-        self.eventID = eventID
+        self.sequence = sequence
     }
 
-    public var token: String { receivedAt + "|" + eventID }
+    public var token: String { receivedAt + "|" + String(sequence) }
 
     public init?(token: String) {
         let parts = token.split(separator: "|", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return nil }
-        self.init(receivedAt: parts[0], eventID: parts[1])
+        guard parts.count == 2, let sequence = Int64(parts[1]) else { return nil }
+        self.init(receivedAt: parts[0], sequence: sequence)
     }
 }
 
@@ -64,9 +64,10 @@ extension TraceIndex {
         }
         if let type = query.type {
             if type.hasSuffix("*") {
-                // A prefix range, so the (event_type, received_at) index is used.
+                // A prefix can match many types: walk the time index newest first and filter
+                // (the unary + keeps SQLite from choosing the type index and sorting every match).
                 let prefix = String(type.dropLast())
-                conditions.append("event_type >= ? AND event_type < ?")
+                conditions.append("+event_type >= ? AND +event_type < ?")
                 _ = arguments.append(contentsOf: [prefix, prefix + "\u{10FFFF}"])
             } else {
                 conditions.append("event_type = ?")
@@ -86,15 +87,15 @@ extension TraceIndex {
             _ = arguments.append(contentsOf: [to])
         }
         if let cursor = query.cursor {
-            conditions.append("(received_at, event_id) < (?, ?)")
-            _ = arguments.append(contentsOf: [cursor.receivedAt, cursor.eventID])
+            conditions.append("(received_at, sequence) < (?, ?)")
+            _ = arguments.append(contentsOf: [cursor.receivedAt, cursor.sequence])
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT * FROM events \(whereClause) ORDER BY received_at DESC, event_id DESC LIMIT ?"
+        let sql = "SELECT * FROM events \(whereClause) ORDER BY received_at DESC, sequence DESC LIMIT ?"
         _ = arguments.append(contentsOf: [query.limit + 1])
         let rows = try read { db in try EventRow.fetchAll(db, sql: sql, arguments: arguments) }
         let page = Array(rows.prefix(query.limit))
-        let next = rows.count > query.limit ? page.last.map { EventCursor(receivedAt: $0.receivedAt, eventID: $0.eventID) } : nil
+        let next = rows.count > query.limit ? page.last.map { EventCursor(receivedAt: $0.receivedAt, sequence: $0.sequence) } : nil
         return EventPage(events: page, nextCursor: next)
     }
 

@@ -17,6 +17,9 @@ public final class TraceIndex: Sendable {
             // The index can always be rebuilt from the log, so a lost last transaction after a
             // power cut costs nothing: the log tail is applied again on start.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Index inserts land all over the B-trees (by type, by source, by time); a 64 MiB
+            // page cache keeps them in memory instead of in read/write system calls.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -65,8 +68,19 @@ public final class TraceIndex: Sendable {
     /// position never runs ahead of (or behind) the rows.
     public func apply(events: [EventRow], position: IndexPosition) throws {
         try write { db in
+            // One cached statement for the batch: GRDB's record upsert prepares and returns
+            // rows, which costs several times more per row.
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO events (sequence, event_id, source_system, event_type, payload_hash,
+                    payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
+                    storage_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
             for event in events {
-                try event.upsert(db)
+                try insert.execute(arguments: [
+                    event.sequence, event.eventID, event.sourceSystem, event.eventType, event.payloadHash,
+                    event.payloadBytes, event.receivedAt, event.processingStatus, event.statusReason, event.dedupKey,
+                    event.segment, event.offset, event.length, event.storageTier,
+                ])
             }
             try db.execute(
                 sql: """

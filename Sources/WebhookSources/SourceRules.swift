@@ -12,10 +12,10 @@ public struct ValueRule: Sendable, Equatable {
         self.pointer = pointer
     }
 
-    func value(header lookup: (String) -> String?, document: Any?) -> String? {
+    /// The rule's value, given the header lookup and the value its pointer found.
+    func value(header lookup: (String) -> String?, pointerValue: String?) -> String? {
         let fromHeader = header.flatMap(lookup).flatMap { $0.isEmpty ? nil : $0 }
-        let fromPointer = pointer.flatMap { pointer in document.flatMap { pointer.string(in: $0) } }
-            .flatMap { $0.isEmpty ? nil : $0 }
+        let fromPointer = pointerValue.flatMap { $0.isEmpty ? nil : $0 }
         switch (fromHeader, fromPointer) {
         case let (h?, p?): return h + "." + p
         case let (h?, nil): return h
@@ -67,13 +67,18 @@ public struct SourceRules: Sendable, Equatable {
     public static let unknownEventType = "unknown"
 
     public func classify(body: [UInt8], header: (String) -> String?, allHeaders: [(String, String)]) -> Classification {
-        var document: Any?
+        // One validating pass over the body reads both rules' pointers.
+        let pointers = [eventType.pointer, dedup?.pointer].compactMap { $0 }
+        var found: [String?] = []
         var ingestError: String?
         do {
-            document = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+            found = try JSONProbe.values(at: pointers, in: body)
         } catch {
             ingestError = "invalid_json: the body is not valid JSON"
         }
+        var next = found.makeIterator()
+        let typeValue = eventType.pointer == nil ? nil : next.next() ?? nil
+        let dedupValue = dedup?.pointer == nil ? nil : next.next() ?? nil
         var kept: [String: String] = [:]
         for (name, value) in allHeaders {
             let lower = name.lowercased()
@@ -82,8 +87,8 @@ public struct SourceRules: Sendable, Equatable {
             }
         }
         return Classification(
-            eventType: eventType.value(header: header, document: document) ?? SourceRules.unknownEventType,
-            dedupKey: dedup?.value(header: header, document: document),
+            eventType: eventType.value(header: header, pointerValue: typeValue) ?? SourceRules.unknownEventType,
+            dedupKey: dedup?.value(header: header, pointerValue: dedupValue),
             ingestError: ingestError,
             headers: kept)
     }

@@ -86,12 +86,13 @@ struct ClassificationTests {
     }
 
     @Test func pointersReachNestedValuesAndEscapes() throws {
-        let document = try JSONSerialization.jsonObject(with: Data(#"{"data":{"a/b":{"~k":[10,"x",true]}}}"#.utf8))
-        #expect(JSONPointer("/data/a~1b/~0k/1")?.string(in: document) == "x")
-        #expect(JSONPointer("/data/a~1b/~0k/0")?.string(in: document) == "10")
-        #expect(JSONPointer("/data/a~1b/~0k/2")?.string(in: document) == "true")
-        #expect(JSONPointer("/data/missing")?.string(in: document) == nil)
+        let body = Array(#"{"data":{"a/b":{"~k":[10,"x",true,1.5]}},"n":null}"#.utf8)
+        let pointers = ["/data/a~1b/~0k/1", "/data/a~1b/~0k/0", "/data/a~1b/~0k/2", "/data/a~1b/~0k/3", "/data/missing",
+                        "/data", "/n", "/data/a~1b/~0k/9"].map { JSONPointer($0)! }
+        #expect(try JSONProbe.values(at: pointers, in: body) == ["x", "10", "true", "1.5", nil, nil, nil, nil])
         #expect(JSONPointer("data") == nil)
+        #expect(throws: (any Error).self) { try JSONProbe.values(at: [], in: Array(#"{"a":[1,2,}]}"#.utf8)) }
+        #expect(try JSONProbe.values(at: [JSONPointer("/a")!], in: Array("42".utf8)) == [nil])
     }
 
     @Test func invalidJSONIsKeptWithAReason() {
