@@ -60,7 +60,7 @@ public final class CurlEasy {
             }
         }
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer)
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             let kind: TransportError.Kind = switch code {
             case CURLE_OPERATION_TIMEDOUT: .timeout
