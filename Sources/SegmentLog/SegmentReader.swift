@@ -95,11 +95,14 @@ public final class SegmentReader: Sendable {
 }
 
 /// Open readers by segment, so repeated reads reuse the file descriptor and dictionaries.
+/// At most `capacity` stay open (least recently used ones are closed), so a log of
+/// thousands of segments does not hold thousands of file descriptors.
 final class SegmentReaderCache: Sendable {
     private let directory: String
     private let zstd: Zstd
     private let level: Int32
-    private let readers = Mutex<[UInt64: SegmentReader]>([:])
+    private let capacity = 64
+    private let readers = Mutex<(open: [UInt64: SegmentReader], recent: [UInt64])>(([:], []))
 
     init(directory: String, zstd: Zstd, level: Int32) {
         self.directory = directory
@@ -109,10 +112,15 @@ final class SegmentReaderCache: Sendable {
 
     func read(_ location: RecordLocation) throws -> LogRecord {
         let reader = try readers.withLock { readers in
-            if let reader = readers[location.segment] { return reader }
+            readers.recent.removeAll { $0 == location.segment }
+            readers.recent.append(location.segment)
+            if let reader = readers.open[location.segment] { return reader }
             let reader = try SegmentReader(
                 path: directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment), zstd: zstd, level: level)
-            readers[location.segment] = reader
+            readers.open[location.segment] = reader
+            if readers.recent.count > capacity {
+                readers.open[readers.recent.removeFirst()] = nil
+            }
             return reader
         }
         return try reader.record(at: location.offset, length: location.length)
