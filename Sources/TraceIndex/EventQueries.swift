@@ -75,8 +75,13 @@ extension TraceIndex {
             }
         }
         if let status = query.status {
-            conditions.append("processing_status = ?")
-            _ = arguments.append(contentsOf: [status])
+            if status == ProcessingStatus.failed.rawValue {
+                // Written as a literal so SQLite can use the partial index on failed events.
+                conditions.append("processing_status = 'failed'")
+            } else {
+                conditions.append("processing_status = ?")
+                _ = arguments.append(contentsOf: [status])
+            }
         }
         if let from = query.from {
             conditions.append("received_at >= ?")
