@@ -105,14 +105,16 @@ extension TraceIndex {
     }
 
     public func event(id: String) throws -> EventRow? {
-        try read { db in try EventRow.filter(Column("event_id") == id).fetchOne(db) }
+        try read { db in
+            try EventRow.fetchOne(db, sql: "SELECT * FROM events WHERE event_id = ?", arguments: [StoredID.value(id)])
+        }
     }
 
     /// The event already stored for a source's dedup key, if any.
     public func eventID(source: String, dedupKey: String) throws -> String? {
         try read { db in
-            try String.fetchOne(db, sql: "SELECT event_id FROM events WHERE source_system = ? AND dedup_key = ?",
-                                arguments: [source, dedupKey])
+            try DatabaseValue.fetchOne(db, sql: "SELECT event_id FROM events WHERE source_system = ? AND dedup_key = ?",
+                                       arguments: [source, dedupKey]).map(StoredID.text)
         }
     }
 
@@ -129,6 +131,6 @@ extension TraceIndex {
 
     /// Every event row in sequence order (for comparisons and exports).
     public func allEvents() throws -> [EventRow] {
-        try read { db in try EventRow.order(Column("sequence")).fetchAll(db) }
+        try read { db in try EventRow.fetchAll(db, sql: "SELECT * FROM events ORDER BY sequence") }
     }
 }

@@ -1,9 +1,13 @@
+import Foundation
 import GRDB
+import TraceboxCore
 
 /// One row of the `events` table.
-public struct EventRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "events"
-
+///
+/// Event ids and payload hashes are text everywhere else, but stored as blobs (16 and 32
+/// bytes instead of 36 and 64 characters): they are the widest columns, and the event id
+/// is indexed too. `StoredID` and `StoredHash` convert at the database boundary.
+public struct EventRow: Sendable, Equatable, FetchableRecord {
     public var sequence: Int64
     public var eventID: String
     public var sourceSystem: String
@@ -38,12 +42,55 @@ public struct EventRow: Codable, Sendable, Equatable, FetchableRecord, Persistab
         self.storageTier = storageTier
     }
 
-    enum CodingKeys: String, CodingKey {
-        case sequence, segment, offset, length
-        case eventID = "event_id", sourceSystem = "source_system", eventType = "event_type"
-        case payloadHash = "payload_hash", payloadBytes = "payload_bytes", receivedAt = "received_at"
-        case processingStatus = "processing_status", statusReason = "status_reason", dedupKey = "dedup_key"
-        case storageTier = "storage_tier"
+    public init(row: Row) throws {
+        sequence = row["sequence"]
+        eventID = StoredID.text(row["event_id"])
+        sourceSystem = row["source_system"]
+        eventType = row["event_type"]
+        payloadHash = StoredHash.text(row["payload_hash"])
+        payloadBytes = row["payload_bytes"]
+        receivedAt = row["received_at"]
+        processingStatus = row["processing_status"]
+        statusReason = row["status_reason"]
+        dedupKey = row["dedup_key"]
+        segment = row["segment"]
+        offset = row["offset"]
+        length = row["length"]
+        storageTier = row["storage_tier"]
+    }
+}
+
+/// Event ids in the database: the UUID's 16 bytes (any other text is kept as text).
+enum StoredID {
+    static func value(_ text: String) -> any DatabaseValueConvertible {
+        guard let uuid = UUID(uuidString: text) else { return text }
+        return withUnsafeBytes(of: uuid.uuid) { Data($0) }
+    }
+
+    static func text(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .blob(let data) where data.count == 16:
+            let b = Array(data)
+            return UUID(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+                .uuidString.lowercased()
+        case .string(let text): return text
+        default: return ""
+        }
+    }
+}
+
+/// Payload hashes in the database: the SHA-256's 32 bytes.
+enum StoredHash {
+    static func value(_ hex: String) -> any DatabaseValueConvertible {
+        Hex.decode(hex).map { Data($0) } ?? hex
+    }
+
+    static func text(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .blob(let data): return Hex.encode(data)
+        case .string(let text): return text
+        default: return ""
+        }
     }
 }
 

@@ -77,7 +77,8 @@ public final class TraceIndex: Sendable {
                 """)
             for event in events {
                 try insert.execute(arguments: [
-                    event.sequence, event.eventID, event.sourceSystem, event.eventType, event.payloadHash,
+                    event.sequence, StoredID.value(event.eventID), event.sourceSystem, event.eventType,
+                    StoredHash.value(event.payloadHash),
                     event.payloadBytes, event.receivedAt, event.processingStatus, event.statusReason, event.dedupKey,
                     event.segment, event.offset, event.length, event.storageTier,
                 ])

@@ -15,10 +15,10 @@ CREATE TABLE log_position (
 -- One row per event record. `sequence` is the record's log sequence number.
 CREATE TABLE events (
     sequence          INTEGER PRIMARY KEY,
-    event_id          TEXT NOT NULL UNIQUE,
+    event_id          BLOB NOT NULL UNIQUE,     -- the UUIDv7's 16 bytes
     source_system     TEXT NOT NULL,
     event_type        TEXT NOT NULL,
-    payload_hash      TEXT NOT NULL,            -- SHA-256 of the exact body, hex
+    payload_hash      BLOB NOT NULL,            -- SHA-256 of the exact body, 32 bytes
     payload_bytes     INTEGER NOT NULL,
     received_at       TEXT NOT NULL,
     processing_status TEXT NOT NULL,            -- received | processing | succeeded | failed
