@@ -9,8 +9,7 @@ struct ActiveSegment: Sendable {
     let header: SegmentHeader
     /// Logical end of the file: bytes beyond it belong to a failed write and are cut.
     var size: UInt64
-    var nextSequence: UInt64
-    var chain: [UInt8]
+    var position: ChainPosition
     /// Dictionaries already stored in this segment (records may use only these).
     var dictionaryIDs: Set<UInt32>
     /// Event and trace records in this segment (dictionary records do not make it worth sealing).
@@ -19,30 +18,48 @@ struct ActiveSegment: Sendable {
     var isSealed = false
 
     var firstSequence: UInt64 { header.firstSequence }
+    var nextSequence: UInt64 { position.nextSequence }
+    var chain: [UInt8] { position.chain }
 
     /// Frames one record into `buffer`, advancing sequence and chain; returns its location.
     mutating func frame(
         type: RecordType, flags: UInt8, dictionaryID: UInt32, metadata: [UInt8],
         bodyLength: UInt32, storedBody: [UInt8], bodySHA256: [UInt8], into buffer: inout [UInt8]
     ) -> (UInt64, RecordLocation) {
-        let sequence = nextSequence
-        chain = RecordFrame.chain(previous: chain, sequence: sequence, type: type, metadata: metadata, bodySHA256: bodySHA256)
+        if type == .event || type == .trace { dataRecords += 1 }
+        return Self.frame(type: type, flags: flags, dictionaryID: dictionaryID, metadata: metadata, bodyLength: bodyLength,
+                          storedBody: storedBody, bodySHA256: bodySHA256, position: &position, segment: firstSequence,
+                          bufferOffset: size, into: &buffer)
+    }
+
+    /// Frames one record into `buffer`, which starts at `bufferOffset` in the segment file.
+    private static func frame(
+        type: RecordType, flags: UInt8, dictionaryID: UInt32, metadata: [UInt8], bodyLength: UInt32,
+        storedBody: [UInt8], bodySHA256: [UInt8], position: inout ChainPosition, segment: UInt64,
+        bufferOffset: UInt64, into buffer: inout [UInt8]
+    ) -> (UInt64, RecordLocation) {
+        let (sequence, chain) = position.advance(type: type, metadata: metadata, bodySHA256: bodySHA256)
         let frame = RecordFrame(
             type: type, flags: flags, sequence: sequence, dictionaryID: dictionaryID, bodyLength: bodyLength,
             bodySHA256: bodySHA256, chain: chain, metadata: metadata, storedBody: storedBody)
-        let offset = size + UInt64(buffer.count)
+        let offset = bufferOffset + UInt64(buffer.count)
         frame.encode(into: &buffer)
-        nextSequence += 1
-        if type == .event || type == .trace { dataRecords += 1 }
-        return (sequence, RecordLocation(segment: firstSequence, offset: offset, length: UInt32(frame.frameLength)))
+        return (sequence, RecordLocation(segment: segment, offset: offset, length: UInt32(frame.frameLength)))
     }
 
     mutating func frameDictionary(_ dictionary: SourceDictionary, into buffer: inout [UInt8]) throws {
+        try Self.frameDictionary(dictionary, position: &position, segment: firstSequence, bufferOffset: size, into: &buffer)
+        dictionaryIDs.insert(dictionary.id)
+    }
+
+    private static func frameDictionary(
+        _ dictionary: SourceDictionary, position: inout ChainPosition, segment: UInt64, bufferOffset: UInt64,
+        into buffer: inout [UInt8]
+    ) throws {
         let body = dictionary.zstd.bytes
         _ = frame(type: .dictionary, flags: 0, dictionaryID: dictionary.id, metadata: try dictionary.metadata(),
                   bodyLength: UInt32(body.count), storedBody: body, bodySHA256: Array(SHA256.hash(data: body)),
-                  into: &buffer)
-        dictionaryIDs.insert(dictionary.id)
+                  position: &position, segment: segment, bufferOffset: bufferOffset, into: &buffer)
     }
 
     /// Frames the seal record that ends this segment.
@@ -82,16 +99,13 @@ struct ActiveSegment: Sendable {
             previousChain: previousChain)
         let path = directory + "/" + SegmentDirectory.fileName(firstSequence: firstSequence)
         var contents = header.encoded()
-        var draft = ActiveSegment(
-            file: try SegmentFile.openForReading("/dev/null"), header: header, size: 0,
-            nextSequence: firstSequence, chain: previousChain, dictionaryIDs: [], dataRecords: 0)
+        var position = ChainPosition(nextSequence: firstSequence, chain: previousChain)
         for dictionary in dictionaries {
-            try draft.frameDictionary(dictionary, into: &contents)
+            try frameDictionary(dictionary, position: &position, segment: firstSequence, bufferOffset: 0, into: &contents)
         }
         try SegmentFile.createAtomically(path, contents: contents)
-        draft = ActiveSegment(
+        return ActiveSegment(
             file: try SegmentFile.openForWriting(path), header: header, size: UInt64(contents.count),
-            nextSequence: draft.nextSequence, chain: draft.chain, dictionaryIDs: draft.dictionaryIDs, dataRecords: 0)
-        return draft
+            position: position, dictionaryIDs: Set(dictionaries.map(\.id)), dataRecords: 0)
     }
 }

@@ -54,8 +54,7 @@ enum Recovery {
                                   path: last.path, offset: 8)
         }
 
-        var nextSequence = header.firstSequence
-        var chain = header.previousChain
+        var position = ChainPosition(nextSequence: header.firstSequence, chain: header.previousChain)
         var dictionaryIDs = Set<UInt32>()
         var dataRecords = 0
         var sealed = false
@@ -66,18 +65,10 @@ enum Recovery {
             guard !sealed else {
                 throw SegmentLogError(.corrupt, "record after the seal", path: last.path, offset: UInt64(entry.offset))
             }
-            guard frame.sequence == nextSequence else {
-                throw SegmentLogError(.chainBroken, "expected sequence \(nextSequence), found \(frame.sequence)",
-                                      path: last.path, offset: UInt64(entry.offset))
+            if let broken = position.accept(sequence: frame.sequence, type: frame.type, metadata: frame.metadata,
+                                            bodySHA256: frame.bodySHA256, storedChain: frame.chain) {
+                throw SegmentLogError(.chainBroken, broken.message, path: last.path, offset: UInt64(entry.offset))
             }
-            let expected = RecordFrame.chain(previous: chain, sequence: frame.sequence, type: frame.type,
-                                             metadata: frame.metadata, bodySHA256: frame.bodySHA256)
-            guard expected == frame.chain else {
-                throw SegmentLogError(.chainBroken, "chain mismatch at sequence \(frame.sequence)",
-                                      path: last.path, offset: UInt64(entry.offset))
-            }
-            chain = frame.chain
-            nextSequence += 1
             switch frame.type {
             case .dictionary:
                 let meta = try MetadataCoding.decode(DictionaryMetadata.self, frame.metadata)
@@ -113,7 +104,7 @@ enum Recovery {
             try file.truncate(to: UInt64(offset))
             try file.sync()
             tornTail = RecoveryReport.TornTail(path: last.path, offset: UInt64(offset), bytesCut: cut,
-                                               lastGoodSequence: nextSequence - 1, reason: field)
+                                               lastGoodSequence: position.nextSequence - 1, reason: field)
         }
 
         // Replay the untrained sources' payloads so training resumes where it stood.
@@ -123,11 +114,11 @@ enum Recovery {
 
         var active = ActiveSegment(
             file: file, header: header, size: UInt64(tornTail?.offset ?? UInt64(scanner.bytes.count)),
-            nextSequence: nextSequence, chain: chain, dictionaryIDs: dictionaryIDs, dataRecords: dataRecords)
+            position: position, dictionaryIDs: dictionaryIDs, dataRecords: dataRecords)
         var started = false
         if sealed {
             active.isSealed = true
-            active = try ActiveSegment.create(directory: directory, firstSequence: nextSequence, previousChain: chain,
+            active = try ActiveSegment.create(directory: directory, firstSequence: position.nextSequence, previousChain: position.chain,
                                               dictionaries: dictionaries.all(), now: now)
             started = true
         }

@@ -121,22 +121,19 @@ public enum SegmentVerifier {
         guard header.firstSequence == firstSequence else {
             throw SegmentLogError(.corrupt, "header first_sequence \(header.firstSequence) differs from the file name", path: path, offset: 16)
         }
-        var nextSequence = header.firstSequence
-        var chain = header.previousChain
+        var position = ChainPosition(nextSequence: header.firstSequence, chain: header.previousChain)
         var sealed = false
         let end = try reader.forEach { record in
             let offset = record.location.offset
             guard !sealed else {
                 throw SegmentLogError(.corrupt, "record after the seal", path: path, offset: offset)
             }
-            guard record.sequence == nextSequence else {
-                throw SegmentLogError(.chainBroken, "expected sequence \(nextSequence), found \(record.sequence)",
-                                      path: path, offset: offset + 16)
-            }
-            let expected = RecordFrame.chain(previous: chain, sequence: record.sequence, type: record.type,
-                                             metadata: record.metadata, bodySHA256: record.bodySHA256)
-            guard expected == record.chain else {
-                throw SegmentLogError(.chainBroken, "chain mismatch at sequence \(record.sequence)", path: path, offset: offset + 68)
+            let chainBefore = position.chain
+            if let broken = position.accept(sequence: record.sequence, type: record.type, metadata: record.metadata,
+                                            bodySHA256: record.bodySHA256, storedChain: record.chain) {
+                // Point at the field that is wrong: the sequence (16) or the chain (68) in the frame header.
+                let field: UInt64 = if case .sequence = broken { 16 } else { 68 }
+                throw SegmentLogError(.chainBroken, broken.message, path: path, offset: offset + field)
             }
             switch record.type {
             case .event:
@@ -149,7 +146,7 @@ public enum SegmentVerifier {
             case .seal:
                 let seal = try record.sealMetadata()
                 guard seal.firstSequence == header.firstSequence, seal.lastSequence == record.sequence - 1,
-                      seal.recordCount == record.sequence - header.firstSequence, seal.chainHead == Hex.encode(chain)
+                      seal.recordCount == record.sequence - header.firstSequence, seal.chainHead == Hex.encode(chainBefore)
                 else {
                     throw SegmentLogError(.corrupt, "seal does not match the records before it", path: path, offset: offset)
                 }
@@ -157,15 +154,13 @@ public enum SegmentVerifier {
             }
             result.records += 1
             result.bodyBytes += record.body.count
-            chain = record.chain
-            nextSequence += 1
         }
         if case .truncated(let offset, let field) = end {
             throw SegmentLogError(.corrupt, "incomplete record at the end of the file (\(field)): a torn write, or a copy taken mid-write",
                                   path: path, offset: UInt64(offset))
         }
-        result.nextSequence = nextSequence
-        result.chain = chain
+        result.nextSequence = position.nextSequence
+        result.chain = position.chain
         result.sealed = sealed
     }
 }
