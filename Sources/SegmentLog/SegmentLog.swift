@@ -119,11 +119,6 @@ public final class SegmentLog: Sendable {
         try readers.read(location)
     }
 
-    /// The current end of the log.
-    public var position: (segment: UInt64, nextSequence: UInt64, size: UInt64) {
-        writer.position
-    }
-
     /// The end of durable data and the next sequence number. Everything before `end` is
     /// committed and safe to read; a follower reads up to it and waits on `commits`.
     public var committed: (end: LogCursor, nextSequence: UInt64) {

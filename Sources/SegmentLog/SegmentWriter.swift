@@ -46,7 +46,7 @@ final class SegmentWriter: Sendable {
     }
     private let dictionaries: SourceDictionaries
     private let clock: any WallClock
-    /// The active segment, touched only by the writer thread (and read by `status`).
+    /// The active segment, touched only by the writer thread; others read `committed`.
     private let active: Mutex<ActiveSegment>
     let statistics = Mutex(WriterStatistics())
     /// The end of durable data: readers (the index) never read past it.
@@ -69,11 +69,6 @@ final class SegmentWriter: Sendable {
         let thread = Thread { [self] in run() }
         thread.name = "tracebox-segment-writer"
         thread.start()
-    }
-
-    /// The current end of the log, for status displays.
-    var position: (segment: UInt64, nextSequence: UInt64, size: UInt64) {
-        active.withLock { ($0.firstSequence, $0.nextSequence, $0.size) }
     }
 
     /// Announces a record that will be submitted shortly (the appender is compressing it),

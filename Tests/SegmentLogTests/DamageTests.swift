@@ -41,7 +41,7 @@ struct DamageTests {
                 #expect(torn?.bytesCut == UInt64(cut) - last.offset)
                 #expect(torn?.lastGoodSequence == receipts[receipts.count - 2].sequence)
             }
-            #expect(log.position.nextSequence == receipts.last!.sequence)
+            #expect(log.committed.nextSequence == receipts.last!.sequence)
             #expect(try log.read(receipts[receipts.count - 2].location).body.isEmpty == false)
             await log.close()
             #expect(try SegmentFile.openForReading(path).size() == last.offset)
