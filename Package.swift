@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // System libraries: module maps over the Debian -dev packages.
@@ -45,10 +46,30 @@ let package = Package(
             dependencies: ["TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        // Workflow definitions as configured: triggers, conditions, steps and their compiled
+        // templates, and rendering a step into the request it sends. No I/O.
+        .target(
+            name: "WorkflowDefinitions",
+            dependencies: ["TraceboxCore", .product(name: "Mustache", package: "swift-mustache")]
+        ),
+
         // The YAML configuration: every key, its default, and validation with file and line.
         .target(
             name: "TraceboxConfig",
-            dependencies: ["TraceboxCore", "WebhookSources", "SegmentLog", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "TraceboxCore", "WebhookSources", "SegmentLog", "WorkflowDefinitions", "Outbound",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        // The workflow engine: router, executor, step runners, retries, DLQ.
+        .target(
+            name: "Workflows",
+            dependencies: [
+                "TraceboxCore", "WorkflowDefinitions", "SegmentLog", "TraceIndex", "Outbound",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // The SQLite index (GRDB): a materialized view of the log, and its queries.
@@ -58,7 +79,7 @@ let package = Package(
             resources: [.copy("schema.sql")]
         ),
 
-        // Outbound traffic through libcurl (HTTP now; SMTP and S3 to come).
+        // Outbound traffic through libcurl: HTTP and SMTP (S3 to come).
         .target(name: "Outbound", dependencies: ["CCurl"]),
 
         // Admin protocol: request and response types shared by the daemon and the CLI, and the client.
@@ -69,11 +90,13 @@ let package = Package(
             name: "TraceboxServer",
             dependencies: [
                 "SegmentLog", "TraceIndex", "WebhookSources", "TraceboxConfig", "AdminProtocol", "TraceboxCore",
+                "Workflows", "WorkflowDefinitions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -132,7 +155,14 @@ let package = Package(
             name: "WebhookSourcesTests",
             dependencies: ["WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources"]),
+        .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions"]),
+        .testTarget(
+            name: "WorkflowsTests",
+            dependencies: [
+                "Workflows", "WorkflowDefinitions", "TraceboxConfig", "TraceIndex", "SegmentLog", "TraceboxCore", "Outbound",
+                "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "DaemonTests",
             dependencies: [

@@ -97,9 +97,16 @@ public struct StatusResult: Codable, Sendable {
     public var segmentBytes: UInt64
     public var lastSequence: UInt64
     public var indexedSequence: UInt64
+    public var executionsByStatus: [String: Int]?
+    public var dlqSize: Int?
+    public var workflows: [String]?
 
     public init(version: String, uptimeSeconds: Double, eventsByStatus: [String: Int], segments: Int,
-                segmentBytes: UInt64, lastSequence: UInt64, indexedSequence: UInt64) {
+                segmentBytes: UInt64, lastSequence: UInt64, indexedSequence: UInt64,
+                executionsByStatus: [String: Int]? = nil, dlqSize: Int? = nil, workflows: [String]? = nil) {
+        self.executionsByStatus = executionsByStatus
+        self.dlqSize = dlqSize
+        self.workflows = workflows
         self.version = version
         self.uptimeSeconds = uptimeSeconds
         self.eventsByStatus = eventsByStatus
@@ -113,6 +120,7 @@ public struct StatusResult: Codable, Sendable {
         case version, segments
         case uptimeSeconds = "uptime_seconds", eventsByStatus = "events_by_status", segmentBytes = "segment_bytes"
         case lastSequence = "last_sequence", indexedSequence = "indexed_sequence"
+        case executionsByStatus = "executions_by_status", dlqSize = "dlq_size", workflows
     }
 }
 

@@ -5,7 +5,7 @@ import CCurl
 /// handle per thread of sending gives keep-alive for free. Not thread-safe: libcurl allows
 /// one thread at a time per handle, and this type is deliberately not `Sendable`.
 public final class CurlEasy {
-    private let handle: UnsafeMutableRawPointer
+    fileprivate let handle: UnsafeMutableRawPointer
 
     public init() {
         _ = CurlGlobal.initialized
@@ -59,20 +59,84 @@ public final class CurlEasy {
                 return curl_easy_perform(handle)
             }
         }
-        guard code == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-            let kind: TransportError.Kind = switch code {
-            case CURLE_OPERATION_TIMEDOUT: .timeout
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .connect
-            default: .other
-            }
-            throw TransportError(kind: kind, curlCode: Int32(code.rawValue), message: message, url: request.url)
-        }
+        guard code == CURLE_OK else { throw transportError(code, errorBuffer, url: request.url) }
         var status = 0
         tb_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
     }
+}
+
+extension CurlEasy {
+    /// Sends one email through `server` and waits for the server's final answer.
+    public func send(_ message: SMTPMessage, via server: SMTPServer, timeout: Duration) throws(TransportError) {
+        curl_easy_reset(handle)
+        let source = UploadSource(bytes: message.mime())
+        let sourcePointer = Unmanaged.passRetained(source)
+        defer { sourcePointer.release() }
+        var recipients: UnsafeMutablePointer<curl_slist>?
+        for address in message.to { recipients = curl_slist_append(recipients, "<\(address)>") }
+        defer { curl_slist_free_all(recipients) }
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+
+        tb_curl_setopt_string(handle, CURLOPT_URL, server.url)
+        tb_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        tb_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(max(1, milliseconds)))
+        tb_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(milliseconds, 10_000))))
+        switch server.tls {
+        case .none: break
+        case .starttls, .implicit: tb_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+        }
+        if let username = server.username { tb_curl_setopt_string(handle, CURLOPT_USERNAME, username) }
+        if let password = server.password { tb_curl_setopt_string(handle, CURLOPT_PASSWORD, password) }
+        tb_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(message.from)>")
+        tb_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
+        tb_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+        tb_curl_setopt_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(source.bytes.count))
+        tb_curl_setopt_read_callback(handle, CURLOPT_READFUNCTION, curlUploadCallback)
+        tb_curl_setopt_pointer(handle, CURLOPT_READDATA, sourcePointer.toOpaque())
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
+            tb_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
+            return curl_easy_perform(handle)
+        }
+        guard code == CURLE_OK else { throw transportError(code, errorBuffer, url: server.url) }
+    }
+}
+
+/// The bytes an upload reads, and how far it got.
+private final class UploadSource {
+    let bytes: [UInt8]
+    var offset = 0
+    init(bytes: [UInt8]) { self.bytes = bytes }
+}
+
+private let curlUploadCallback: curl_read_callback = { buffer, size, count, context in
+    let source = Unmanaged<UploadSource>.fromOpaque(context!).takeUnretainedValue()
+    let length = min(size * count, source.bytes.count - source.offset)
+    guard let buffer, length > 0 else { return 0 }
+    source.bytes.withUnsafeBytes { raw in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: raw.baseAddress! + source.offset, byteCount: length)
+    }
+    source.offset += length
+    return length
+}
+
+/// A `TransportError` for a failed `curl_easy_perform`, with libcurl's detailed message.
+private func transportError(_ code: CURLcode, _ errorBuffer: [CChar], url: String) -> TransportError {
+    let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+    let kind: TransportError.Kind = switch code {
+    case CURLE_OPERATION_TIMEDOUT: .timeout
+    case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .connect
+    default: isSMTPRefusal(code) ? .refused : .other
+    }
+    return TransportError(kind: kind, curlCode: Int32(code.rawValue), message: message, url: url)
+}
+
+/// Codes with which libcurl reports that an SMTP server answered but refused the mail.
+private func isSMTPRefusal(_ code: CURLcode) -> Bool {
+    code == CURLE_UPLOAD_FAILED || code == CURLE_WEIRD_SERVER_REPLY || code == CURLE_REMOTE_ACCESS_DENIED
+        || code == CURLE_QUOTE_ERROR || code == CURLE_SEND_FAIL_REWIND
 }
 
 /// Collects what libcurl hands to the callbacks during one `perform`.

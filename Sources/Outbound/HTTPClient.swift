@@ -12,13 +12,22 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
         let result: Result<HTTPResponse, TransportError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async { [self] in
-                let pooled = idle.withLock { $0.popLast() } ?? PooledHandle(easy: CurlEasy())
+                let pooled = takeHandle()
                 let result = Result { () throws(TransportError) -> HTTPResponse in try pooled.easy.perform(request) }
-                idle.withLock { $0.append(pooled) }
+                returnHandle(pooled)
                 continuation.resume(returning: result)
             }
         }
         return try result.get()
+    }
+
+    fileprivate func takeHandle() -> PooledHandle {
+        idle.withLock { $0.popLast() } ?? PooledHandle(easy: CurlEasy())
+    }
+
+    /// Keeps at most 64 idle handles (and their connections).
+    fileprivate func returnHandle(_ handle: PooledHandle) {
+        idle.withLock { if $0.count < 64 { $0.append(handle) } }
     }
 }
 
@@ -26,4 +35,19 @@ public final class HTTPClient: Sendable {
 /// thread at a time; the pool's mutex hands it from one request to the next.
 private struct PooledHandle: @unchecked Sendable {
     let easy: CurlEasy
+}
+
+extension HTTPClient {
+    /// Sends one email, on a dispatch worker thread like HTTP requests.
+    public func send(_ message: SMTPMessage, via server: SMTPServer, timeout: Duration) async throws(TransportError) {
+        let result: Result<Void, TransportError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { [self] in
+                let pooled = takeHandle()
+                let result = Result { () throws(TransportError) in try pooled.easy.send(message, via: server, timeout: timeout) }
+                returnHandle(pooled)
+                continuation.resume(returning: result)
+            }
+        }
+        try result.get()
+    }
 }

@@ -37,6 +37,8 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
     public enum Kind: String, Sendable {
         case connect
         case timeout
+        /// The server answered and refused (an SMTP server rejecting sender, recipient or message).
+        case refused
         case other
     }
 

@@ -97,20 +97,20 @@ public final class SegmentReader: Sendable {
 /// Open readers by segment, so repeated reads reuse the file descriptor and dictionaries.
 /// At most `capacity` stay open (least recently used ones are closed), so a log of
 /// thousands of segments does not hold thousands of file descriptors.
-final class SegmentReaderCache: Sendable {
+public final class SegmentReaderCache: Sendable {
     private let directory: String
     private let zstd: Zstd
     private let level: Int32
     private let capacity = 64
     private let readers = Mutex<(open: [UInt64: SegmentReader], recent: [UInt64])>(([:], []))
 
-    init(directory: String, zstd: Zstd, level: Int32) {
+    public init(directory: String, zstd: Zstd = Zstd(), level: Int32 = 3) {
         self.directory = directory
         self.zstd = zstd
         self.level = level
     }
 
-    func read(_ location: RecordLocation) throws -> LogRecord {
+    public func read(_ location: RecordLocation) throws -> LogRecord {
         let reader = try readers.withLock { readers in
             readers.recent.removeAll { $0 == location.segment }
             readers.recent.append(location.segment)

@@ -1,3 +1,4 @@
+import Foundation
 import SegmentLog
 import TraceboxCore
 
@@ -8,10 +9,14 @@ public struct IndexFollower: Sendable {
     public let tail: LogTail
     public let index: TraceIndex
     public var batchSize = 5000
+    /// Trace records are read whole (their bodies hold the state change); events need only
+    /// their frame and metadata.
+    private let records: SegmentReaderCache
 
     public init(segmentDirectory: String, index: TraceIndex) {
         tail = LogTail(directory: segmentDirectory)
         self.index = index
+        records = SegmentReaderCache(directory: segmentDirectory)
     }
 
     /// Applies every committed record after the index's position, up to `end` (nil: to the
@@ -27,9 +32,30 @@ public struct IndexFollower: Sendable {
         while true {
             let (entries, next) = try tail.read(from: position.next, limit: batchSize, end: end)
             guard let last = entries.last else { return position }
-            let events = try entries.compactMap(Self.eventRow)
+            let changes = try entries.compactMap(change)
             position = IndexPosition(lastSequence: last.sequence, next: next)
-            try index.apply(events: events, position: position)
+            try index.apply(changes, position: position)
+        }
+    }
+
+    /// What a record changes in the index (nil for records that change nothing there).
+    func change(_ entry: TailEntry) throws -> IndexChange? {
+        switch entry.type {
+        case .event: return try Self.eventRow(entry).map(IndexChange.event)
+        case .trace:
+            let metadata = try entry.traceMetadata()
+            guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
+            let body = try records.read(entry.location).body
+            let decoder = JSONDecoder()
+            switch type {
+            case .executionsCreated:
+                return .executionsCreated(try decoder.decode(ExecutionsCreated.self, from: Data(body)), sequence: entry.sequence)
+            case .stepStarted:
+                return .stepStarted(try decoder.decode(StepStarted.self, from: Data(body)), location: entry.location)
+            case .stepFinished:
+                return .stepFinished(try decoder.decode(StepFinished.self, from: Data(body)), location: entry.location)
+            }
+        default: return nil
         }
     }
 

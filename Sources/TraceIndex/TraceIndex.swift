@@ -8,9 +8,16 @@ public final class TraceIndex: Sendable {
     public let path: String
     let pool: DatabasePool
 
-    /// Opens (creating if needed) the index at `path` and brings its schema up to date.
+    /// The version of `schema.sql`, kept in SQLite's `user_version`. Bump it with every
+    /// schema change: an index of another version is deleted and rebuilt from the log
+    /// (it is derived data), instead of being migrated.
+    public static let schemaVersion = 2
+
+    /// Opens (creating if needed) the index at `path`. An index written with another schema
+    /// version is deleted first; the caller's catch-up then rebuilds it from the log.
     public init(path: String) throws {
         self.path = path
+        try Self.discardIfOtherSchema(path: path)
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -32,8 +39,26 @@ public final class TraceIndex: Sendable {
     static func migrator() throws -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         let schema = try Self.schemaSQL()
-        migrator.registerMigration("v1") { db in try db.execute(sql: schema) }
+        migrator.registerMigration("v\(schemaVersion)") { db in
+            try db.execute(sql: schema)
+            try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
+        }
         return migrator
+    }
+
+    /// Whether the index file at `path` was written with another schema version.
+    private static func discardIfOtherSchema(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let version: Int
+        do {
+            let queue = try DatabaseQueue(path: path)
+            version = try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
+            try queue.close()
+        } catch {
+            throw IndexError(.database, "cannot read the index: \(error)", path: path)
+        }
+        guard version != schemaVersion else { return }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
     /// The text of `schema.sql`, shipped as this module's resource.
@@ -64,33 +89,36 @@ public final class TraceIndex: Sendable {
         }
     }
 
-    /// Applies rows derived from the log and the new position, in one transaction, so the
-    /// position never runs ahead of (or behind) the rows.
+    /// Applies event rows and the new position, in one transaction, so the position never
+    /// runs ahead of (or behind) the rows.
     public func apply(events: [EventRow], position: IndexPosition) throws {
-        try write { db in
-            // One cached statement for the batch: GRDB's record upsert prepares and returns
-            // rows, which costs several times more per row.
-            let insert = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO events (sequence, event_id, source_system, event_type, payload_hash,
-                    payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
-                    storage_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for event in events {
-                try insert.execute(arguments: [
-                    event.sequence, StoredID.value(event.eventID), event.sourceSystem, event.eventType,
-                    StoredHash.value(event.payloadHash),
-                    event.payloadBytes, event.receivedAt, event.processingStatus, event.statusReason, event.dedupKey,
-                    event.segment, event.offset, event.length, event.storageTier,
-                ])
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO log_position (id, last_sequence, next_segment, next_offset) VALUES (1, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence,
-                        next_segment = excluded.next_segment, next_offset = excluded.next_offset
-                    """,
-                arguments: [Int64(position.lastSequence), Int64(position.next.segment), Int64(position.next.offset)])
-        }
+        try apply(events.map(IndexChange.event), position: position)
+    }
+
+    func insertEvent(_ event: EventRow, _ db: Database) throws {
+        // One cached statement for the batch: GRDB's record upsert prepares and returns
+        // rows, which costs several times more per row.
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO events (sequence, event_id, source_system, event_type, payload_hash,
+                payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
+                storage_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try insert.execute(arguments: [
+            event.sequence, StoredID.value(event.eventID), event.sourceSystem, event.eventType,
+            StoredHash.value(event.payloadHash),
+            event.payloadBytes, event.receivedAt, event.processingStatus, event.statusReason, event.dedupKey,
+            event.segment, event.offset, event.length, event.storageTier,
+        ])
+    }
+
+    func storePosition(_ position: IndexPosition, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO log_position (id, last_sequence, next_segment, next_offset) VALUES (1, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence,
+                    next_segment = excluded.next_segment, next_offset = excluded.next_offset
+                """,
+            arguments: [Int64(position.lastSequence), Int64(position.next.segment), Int64(position.next.offset)])
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {

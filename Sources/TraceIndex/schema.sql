@@ -41,3 +41,90 @@ CREATE INDEX events_dedup ON events (source_system, dedup_key) WHERE dedup_key I
 CREATE INDEX events_by_time ON events (received_at);
 CREATE INDEX events_by_type ON events (event_type, received_at);
 CREATE INDEX events_failed ON events (received_at) WHERE processing_status = 'failed';
+
+-- How far the workflow router has routed events: the last event sequence it handled.
+CREATE TABLE router_position (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    routed_through INTEGER NOT NULL
+);
+
+-- One row per execution: one workflow run for one event (from executions.created records).
+CREATE TABLE executions (
+    execution_id     BLOB PRIMARY KEY,         -- UUIDv7, 16 bytes
+    event_id         BLOB NOT NULL,
+    workflow_id      TEXT NOT NULL,
+    workflow_version INTEGER NOT NULL,
+    trigger          TEXT NOT NULL,            -- event | replay
+    step_names       TEXT NOT NULL,            -- JSON array, in order
+    created_at       TEXT NOT NULL,
+    started_at       TEXT,                     -- first step attempt
+    completed_at     TEXT,
+    status           TEXT NOT NULL,            -- pending | running | retrying | succeeded | failed
+    next_step        INTEGER NOT NULL DEFAULT 0,   -- the step to run next (index into step_names)
+    next_run_at      TEXT,                     -- when it is due (pending, running, retrying)
+    last_error       TEXT,
+    superseded_by    BLOB,                     -- a later execution (replay) that replaces it
+    created_sequence INTEGER NOT NULL          -- log sequence of the record that created it
+);
+CREATE INDEX executions_by_event ON executions (event_id);
+-- The executor's work queue: what is due, oldest first. Bounded by disk, not memory.
+CREATE INDEX executions_due ON executions (next_run_at) WHERE status IN ('pending', 'running', 'retrying');
+CREATE INDEX executions_by_completion ON executions (completed_at) WHERE completed_at IS NOT NULL;
+
+-- One row per step of an execution that has started: its latest state.
+CREATE TABLE steps (
+    execution_id    BLOB NOT NULL,
+    step_index      INTEGER NOT NULL,
+    step_name       TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    status          TEXT NOT NULL,             -- running | retrying | succeeded | failed
+    attempt_count   INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    completed_at    TEXT,
+    next_attempt_at TEXT,
+    error_class     TEXT,
+    error_message   TEXT,
+    response_status INTEGER,
+    input_segment   INTEGER NOT NULL,          -- the latest step.started record (rendered input)
+    input_offset    INTEGER NOT NULL,
+    input_length    INTEGER NOT NULL,
+    output_segment  INTEGER,                   -- the latest step.finished record (output or error)
+    output_offset   INTEGER,
+    output_length   INTEGER,
+    PRIMARY KEY (execution_id, step_index)
+);
+CREATE INDEX steps_by_key ON steps (idempotency_key);
+
+-- Every attempt of every step, with where its records are in the log.
+CREATE TABLE step_attempts (
+    execution_id    BLOB NOT NULL,
+    step_index      INTEGER NOT NULL,
+    attempt         INTEGER NOT NULL,
+    outcome         TEXT NOT NULL,             -- running | succeeded | retrying | failed
+    started_at      TEXT NOT NULL,
+    completed_at    TEXT,
+    duration_ms     REAL,
+    error_class     TEXT,
+    error_message   TEXT,
+    response_status INTEGER,
+    input_segment   INTEGER NOT NULL,
+    input_offset    INTEGER NOT NULL,
+    input_length    INTEGER NOT NULL,
+    output_segment  INTEGER,
+    output_offset   INTEGER,
+    output_length   INTEGER,
+    PRIMARY KEY (execution_id, step_index, attempt)
+);
+
+-- The dead-letter queue: executions that failed for good, with what failed and why.
+CREATE TABLE dlq (
+    execution_id BLOB PRIMARY KEY,
+    event_id     BLOB NOT NULL,
+    workflow_id  TEXT NOT NULL,
+    step_name    TEXT NOT NULL,
+    error_class  TEXT NOT NULL,
+    last_error   TEXT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    failed_at    TEXT NOT NULL
+);
+CREATE INDEX dlq_by_time ON dlq (failed_at);

@@ -1,4 +1,6 @@
 import Foundation
+import Outbound
+import WorkflowDefinitions
 import SegmentLog
 import TraceboxCore
 import WebhookSources
@@ -24,6 +26,20 @@ public struct Configuration: Sendable {
     public var acceptUnknownSources: Bool
     /// Sections present in the file that this version does not act on yet.
     public var ignoredSections: [String]
+    /// Workflow definitions: the `workflows:` list, then the files of `workflowsDirectory`.
+    public var workflows: [WorkflowDefinition]
+    public var workflowsDirectory: String?
+    /// Step attempts in flight at once, in all and per destination.
+    public var engineWorkers: Int
+    public var enginePerDestination: Int
+    /// Default cap on response bodies kept in traces (per step: `max_response_bytes`).
+    public var maxResponseBytes: Int
+    public var smtp: SMTPServer?
+    public var smtpFrom: String?
+    /// The file this configuration came from (what a reload reads again), nil for the defaults.
+    public var file: String?
+    /// What templates see as `env`.
+    public var environment: [String: String]
 
     public init(dataDirectory: String = "./tracebox-data") {
         self.dataDirectory = dataDirectory
@@ -38,6 +54,15 @@ public struct Configuration: Sendable {
         sources = [:]
         acceptUnknownSources = true
         ignoredSections = []
+        workflows = []
+        workflowsDirectory = nil
+        engineWorkers = 32
+        enginePerDestination = 8
+        maxResponseBytes = 1_048_576
+        smtp = nil
+        smtpFrom = nil
+        file = nil
+        environment = ProcessInfo.processInfo.environment
     }
 
     public var segmentDirectory: String { dataDirectory + "/segments" }
@@ -90,7 +115,10 @@ public struct Configuration: Sendable {
         } catch {
             throw ConfigError(file: file, reason: "\(error)")
         }
-        return try ConfigurationBuilder(raw: raw, locator: locator, environment: environment, requireSecrets: requireSecrets)
+        var configuration = try ConfigurationBuilder(raw: raw, locator: locator, environment: environment, requireSecrets: requireSecrets)
             .build(dataDirectoryOverride: dataDirectoryOverride)
+        configuration.file = file
+        configuration.environment = environment
+        return configuration
     }
 }

@@ -1,7 +1,10 @@
 import Foundation
 import SegmentLog
 import TraceboxCore
+import Outbound
 import WebhookSources
+import WorkflowDefinitions
+import Yams
 
 /// Turns the file as written into a validated `Configuration`, one section at a time.
 struct ConfigurationBuilder {
@@ -38,7 +41,93 @@ struct ConfigurationBuilder {
         for (name, source) in raw.sources ?? [:] {
             config.sources[name] = try buildSource(name: name, source, defaultMax: config.maxBodyBytes)
         }
+        try buildEngine(into: &config)
+        try buildSMTP(into: &config)
+        try buildWorkflows(into: &config)
         return config
+    }
+
+    private func buildEngine(into config: inout Configuration) throws(ConfigError) {
+        guard let engine = raw.engine else { return }
+        if let workers = engine.workers {
+            guard workers >= 1 else { throw locator.error(["engine", "workers"], "must be at least 1") }
+            config.engineWorkers = workers
+        }
+        if let limit = engine.per_destination {
+            guard limit >= 1 else { throw locator.error(["engine", "per_destination"], "must be at least 1") }
+            config.enginePerDestination = limit
+        }
+        if let bytes = engine.max_response_bytes {
+            guard bytes >= 0 else { throw locator.error(["engine", "max_response_bytes"], "must be 0 or more") }
+            config.maxResponseBytes = bytes
+        }
+    }
+
+    private func buildSMTP(into config: inout Configuration) throws(ConfigError) {
+        guard let smtp = raw.smtp else { return }
+        guard let url = smtp.url else { throw locator.error(["smtp", "url"], "the SMTP server's URL is required, e.g. smtp://127.0.0.1:25") }
+        guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
+            throw locator.error(["smtp", "url"], "expected an smtp:// or smtps:// URL")
+        }
+        let tlsText = smtp.tls ?? (url.hasPrefix("smtps://") ? "implicit" : "none")
+        guard let tls = SMTPServer.TLSMode(rawValue: tlsText) else {
+            throw locator.error(["smtp", "tls"], "expected none, starttls or implicit")
+        }
+        func secret(_ variable: String?, _ key: String) throws(ConfigError) -> String? {
+            guard let variable else { return nil }
+            guard let value = environment[variable] else {
+                if !requireSecrets { return nil }
+                throw locator.error(["smtp", key], "the environment variable \(variable) is not set")
+            }
+            return value
+        }
+        config.smtp = SMTPServer(url: url, tls: tls, username: try secret(smtp.username_env, "username_env"),
+                                 password: try secret(smtp.password_env, "password_env"))
+        config.smtpFrom = smtp.from
+    }
+
+    private func buildWorkflows(into config: inout Configuration) throws(ConfigError) {
+        var workflows: [WorkflowDefinition] = []
+        if let node = locator.node(at: ["workflows"]) {
+            workflows += try WorkflowParser(file: locator.file, defaultMaxResponseBytes: config.maxResponseBytes).workflows(in: node)
+        }
+        if let directory = raw.workflows_dir {
+            let base = URL(fileURLWithPath: locator.file).deletingLastPathComponent()
+            let path = directory.hasPrefix("/") ? directory : base.appendingPathComponent(directory).path
+            config.workflowsDirectory = path
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else {
+                throw locator.error(["workflows_dir"], "cannot read the directory \(path)")
+            }
+            for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                let file = path + "/" + name
+                let text: String
+                do {
+                    text = try String(contentsOfFile: file, encoding: .utf8)
+                } catch {
+                    throw ConfigError(file: file, reason: "cannot read the file: \(error.localizedDescription)")
+                }
+                let node: Node?
+                do {
+                    node = try Yams.compose(yaml: text)
+                } catch let error as YamlError {
+                    throw ConfigError(file: file, line: YAMLLocation.line(of: error), reason: "not valid YAML: \(error)")
+                } catch {
+                    throw ConfigError(file: file, reason: "not valid YAML: \(error)")
+                }
+                guard let node else { continue }
+                workflows += try WorkflowParser(file: file, defaultMaxResponseBytes: config.maxResponseBytes).workflows(in: node)
+            }
+        }
+        var seen: [String: String] = [:]
+        for workflow in workflows {
+            if let first = seen[workflow.id] {
+                let place = workflow.definedAt.split(separator: ":")
+                throw ConfigError(file: String(place.dropLast().joined(separator: ":")), line: place.last.flatMap { Int($0) },
+                                  key: workflow.id, reason: "workflow \(workflow.id) is defined twice (first at \(first))")
+            }
+            seen[workflow.id] = workflow.definedAt
+        }
+        config.workflows = workflows
     }
 
     private func duration(_ text: String?, _ path: [String]) throws(ConfigError) -> Duration? {

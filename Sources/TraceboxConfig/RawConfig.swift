@@ -8,6 +8,23 @@ struct RawConfig: Decodable {
     var index: Index?
     var accept_unknown_sources: Bool?
     var sources: [String: Source]?
+    var workflows_dir: String?
+    var engine: Engine?
+    var smtp: SMTP?
+
+    struct Engine: Decodable {
+        var workers: Int?
+        var per_destination: Int?
+        var max_response_bytes: Int?
+    }
+
+    struct SMTP: Decodable {
+        var url: String?
+        var tls: String?
+        var from: String?
+        var username_env: String?
+        var password_env: String?
+    }
 
     struct HTTP: Decodable {
         var listen: String?
@@ -57,7 +74,9 @@ struct RawConfig: Decodable {
     /// Keys each mapping may hold; anything else is a typo and is refused.
     static let allowedKeys: [String: Set<String>] = [
         "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "sources",
-             "workflows", "smtp", "alerts", "retention", "archive"],
+             "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive"],
+        "engine": ["workers", "per_destination", "max_response_bytes"],
+        "smtp": ["url", "tls", "from", "username_env", "password_env"],
         "http": ["listen", "max_body_bytes"],
         "admin": ["socket", "allow_uids", "group"],
         "log": ["segment_max_bytes", "segment_max_age", "dictionary_after", "compression_level", "commit_delay"],
@@ -70,5 +89,8 @@ struct RawConfig: Decodable {
 
     /// Sections of the design that later versions read; accepted (and reported) so a
     /// complete configuration file does not have to be trimmed.
-    static let reservedSections: Set<String> = ["workflows", "smtp", "alerts", "retention", "archive"]
+    static let reservedSections: Set<String> = ["alerts", "retention", "archive"]
+
+    /// Sections checked by their own parser (workflows: `WorkflowParser`).
+    static let ownParsers: Set<String> = ["workflows"]
 }

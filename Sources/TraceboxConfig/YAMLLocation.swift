@@ -56,7 +56,7 @@ struct YAMLLocation {
                 throw ConfigError(file: file, line: keyNode.mark?.line, key: childPath.joined(separator: "."),
                                   reason: "unknown key; expected one of: \(known)")
             }
-            if RawConfig.reservedSections.contains(key), path.isEmpty { continue }
+            if RawConfig.reservedSections.contains(key) || RawConfig.ownParsers.contains(key), path.isEmpty { continue }
             let childPattern = pattern.isEmpty ? key : pattern + "." + key
             if value.mapping != nil || childPattern == "sources" {
                 try check(value, path: childPath, pattern: childPattern, allowed: allowed)

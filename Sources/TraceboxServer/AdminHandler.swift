@@ -12,6 +12,7 @@ struct AdminHandler: Sendable {
     let log: SegmentLog
     let index: TraceIndex
     let startedAt: ContinuousClock.Instant
+    let workflows: WorkflowService
     let queue = BlockingQueue(label: "tracebox-admin")
 
     static let version = "0.1.0"
@@ -39,6 +40,17 @@ struct AdminHandler: Sendable {
             case AdminMethod.eventsPayload:
                 let params = try decodeParams(EventIDParams.self, data)
                 return encode(AdminResponse(id: id, result: try await payload(params.eventID)))
+            case AdminMethod.traceGet:
+                let params = try decodeParams(TraceParams.self, data)
+                return encode(AdminResponse(id: id, result: try await trace(params.id)))
+            case AdminMethod.dlqList:
+                let params = try decodeParams(DLQListParams.self, data)
+                return encode(AdminResponse(id: id, result: try await dlqList(params)))
+            case AdminMethod.dlqShow:
+                let params = try decodeParams(DLQShowParams.self, data)
+                return encode(AdminResponse(id: id, result: try await dlqShow(params.executionID)))
+            case AdminMethod.configReload:
+                return encode(AdminResponse(id: id, result: try reload()))
             default:
                 throw AdminErrorBody(code: "unknown_method", message: "no method \"\(envelope.method)\"; see docs/admin-protocol.md")
             }
@@ -80,19 +92,22 @@ struct AdminHandler: Sendable {
     private func status() async throws -> StatusResult {
         let index = index
         let directory = configuration.segmentDirectory
-        let (counts, position, segments) = try await queue.run {
+        let (counts, position, segments, executions, dlq) = try await queue.run {
             let segments = try SegmentDirectory.segments(in: directory)
             let bytes = segments.reduce(UInt64(0)) { total, segment in
                 total + ((try? FileManager.default.attributesOfItem(atPath: segment.path)[.size] as? UInt64) ?? 0)
             }
-            return (try index.statusCounts(), try index.position(), (segments.count, bytes))
+            return (try index.statusCounts(), try index.position(), (segments.count, bytes), try index.executionStatusCounts(),
+                    try index.dlqCount())
         }
         let uptime = ContinuousClock.now - startedAt
         return StatusResult(
             version: Self.version,
             uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
             eventsByStatus: counts, segments: segments.0, segmentBytes: segments.1,
-            lastSequence: log.committed.nextSequence - 1, indexedSequence: position?.lastSequence ?? 0)
+            lastSequence: log.committed.nextSequence - 1, indexedSequence: position?.lastSequence ?? 0,
+            executionsByStatus: executions, dlqSize: dlq,
+            workflows: workflows.catalog.workflows.map { "\($0.id)@\($0.version)" })
     }
 
     private func search(_ params: EventsSearchParams) async throws -> EventsSearchResult {
@@ -119,7 +134,7 @@ struct AdminHandler: Sendable {
         return EventsSearchResult(events: page.events.map(Self.summary), nextCursor: page.nextCursor?.token)
     }
 
-    private func row(_ eventID: String) async throws -> EventRow {
+    func row(_ eventID: String) async throws -> EventRow {
         let index = index
         guard let row = try await queue.run({ try index.event(id: eventID.lowercased()) }) else {
             throw AdminErrorBody.notFound("no event \(eventID)")

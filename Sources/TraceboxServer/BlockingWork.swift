@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs blocking work (SQLite, file reads) on a serial dispatch queue instead of a
 /// cooperative-pool thread, which on a 2-core machine would stall every other task.
@@ -14,4 +15,17 @@ struct BlockingQueue: Sendable {
             queue.async { continuation.resume(with: Result { try work() }) }
         }
     }
+}
+
+/// Forwards a signal to a target set after construction (the indexer wakes the workflow
+/// engine, which is built after it because it needs the indexer).
+final class WakeRelay: Sendable {
+    private let storage = Mutex<(@Sendable () -> Void)?>(nil)
+
+    var target: (@Sendable () -> Void)? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+
+    func signal() { storage.withLock { $0 }?() }
 }

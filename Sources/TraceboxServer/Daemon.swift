@@ -8,6 +8,7 @@ import ServiceLifecycle
 import TraceIndex
 import TraceboxConfig
 import TraceboxCore
+import Workflows
 
 /// The running appliance, built by one plain function so tests and `tracebox serve` start
 /// it the same way.
@@ -49,14 +50,28 @@ public enum Daemon {
     private static func serve(configuration: Configuration, log: SegmentLog, clock: any WallClock, logger: Logger) async throws {
         let index = try TraceIndex(path: configuration.indexPath)
         let gate = DedupGate()
+        let relay = WakeRelay()
         let indexer = IndexerService(log: log, follower: IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index),
-                                     gate: gate, logger: logger)
+                                     gate: gate, logger: logger, onApplied: { relay.signal() })
         // Every event acknowledged before a crash is searchable before the first new request.
         try await indexer.catchUp()
         let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, clock: clock, logger: logger)
+        let catalog = WorkflowCatalog(configuration.workflows)
+        let engine = WorkflowEngine(
+            log: log, index: index, catalog: catalog,
+            settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
+                                     smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
+                                     environment: configuration.environment),
+            clock: clock, applyIndex: { try await indexer.catchUp() }, logger: logger)
+        relay.target = { engine.wake() }
+        let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration, logger: logger)
         let admin = AdminServer(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
-            handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now), logger: logger)
+            handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows),
+            logger: logger)
+        if !configuration.workflows.isEmpty {
+            logger.info("workflows in force", metadata: ["workflows": "\(configuration.workflows.map { "\($0.id)@\($0.version)" }.joined(separator: ", "))"])
+        }
 
         let router = Router(context: BasicRequestContext.self)
         IngestRoutes.add(to: router, ingest: ingest)
@@ -64,7 +79,7 @@ public enum Daemon {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
-            services: [indexer, admin],
+            services: [indexer, workflows, admin],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 let info = ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)

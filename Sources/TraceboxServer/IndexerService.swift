@@ -11,12 +11,15 @@ final class IndexerService: Service {
     let gate: DedupGate
     let logger: Logger
     private let queue = BlockingQueue(label: "tracebox-indexer")
+    /// Told after every catch-up that applied something (the workflow engine routes new events).
+    let onApplied: @Sendable () -> Void
 
-    init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger) {
+    init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger, onApplied: @escaping @Sendable () -> Void = {}) {
         self.log = log
         self.follower = follower
         self.gate = gate
         self.logger = logger
+        self.onApplied = onApplied
     }
 
     /// Applies everything committed so far.
@@ -26,6 +29,7 @@ final class IndexerService: Service {
         if let position = try await queue.run({ try follower.catchUp(to: end) }) {
             gate.indexed(through: position.lastSequence)
         }
+        onApplied()
     }
 
     func run() async throws {

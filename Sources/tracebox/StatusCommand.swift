@@ -17,5 +17,13 @@ struct Status: ParsableCommand {
         let total = status.eventsByStatus.values.reduce(0, +)
         let counts = status.eventsByStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         print("events: \(total)" + (counts.isEmpty ? "" : " (\(counts))"))
+        if let executions = status.executionsByStatus {
+            let total = executions.values.reduce(0, +)
+            let counts = executions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("executions: \(total)" + (counts.isEmpty ? "" : " (\(counts))") + ", dead-lettered \(status.dlqSize ?? 0)")
+        }
+        if let workflows = status.workflows {
+            print("workflows: " + (workflows.isEmpty ? "none configured" : workflows.joined(separator: ", ")))
+        }
     }
 }

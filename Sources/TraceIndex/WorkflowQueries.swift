@@ -1,0 +1,148 @@
+import Foundation
+import GRDB
+import TraceboxCore
+
+/// What the workflow engine and operators ask the index about executions.
+extension TraceIndex {
+    /// The last event sequence the router has routed, or nil before the first routing.
+    public func routedThrough() throws -> UInt64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT routed_through FROM router_position WHERE id = 1").map(UInt64.init) }
+    }
+
+    /// Events after `sequence`, oldest first: what the router has still to route.
+    public func events(after sequence: UInt64, limit: Int) throws -> [EventRow] {
+        try read { db in
+            try EventRow.fetchAll(db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                                  arguments: [Int64(sequence), limit])
+        }
+    }
+
+    /// Executions due at `now` (pending, running or waiting for a retry), earliest first.
+    public func dueExecutions(now: String, limit: Int) throws -> [ExecutionSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM executions WHERE status IN ('pending', 'running', 'retrying') AND next_run_at <= ?
+                ORDER BY next_run_at LIMIT ?
+                """, arguments: [now, limit]).map(Self.execution)
+        }
+    }
+
+    /// When the next execution not yet due becomes due.
+    public func nextDueTime(after now: String) throws -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: """
+                SELECT min(next_run_at) FROM executions WHERE status IN ('pending', 'running', 'retrying') AND next_run_at > ?
+                """, arguments: [now])
+        }
+    }
+
+    /// How many executions are unfinished (the engine's queue depth).
+    public func unfinishedExecutionCount() throws -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM executions WHERE status IN ('pending', 'running', 'retrying')") ?? 0
+        }
+    }
+
+    public func execution(id: String) throws -> ExecutionSummary? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE execution_id = ?", arguments: [StoredID.value(id)]).map(Self.execution)
+        }
+    }
+
+    public func executions(eventID: String) throws -> [ExecutionSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE event_id = ? ORDER BY created_sequence, execution_id",
+                             arguments: [StoredID.value(eventID)]).map(Self.execution)
+        }
+    }
+
+    public func steps(executionID: String) throws -> [StepSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index",
+                             arguments: [StoredID.value(executionID)]).map(Self.step)
+        }
+    }
+
+    public func attempts(executionID: String) throws -> [AttemptSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM step_attempts WHERE execution_id = ? ORDER BY step_index, attempt",
+                             arguments: [StoredID.value(executionID)]).map(Self.attempt)
+        }
+    }
+
+    /// DLQ entries, newest first, optionally of one workflow.
+    public func dlq(limit: Int, workflowID: String? = nil) throws -> [DLQEntry] {
+        try read { db in
+            var sql = "SELECT * FROM dlq"
+            var arguments: StatementArguments = []
+            if let workflowID {
+                sql += " WHERE workflow_id = ?"
+                arguments += [workflowID]
+            }
+            sql += " ORDER BY failed_at DESC, execution_id DESC LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.dlqEntry)
+        }
+    }
+
+    public func dlqEntry(executionID: String) throws -> DLQEntry? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM dlq WHERE execution_id = ?", arguments: [StoredID.value(executionID)])
+                .map(Self.dlqEntry)
+        }
+    }
+
+    public func dlqCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM dlq") ?? 0 }
+    }
+
+    /// Executions by status (for `status`).
+    public func executionStatusCounts() throws -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) FROM executions GROUP BY status") {
+                counts[row[0]] = row[1]
+            }
+            return counts
+        }
+    }
+
+    static func execution(_ row: Row) -> ExecutionSummary {
+        let names = (row["step_names"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        return ExecutionSummary(
+            executionID: StoredID.text(row["execution_id"]), eventID: StoredID.text(row["event_id"]),
+            workflowID: row["workflow_id"], workflowVersion: row["workflow_version"], trigger: row["trigger"],
+            stepNames: names, createdAt: row["created_at"], startedAt: row["started_at"], completedAt: row["completed_at"],
+            status: row["status"], nextStep: row["next_step"], nextRunAt: row["next_run_at"], lastError: row["last_error"])
+    }
+
+    static func pointer(_ row: Row, _ prefix: String) -> RecordPointer? {
+        guard let segment = row[prefix + "_segment"] as Int64?, let offset = row[prefix + "_offset"] as Int64?,
+              let length = row[prefix + "_length"] as Int64? else { return nil }
+        return RecordPointer(segment: UInt64(segment), offset: UInt64(offset), length: UInt32(length))
+    }
+
+    static func step(_ row: Row) -> StepSummary {
+        StepSummary(
+            executionID: StoredID.text(row["execution_id"]), stepIndex: row["step_index"], stepName: row["step_name"],
+            idempotencyKey: row["idempotency_key"], status: row["status"], attemptCount: row["attempt_count"],
+            startedAt: row["started_at"], completedAt: row["completed_at"], nextAttemptAt: row["next_attempt_at"],
+            errorClass: row["error_class"], errorMessage: row["error_message"], responseStatus: row["response_status"],
+            inputRecord: pointer(row, "input")!, outputRecord: pointer(row, "output"))
+    }
+
+    static func attempt(_ row: Row) -> AttemptSummary {
+        AttemptSummary(
+            stepIndex: row["step_index"], attempt: row["attempt"], outcome: row["outcome"], startedAt: row["started_at"],
+            completedAt: row["completed_at"], durationMS: row["duration_ms"], errorClass: row["error_class"],
+            errorMessage: row["error_message"], responseStatus: row["response_status"],
+            inputRecord: pointer(row, "input")!, outputRecord: pointer(row, "output"))
+    }
+
+    static func dlqEntry(_ row: Row) -> DLQEntry {
+        DLQEntry(
+            executionID: StoredID.text(row["execution_id"]), eventID: StoredID.text(row["event_id"]),
+            workflowID: row["workflow_id"], stepName: row["step_name"], errorClass: row["error_class"],
+            lastError: row["last_error"], attempts: row["attempts"], failedAt: row["failed_at"])
+    }
+}

@@ -1,0 +1,222 @@
+/// Bodies of the trace records the workflow engine appends to the log. Every state change of
+/// an execution is one of these; the index is derived from them (and `tracebox reindex`
+/// derives the same rows), so they are the durable truth about every run.
+///
+/// Field names are snake_case JSON, documented in `docs/workflows.md`.
+public enum TraceType: String, Codable, Sendable {
+    /// The router matched events to workflows (one record per routed batch).
+    case executionsCreated = "executions.created"
+    /// A step attempt is about to send its request (written before sending, so a crash
+    /// mid-request leaves an attempt whose outcome is known to be unknown).
+    case stepStarted = "step.started"
+    /// A step attempt ended: succeeded, will be retried, or failed for good.
+    case stepFinished = "step.finished"
+}
+
+/// One execution the router (or a replay) created.
+public struct NewExecution: Codable, Sendable, Equatable {
+    public var executionID: String
+    public var eventID: String
+    public var workflowID: String
+    public var workflowVersion: Int
+    /// `event` (routed on arrival) or `replay`.
+    public var trigger: String
+    public var createdAt: String
+    public var stepNames: [String]
+
+    public init(executionID: String, eventID: String, workflowID: String, workflowVersion: Int, trigger: String,
+                createdAt: String, stepNames: [String]) {
+        self.executionID = executionID
+        self.eventID = eventID
+        self.workflowID = workflowID
+        self.workflowVersion = workflowVersion
+        self.trigger = trigger
+        self.createdAt = createdAt
+        self.stepNames = stepNames
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id"
+        case workflowVersion = "workflow_version", trigger, createdAt = "created_at", stepNames = "step_names"
+    }
+}
+
+/// `executions.created`: the executions a routing batch created, and how far the router got.
+public struct ExecutionsCreated: Codable, Sendable, Equatable {
+    /// The last event sequence this batch routed (the router resumes after it); nil for
+    /// executions not created by routing.
+    public var routedThrough: UInt64?
+    public var executions: [NewExecution]
+
+    public init(routedThrough: UInt64?, executions: [NewExecution]) {
+        self.routedThrough = routedThrough
+        self.executions = executions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case routedThrough = "routed_through", executions
+    }
+}
+
+/// What a step sent (or was about to send): the rendered request.
+public struct StepInput: Codable, Sendable, Equatable {
+    public struct Header: Codable, Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// `http` or `email`.
+    public var kind: String
+    public var method: String?
+    public var url: String?
+    public var headers: [Header]?
+    public var body: String?
+    public var from: String?
+    public var to: [String]?
+    public var subject: String?
+    public var text: String?
+    public var html: String?
+
+    public init(kind: String, method: String? = nil, url: String? = nil, headers: [Header]? = nil, body: String? = nil,
+                from: String? = nil, to: [String]? = nil, subject: String? = nil, text: String? = nil, html: String? = nil) {
+        self.kind = kind
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.text = text
+        self.html = html
+    }
+}
+
+/// What a destination answered: status, headers and body. Bodies beyond the configured cap
+/// are cut, and the record says so (`truncated`, `body_bytes` is the full size).
+public struct StepOutput: Codable, Sendable, Equatable {
+    public var status: Int
+    public var headers: [StepInput.Header]
+    /// The body as text (UTF-8), or base64 when it is not text (`body_encoding`).
+    public var body: String
+    public var bodyEncoding: String?
+    public var bodyBytes: Int
+    public var truncated: Bool?
+
+    public init(status: Int, headers: [StepInput.Header], body: String, bodyEncoding: String? = nil, bodyBytes: Int,
+                truncated: Bool? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.bodyEncoding = bodyEncoding
+        self.bodyBytes = bodyBytes
+        self.truncated = truncated
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, headers, body, bodyEncoding = "body_encoding", bodyBytes = "body_bytes", truncated
+    }
+}
+
+/// Why an attempt failed: the class, a message, and the destination's answer if there was one.
+public struct StepError: Codable, Sendable, Equatable {
+    public var errorClass: ErrorClass
+    public var message: String
+    public var response: StepOutput?
+
+    public init(errorClass: ErrorClass, message: String, response: StepOutput? = nil) {
+        self.errorClass = errorClass
+        self.message = message
+        self.response = response
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case errorClass = "class", message, response
+    }
+}
+
+/// `step.started`.
+public struct StepStarted: Codable, Sendable, Equatable {
+    public var executionID: String
+    public var eventID: String
+    public var workflowID: String
+    public var stepIndex: Int
+    public var stepName: String
+    public var attempt: Int
+    public var idempotencyKey: String
+    public var startedAt: String
+    public var input: StepInput
+
+    public init(executionID: String, eventID: String, workflowID: String, stepIndex: Int, stepName: String, attempt: Int,
+                idempotencyKey: String, startedAt: String, input: StepInput) {
+        self.executionID = executionID
+        self.eventID = eventID
+        self.workflowID = workflowID
+        self.stepIndex = stepIndex
+        self.stepName = stepName
+        self.attempt = attempt
+        self.idempotencyKey = idempotencyKey
+        self.startedAt = startedAt
+        self.input = input
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id", stepIndex = "step_index"
+        case stepName = "step_name", attempt, idempotencyKey = "idempotency_key", startedAt = "started_at", input
+    }
+}
+
+/// How a step attempt ended.
+public enum StepOutcome: String, Codable, Sendable {
+    case succeeded
+    /// Failed, and another attempt is scheduled at `next_attempt_at`.
+    case retrying
+    /// Failed for good (non-retryable, or out of attempts): the execution fails.
+    case failed
+}
+
+/// `step.finished`.
+public struct StepFinished: Codable, Sendable, Equatable {
+    public var executionID: String
+    public var eventID: String
+    public var workflowID: String
+    public var stepIndex: Int
+    public var stepName: String
+    public var attempt: Int
+    public var outcome: StepOutcome
+    public var completedAt: String
+    public var durationMS: Double
+    public var output: StepOutput?
+    public var error: StepError?
+    public var nextAttemptAt: String?
+    /// Set when this record ends the execution: `succeeded` (last step done) or `failed`.
+    public var executionStatus: String?
+
+    public init(executionID: String, eventID: String, workflowID: String, stepIndex: Int, stepName: String, attempt: Int,
+                outcome: StepOutcome, completedAt: String, durationMS: Double, output: StepOutput? = nil,
+                error: StepError? = nil, nextAttemptAt: String? = nil, executionStatus: String? = nil) {
+        self.executionID = executionID
+        self.eventID = eventID
+        self.workflowID = workflowID
+        self.stepIndex = stepIndex
+        self.stepName = stepName
+        self.attempt = attempt
+        self.outcome = outcome
+        self.completedAt = completedAt
+        self.durationMS = durationMS
+        self.output = output
+        self.error = error
+        self.nextAttemptAt = nextAttemptAt
+        self.executionStatus = executionStatus
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id", stepIndex = "step_index"
+        case stepName = "step_name", attempt, outcome, completedAt = "completed_at", durationMS = "duration_ms"
+        case output, error, nextAttemptAt = "next_attempt_at", executionStatus = "execution_status"
+    }
+}

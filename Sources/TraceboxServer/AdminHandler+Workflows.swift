@@ -1,0 +1,79 @@
+import AdminProtocol
+import Foundation
+import SegmentLog
+import TraceIndex
+import TraceboxConfig
+import TraceboxCore
+
+/// Admin methods about executions: traces, the DLQ, and reloading workflow definitions.
+extension AdminHandler {
+    func trace(_ id: String) async throws -> TraceResult {
+        let index = index
+        let log = log
+        let wanted = id.lowercased()
+        return try await queue.run { () throws -> TraceResult in
+            var eventID = wanted
+            var executions = try index.executions(eventID: wanted)
+            if executions.isEmpty, let execution = try index.execution(id: wanted) {
+                eventID = execution.eventID
+                executions = [execution]
+            }
+            guard let event = try index.event(id: eventID) else {
+                throw AdminErrorBody.notFound("no event or execution \(id)")
+            }
+            return TraceResult(event: Self.summary(event),
+                               executions: try executions.map { try Self.executionTrace($0, index: index, log: log) })
+        }
+    }
+
+    func dlqList(_ params: DLQListParams) async throws -> DLQListResult {
+        let index = index
+        let limit = max(1, min(params.limit ?? 50, 1000))
+        return try await queue.run {
+            DLQListResult(entries: try index.dlq(limit: limit, workflowID: params.workflow), total: try index.dlqCount())
+        }
+    }
+
+    func dlqShow(_ executionID: String) async throws -> DLQShowResult {
+        let index = index
+        let log = log
+        let wanted = executionID.lowercased()
+        return try await queue.run { () throws -> DLQShowResult in
+            guard let entry = try index.dlqEntry(executionID: wanted), let execution = try index.execution(id: wanted),
+                  let event = try index.event(id: entry.eventID) else {
+                throw AdminErrorBody.notFound("no DLQ entry for execution \(executionID)")
+            }
+            return DLQShowResult(entry: entry, event: Self.summary(event), trace: try Self.executionTrace(execution, index: index, log: log))
+        }
+    }
+
+    func reload() throws -> ReloadResult {
+        do {
+            let ids = try workflows.reload()
+            return ReloadResult(workflows: ids, message: "\(ids.count) workflow(s) in force")
+        } catch {
+            throw AdminErrorBody(code: "invalid_config", message: error.description)
+        }
+    }
+
+    /// An execution with each started step and each attempt, its input and output read
+    /// back from the trace records in the log.
+    static func executionTrace(_ execution: ExecutionSummary, index: TraceIndex, log: SegmentLog) throws -> ExecutionTrace {
+        let decoder = JSONDecoder()
+        func record<T: Decodable>(_ type: T.Type, _ pointer: RecordPointer?) -> T? {
+            guard let pointer else { return nil }
+            let location = RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length)
+            return (try? log.read(location)).flatMap { try? decoder.decode(T.self, from: Data($0.body)) }
+        }
+        let attempts = try index.attempts(executionID: execution.executionID)
+        let steps = try index.steps(executionID: execution.executionID).map { step in
+            StepTrace(step: step, attempts: attempts.filter { $0.stepIndex == step.stepIndex }.map { attempt in
+                let started = record(StepStarted.self, attempt.inputRecord)
+                let finished = record(StepFinished.self, attempt.outputRecord)
+                return AttemptTrace(attempt: attempt, input: started?.input, output: finished?.output, error: finished?.error,
+                                    nextAttemptAt: finished?.nextAttemptAt)
+            })
+        }
+        return ExecutionTrace(execution: execution, steps: steps, dlq: try index.dlqEntry(executionID: execution.executionID))
+    }
+}

@@ -1,0 +1,12 @@
+import Crypto
+import TraceboxCore
+
+/// The `Idempotency-Key` a step sends: derived from (event, workflow, step name) alone, so
+/// every attempt — after a timeout, a crash, a retry days later — carries the same key and
+/// the destination can recognise a redelivery.
+public enum IdempotencyKey {
+    public static func make(eventID: String, workflowID: String, stepName: String) -> String {
+        let digest = SHA256.hash(data: Array("tracebox/v1\n\(eventID)\n\(workflowID)\n\(stepName)".utf8))
+        return "tbx_" + Hex.encode(Array(digest).prefix(16))
+    }
+}

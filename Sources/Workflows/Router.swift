@@ -1,0 +1,75 @@
+import Foundation
+import Synchronization
+import Logging
+import SegmentLog
+import TraceIndex
+import TraceboxCore
+import WorkflowDefinitions
+
+/// Matches new events to workflows and creates one execution per match, recorded in an
+/// `executions.created` record. Events are routed in log order; the record carries how far
+/// routing got, so after a restart routing resumes exactly there.
+///
+/// A batch that matches nothing is not recorded (that would add a log write per ingest
+/// batch for nothing); its progress is kept in memory and covered by the next record. After
+/// a restart such events are looked at again and, with the same workflows, match nothing again.
+final class Router: Sendable {
+    let index: TraceIndex
+    let log: SegmentLog
+    let catalog: WorkflowCatalog
+    let traces: TraceWriter
+    let clock: any WallClock
+    let batchSize: Int
+    private let position = Mutex<UInt64?>(nil)
+
+    init(index: TraceIndex, log: SegmentLog, catalog: WorkflowCatalog, traces: TraceWriter, clock: any WallClock, batchSize: Int) {
+        self.index = index
+        self.log = log
+        self.catalog = catalog
+        self.traces = traces
+        self.clock = clock
+        self.batchSize = batchSize
+    }
+
+    /// Routes one batch of new events. Returns whether it created executions, and whether
+    /// more events may be waiting.
+    func routeBatch() async throws -> (created: Int, more: Bool) {
+        let start = try position.withLock { position in
+            if position == nil { position = try index.routedThrough() ?? 0 }
+            return position!
+        }
+        let events = try index.events(after: start, limit: batchSize)
+        guard let last = events.last else { return (0, false) }
+        let workflows = catalog.workflows
+        let now = Timestamp.format(clock.now())
+        var executions: [NewExecution] = []
+        for event in events where event.statusReason == nil {
+            var payload: Any??
+            func parsedPayload() -> Any? {
+                if let payload { return payload }
+                let parsed = (try? log.read(event.location).body).flatMap(TemplateContext.parseJSON)
+                payload = .some(parsed)
+                return parsed
+            }
+            for workflow in workflows
+            where workflow.matches(source: event.sourceSystem, eventType: event.eventType, payload: parsedPayload()) {
+                executions.append(NewExecution(
+                    executionID: UUIDv7.make(at: clock.now()).uuidString.lowercased(), eventID: event.eventID,
+                    workflowID: workflow.id, workflowVersion: workflow.version, trigger: "event", createdAt: now,
+                    stepNames: workflow.steps.map(\.name)))
+            }
+        }
+        if !executions.isEmpty {
+            _ = try await traces.append(.executionsCreated, eventID: nil, executionID: nil,
+                                        body: ExecutionsCreated(routedThrough: UInt64(last.sequence), executions: executions))
+        }
+        position.withLock { $0 = UInt64(last.sequence) }
+        return (executions.count, events.count == batchSize)
+    }
+}
+
+extension EventRow {
+    var location: RecordLocation {
+        RecordLocation(segment: UInt64(segment), offset: UInt64(offset), length: UInt32(length))
+    }
+}

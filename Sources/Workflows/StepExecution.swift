@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import SegmentLog
+import TraceIndex
+import TraceboxCore
+import WorkflowDefinitions
+
+/// Runs the next step of one execution, one attempt: loads what its templates need, records
+/// `step.started`, sends, records `step.finished`. The records go to the log before anything
+/// else happens, so a crash at any point leaves a trace the engine resumes from.
+struct StepExecution: Sendable {
+    let index: TraceIndex
+    let log: SegmentLog
+    let traces: TraceWriter
+    let runner: StepRunner
+    let settings: EngineSettings
+    let clock: any WallClock
+    /// Random numbers in 0..<1 for retry jitter (injected for tests).
+    let random: @Sendable () -> Double
+    let logger: Logger
+
+    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?) async throws {
+        let stepIndex = execution.nextStep
+        let stepName = execution.stepNames[stepIndex]
+        let existing = try index.steps(executionID: execution.executionID)
+        let key = IdempotencyKey.make(eventID: execution.eventID, workflowID: execution.workflowID, stepName: stepName)
+        var attempt = 1
+        if let previous = existing.first(where: { $0.stepIndex == stepIndex }) {
+            attempt = previous.attemptCount + 1
+            if previous.status == "running" {
+                // The daemon stopped during this attempt: whether the destination acted is
+                // unknown. Say so in the trace; the next attempt reuses the idempotency key.
+                let interrupted = StepError(errorClass: .interrupted,
+                                            message: "the daemon stopped during this attempt; its outcome is unknown")
+                let step = workflow?.step(named: stepName)
+                let canRetry = step.map { previous.attemptCount < $0.retry.maxAttempts && $0.retryOn.contains(.interrupted) } ?? false
+                try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: previous.attemptCount,
+                                 outcome: canRetry ? .retrying : .failed, started: clock.now(), error: interrupted,
+                                 nextAttemptAt: canRetry ? clock.now() : nil, isLast: false)
+                if !canRetry { return }
+            }
+        }
+        guard let workflow, let step = workflow.step(named: stepName) else {
+            try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
+                                         message: "workflow \(execution.workflowID) has no step \(stepName) any more (it was removed from the configuration)")
+            return
+        }
+        let started = clock.now()
+        let input: StepInput
+        do {
+            let context = try templateContext(execution, existing: existing, key: key)
+            input = try step.render(context, defaultFrom: settings.smtpFrom)
+        } catch let error as TemplateError {
+            try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
+                                         message: "\(error.reason) (template: \(error.template))")
+            return
+        }
+        _ = try await traces.append(.stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
+            executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
+            stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
+            startedAt: Timestamp.format(started), input: input))
+        let result = await runner.send(input, step: step, idempotencyKey: key, now: started)
+        let isLast = stepIndex == execution.stepNames.count - 1
+        switch result {
+        case .succeeded(let output):
+            try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .succeeded,
+                             started: started, output: output, isLast: isLast)
+        case .failed(let error, let retryAfter):
+            if step.retryOn.contains(error.errorClass), attempt < step.retry.maxAttempts {
+                let delay = step.retry.delay(afterAttempt: attempt, random: random(), retryAfter: retryAfter)
+                try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .retrying,
+                                 started: started, error: error, nextAttemptAt: clock.now().addingTimeInterval(delay.seconds),
+                                 isLast: isLast)
+            } else {
+                try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed,
+                                 started: started, error: error, isLast: isLast)
+            }
+        }
+    }
+
+    /// A step that cannot even be attempted (its templates render nothing usable, or it no
+    /// longer exists): recorded as a started and failed attempt, so the trace shows it.
+    private func failWithoutAttempt(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int,
+                                    key: String, message: String) async throws {
+        let now = clock.now()
+        _ = try await traces.append(.stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
+            executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
+            stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
+            startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered")))
+        try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed, started: now,
+                         error: StepError(errorClass: .templateError, message: message), isLast: false)
+    }
+
+    private func finish(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int, outcome: StepOutcome,
+                        started: Date, output: StepOutput? = nil, error: StepError? = nil, nextAttemptAt: Date? = nil,
+                        isLast: Bool) async throws {
+        let now = clock.now()
+        let executionStatus: String? = switch outcome {
+        case .succeeded: isLast ? "succeeded" : nil
+        case .failed: "failed"
+        case .retrying: nil
+        }
+        _ = try await traces.append(.stepFinished, eventID: execution.eventID, executionID: execution.executionID, body: StepFinished(
+            executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
+            stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: outcome, completedAt: Timestamp.format(now),
+            durationMS: max(0, now.timeIntervalSince(started) * 1000), output: output, error: error,
+            nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus))
+        if outcome == .failed {
+            logger.warning("execution failed", metadata: [
+                "execution_id": "\(execution.executionID)", "workflow": "\(execution.workflowID)", "step": "\(stepName)",
+                "error_class": "\(error?.errorClass.rawValue ?? "")", "attempts": "\(attempt)",
+            ])
+        }
+    }
+
+    /// The event, earlier steps' outputs, the execution and the environment, as templates see them.
+    private func templateContext(_ execution: ExecutionSummary, existing: [StepSummary], key: String) throws -> TemplateContext {
+        guard let event = try index.event(id: execution.eventID) else {
+            throw TemplateError(template: "event", reason: "event \(execution.eventID) is not in the index")
+        }
+        let record = try log.read(event.location)
+        let metadata = try record.eventMetadata()
+        let headers: [String: Any] = metadata.headers
+        let eventValues: [String: Any] = [
+            "id": event.eventID, "source": event.sourceSystem, "type": event.eventType, "received_at": event.receivedAt,
+            "dedup_key": event.dedupKey ?? "", "headers": headers,
+            "payload": TemplateContext.parseJSON(record.body) ?? String(decoding: record.body, as: UTF8.self),
+        ]
+        var steps: [String: Any] = [:]
+        let decoder = JSONDecoder()
+        for previous in existing where previous.stepIndex < execution.nextStep && previous.status == "succeeded" {
+            guard let pointer = previous.outputRecord else { continue }
+            let finished = try decoder.decode(StepFinished.self, from: Data(log.read(RecordLocation(
+                segment: pointer.segment, offset: pointer.offset, length: pointer.length)).body))
+            guard let output = finished.output else { continue }
+            var outputHeaders: [String: Any] = [:]
+            for header in output.headers { outputHeaders[header.name.lowercased()] = header.value }
+            let body: Any = output.bodyEncoding == nil
+                ? (TemplateContext.parseJSON(Array(output.body.utf8)) ?? output.body) : output.body
+            steps[previous.stepName] = ["output": ["status": output.status, "headers": outputHeaders, "body": body]]
+        }
+        return TemplateContext(
+            event: eventValues, steps: steps,
+            execution: ["id": execution.executionID, "workflow_id": execution.workflowID,
+                        "workflow_version": execution.workflowVersion, "idempotency_key": key],
+            environment: settings.environment)
+    }
+}

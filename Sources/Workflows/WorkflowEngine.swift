@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import Outbound
+import SegmentLog
+import Synchronization
+import TraceIndex
+import TraceboxCore
+import WorkflowDefinitions
+
+/// Routes events to workflows and runs their steps.
+///
+/// One loop schedules; step attempts run as child tasks of one task group (structured
+/// concurrency: shutdown waits for attempts in flight). The queue is the index — executions
+/// due now, by `next_run_at` — so it is bounded by disk, not memory, and survives restarts.
+/// Each task runs one attempt of one step; the loop starts an attempt only when a worker is
+/// free and the step's destination is below its own limit, so a dead destination holds at
+/// most `perDestination` workers and never blocks other workflows (or ingest, which does
+/// not wait for the engine at all).
+public final class WorkflowEngine: Sendable {
+    let index: TraceIndex
+    let catalog: WorkflowCatalog
+    let settings: EngineSettings
+    let clock: any WallClock
+    let logger: Logger
+    /// Brings the index up to date with the log (the daemon's indexer).
+    let applyIndex: @Sendable () async throws -> Void
+    private let router: Router
+    private let stepExecution: StepExecution
+    private let limits: DestinationLimits
+    private let wakeup = Wakeup()
+    private let inFlight = Mutex<Set<String>>([])
+    private let stepsFinished = Atomic<Int>(0)
+
+    public init(log: SegmentLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
+                clock: any WallClock, client: HTTPClient = HTTPClient(),
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) {
+        self.index = index
+        self.catalog = catalog
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.applyIndex = applyIndex
+        let traces = TraceWriter(log: log, clock: clock)
+        router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch)
+        stepExecution = StepExecution(index: index, log: log, traces: traces, runner: StepRunner(client: client, smtp: settings.smtp),
+                                      settings: settings, clock: clock, random: random, logger: logger)
+        limits = DestinationLimits(workers: settings.workers, perDestination: settings.perDestination)
+    }
+
+    /// Something changed (new events indexed, the clock moved, a reload): look again now.
+    public func wake() { wakeup.signal() }
+
+    /// Step attempts finished since start (for benchmarks and status).
+    public var completedSteps: Int { stepsFinished.load(ordering: .relaxed) }
+
+    /// Runs until the task is cancelled, then waits for attempts in flight to finish.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                var again = false
+                do {
+                    let routed = try await router.routeBatch()
+                    if routed.created > 0 { try await applyIndex() }
+                    again = routed.more
+                } catch {
+                    logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
+                }
+                let timeout: Duration
+                do {
+                    let started = try launchDue { execution, workflow, destination in
+                        group.addTask { await self.attempt(execution, workflow: workflow, destination: destination) }
+                    }
+                    timeout = again || started.saturated ? .milliseconds(again ? 0 : 1000) : try nextWake()
+                } catch {
+                    logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
+                    timeout = .seconds(1)
+                }
+                if timeout > .zero { await wakeup.wait(timeout: timeout) }
+            }
+        }
+    }
+
+    /// Starts every due step attempt that has a free worker and destination slot.
+    private func launchDue(_ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
+        guard !limits.isFull else { return (0, true) }
+        let busy = inFlight.withLock { $0 }
+        let due = try index.dueExecutions(now: Timestamp.format(clock.now()), limit: limits.workers * 4 + busy.count)
+        var started = 0
+        for execution in due where !busy.contains(execution.executionID) {
+            guard execution.nextStep < execution.stepNames.count else { continue }
+            let workflow = catalog.workflow(id: execution.workflowID)
+            let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
+            guard limits.tryAcquire(destination) else {
+                if limits.isFull { return (started, true) }
+                continue
+            }
+            inFlight.withLock { _ = $0.insert(execution.executionID) }
+            start(execution, workflow, destination)
+            started += 1
+        }
+        return (started, false)
+    }
+
+    private func attempt(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String) async {
+        do {
+            try await stepExecution.run(execution, workflow: workflow)
+        } catch {
+            logger.error("step attempt not recorded; it will be tried again", metadata: [
+                "execution_id": "\(execution.executionID)", "error": "\(error)",
+            ])
+        }
+        // The execution leaves the in-flight set only once the index shows what this attempt
+        // did, so the scheduler never starts the same step twice.
+        do { try await applyIndex() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }
+        inFlight.withLock { _ = $0.remove(execution.executionID) }
+        limits.release(destination)
+        stepsFinished.add(1, ordering: .relaxed)
+        wakeup.signal()
+    }
+
+    /// How long to sleep: until the next scheduled retry, at most a second.
+    private func nextWake() throws -> Duration {
+        let now = clock.now()
+        guard let next = try index.nextDueTime(after: Timestamp.format(now)), let date = Timestamp.parse(next) else {
+            return .seconds(1)
+        }
+        let seconds = min(1, max(0.001, date.timeIntervalSince(now)))
+        return .milliseconds(Int64(seconds * 1000))
+    }
+}
