@@ -30,6 +30,7 @@ public final class WorkflowEngine: Sendable {
     private let wakeup = Wakeup()
     private let inFlight = Mutex<Set<String>>([])
     private let stepsFinished = Atomic<Int>(0)
+    private let passes = Atomic<Int>(0)
 
     public init(log: SegmentLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
@@ -54,6 +55,10 @@ public final class WorkflowEngine: Sendable {
     /// Step attempts finished since start (for benchmarks and status).
     public var completedSteps: Int { stepsFinished.load(ordering: .relaxed) }
 
+    /// Scheduling passes since start: a test that wakes the engine waits for the next pass
+    /// to know the engine has looked (and started nothing, if nothing was due).
+    public var schedulingPasses: Int { passes.load(ordering: .relaxed) }
+
     /// Runs until the task is cancelled, then waits for attempts in flight to finish.
     public func run() async {
         await withDiscardingTaskGroup { group in
@@ -76,6 +81,7 @@ public final class WorkflowEngine: Sendable {
                     logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
                     timeout = .seconds(1)
                 }
+                passes.add(1, ordering: .relaxed)
                 if timeout > .zero { await wakeup.wait(timeout: timeout) }
             }
         }

@@ -55,6 +55,13 @@ public final class ChildProcess: @unchecked Sendable {
         return lines.count >= count
     }
 
+    /// The lines received so far.
+    public var output: [String] {
+        condition.lock()
+        defer { condition.unlock() }
+        return lines
+    }
+
     /// SIGKILLs the child, waits for it and for its stdout to close; returns every complete line.
     public func kill() -> [String] {
         Glibc.kill(process.processIdentifier, SIGKILL)

@@ -1,0 +1,102 @@
+import Foundation
+
+/// The scripted HTTP destination (`Tests/Fixtures/destination.py`) on a loopback port, and
+/// the requests it received.
+public final class DestinationServer: Sendable {
+    public let port: Int
+    public let logPath: String
+    private let child: ChildProcess
+
+    /// One request as the destination logged it.
+    public struct Request: Decodable, Sendable {
+        public var method: String
+        public var path: String
+        public var query: String
+        public var headers: [String: String]
+        public var body: String
+        public var idempotencyKey: String
+        public var status: Int
+
+        enum CodingKeys: String, CodingKey {
+            case method, path, query, headers, body, status, idempotencyKey = "idempotency_key"
+        }
+    }
+
+    public init(directory: String) throws {
+        logPath = directory + "/destination-\(UUID().uuidString.prefix(8)).jsonl"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        child = try ChildProcess("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/Fixtures/destination.py", logPath])
+        port = try Self.port(of: child, name: "destination")
+    }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public func requests() -> [Request] {
+        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
+    }
+
+    public func stop() { _ = child.kill() }
+
+    static func port(of child: ChildProcess, name: String) throws -> Int {
+        guard child.waitForLines(1, timeout: 30), let line = child.output.first, line.hasPrefix("PORT "),
+              let port = Int(line.dropFirst(5)) else {
+            _ = child.kill()
+            throw FixtureError("the \(name) fixture did not start")
+        }
+        return port
+    }
+}
+
+/// A real SMTP server (aiosmtpd, `Tests/Fixtures/smtp_sink.py`) on a loopback port, and the
+/// messages it accepted.
+public final class SMTPSink: Sendable {
+    public let port: Int
+    public let directory: String
+    private let child: ChildProcess
+
+    public struct Message: Sendable {
+        public var from: String
+        public var to: [String]
+        /// The message as received (headers and body).
+        public var raw: String
+    }
+
+    public init(directory: String) throws {
+        self.directory = directory + "/mail-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+        child = try ChildProcess("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/Fixtures/smtp_sink.py", self.directory])
+        port = try DestinationServer.port(of: child, name: "SMTP")
+    }
+
+    public var url: String { "smtp://127.0.0.1:\(port)" }
+
+    public func messages() -> [Message] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.sorted { Int($0.dropLast(5)) ?? 0 < Int($1.dropLast(5)) ?? 0 }.compactMap { name in
+            let base = directory + "/" + name.dropLast(5)
+            guard let envelope = FileManager.default.contents(atPath: base + ".json"),
+                  let object = try? JSONSerialization.jsonObject(with: envelope) as? [String: Any],
+                  let raw = FileManager.default.contents(atPath: base + ".eml") else { return nil }
+            return Message(from: object["from"] as? String ?? "", to: object["to"] as? [String] ?? [],
+                           raw: String(decoding: raw, as: UTF8.self))
+        }
+    }
+
+    public func stop() { _ = child.kill() }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Waits until `condition` holds, checking every few milliseconds, up to `timeout`.
+public func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try condition()
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import SegmentLog
+import Synchronization
+import TestSupport
+import TraceIndex
+import TraceboxConfig
+import TraceboxCore
+import WorkflowDefinitions
+import Workflows
+
+/// A log, an index and a workflow engine in this process, with a manual clock: tests move
+/// time to the next retry instead of waiting for it.
+final class EngineHarness: Sendable {
+    let directory: String
+    let log: SegmentLog
+    let index: TraceIndex
+    let clock = ManualWallClock(Date(timeIntervalSince1970: 1_767_225_600))  // 2026-01-01
+    let engine: WorkflowEngine
+    let catalog: WorkflowCatalog
+    private let follower: IndexFollower
+    private let applying = Mutex(())
+    private let running = Mutex<Task<Void, Never>?>(nil)
+
+    /// `workflowsYAML` is the `workflows:` section (and any other configuration) as YAML.
+    init(_ configYAML: String, environment: [String: String] = [:], name: String = #function) throws {
+        directory = Support.temporaryDirectory(name)
+        let configuration = try Configuration.parse(configYAML, file: "test.yaml", environment: environment)
+        log = try SegmentLog.open(directory: directory + "/segments", clock: clock, logger: Support.quietLogger)
+        index = try TraceIndex(path: directory + "/index.sqlite")
+        follower = IndexFollower(segmentDirectory: directory + "/segments", index: index)
+        catalog = WorkflowCatalog(configuration.workflows)
+        let box = Mutex<(@Sendable () throws -> Void)?>(nil)
+        engine = WorkflowEngine(
+            log: log, index: index, catalog: catalog,
+            settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
+                                     smtp: configuration.smtp, smtpFrom: configuration.smtpFrom, environment: environment),
+            clock: clock, random: { 0.5 }, applyIndex: { try box.withLock { $0 }?() }, logger: Support.quietLogger)
+        box.withLock { $0 = { [self] in try applyIndex() } }
+    }
+
+    /// Applies the log to the index (serialised, as the daemon's indexer does).
+    func applyIndex() throws {
+        let end = log.committed.end
+        try applying.withLock { _ in _ = try follower.catchUp(to: end) }
+    }
+
+    func start() {
+        let engine = engine
+        running.withLock { $0 = Task { await engine.run() } }
+    }
+
+    func stop() async {
+        let task = running.withLock { $0 }
+        task?.cancel()
+        await task?.value
+        await log.close()
+        Support.remove(directory)
+    }
+
+    /// Stores an event as ingest would, indexes it and wakes the engine; returns its id.
+    @discardableResult
+    func ingest(source: String = "crm", type: String, payload: String) async throws -> String {
+        let id = UUIDv7.make(at: clock.now()).uuidString.lowercased()
+        let metadata = EventMetadata(eventID: id, sourceSystem: source, eventType: type, receivedAt: Timestamp.format(clock.now()))
+        _ = try await log.append(event: metadata, payload: Array(payload.utf8))
+        try applyIndex()
+        engine.wake()
+        return id
+    }
+
+    /// Moves the clock and lets the engine look again.
+    func advance(by seconds: TimeInterval) {
+        clock.advance(by: seconds)
+        engine.wake()
+    }
+
+    func executions(of eventID: String) throws -> [ExecutionSummary] { try index.executions(eventID: eventID) }
+
+    func status(of eventID: String) throws -> String? { try index.event(id: eventID)?.processingStatus }
+
+    /// Waits until every execution of the event has one of `statuses`.
+    func waitForExecutions(of eventID: String, in statuses: Set<String>, timeout: TimeInterval = 30) async throws -> Bool {
+        try await waitUntil(timeout: timeout) {
+            let executions = try executions(of: eventID)
+            return !executions.isEmpty && executions.allSatisfy { statuses.contains($0.status) }
+        }
+    }
+
+    /// The decoded `step.finished` record of an attempt.
+    func finished(_ attempt: AttemptSummary) throws -> StepFinished? {
+        guard let pointer = attempt.outputRecord else { return nil }
+        let record = try log.read(RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length))
+        return try JSONDecoder().decode(StepFinished.self, from: Data(record.body))
+    }
+}
