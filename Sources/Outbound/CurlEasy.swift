@@ -84,7 +84,7 @@ extension CurlEasy {
         tb_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(max(1, milliseconds)))
         tb_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(milliseconds, 10_000))))
         switch server.tls {
-        case .none: break
+        case .plain: break
         case .starttls, .implicit: tb_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
         }
         if let username = server.username { tb_curl_setopt_string(handle, CURLOPT_USERNAME, username) }

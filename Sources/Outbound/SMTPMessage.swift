@@ -72,7 +72,7 @@ public struct SMTPMessage: Sendable {
 public struct SMTPServer: Sendable, Equatable {
     public enum TLSMode: String, Sendable {
         /// Plain SMTP (loopback relays, tests).
-        case none
+        case plain = "none"
         /// STARTTLS required: the send fails rather than go out in clear.
         case starttls
         /// TLS from the first byte (`smtps://`, port 465).
@@ -84,7 +84,7 @@ public struct SMTPServer: Sendable, Equatable {
     public var username: String?
     public var password: String?
 
-    public init(url: String, tls: TLSMode = .none, username: String? = nil, password: String? = nil) {
+    public init(url: String, tls: TLSMode = .plain, username: String? = nil, password: String? = nil) {
         self.url = url
         self.tls = tls
         self.username = username

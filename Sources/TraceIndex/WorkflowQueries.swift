@@ -146,3 +146,20 @@ extension TraceIndex {
             lastError: row["last_error"], attempts: row["attempts"], failedAt: row["failed_at"])
     }
 }
+
+extension TraceIndex {
+    /// Every row of the index's tables, as text, in key order: what "the rebuilt index holds
+    /// the same rows as the live one" compares.
+    public func dump() throws -> [String: [String]] {
+        let tables = ["events": "sequence", "executions": "execution_id", "steps": "execution_id, step_index",
+                      "step_attempts": "execution_id, step_index, attempt", "dlq": "execution_id",
+                      "router_position": "id", "log_position": "id"]
+        return try read { db in
+            var dump: [String: [String]] = [:]
+            for (table, key) in tables {
+                dump[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(key)").map { $0.description }
+            }
+            return dump
+        }
+    }
+}

@@ -36,6 +36,12 @@ struct ConfigurationBuilder {
             config.adminGroup = admin.group
         }
         if let index = raw.index, let path = index.path { config.indexPath = path }
+        // sun_path holds 108 bytes with the terminating NUL.
+        if config.adminSocket.utf8.count > 107 {
+            let origin = raw.admin?.socket == nil ? ["data_dir"] : ["admin", "socket"]
+            throw locator.error(origin, "the admin socket path \(config.adminSocket) is \(config.adminSocket.utf8.count) bytes; "
+                + "UNIX sockets allow at most 107: use a shorter data_dir or set admin.socket")
+        }
         try buildLog(into: &config.log)
         config.acceptUnknownSources = raw.accept_unknown_sources ?? (raw.sources == nil)
         for (name, source) in raw.sources ?? [:] {

@@ -59,7 +59,7 @@ final class AdminServer: Service {
                 }
         } catch {
             umask(previous)
-            throw error
+            throw AdminServerError(message: "cannot listen on the admin socket \(path): \(error)")
         }
         umask(previous)
         try applyGroup()
@@ -130,6 +130,7 @@ final class AdminServer: Service {
     }
 }
 
+/// The admin socket could not be opened.
 struct AdminServerError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }

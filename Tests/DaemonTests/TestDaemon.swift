@@ -16,6 +16,7 @@ final class TestDaemon: @unchecked Sendable {
     let configPath: String
     let environment: [String: String]
     private var process: Process?
+    var pid: Int32? { process?.processIdentifier }
     private(set) var http = ""
     var socket: String { dataDirectory + "/admin.sock" }
 
@@ -25,7 +26,7 @@ final class TestDaemon: @unchecked Sendable {
         dataDirectory = root + "/data"
         configPath = root + "/tracebox.yaml"
         var yaml = "data_dir: \(dataDirectory)\n"
-        if !config.contains("http:") { yaml += "http:\n  listen: \"127.0.0.1:0\"\n" }
+        if !config.hasPrefix("http:") && !config.contains("\nhttp:") { yaml += "http:\n  listen: \"127.0.0.1:0\"\n" }
         yaml += config
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         self.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -64,7 +65,8 @@ final class TestDaemon: @unchecked Sendable {
             guard process.isRunning else { break }
             usleep(10_000)
         }
-        throw TestDaemonError(message: "daemon did not start; its log:\n" + serveLog())
+        let exit = process.isRunning ? "still running" : "exited with \(process.terminationStatus) (\(process.terminationReason == .uncaughtSignal ? "signal" : "exit"))"
+        throw TestDaemonError(message: "daemon did not start (\(exit)); its log:\n" + serveLog())
     }
 
     func serveLog() -> String {

@@ -36,7 +36,8 @@ public enum Support {
 
     /// A fresh directory under the system temporary directory; removed by `remove`.
     public static func temporaryDirectory(_ name: String = #function) -> String {
-        let safe = name.filter { $0.isLetter || $0.isNumber }
+        // Short enough that <dir>/data/admin.sock fits a UNIX socket path (107 bytes).
+        let safe = String(name.filter { $0.isLetter || $0.isNumber }.prefix(40))
         let path = NSTemporaryDirectory() + "tracebox-test-\(safe)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path

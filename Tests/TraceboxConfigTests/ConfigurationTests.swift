@@ -26,6 +26,8 @@ struct ConfigurationTests {
         #expect(config.sources["stripe"]?.dedup?.pointer == JSONPointer("/id"))
         #expect(config.rules(forSource: "unlisted") == nil)
         #expect(config.log.segmentMaxAge == .seconds(86_400))
+        #expect(config.workflows.map(\.id) == ["stripe-payment-failed", "deal-won", "github-issue-opened"])
+        #expect(config.smtp?.tls.rawValue == "none" && config.enginePerDestination == 8)
     }
 
     @Test func errorsNameFileLineAndKey() {
