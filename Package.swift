@@ -138,6 +138,12 @@ let package = Package(
             path: "Benchmarks/IngestNoopServer"
         ),
         .executableTarget(
+            name: "WorkflowBenchmark",
+            dependencies: ["Workflows", "TraceboxConfig", "TraceIndex", "SegmentLog", "TraceboxCore",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/WorkflowBenchmark"
+        ),
+        .executableTarget(
             name: "SearchBenchmark",
             dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore"],
             path: "Benchmarks/SearchBenchmark"

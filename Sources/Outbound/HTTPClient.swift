@@ -6,12 +6,17 @@ import Synchronization
 /// destination are reused across requests.
 public final class HTTPClient: Sendable {
     private let idle = Mutex<[PooledHandle]>([])
+    /// A queue of its own rather than the global one: libdispatch caps the global
+    /// (non-overcommit) queue's threads near the core count, which would allow only two
+    /// requests in flight on this machine. A labelled concurrent queue gets a thread per
+    /// blocked request; the engine bounds how many there are.
+    private let queue = DispatchQueue(label: "tracebox-outbound", attributes: .concurrent)
 
     public init() {}
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
         let result: Result<HTTPResponse, TransportError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { [self] in
+            queue.async { [self] in
                 let pooled = takeHandle()
                 let result = Result { () throws(TransportError) -> HTTPResponse in try pooled.easy.perform(request) }
                 returnHandle(pooled)
@@ -41,7 +46,7 @@ extension HTTPClient {
     /// Sends one email, on a dispatch worker thread like HTTP requests.
     public func send(_ message: SMTPMessage, via server: SMTPServer, timeout: Duration) async throws(TransportError) {
         let result: Result<Void, TransportError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { [self] in
+            queue.async { [self] in
                 let pooled = takeHandle()
                 let result = Result { () throws(TransportError) in try pooled.easy.send(message, via: server, timeout: timeout) }
                 returnHandle(pooled)

@@ -106,7 +106,7 @@ extension TraceIndex {
 
     public func event(id: String) throws -> EventRow? {
         try read { db in
-            try EventRow.fetchOne(db, sql: "SELECT * FROM events WHERE event_id = ?", arguments: [StoredID.value(id)])
+            try EventRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [StoredID.value(id)])
         }
     }
 

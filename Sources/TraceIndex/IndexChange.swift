@@ -51,33 +51,33 @@ extension TraceIndex {
             ])
         }
         if let through = created.routedThrough {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO router_position (id, routed_through) VALUES (1, ?)
                 ON CONFLICT(id) DO UPDATE SET routed_through = max(routed_through, excluded.routed_through)
-                """, arguments: [Int64(through)])
+                """).execute(arguments: [Int64(through)])
         }
     }
 
     private func applyStarted(_ started: StepStarted, _ location: RecordLocation, _ db: Database) throws {
         let execution = StoredID.value(started.executionID)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
             WHERE execution_id = ?
-            """, arguments: [started.startedAt, started.stepIndex, started.startedAt, execution])
-        try db.execute(sql: """
+            """).execute(arguments: [started.startedAt, started.stepIndex, started.startedAt, execution])
+        try db.cachedStatement(sql: """
             INSERT INTO steps (execution_id, step_index, step_name, idempotency_key, status, attempt_count, started_at,
                 input_segment, input_offset, input_length)
             VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
             ON CONFLICT(execution_id, step_index) DO UPDATE SET status = 'running', attempt_count = excluded.attempt_count,
                 idempotency_key = excluded.idempotency_key, next_attempt_at = NULL, input_segment = excluded.input_segment,
                 input_offset = excluded.input_offset, input_length = excluded.input_length
-            """, arguments: [execution, started.stepIndex, started.stepName, started.idempotencyKey, started.attempt,
+            """).execute(arguments: [execution, started.stepIndex, started.stepName, started.idempotencyKey, started.attempt,
                              started.startedAt, Int64(location.segment), Int64(location.offset), Int64(location.length)])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, outcome, started_at,
                 input_segment, input_offset, input_length)
             VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
-            """, arguments: [execution, started.stepIndex, started.attempt, started.startedAt,
+            """).execute(arguments: [execution, started.stepIndex, started.attempt, started.startedAt,
                              Int64(location.segment), Int64(location.offset), Int64(location.length)])
     }
 
@@ -86,41 +86,41 @@ extension TraceIndex {
         let responseStatus = finished.output?.status ?? finished.error?.response?.status
         let errorMessage = finished.error.map { String($0.message.prefix(2000)) }
         let output: [DatabaseValueConvertible?] = [Int64(location.segment), Int64(location.offset), Int64(location.length)]
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE step_attempts SET outcome = ?, completed_at = ?, duration_ms = ?, error_class = ?, error_message = ?,
                 response_status = ?, output_segment = ?, output_offset = ?, output_length = ?
             WHERE execution_id = ? AND step_index = ? AND attempt = ?
-            """, arguments: StatementArguments([finished.outcome.rawValue, finished.completedAt, finished.durationMS,
+            """).execute(arguments: StatementArguments([finished.outcome.rawValue, finished.completedAt, finished.durationMS,
                                                 finished.error?.errorClass.rawValue, errorMessage, responseStatus] + output
                                                + [execution, finished.stepIndex, finished.attempt]))
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE steps SET status = ?, completed_at = ?, next_attempt_at = ?, error_class = ?, error_message = ?,
                 response_status = ?, output_segment = ?, output_offset = ?, output_length = ?
             WHERE execution_id = ? AND step_index = ?
-            """, arguments: StatementArguments([finished.outcome.rawValue,
+            """).execute(arguments: StatementArguments([finished.outcome.rawValue,
                                                 finished.outcome == .retrying ? nil : finished.completedAt,
                                                 finished.nextAttemptAt, finished.error?.errorClass.rawValue, errorMessage,
                                                 responseStatus] + output + [execution, finished.stepIndex]))
         let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
         switch (finished.outcome, finished.executionStatus) {
         case (_, "succeeded"?):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE executions SET status = 'succeeded', completed_at = ?, next_step = ?, next_run_at = NULL WHERE execution_id = ?
-                """, arguments: [finished.completedAt, finished.stepIndex + 1, execution])
+                """).execute(arguments: [finished.completedAt, finished.stepIndex + 1, execution])
         case (.succeeded, _):
-            try db.execute(sql: "UPDATE executions SET next_step = ?, next_run_at = ? WHERE execution_id = ?",
+            try db.cachedStatement(sql: "UPDATE executions SET next_step = ?, next_run_at = ? WHERE execution_id = ?").execute(
                            arguments: [finished.stepIndex + 1, finished.completedAt, execution])
         case (.retrying, _):
-            try db.execute(sql: "UPDATE executions SET status = 'retrying', next_run_at = ?, last_error = ? WHERE execution_id = ?",
+            try db.cachedStatement(sql: "UPDATE executions SET status = 'retrying', next_run_at = ?, last_error = ? WHERE execution_id = ?").execute(
                            arguments: [finished.nextAttemptAt, lastError, execution])
         case (.failed, _):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE executions SET status = 'failed', completed_at = ?, next_run_at = NULL, last_error = ? WHERE execution_id = ?
-                """, arguments: [finished.completedAt, lastError, execution])
-            try db.execute(sql: """
+                """).execute(arguments: [finished.completedAt, lastError, execution])
+            try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO dlq (execution_id, event_id, workflow_id, step_name, error_class, last_error, attempts, failed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
+                """).execute(arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
                                  finished.error?.errorClass.rawValue ?? "unknown", errorMessage ?? "", finished.attempt,
                                  finished.completedAt])
         }
@@ -130,7 +130,7 @@ extension TraceIndex {
     /// `processing` while any is unfinished, else `failed` if any failed, else `succeeded`.
     /// Events without executions keep the status ingest gave them.
     private func updateEventStatus(_ eventID: String, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE events SET
                 processing_status = (SELECT CASE
                     WHEN sum(status IN ('pending', 'running', 'retrying')) > 0 THEN 'processing'
@@ -140,6 +140,6 @@ extension TraceIndex {
                 status_reason = (SELECT group_concat(workflow_id || ': ' || last_error, '; ')
                     FROM executions WHERE event_id = events.event_id AND superseded_by IS NULL AND status = 'failed')
             WHERE event_id = ? AND EXISTS (SELECT 1 FROM executions WHERE event_id = events.event_id AND superseded_by IS NULL)
-            """, arguments: [StoredID.value(eventID)])
+            """).execute(arguments: [StoredID.value(eventID)])
     }
 }

@@ -18,21 +18,21 @@ extension TraceIndex {
     }
 
     /// Executions due at `now` (pending, running or waiting for a retry), earliest first.
-    public func dueExecutions(now: String, limit: Int) throws -> [ExecutionSummary] {
+    public func dueExecutions(now: String, limit: Int, offset: Int = 0) throws -> [ExecutionSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM executions WHERE status IN ('pending', 'running', 'retrying') AND next_run_at <= ?
-                ORDER BY next_run_at LIMIT ?
-                """, arguments: [now, limit]).map(Self.execution)
+                ORDER BY next_run_at, execution_id LIMIT ? OFFSET ?
+                """), arguments: [now, limit, offset]).map(Self.execution)
         }
     }
 
     /// When the next execution not yet due becomes due.
     public func nextDueTime(after now: String) throws -> String? {
         try read { db in
-            try String.fetchOne(db, sql: """
+            try String.fetchOne(db.cachedStatement(sql: """
                 SELECT min(next_run_at) FROM executions WHERE status IN ('pending', 'running', 'retrying') AND next_run_at > ?
-                """, arguments: [now])
+                """), arguments: [now])
         }
     }
 
@@ -40,6 +40,14 @@ extension TraceIndex {
     public func unfinishedExecutionCount() throws -> Int {
         try read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM executions WHERE status IN ('pending', 'running', 'retrying')") ?? 0
+        }
+    }
+
+    /// Ids of the first executions created (for sampling).
+    public func executionIDs(limit: Int) throws -> [String] {
+        try read { db in
+            try DatabaseValue.fetchAll(db, sql: "SELECT execution_id FROM executions ORDER BY created_sequence, execution_id LIMIT ?",
+                                       arguments: [limit]).map(StoredID.text)
         }
     }
 
@@ -58,7 +66,7 @@ extension TraceIndex {
 
     public func steps(executionID: String) throws -> [StepSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
                              arguments: [StoredID.value(executionID)]).map(Self.step)
         }
     }

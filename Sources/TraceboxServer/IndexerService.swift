@@ -10,7 +10,7 @@ final class IndexerService: Service {
     let follower: IndexFollower
     let gate: DedupGate
     let logger: Logger
-    private let queue = BlockingQueue(label: "tracebox-indexer")
+    private let applier: IndexApplier
     /// Told after every catch-up that applied something (the workflow engine routes new events).
     let onApplied: @Sendable () -> Void
 
@@ -20,13 +20,12 @@ final class IndexerService: Service {
         self.gate = gate
         self.logger = logger
         self.onApplied = onApplied
+        applier = IndexApplier(follower: follower, end: { log.committed.end })
     }
 
-    /// Applies everything committed so far.
+    /// Applies everything committed so far (concurrent callers share one catch-up).
     func catchUp() async throws {
-        let end = log.committed.end
-        let follower = follower
-        if let position = try await queue.run({ try follower.catchUp(to: end) }) {
+        if let position = try await applier.catchUp() {
             gate.indexed(through: position.lastSequence)
         }
         onApplied()

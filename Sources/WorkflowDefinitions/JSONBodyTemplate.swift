@@ -30,6 +30,16 @@ public indirect enum JSONBodyTemplate: Sendable {
         }
     }
 
+    /// The text of every template in the tree.
+    public var sources: [String] {
+        switch self {
+        case .object(let members): members.flatMap(\.value.sources)
+        case .array(let items): items.flatMap(\.sources)
+        case .string(let template): [template.source]
+        case .number, .integer, .bool, .null: []
+        }
+    }
+
     /// The body's bytes: compact JSON with sorted keys (stable across retries and replays).
     public func render(_ context: TemplateContext) throws(TemplateError) -> [UInt8] {
         let value = renderValue(context)

@@ -97,6 +97,27 @@ public struct StepDefinition: Sendable {
         self.maxResponseBytes = maxResponseBytes
     }
 
+    /// The text of every template of the step (to tell, e.g., whether it reads the payload).
+    public var templateSources: [String] {
+        switch action {
+        case .http(let http):
+            var sources = [http.url.source] + http.headers.map(\.value.source)
+            switch http.body {
+            case .text(let template)?: sources.append(template.source)
+            case .json(let template)?: sources += template.sources
+            case nil: break
+            }
+            return sources
+        case .email(let email):
+            return [email.from?.source, email.subject.source, email.text.source, email.html?.source].compactMap { $0 }
+                + email.to.map(\.source)
+        }
+    }
+
+    /// Whether any template reads `event.payload` (parsing a large payload for every step
+    /// that does not would be wasted work).
+    public var readsPayload: Bool { templateSources.contains { $0.contains("payload") } }
+
     /// What the per-destination concurrency limit counts: the URL's scheme, host and port
     /// when the template fixes them, else the step itself; the SMTP server for email.
     public var destination: String {

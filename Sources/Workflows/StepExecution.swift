@@ -19,7 +19,21 @@ struct StepExecution: Sendable {
     let random: @Sendable () -> Double
     let logger: Logger
 
-    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?) async throws {
+    /// What one task running an execution's steps back to back already knows, so the next
+    /// step need not read it from the log again: the event's template values and the
+    /// outputs of the steps it ran.
+    struct Memory: Sendable {
+        var event: TemplateValues?
+        var outputs: [String: StepOutput] = [:]
+    }
+
+    /// Template values built once and reused; `@unchecked`: plain immutable values (see `TemplateContext`).
+    struct TemplateValues: @unchecked Sendable {
+        var values: [String: Any]
+        var withPayload: Bool
+    }
+
+    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory) async throws {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
         let existing = try index.steps(executionID: execution.executionID)
@@ -48,7 +62,7 @@ struct StepExecution: Sendable {
         let started = clock.now()
         let input: StepInput
         do {
-            let context = try templateContext(execution, existing: existing, key: key)
+            let context = try templateContext(execution, existing: existing, key: key, payload: step.readsPayload, memory: &memory)
             input = try step.render(context, defaultFrom: settings.smtpFrom)
         } catch let error as TemplateError {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
@@ -63,6 +77,7 @@ struct StepExecution: Sendable {
         let isLast = stepIndex == execution.stepNames.count - 1
         switch result {
         case .succeeded(let output):
+            memory.outputs[stepName] = output
             try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .succeeded,
                              started: started, output: output, isLast: isLast)
         case .failed(let error, let retryAfter):
@@ -114,25 +129,39 @@ struct StepExecution: Sendable {
     }
 
     /// The event, earlier steps' outputs, the execution and the environment, as templates see them.
-    private func templateContext(_ execution: ExecutionSummary, existing: [StepSummary], key: String) throws -> TemplateContext {
-        guard let event = try index.event(id: execution.eventID) else {
-            throw TemplateError(template: "event", reason: "event \(execution.eventID) is not in the index")
+    private func templateContext(_ execution: ExecutionSummary, existing: [StepSummary], key: String,
+                                 payload parsePayload: Bool, memory: inout Memory) throws -> TemplateContext {
+        let eventValues: [String: Any]
+        if let known = memory.event, known.withPayload || !parsePayload {
+            eventValues = known.values
+        } else {
+            guard let event = try index.event(id: execution.eventID) else {
+                throw TemplateError(template: "event", reason: "event \(execution.eventID) is not in the index")
+            }
+            let record = try log.read(event.location)
+            let metadata = try record.eventMetadata()
+            let headers: [String: Any] = metadata.headers
+            eventValues = [
+                "id": event.eventID, "source": event.sourceSystem, "type": event.eventType, "received_at": event.receivedAt,
+                "dedup_key": event.dedupKey ?? "", "headers": headers,
+                "payload": parsePayload ? (TemplateContext.parseJSON(record.body) ?? String(decoding: record.body, as: UTF8.self)) : "",
+            ]
+            memory.event = TemplateValues(values: eventValues, withPayload: parsePayload)
         }
-        let record = try log.read(event.location)
-        let metadata = try record.eventMetadata()
-        let headers: [String: Any] = metadata.headers
-        let eventValues: [String: Any] = [
-            "id": event.eventID, "source": event.sourceSystem, "type": event.eventType, "received_at": event.receivedAt,
-            "dedup_key": event.dedupKey ?? "", "headers": headers,
-            "payload": TemplateContext.parseJSON(record.body) ?? String(decoding: record.body, as: UTF8.self),
-        ]
         var steps: [String: Any] = [:]
         let decoder = JSONDecoder()
         for previous in existing where previous.stepIndex < execution.nextStep && previous.status == "succeeded" {
-            guard let pointer = previous.outputRecord else { continue }
-            let finished = try decoder.decode(StepFinished.self, from: Data(log.read(RecordLocation(
-                segment: pointer.segment, offset: pointer.offset, length: pointer.length)).body))
-            guard let output = finished.output else { continue }
+            let output: StepOutput
+            if let known = memory.outputs[previous.stepName] {
+                output = known
+            } else {
+                guard let pointer = previous.outputRecord else { continue }
+                let finished = try decoder.decode(StepFinished.self, from: Data(log.read(RecordLocation(
+                    segment: pointer.segment, offset: pointer.offset, length: pointer.length)).body))
+                guard let recorded = finished.output else { continue }
+                output = recorded
+                memory.outputs[previous.stepName] = recorded
+            }
             var outputHeaders: [String: Any] = [:]
             for header in output.headers { outputHeaders[header.name.lowercased()] = header.value }
             let body: Any = output.bodyEncoding == nil

@@ -31,6 +31,9 @@ public final class WorkflowEngine: Sendable {
     private let inFlight = Mutex<Set<String>>([])
     private let stepsFinished = Atomic<Int>(0)
     private let passes = Atomic<Int>(0)
+    /// Set by `wake()` (new events indexed, a reload, a test moving the clock): the next
+    /// pass routes. Passes triggered by finished attempts skip routing.
+    private let routeNeeded = Atomic<Bool>(true)
 
     public init(log: SegmentLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
@@ -50,7 +53,10 @@ public final class WorkflowEngine: Sendable {
     }
 
     /// Something changed (new events indexed, the clock moved, a reload): look again now.
-    public func wake() { wakeup.signal() }
+    public func wake() {
+        routeNeeded.store(true, ordering: .releasing)
+        wakeup.signal()
+    }
 
     /// Step attempts finished since start (for benchmarks and status).
     public var completedSteps: Int { stepsFinished.load(ordering: .relaxed) }
@@ -64,19 +70,23 @@ public final class WorkflowEngine: Sendable {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 var again = false
-                do {
-                    let routed = try await router.routeBatch()
-                    if routed.created > 0 { try await applyIndex() }
-                    again = routed.more
-                } catch {
-                    logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
+                if routeNeeded.exchange(false, ordering: .acquiringAndReleasing) {
+                    do {
+                        let routed = try await router.routeBatch()
+                        if routed.created > 0 { try await applyIndex() }
+                        again = routed.more
+                        if again { routeNeeded.store(true, ordering: .releasing) }
+                    } catch {
+                        routeNeeded.store(true, ordering: .releasing)
+                        logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
+                    }
                 }
                 let timeout: Duration
                 do {
                     let started = try launchDue { execution, workflow, destination in
                         group.addTask { await self.attempt(execution, workflow: workflow, destination: destination) }
                     }
-                    timeout = again || started.saturated ? .milliseconds(again ? 0 : 1000) : try nextWake()
+                    timeout = again ? .zero : started.saturated ? .seconds(1) : try nextWake()
                 } catch {
                     logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
                     timeout = .seconds(1)
@@ -91,37 +101,63 @@ public final class WorkflowEngine: Sendable {
     private func launchDue(_ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
         guard !limits.isFull else { return (0, true) }
         let busy = inFlight.withLock { $0 }
-        let due = try index.dueExecutions(now: Timestamp.format(clock.now()), limit: limits.workers * 4 + busy.count)
+        let now = Timestamp.format(clock.now())
+        // Page through what is due, earliest first, until every free worker has something or
+        // the due rows run out: executions waiting for a full destination are skipped, so
+        // they never starve others queued behind them. At most 4096 rows per pass.
+        let page = busy.count + (limits.workers - limits.inFlight) * 2
+        var offset = 0
         var started = 0
-        for execution in due where !busy.contains(execution.executionID) {
-            guard execution.nextStep < execution.stepNames.count else { continue }
-            let workflow = catalog.workflow(id: execution.workflowID)
-            let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
-            guard limits.tryAcquire(destination) else {
-                if limits.isFull { return (started, true) }
-                continue
+        while offset < 4096 {
+            let due = try index.dueExecutions(now: now, limit: page, offset: offset)
+            for execution in due where !busy.contains(execution.executionID) {
+                guard execution.nextStep < execution.stepNames.count else { continue }
+                let workflow = catalog.workflow(id: execution.workflowID)
+                let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
+                guard limits.tryAcquire(destination) else {
+                    if limits.isFull { return (started, true) }
+                    continue
+                }
+                inFlight.withLock { _ = $0.insert(execution.executionID) }
+                start(execution, workflow, destination)
+                started += 1
             }
-            inFlight.withLock { _ = $0.insert(execution.executionID) }
-            start(execution, workflow, destination)
-            started += 1
+            guard due.count == page else { break }
+            offset += page
         }
         return (started, false)
     }
 
+    /// Runs the execution's next step; when it succeeds and the following step is due at
+    /// once, goes straight on with it (if its destination has room) instead of handing the
+    /// execution back to the scheduler.
     private func attempt(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String) async {
-        do {
-            try await stepExecution.run(execution, workflow: workflow)
-        } catch {
-            logger.error("step attempt not recorded; it will be tried again", metadata: [
-                "execution_id": "\(execution.executionID)", "error": "\(error)",
-            ])
+        var execution = execution
+        var destination = destination
+        var memory = StepExecution.Memory()
+        while true {
+            var next: ExecutionSummary?
+            do {
+                try await stepExecution.run(execution, workflow: workflow, memory: &memory)
+                // The index shows what this attempt did before anyone looks at the execution
+                // again, so the same step is never started twice.
+                try await applyIndex()
+                next = try index.execution(id: execution.executionID)
+            } catch {
+                logger.error("step attempt not recorded or not indexed; it will be tried again", metadata: [
+                    "execution_id": "\(execution.executionID)", "error": "\(error)",
+                ])
+            }
+            stepsFinished.add(1, ordering: .relaxed)
+            limits.release(destination)
+            guard !Task.isCancelled, let next, next.status == "running", next.nextStep > execution.nextStep,
+                  next.nextStep < next.stepNames.count,
+                  let nextDestination = workflow?.step(named: next.stepNames[next.nextStep])?.destination,
+                  limits.tryAcquire(nextDestination) else { break }
+            execution = next
+            destination = nextDestination
         }
-        // The execution leaves the in-flight set only once the index shows what this attempt
-        // did, so the scheduler never starts the same step twice.
-        do { try await applyIndex() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }
         inFlight.withLock { _ = $0.remove(execution.executionID) }
-        limits.release(destination)
-        stepsFinished.add(1, ordering: .relaxed)
         wakeup.signal()
     }
 

@@ -18,8 +18,7 @@ final class EngineHarness: Sendable {
     let clock = ManualWallClock(Date(timeIntervalSince1970: 1_767_225_600))  // 2026-01-01
     let engine: WorkflowEngine
     let catalog: WorkflowCatalog
-    private let follower: IndexFollower
-    private let applying = Mutex(())
+    private let applier: IndexApplier
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     /// `workflowsYAML` is the `workflows:` section (and any other configuration) as YAML.
@@ -28,21 +27,21 @@ final class EngineHarness: Sendable {
         let configuration = try Configuration.parse(configYAML, file: "test.yaml", environment: environment)
         log = try SegmentLog.open(directory: directory + "/segments", clock: clock, logger: Support.quietLogger)
         index = try TraceIndex(path: directory + "/index.sqlite")
-        follower = IndexFollower(segmentDirectory: directory + "/segments", index: index)
+        let log = log
+        applier = IndexApplier(follower: IndexFollower(segmentDirectory: directory + "/segments", index: index),
+                               end: { log.committed.end })
         catalog = WorkflowCatalog(configuration.workflows)
-        let box = Mutex<(@Sendable () throws -> Void)?>(nil)
+        let applier = applier
         engine = WorkflowEngine(
             log: log, index: index, catalog: catalog,
             settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom, environment: environment),
-            clock: clock, random: { 0.5 }, applyIndex: { try box.withLock { $0 }?() }, logger: Support.quietLogger)
-        box.withLock { $0 = { [self] in try applyIndex() } }
+            clock: clock, random: { 0.5 }, applyIndex: { try await applier.catchUp() }, logger: Support.quietLogger)
     }
 
-    /// Applies the log to the index (serialised, as the daemon's indexer does).
-    func applyIndex() throws {
-        let end = log.committed.end
-        try applying.withLock { _ in _ = try follower.catchUp(to: end) }
+    /// Applies the log to the index, as the daemon's indexer does.
+    func applyIndex() async throws {
+        try await applier.catchUp()
     }
 
     func start() {
@@ -64,7 +63,7 @@ final class EngineHarness: Sendable {
         let id = UUIDv7.make(at: clock.now()).uuidString.lowercased()
         let metadata = EventMetadata(eventID: id, sourceSystem: source, eventType: type, receivedAt: Timestamp.format(clock.now()))
         _ = try await log.append(event: metadata, payload: Array(payload.utf8))
-        try applyIndex()
+        try await applyIndex()
         engine.wake()
         return id
     }

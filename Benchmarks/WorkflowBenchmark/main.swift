@@ -1,0 +1,126 @@
+// Workflow engine throughput: N corpus events, each routed to a 3-step workflow whose steps
+// POST to a loopback destination that answers at once (IngestNoopServer). Every attempt is
+// traced durably (step.started and step.finished appended and fsync'd) and indexed.
+// Reports executions/s and steps/s from the first routing to the last execution finished,
+// the destination's round trip, and the engine's own overhead per step (the time a step
+// takes beyond its request: scheduling, rendering, two durable trace appends, indexing).
+//
+// usage: WorkflowBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [WORKERS]
+import Foundation
+import Logging
+import SegmentLog
+import TraceIndex
+import TraceboxConfig
+import TraceboxCore
+import Workflows
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, let port = Int(arguments[3]) else {
+    FileHandle.standardError.write(Data("usage: WorkflowBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [WORKERS]\n".utf8))
+    exit(2)
+}
+let work = arguments[1] + "/workflow-bench"
+let corpusDirectory = arguments[2]
+let total = arguments.count > 4 ? Int(arguments[4]) ?? 5000 : 5000
+let workers = arguments.count > 5 ? Int(arguments[5]) ?? 32 : 32
+try? FileManager.default.removeItem(atPath: work)
+
+let yaml = """
+    engine: { workers: \(workers), per_destination: \(workers) }
+    workflows:
+      - id: bench
+        on: { type: "*" }
+        steps:
+          - name: first
+            http: { url: "http://127.0.0.1:\(port)/destination/first", json: { event: "{{event.id}}", type: "{{event.type}}" } }
+          - name: second
+            http: { url: "http://127.0.0.1:\(port)/destination/second", json: { record: "{{steps.first.output.body.id}}" } }
+          - name: third
+            http: { url: "http://127.0.0.1:\(port)/destination/third", json: { event: "{{event.id}}", source: "{{event.source}}" } }
+    """
+let configuration = try Configuration.parse(yaml, file: "bench.yaml", environment: [:])
+let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+let log = try SegmentLog.open(directory: work + "/segments", logger: logger)
+let index = try TraceIndex(path: work + "/index.sqlite")
+let applier = IndexApplier(follower: IndexFollower(segmentDirectory: work + "/segments", index: index), end: { log.committed.end })
+
+// The corpus, round-robin, appended as ingest would, before the engine starts.
+let corpusIndex = try String(contentsOfFile: corpusDirectory + "/index.tsv", encoding: .utf8)
+let corpus: [(source: String, type: String, bytes: [UInt8])] = try corpusIndex.split(separator: "\n").dropFirst().map {
+    let columns = $0.split(separator: "\t")
+    return (String(columns[1]), String(columns[2]), Array(try Data(contentsOf: URL(fileURLWithPath: corpusDirectory + "/" + columns[0]))))
+}
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for task in 0..<16 {
+        group.addTask {
+            for n in stride(from: task, to: total, by: 16) {
+                let item = corpus[n % corpus.count]
+                let metadata = EventMetadata(eventID: UUIDv7.make().uuidString.lowercased(), sourceSystem: item.source,
+                                             eventType: item.type, receivedAt: Timestamp.format(Date()))
+                _ = try await log.append(event: metadata, payload: item.bytes)
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+try await applier.catchUp()
+
+let engine = WorkflowEngine(
+    log: log, index: index, catalog: WorkflowCatalog(configuration.workflows),
+    settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination),
+    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() }, logger: logger)
+/// CPU time this process has used (user + system), in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+let cpuBefore = cpuSeconds()
+let commitsBefore = log.statistics.commits
+let started = ContinuousClock.now
+let running = Task { await engine.run() }
+// Every execution ends in a last attempt; wait for the step count, then check the index.
+while try engine.completedSteps < total * 3 || index.unfinishedExecutionCount() > 0 {
+    try await Task.sleep(for: .milliseconds(20))
+}
+let elapsed = ContinuousClock.now - started
+running.cancel()
+await running.value
+let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let cpu = cpuSeconds() - cpuBefore
+let counts = try index.executionStatusCounts()
+let steps = total * 3
+print(String(format: "workers %d: %d executions (%d succeeded, %d failed), %d steps in %.2f s", workers, total,
+             counts["succeeded", default: 0], counts["failed", default: 0], steps, seconds))
+print(String(format: "executions/s %.0f, steps/s %.0f, engine CPU %.0f µs per step, log commits %llu (%.1f trace records per fsync)",
+             Double(total) / seconds, Double(steps) / seconds, cpu / Double(steps) * 1e6, log.statistics.commits - commitsBefore,
+             Double(steps * 2 + 1) / Double(max(1, log.statistics.commits - commitsBefore))))
+
+// Per step: the destination's round trip (duration_ms) and the engine's overhead — the
+// time from the previous step's completion (or, for the first step, the step's start)
+// to this step's completion, minus its round trip.
+var roundTrips: [Double] = []
+var overheads: [Double] = []
+let executionIDs = try index.executionIDs(limit: 2000)
+for id in executionIDs {
+    let attempts = try index.attempts(executionID: id).sorted { $0.stepIndex < $1.stepIndex }
+    var previousEnd: Date?
+    for attempt in attempts {
+        guard let end = attempt.completedAt.flatMap(Timestamp.parse), let start = Timestamp.parse(attempt.startedAt),
+              let duration = attempt.durationMS else { continue }
+        roundTrips.append(duration)
+        let from = previousEnd ?? start
+        overheads.append(max(0, end.timeIntervalSince(from) * 1000 - duration))
+        previousEnd = end
+    }
+}
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+print(String(format: "destination round trip per step: p50 %.2f ms, p99 %.2f ms", percentile(roundTrips, 0.5), percentile(roundTrips, 0.99)))
+print(String(format: "engine overhead per step: p50 %.2f ms, p99 %.2f ms (over %d steps)", percentile(overheads, 0.5),
+             percentile(overheads, 0.99), overheads.count))
+await log.close()
+try? FileManager.default.removeItem(atPath: work)
