@@ -10,6 +10,9 @@ public enum IndexChange: Sendable {
     case executionsCreated(ExecutionsCreated, sequence: UInt64)
     case stepStarted(StepStarted, location: RecordLocation)
     case stepFinished(StepFinished, location: RecordLocation)
+    case stepSkipped(StepSkipped)
+    case jobCreated(JobCreated)
+    case jobCancelled(JobCancelled)
 }
 
 extension TraceIndex {
@@ -30,6 +33,14 @@ extension TraceIndex {
                 case .stepFinished(let finished, let location):
                     try applyFinished(finished, location, db)
                     touchedEvents.insert(finished.eventID)
+                case .stepSkipped(let skipped):
+                    try applySkipped(skipped, db)
+                    touchedEvents.insert(skipped.eventID)
+                case .jobCreated(let job):
+                    try applyJobCreated(job, db)
+                case .jobCancelled(let cancelled):
+                    try db.cachedStatement(sql: "UPDATE jobs SET cancelled_at = ? WHERE job_id = ?")
+                        .execute(arguments: [cancelled.cancelledAt, StoredID.value(cancelled.jobID)])
                 }
             }
             for eventID in touchedEvents { try updateEventStatus(eventID, db) }
@@ -40,15 +51,34 @@ extension TraceIndex {
     private func applyCreated(_ created: ExecutionsCreated, sequence: UInt64, _ db: Database) throws {
         let insert = try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO executions (execution_id, event_id, workflow_id, workflow_version, trigger, step_names,
-                created_at, status, next_step, next_run_at, created_sequence)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                created_at, status, next_step, next_run_at, created_sequence, replay_of, replay_of_version, requested_by,
+                force, job_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)
             """)
         for execution in created.executions {
             let names = String(decoding: try JSONEncoder().encode(execution.stepNames), as: UTF8.self)
+            let id = StoredID.value(execution.executionID)
             try insert.execute(arguments: [
-                StoredID.value(execution.executionID), StoredID.value(execution.eventID), execution.workflowID,
+                id, StoredID.value(execution.eventID), execution.workflowID,
                 execution.workflowVersion, execution.trigger, names, execution.createdAt, execution.createdAt, Int64(sequence),
+                execution.replayOf.map(StoredID.value), execution.replayOfVersion, execution.requestedBy.map { Int64($0) },
+                execution.force == true, execution.jobID.map(StoredID.value),
             ])
+            if execution.trigger == "replay" {
+                // The replay replaces every earlier execution of the workflow for this event
+                // in the event's status.
+                try db.cachedStatement(sql: """
+                    UPDATE executions SET superseded_by = ?
+                    WHERE event_id = ? AND workflow_id = ? AND execution_id != ? AND superseded_by IS NULL
+                    """).execute(arguments: [id, StoredID.value(execution.eventID), execution.workflowID, id])
+            }
+        }
+        if let job = created.job {
+            let fedAt = created.executions.first?.createdAt ?? ""
+            let update = try db.cachedStatement(sql: "UPDATE job_events SET fed_at = ? WHERE job_id = ? AND event_id = ? AND fed_at IS NULL")
+            for eventID in job.eventIDs {
+                try update.execute(arguments: [fedAt, StoredID.value(job.jobID), StoredID.value(eventID)])
+            }
         }
         if let through = created.routedThrough {
             try db.cachedStatement(sql: """
@@ -123,6 +153,42 @@ extension TraceIndex {
                 """).execute(arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
                                  finished.error?.errorClass.rawValue ?? "unknown", errorMessage ?? "", finished.attempt,
                                  finished.completedAt])
+        }
+    }
+
+    private func applySkipped(_ skipped: StepSkipped, _ db: Database) throws {
+        let execution = StoredID.value(skipped.executionID)
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO steps (execution_id, step_index, step_name, idempotency_key, status, attempt_count,
+                started_at, completed_at, output_segment, output_offset, output_length, skipped_from)
+            VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [execution, skipped.stepIndex, skipped.stepName, skipped.idempotencyKey, skipped.skippedAt,
+                                     skipped.skippedAt, Int64(skipped.output.segment), Int64(skipped.output.offset),
+                                     Int64(skipped.output.length), StoredID.value(skipped.succeededIn)])
+        if skipped.executionStatus == "succeeded" {
+            try db.cachedStatement(sql: """
+                UPDATE executions SET status = 'succeeded', started_at = coalesce(started_at, ?), completed_at = ?,
+                    next_step = ?, next_run_at = NULL WHERE execution_id = ?
+                """).execute(arguments: [skipped.skippedAt, skipped.skippedAt, skipped.stepIndex + 1, execution])
+        } else {
+            try db.cachedStatement(sql: """
+                UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
+                WHERE execution_id = ?
+                """).execute(arguments: [skipped.skippedAt, skipped.stepIndex + 1, skipped.skippedAt, execution])
+        }
+    }
+
+    private func applyJobCreated(_ job: JobCreated, _ db: Database) throws {
+        let id = StoredID.value(job.jobID)
+        let filter = String(decoding: try JSONEncoder().encode(job.filter), as: UTF8.self)
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO jobs (job_id, created_at, requested_by, filter, force, rate, concurrency, selected)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [id, job.createdAt, job.requestedBy.map { Int64($0) }, filter, job.force, job.rate,
+                                     job.concurrency, job.eventIDs.count])
+        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job_events (job_id, position, event_id) VALUES (?, ?, ?)")
+        for (position, eventID) in job.eventIDs.enumerated() {
+            try insert.execute(arguments: [id, position, StoredID.value(eventID)])
         }
     }
 

@@ -54,6 +54,12 @@ public struct IndexFollower: Sendable {
                 return .stepStarted(try decoder.decode(StepStarted.self, from: Data(body)), location: entry.location)
             case .stepFinished:
                 return .stepFinished(try decoder.decode(StepFinished.self, from: Data(body)), location: entry.location)
+            case .stepSkipped:
+                return .stepSkipped(try decoder.decode(StepSkipped.self, from: Data(body)))
+            case .jobCreated:
+                return .jobCreated(try decoder.decode(JobCreated.self, from: Data(body)))
+            case .jobCancelled:
+                return .jobCancelled(try decoder.decode(JobCancelled.self, from: Data(body)))
             }
         default: return nil
         }

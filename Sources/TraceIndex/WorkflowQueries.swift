@@ -121,7 +121,11 @@ extension TraceIndex {
             executionID: StoredID.text(row["execution_id"]), eventID: StoredID.text(row["event_id"]),
             workflowID: row["workflow_id"], workflowVersion: row["workflow_version"], trigger: row["trigger"],
             stepNames: names, createdAt: row["created_at"], startedAt: row["started_at"], completedAt: row["completed_at"],
-            status: row["status"], nextStep: row["next_step"], nextRunAt: row["next_run_at"], lastError: row["last_error"])
+            status: row["status"], nextStep: row["next_step"], nextRunAt: row["next_run_at"], lastError: row["last_error"],
+            replayOf: (row["replay_of"] as DatabaseValue).isNull ? nil : StoredID.text(row["replay_of"]),
+            replayOfVersion: row["replay_of_version"], requestedBy: (row["requested_by"] as Int64?).map { UInt32($0) },
+            force: row["force"], jobID: (row["job_id"] as DatabaseValue).isNull ? nil : StoredID.text(row["job_id"]),
+            supersededBy: (row["superseded_by"] as DatabaseValue).isNull ? nil : StoredID.text(row["superseded_by"]))
     }
 
     static func pointer(_ row: Row, _ prefix: String) -> RecordPointer? {
@@ -136,7 +140,8 @@ extension TraceIndex {
             idempotencyKey: row["idempotency_key"], status: row["status"], attemptCount: row["attempt_count"],
             startedAt: row["started_at"], completedAt: row["completed_at"], nextAttemptAt: row["next_attempt_at"],
             errorClass: row["error_class"], errorMessage: row["error_message"], responseStatus: row["response_status"],
-            inputRecord: pointer(row, "input")!, outputRecord: pointer(row, "output"))
+            inputRecord: pointer(row, "input"), outputRecord: pointer(row, "output"),
+            skippedFrom: (row["skipped_from"] as DatabaseValue).isNull ? nil : StoredID.text(row["skipped_from"]))
     }
 
     static func attempt(_ row: Row) -> AttemptSummary {
@@ -161,6 +166,7 @@ extension TraceIndex {
     public func dump() throws -> [String: [String]] {
         let tables = ["events": "sequence", "executions": "execution_id", "steps": "execution_id, step_index",
                       "step_attempts": "execution_id, step_index, attempt", "dlq": "execution_id",
+                      "jobs": "job_id", "job_events": "job_id, position",
                       "router_position": "id", "log_position": "id"]
         return try read { db in
             var dump: [String: [String]] = [:]

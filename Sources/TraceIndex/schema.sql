@@ -64,6 +64,11 @@ CREATE TABLE executions (
     next_run_at      TEXT,                     -- when it is due (pending, running, retrying)
     last_error       TEXT,
     superseded_by    BLOB,                     -- a later execution (replay) that replaces it
+    replay_of        BLOB,                     -- replays: the execution this one follows up ...
+    replay_of_version INTEGER,                 -- ... and the workflow version that ran then
+    requested_by     INTEGER,                  -- replays: the admin peer's uid
+    force            INTEGER NOT NULL DEFAULT 0,   -- replays with --force: every step runs, with keys of its own
+    job_id           BLOB,                     -- the bulk replay job that fed it
     created_sequence INTEGER NOT NULL          -- log sequence of the record that created it
 );
 CREATE INDEX executions_by_event ON executions (event_id);
@@ -77,7 +82,7 @@ CREATE TABLE steps (
     step_index      INTEGER NOT NULL,
     step_name       TEXT NOT NULL,
     idempotency_key TEXT NOT NULL,
-    status          TEXT NOT NULL,             -- running | retrying | succeeded | failed
+    status          TEXT NOT NULL,             -- running | retrying | succeeded | failed | skipped
     attempt_count   INTEGER NOT NULL,
     started_at      TEXT NOT NULL,
     completed_at    TEXT,
@@ -85,12 +90,13 @@ CREATE TABLE steps (
     error_class     TEXT,
     error_message   TEXT,
     response_status INTEGER,
-    input_segment   INTEGER NOT NULL,          -- the latest step.started record (rendered input)
-    input_offset    INTEGER NOT NULL,
-    input_length    INTEGER NOT NULL,
-    output_segment  INTEGER,                   -- the latest step.finished record (output or error)
-    output_offset   INTEGER,
+    input_segment   INTEGER,                   -- the latest step.started record (rendered input)
+    input_offset    INTEGER,
+    input_length    INTEGER,
+    output_segment  INTEGER,                   -- the latest step.finished record (output or error);
+    output_offset   INTEGER,                   -- for a skipped step, the record of the success it reuses
     output_length   INTEGER,
+    skipped_from    BLOB,                      -- skipped steps: the execution where the key succeeded
     PRIMARY KEY (execution_id, step_index)
 );
 CREATE INDEX steps_by_key ON steps (idempotency_key);
@@ -128,3 +134,27 @@ CREATE TABLE dlq (
     failed_at    TEXT NOT NULL
 );
 CREATE INDEX dlq_by_time ON dlq (failed_at);
+
+-- Bulk replay jobs (job.created, job.cancelled records) and the events each selected, in
+-- feeding order. An event is fed once: its replay execution's id is recorded here.
+CREATE TABLE jobs (
+    job_id       BLOB PRIMARY KEY,
+    created_at   TEXT NOT NULL,
+    requested_by INTEGER,
+    filter       TEXT NOT NULL,                -- JSON: source, type, status, from, to, workflow
+    force        INTEGER NOT NULL,
+    rate         REAL NOT NULL,                -- events fed per second
+    concurrency  INTEGER NOT NULL,             -- replay executions in flight at most
+    selected     INTEGER NOT NULL,
+    cancelled_at TEXT
+);
+
+CREATE TABLE job_events (
+    job_id       BLOB NOT NULL,
+    position     INTEGER NOT NULL,
+    event_id     BLOB NOT NULL,
+    fed_at       TEXT,
+    PRIMARY KEY (job_id, position)
+);
+CREATE INDEX job_events_unfed ON job_events (job_id, position) WHERE fed_at IS NULL;
+CREATE INDEX job_events_by_event ON job_events (event_id);

@@ -4,6 +4,7 @@ import SegmentLog
 import TraceIndex
 import TraceboxConfig
 import TraceboxCore
+import Workflows
 
 /// Answers admin requests: one request line in, one response line out. Malformed input
 /// gets an error answer; nothing here ends the connection.
@@ -17,7 +18,7 @@ struct AdminHandler: Sendable {
 
     static let version = "0.1.0"
 
-    func respond(to line: [UInt8]) async -> [UInt8] {
+    func respond(to line: [UInt8], peerUID: UInt32? = nil) async -> [UInt8] {
         let data = Data(line)
         let envelope: AdminEnvelope
         do {
@@ -51,11 +52,27 @@ struct AdminHandler: Sendable {
                 return encode(AdminResponse(id: id, result: try await dlqShow(params.executionID)))
             case AdminMethod.configReload:
                 return encode(AdminResponse(id: id, result: try reload()))
+            case AdminMethod.replayEvent:
+                let params = try decodeParams(ReplayEventParams.self, data)
+                return encode(AdminResponse(id: id, result: try await replayEvent(params, peerUID: peerUID)))
+            case AdminMethod.replayBulk:
+                let params = try decodeParams(ReplayBulkParams.self, data)
+                return encode(AdminResponse(id: id, result: try await replayBulk(params, peerUID: peerUID)))
+            case AdminMethod.jobsList:
+                return encode(AdminResponse(id: id, result: try await jobsList()))
+            case AdminMethod.jobsShow:
+                let params = try decodeParams(JobParams.self, data)
+                return encode(AdminResponse(id: id, result: try await jobShow(params.jobID)))
+            case AdminMethod.jobsCancel:
+                let params = try decodeParams(JobParams.self, data)
+                return encode(AdminResponse(id: id, result: try await jobCancel(params.jobID, peerUID: peerUID)))
             default:
                 throw AdminErrorBody(code: "unknown_method", message: "no method \"\(envelope.method)\"; see docs/admin-protocol.md")
             }
         } catch let error as AdminErrorBody {
             return encode(AdminResponse<NoParams>(id: id, error: error))
+        } catch let error as ReplayError {
+            return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: error.code.rawValue, message: error.description)))
         } catch let error as IndexError where error.code == .invalidQuery {
             return encode(AdminResponse<NoParams>(id: id, error: .badRequest(error.message)))
         } catch {

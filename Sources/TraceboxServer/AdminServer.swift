@@ -109,7 +109,7 @@ final class AdminServer: Service {
                 // An idle client must not hold up shutdown: close its connection when asked to stop.
                 try await withGracefulShutdownHandler {
                     for try await line in inbound {
-                        let response = await handler.respond(to: Array(buffer: line))
+                        let response = await handler.respond(to: Array(buffer: line), peerUID: peer.uid)
                         try await outbound.write(ByteBuffer(bytes: response))
                     }
                 } onGracefulShutdown: {

@@ -64,7 +64,8 @@ public enum Daemon {
                                      environment: configuration.environment),
             clock: clock, applyIndex: { try await indexer.catchUp() }, logger: logger)
         relay.target = { engine.wake() }
-        let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration, logger: logger)
+        let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
+                                        applyIndex: { try await indexer.catchUp() }, logger: logger)
         let admin = AdminServer(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
             handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows),

@@ -12,8 +12,12 @@ final class WorkflowService: Service {
     let catalog: WorkflowCatalog
     let configuration: Configuration
     let logger: Logger
+    /// Brings the index up to date (the indexer's catch-up).
+    let applyIndex: @Sendable () async throws -> Void
 
-    init(engine: WorkflowEngine, catalog: WorkflowCatalog, configuration: Configuration, logger: Logger) {
+    init(engine: WorkflowEngine, catalog: WorkflowCatalog, configuration: Configuration,
+         applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) {
+        self.applyIndex = applyIndex
         self.engine = engine
         self.catalog = catalog
         self.configuration = configuration

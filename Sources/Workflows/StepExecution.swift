@@ -37,8 +37,19 @@ struct StepExecution: Sendable {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
         let existing = try index.steps(executionID: execution.executionID)
-        let key = IdempotencyKey.make(eventID: execution.eventID, workflowID: execution.workflowID, stepName: stepName)
+        let key = IdempotencyKey.forStep(stepName, of: execution)
         var attempt = 1
+        if !existing.contains(where: { $0.stepIndex == stepIndex }), !execution.force,
+           let success = try index.succeededStep(idempotencyKey: key), success.executionID != execution.executionID {
+            // Done before (a replay): not again. The trace links to where it succeeded, and
+            // that success's output feeds the later steps.
+            _ = try await traces.append(.stepSkipped, eventID: execution.eventID, executionID: execution.executionID, body: StepSkipped(
+                executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
+                stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
+                succeededIn: success.executionID, output: success.output,
+                executionStatus: stepIndex == execution.stepNames.count - 1 ? "succeeded" : nil))
+            return
+        }
         if let previous = existing.first(where: { $0.stepIndex == stepIndex }) {
             attempt = previous.attemptCount + 1
             if previous.status == "running" {
@@ -150,7 +161,7 @@ struct StepExecution: Sendable {
         }
         var steps: [String: Any] = [:]
         let decoder = JSONDecoder()
-        for previous in existing where previous.stepIndex < execution.nextStep && previous.status == "succeeded" {
+        for previous in existing where previous.stepIndex < execution.nextStep && (previous.status == "succeeded" || previous.status == "skipped") {
             let output: StepOutput
             if let known = memory.outputs[previous.stepName] {
                 output = known

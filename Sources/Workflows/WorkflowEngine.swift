@@ -25,6 +25,9 @@ public final class WorkflowEngine: Sendable {
     /// Brings the index up to date with the log (the daemon's indexer).
     let applyIndex: @Sendable () async throws -> Void
     private let router: Router
+    /// Replays one event or thousands (bulk jobs, fed by `feeder`).
+    public let replayer: Replayer
+    private let feeder: JobFeeder
     private let stepExecution: StepExecution
     private let limits: DestinationLimits
     private let wakeup = Wakeup()
@@ -47,6 +50,8 @@ public final class WorkflowEngine: Sendable {
         self.applyIndex = applyIndex
         let traces = TraceWriter(log: log, clock: clock)
         router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch)
+        replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock)
+        feeder = JobFeeder(index: index, replayer: replayer, clock: clock, logger: logger)
         stepExecution = StepExecution(index: index, log: log, traces: traces, runner: StepRunner(client: client, smtp: settings.smtp),
                                       settings: settings, clock: clock, random: random, logger: logger)
         limits = DestinationLimits(workers: settings.workers, perDestination: settings.perDestination)
@@ -81,7 +86,15 @@ public final class WorkflowEngine: Sendable {
                         logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
                     }
                 }
-                let timeout: Duration
+                var jobsActive = false
+                do {
+                    let feeding = try await feeder.feed()
+                    jobsActive = feeding.active
+                    if feeding.fed > 0 { try await applyIndex() }
+                } catch {
+                    logger.error("feeding replay jobs failed; retrying", metadata: ["error": "\(error)"])
+                }
+                var timeout: Duration
                 do {
                     let started = try launchDue { execution, workflow, destination in
                         group.addTask { await self.attempt(execution, workflow: workflow, destination: destination) }
@@ -91,6 +104,8 @@ public final class WorkflowEngine: Sendable {
                     logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
                     timeout = .seconds(1)
                 }
+                // Jobs feed at their rate: look again soon while any is active.
+                if jobsActive { timeout = min(timeout, .milliseconds(20)) }
                 passes.add(1, ordering: .relaxed)
                 if timeout > .zero { await wakeup.wait(timeout: timeout) }
             }

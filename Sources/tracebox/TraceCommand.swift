@@ -30,6 +30,12 @@ enum TraceText {
         Swift.print("")
         Swift.print("execution \(execution.executionID)  workflow \(execution.workflowID) v\(execution.workflowVersion)  "
             + "trigger \(execution.trigger)  status \(execution.status.uppercased())")
+        if let replayOf = execution.replayOf {
+            Swift.print("  replay of \(replayOf) (which ran v\(execution.replayOfVersion ?? 0))"
+                + (execution.requestedBy.map { ", requested by uid \($0)" } ?? "") + (execution.jobID.map { ", job \($0)" } ?? "")
+                + (execution.force ? ", forced (new idempotency keys)" : ""))
+        }
+        if let supersededBy = execution.supersededBy { Swift.print("  superseded by replay \(supersededBy)") }
         Swift.print("  created \(execution.createdAt)" + (execution.completedAt.map { "  completed \($0)" } ?? "")
             + (execution.status == "retrying" ? "  next attempt \(execution.nextRunAt ?? "?")" : ""))
         for (index, name) in execution.stepNames.enumerated() {
@@ -38,6 +44,10 @@ enum TraceText {
                 continue
             }
             let summary = step.step
+            if summary.status == "skipped" {
+                Swift.print("  [\(index + 1)] \(name): skipped, already succeeded in execution \(summary.skippedFrom ?? "?") (key \(summary.idempotencyKey))")
+                continue
+            }
             let marker = summary.status == "failed" ? "  <-- FAILED" : ""
             Swift.print("  [\(index + 1)] \(name): \(summary.status), \(summary.attemptCount) attempt(s), key \(summary.idempotencyKey)\(marker)")
             for attempt in step.attempts {

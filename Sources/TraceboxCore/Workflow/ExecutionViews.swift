@@ -14,10 +14,23 @@ public struct ExecutionSummary: Codable, Sendable, Equatable {
     public var nextStep: Int
     public var nextRunAt: String?
     public var lastError: String?
+    public var replayOf: String?
+    public var replayOfVersion: Int?
+    public var requestedBy: UInt32?
+    public var force: Bool
+    public var jobID: String?
+    public var supersededBy: String?
 
     public init(executionID: String, eventID: String, workflowID: String, workflowVersion: Int, trigger: String,
                 stepNames: [String], createdAt: String, startedAt: String?, completedAt: String?, status: String,
-                nextStep: Int, nextRunAt: String?, lastError: String?) {
+                nextStep: Int, nextRunAt: String?, lastError: String?, replayOf: String? = nil, replayOfVersion: Int? = nil,
+                requestedBy: UInt32? = nil, force: Bool = false, jobID: String? = nil, supersededBy: String? = nil) {
+        self.replayOf = replayOf
+        self.replayOfVersion = replayOfVersion
+        self.requestedBy = requestedBy
+        self.force = force
+        self.jobID = jobID
+        self.supersededBy = supersededBy
         self.executionID = executionID
         self.eventID = eventID
         self.workflowID = workflowID
@@ -37,7 +50,9 @@ public struct ExecutionSummary: Codable, Sendable, Equatable {
         case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id"
         case workflowVersion = "workflow_version", trigger, stepNames = "step_names", createdAt = "created_at"
         case startedAt = "started_at", completedAt = "completed_at", status, nextStep = "next_step"
-        case nextRunAt = "next_run_at", lastError = "last_error"
+        case nextRunAt = "next_run_at", lastError = "last_error", replayOf = "replay_of"
+        case replayOfVersion = "replay_of_version", requestedBy = "requested_by", force, jobID = "job_id"
+        case supersededBy = "superseded_by"
     }
 }
 
@@ -106,12 +121,16 @@ public struct StepSummary: Codable, Sendable, Equatable {
     public var errorClass: String?
     public var errorMessage: String?
     public var responseStatus: Int?
-    public var inputRecord: RecordPointer
+    public var inputRecord: RecordPointer?
     public var outputRecord: RecordPointer?
+    /// For a `skipped` step: the execution where its idempotency key succeeded.
+    public var skippedFrom: String?
 
     public init(executionID: String, stepIndex: Int, stepName: String, idempotencyKey: String, status: String,
                 attemptCount: Int, startedAt: String, completedAt: String?, nextAttemptAt: String?, errorClass: String?,
-                errorMessage: String?, responseStatus: Int?, inputRecord: RecordPointer, outputRecord: RecordPointer?) {
+                errorMessage: String?, responseStatus: Int?, inputRecord: RecordPointer?, outputRecord: RecordPointer?,
+                skippedFrom: String? = nil) {
+        self.skippedFrom = skippedFrom
         self.executionID = executionID
         self.stepIndex = stepIndex
         self.stepName = stepName
@@ -136,7 +155,7 @@ public struct StepSummary: Codable, Sendable, Equatable {
         case idempotencyKey = "idempotency_key", status, attemptCount = "attempt_count", startedAt = "started_at"
         case completedAt = "completed_at", nextAttemptAt = "next_attempt_at", errorClass = "error_class"
         case errorMessage = "error_message", responseStatus = "response_status", inputRecord = "input_record"
-        case outputRecord = "output_record"
+        case outputRecord = "output_record", skippedFrom = "skipped_from"
     }
 }
 
@@ -166,5 +185,58 @@ public struct DLQEntry: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id", stepName = "step_name"
         case errorClass = "error_class", lastError = "last_error", attempts, failedAt = "failed_at"
+    }
+}
+
+/// A bulk replay job's progress.
+public struct JobSummary: Codable, Sendable, Equatable {
+    public var jobID: String
+    public var createdAt: String
+    public var requestedBy: UInt32?
+    public var filter: ReplayFilter
+    public var force: Bool
+    public var rate: Double
+    public var concurrency: Int
+    /// `running`, `completed` or `cancelled`.
+    public var status: String
+    public var selected: Int
+    /// Fed to the replay queue (an execution created).
+    public var fed: Int
+    /// Fed and finished (succeeded or failed).
+    public var done: Int
+    public var succeeded: Int
+    public var failed: Int
+    public var remaining: Int
+    /// Events finished per second since the job started, and the estimated time left.
+    public var ratePerSecond: Double?
+    public var etaSeconds: Double?
+    public var cancelledAt: String?
+
+    public init(jobID: String, createdAt: String, requestedBy: UInt32?, filter: ReplayFilter, force: Bool, rate: Double,
+                concurrency: Int, status: String, selected: Int, fed: Int, done: Int, succeeded: Int, failed: Int,
+                remaining: Int, ratePerSecond: Double?, etaSeconds: Double?, cancelledAt: String?) {
+        self.jobID = jobID
+        self.createdAt = createdAt
+        self.requestedBy = requestedBy
+        self.filter = filter
+        self.force = force
+        self.rate = rate
+        self.concurrency = concurrency
+        self.status = status
+        self.selected = selected
+        self.fed = fed
+        self.done = done
+        self.succeeded = succeeded
+        self.failed = failed
+        self.remaining = remaining
+        self.ratePerSecond = ratePerSecond
+        self.etaSeconds = etaSeconds
+        self.cancelledAt = cancelledAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", createdAt = "created_at", requestedBy = "requested_by", filter, force, rate, concurrency
+        case status, selected, fed, done, succeeded, failed, remaining, ratePerSecond = "rate_per_second"
+        case etaSeconds = "eta_seconds", cancelledAt = "cancelled_at"
     }
 }

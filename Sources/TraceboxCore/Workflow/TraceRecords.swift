@@ -11,6 +11,12 @@ public enum TraceType: String, Codable, Sendable {
     case stepStarted = "step.started"
     /// A step attempt ended: succeeded, will be retried, or failed for good.
     case stepFinished = "step.finished"
+    /// A step was not run because its idempotency key already succeeded (a replay).
+    case stepSkipped = "step.skipped"
+    /// A bulk replay job was created, with the events it selected.
+    case jobCreated = "job.created"
+    /// A bulk replay job was cancelled: it feeds no more events.
+    case jobCancelled = "job.cancelled"
 }
 
 /// One execution the router (or a replay) created.
@@ -23,9 +29,19 @@ public struct NewExecution: Codable, Sendable, Equatable {
     public var trigger: String
     public var createdAt: String
     public var stepNames: [String]
+    /// For replays: the execution this one follows up, and the workflow version that ran then.
+    public var replayOf: String?
+    public var replayOfVersion: Int?
+    /// For replays: the uid of the admin peer who asked.
+    public var requestedBy: UInt32?
+    /// `--force`: every step runs, with idempotency keys of this execution's own.
+    public var force: Bool?
+    /// The bulk replay job that fed it.
+    public var jobID: String?
 
     public init(executionID: String, eventID: String, workflowID: String, workflowVersion: Int, trigger: String,
-                createdAt: String, stepNames: [String]) {
+                createdAt: String, stepNames: [String], replayOf: String? = nil, replayOfVersion: Int? = nil,
+                requestedBy: UInt32? = nil, force: Bool? = nil, jobID: String? = nil) {
         self.executionID = executionID
         self.eventID = eventID
         self.workflowID = workflowID
@@ -33,11 +49,18 @@ public struct NewExecution: Codable, Sendable, Equatable {
         self.trigger = trigger
         self.createdAt = createdAt
         self.stepNames = stepNames
+        self.replayOf = replayOf
+        self.replayOfVersion = replayOfVersion
+        self.requestedBy = requestedBy
+        self.force = force
+        self.jobID = jobID
     }
 
     enum CodingKeys: String, CodingKey {
         case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id"
         case workflowVersion = "workflow_version", trigger, createdAt = "created_at", stepNames = "step_names"
+        case replayOf = "replay_of", replayOfVersion = "replay_of_version", requestedBy = "requested_by", force
+        case jobID = "job_id"
     }
 }
 
@@ -47,14 +70,28 @@ public struct ExecutionsCreated: Codable, Sendable, Equatable {
     /// executions not created by routing.
     public var routedThrough: UInt64?
     public var executions: [NewExecution]
+    /// A bulk replay job's events that this record feeds (each once; an event that no
+    /// workflow matches any more is fed with no execution).
+    public var job: JobFed?
 
-    public init(routedThrough: UInt64?, executions: [NewExecution]) {
+    public struct JobFed: Codable, Sendable, Equatable {
+        public var jobID: String
+        public var eventIDs: [String]
+        public init(jobID: String, eventIDs: [String]) {
+            self.jobID = jobID
+            self.eventIDs = eventIDs
+        }
+        enum CodingKeys: String, CodingKey { case jobID = "job_id", eventIDs = "event_ids" }
+    }
+
+    public init(routedThrough: UInt64?, executions: [NewExecution], job: JobFed? = nil) {
         self.routedThrough = routedThrough
         self.executions = executions
+        self.job = job
     }
 
     enum CodingKeys: String, CodingKey {
-        case routedThrough = "routed_through", executions
+        case routedThrough = "routed_through", executions, job
     }
 }
 
@@ -218,5 +255,109 @@ public struct StepFinished: Codable, Sendable, Equatable {
         case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id", stepIndex = "step_index"
         case stepName = "step_name", attempt, outcome, completedAt = "completed_at", durationMS = "duration_ms"
         case output, error, nextAttemptAt = "next_attempt_at", executionStatus = "execution_status"
+    }
+}
+
+/// `step.skipped`: the step's idempotency key had already succeeded in another execution,
+/// so it was not run again; that execution's output stands for it.
+public struct StepSkipped: Codable, Sendable, Equatable {
+    public var executionID: String
+    public var eventID: String
+    public var workflowID: String
+    public var stepIndex: Int
+    public var stepName: String
+    public var idempotencyKey: String
+    public var skippedAt: String
+    /// Where the step succeeded, and where that success is recorded (its output).
+    public var succeededIn: String
+    public var output: RecordPointer
+    /// Set when this record ends the execution (`succeeded`: it was the last step).
+    public var executionStatus: String?
+
+    public init(executionID: String, eventID: String, workflowID: String, stepIndex: Int, stepName: String,
+                idempotencyKey: String, skippedAt: String, succeededIn: String, output: RecordPointer, executionStatus: String?) {
+        self.executionID = executionID
+        self.eventID = eventID
+        self.workflowID = workflowID
+        self.stepIndex = stepIndex
+        self.stepName = stepName
+        self.idempotencyKey = idempotencyKey
+        self.skippedAt = skippedAt
+        self.succeededIn = succeededIn
+        self.output = output
+        self.executionStatus = executionStatus
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case executionID = "execution_id", eventID = "event_id", workflowID = "workflow_id", stepIndex = "step_index"
+        case stepName = "step_name", idempotencyKey = "idempotency_key", skippedAt = "skipped_at"
+        case succeededIn = "succeeded_in", output, executionStatus = "execution_status"
+    }
+}
+
+/// What a bulk replay selects (all optional but the time range).
+public struct ReplayFilter: Codable, Sendable, Equatable {
+    public var source: String?
+    public var type: String?
+    public var status: String?
+    public var from: String?
+    public var to: String?
+    public var workflow: String?
+
+    public init(source: String? = nil, type: String? = nil, status: String? = nil, from: String? = nil, to: String? = nil,
+                workflow: String? = nil) {
+        self.source = source
+        self.type = type
+        self.status = status
+        self.from = from
+        self.to = to
+        self.workflow = workflow
+    }
+}
+
+/// `job.created`: a bulk replay job and the events it selected, in the order it feeds them.
+public struct JobCreated: Codable, Sendable, Equatable {
+    public var jobID: String
+    public var createdAt: String
+    public var requestedBy: UInt32?
+    public var filter: ReplayFilter
+    public var force: Bool
+    /// Events per second fed to the replay queue, and replay executions in flight at most.
+    public var rate: Double
+    public var concurrency: Int
+    public var eventIDs: [String]
+
+    public init(jobID: String, createdAt: String, requestedBy: UInt32?, filter: ReplayFilter, force: Bool, rate: Double,
+                concurrency: Int, eventIDs: [String]) {
+        self.jobID = jobID
+        self.createdAt = createdAt
+        self.requestedBy = requestedBy
+        self.filter = filter
+        self.force = force
+        self.rate = rate
+        self.concurrency = concurrency
+        self.eventIDs = eventIDs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", createdAt = "created_at", requestedBy = "requested_by", filter, force, rate, concurrency
+        case eventIDs = "event_ids"
+    }
+}
+
+/// `job.cancelled`.
+public struct JobCancelled: Codable, Sendable, Equatable {
+    public var jobID: String
+    public var cancelledAt: String
+    public var requestedBy: UInt32?
+
+    public init(jobID: String, cancelledAt: String, requestedBy: UInt32?) {
+        self.jobID = jobID
+        self.cancelledAt = cancelledAt
+        self.requestedBy = requestedBy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", cancelledAt = "cancelled_at", requestedBy = "requested_by"
     }
 }

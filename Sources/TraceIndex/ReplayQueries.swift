@@ -1,0 +1,148 @@
+import Foundation
+import GRDB
+import TraceboxCore
+
+/// What replay and bulk replay jobs ask the index.
+extension TraceIndex {
+    /// Where a step with this idempotency key succeeded (its execution and its
+    /// `step.finished` record), if it ever did.
+    public func succeededStep(idempotencyKey: String) throws -> (executionID: String, output: RecordPointer)? {
+        try read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT execution_id, output_segment, output_offset, output_length FROM steps
+                WHERE idempotency_key = ? AND status = 'succeeded' LIMIT 1
+                """), arguments: [idempotencyKey]), let pointer = Self.pointer(row, "output") else { return nil }
+            return (StoredID.text(row["execution_id"]), pointer)
+        }
+    }
+
+    /// Whether the event has an execution still running (of one workflow, or of any).
+    public func hasUnfinishedExecution(eventID: String, workflowID: String? = nil) throws -> Bool {
+        try read { db in
+            var sql = "SELECT 1 FROM executions WHERE event_id = ? AND status IN ('pending', 'running', 'retrying')"
+            var arguments: StatementArguments = [StoredID.value(eventID)]
+            if let workflowID {
+                sql += " AND workflow_id = ?"
+                arguments += [workflowID]
+            }
+            return try Bool.fetchOne(db, sql: sql + " LIMIT 1", arguments: arguments) ?? false
+        }
+    }
+
+    /// The latest execution of a workflow for an event (what a replay follows up).
+    public func latestExecution(eventID: String, workflowID: String) throws -> ExecutionSummary? {
+        try read { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT * FROM executions WHERE event_id = ? AND workflow_id = ? ORDER BY created_sequence DESC, execution_id DESC LIMIT 1
+                """), arguments: [StoredID.value(eventID), workflowID]).map(Self.execution)
+        }
+    }
+
+    /// The events a bulk replay selects, oldest first: time range, and optionally source,
+    /// type (exact or `prefix*`), status, and a workflow that has run for them.
+    public func selectEvents(_ filter: ReplayFilter, limit: Int) throws -> [String] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let from = filter.from { conditions.append("received_at >= ?"); arguments += [from] }
+        if let to = filter.to { conditions.append("received_at <= ?"); arguments += [to] }
+        if let source = filter.source { conditions.append("source_system = ?"); arguments += [source] }
+        if let type = filter.type {
+            if type.hasSuffix("*") {
+                conditions.append("substr(event_type, 1, ?) = ?")
+                arguments += [type.count - 1, String(type.dropLast())]
+            } else {
+                conditions.append("event_type = ?")
+                arguments += [type]
+            }
+        }
+        if let status = filter.status { conditions.append("processing_status = ?"); arguments += [status] }
+        if let workflow = filter.workflow {
+            conditions.append("EXISTS (SELECT 1 FROM executions x WHERE x.event_id = events.event_id AND x.workflow_id = ?)")
+            arguments += [workflow]
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        arguments += [limit]
+        return try read { db in
+            try DatabaseValue.fetchAll(db, sql: "SELECT event_id FROM events\(whereClause) ORDER BY sequence LIMIT ?",
+                                       arguments: arguments).map(StoredID.text)
+        }
+    }
+
+    /// Jobs that still have events to feed and are not cancelled.
+    public func activeJobIDs() throws -> [String] {
+        try read { db in
+            try DatabaseValue.fetchAll(db, sql: """
+                SELECT job_id FROM jobs WHERE cancelled_at IS NULL
+                AND EXISTS (SELECT 1 FROM job_events WHERE job_events.job_id = jobs.job_id AND fed_at IS NULL)
+                ORDER BY created_at
+                """).map(StoredID.text)
+        }
+    }
+
+    /// A job's next events to feed, in order.
+    public func unfedJobEvents(jobID: String, limit: Int) throws -> [String] {
+        try read { db in
+            try DatabaseValue.fetchAll(db.cachedStatement(sql: """
+                SELECT event_id FROM job_events WHERE job_id = ? AND fed_at IS NULL ORDER BY position LIMIT ?
+                """), arguments: [StoredID.value(jobID), limit]).map(StoredID.text)
+        }
+    }
+
+    /// A job's replay executions still running.
+    public func jobExecutionsInFlight(jobID: String) throws -> Int {
+        try read { db in
+            try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT count(*) FROM executions WHERE job_id = ? AND status IN ('pending', 'running', 'retrying')
+                """), arguments: [StoredID.value(jobID)]) ?? 0
+        }
+    }
+
+    /// Jobs, newest first.
+    public func jobs(now: Date) throws -> [JobSummary] {
+        try read { db in
+            try DatabaseValue.fetchAll(db, sql: "SELECT job_id FROM jobs ORDER BY created_at DESC").compactMap {
+                try Self.job(StoredID.text($0), now: now, db)
+            }
+        }
+    }
+
+    public func job(id: String, now: Date) throws -> JobSummary? {
+        try read { db in try Self.job(id, now: now, db) }
+    }
+
+    private static func job(_ id: String, now: Date, _ db: Database) throws -> JobSummary? {
+        let key = StoredID.value(id)
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE job_id = ?", arguments: [key]) else { return nil }
+        // Per fed event: finished when none of the job's executions for it is unfinished;
+        // failed when one of them failed.
+        let counts = try Row.fetchOne(db, sql: """
+            SELECT count(*) AS fed,
+                   sum(NOT EXISTS (SELECT 1 FROM executions e WHERE e.job_id = je.job_id AND e.event_id = je.event_id
+                                   AND e.status IN ('pending', 'running', 'retrying'))) AS done,
+                   sum(EXISTS (SELECT 1 FROM executions e WHERE e.job_id = je.job_id AND e.event_id = je.event_id
+                               AND e.status = 'failed')) AS failed
+            FROM job_events je WHERE je.job_id = ? AND je.fed_at IS NOT NULL
+            """, arguments: [key])
+        let selected: Int = row["selected"]
+        let fed: Int = counts?["fed"] ?? 0
+        let done: Int = counts?["done"] ?? 0
+        let failed: Int = counts?["failed"] ?? 0
+        let cancelledAt: String? = row["cancelled_at"]
+        let filter = (row["filter"] as String?).flatMap { try? JSONDecoder().decode(ReplayFilter.self, from: Data($0.utf8)) } ?? ReplayFilter()
+        let createdAt: String = row["created_at"]
+        let remaining = cancelledAt == nil ? selected - done : fed - done
+        let status = cancelledAt != nil ? (remaining == 0 ? "cancelled" : "cancelling") : (remaining == 0 ? "completed" : "running")
+        var rate: Double?
+        var eta: Double?
+        if let started = Timestamp.parse(createdAt), done > 0 {
+            let elapsed = max(0.001, now.timeIntervalSince(started))
+            rate = Double(done) / elapsed
+            eta = remaining > 0 ? Double(remaining) / rate! : 0
+        }
+        return JobSummary(
+            jobID: id, createdAt: createdAt, requestedBy: (row["requested_by"] as Int64?).map { UInt32($0) }, filter: filter,
+            force: row["force"], rate: row["rate"], concurrency: row["concurrency"], status: status, selected: selected,
+            fed: fed, done: done, succeeded: done - failed, failed: failed, remaining: remaining, ratePerSecond: rate,
+            etaSeconds: eta, cancelledAt: cancelledAt)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import Synchronization
+import TraceIndex
+import TraceboxCore
+
+/// Feeds bulk replay jobs into the replay queue, each at its rate (events per second, a
+/// token bucket on the engine's clock) and with at most `concurrency` of its replay
+/// executions in flight. An event is fed once (the feeding record marks it); an event with
+/// an execution still running waits, so two jobs over the same event replay it one at a time.
+final class JobFeeder: Sendable {
+    let index: TraceIndex
+    let replayer: Replayer
+    let clock: any WallClock
+    let logger: Logger
+    private let buckets = Mutex<[String: (tokens: Double, refilled: Date)]>([:])
+
+    init(index: TraceIndex, replayer: Replayer, clock: any WallClock, logger: Logger) {
+        self.index = index
+        self.replayer = replayer
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Feeds what each active job may feed now. Returns whether any job is still active.
+    func feed() async throws -> (fed: Int, active: Bool) {
+        let jobs = try index.activeJobIDs()
+        var fed = 0
+        // Events fed in this pass are not in the index yet: another job must not take them.
+        var taken = Set<String>()
+        for jobID in jobs {
+            guard let job = try index.job(id: jobID, now: clock.now()) else { continue }
+            let now = clock.now()
+            let allowance = buckets.withLock { buckets -> Int in
+                var bucket = buckets[jobID] ?? (tokens: min(job.rate, 1), refilled: now)
+                bucket.tokens = min(max(job.rate, 1), bucket.tokens + job.rate * max(0, now.timeIntervalSince(bucket.refilled)))
+                bucket.refilled = now
+                buckets[jobID] = bucket
+                return Int(bucket.tokens)
+            }
+            let room = job.concurrency - (try index.jobExecutionsInFlight(jobID: jobID))
+            let wanted = min(allowance, room)
+            guard wanted > 0 else { continue }
+            var batch: [String] = []
+            for eventID in try index.unfedJobEvents(jobID: jobID, limit: wanted * 4) where batch.count < wanted && !taken.contains(eventID) {
+                if try !index.hasUnfinishedExecution(eventID: eventID) { batch.append(eventID) }
+            }
+            taken.formUnion(batch)
+            guard !batch.isEmpty else { continue }
+            // An event the job's workflow no longer matches is fed with no execution.
+            _ = try await replayer.replay(eventIDs: batch, force: job.force, workflowID: job.filter.workflow,
+                                          requestedBy: job.requestedBy, job: jobID)
+            buckets.withLock { $0[jobID]?.tokens -= Double(batch.count) }
+            fed += batch.count
+        }
+        return (fed, !jobs.isEmpty)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import SegmentLog
+import TraceIndex
+import TraceboxCore
+import WorkflowDefinitions
+
+/// A replay that cannot be done, with a message for the operator.
+public struct ReplayError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case notFound = "not_found"
+        case busy
+        case noWorkflow = "no_workflow"
+        case invalid = "bad_request"
+    }
+
+    public var code: Code
+    public var description: String
+
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
+}
+
+/// Resubmits stored events to the workflows in force now, as if they had just arrived (the
+/// source is never contacted), and creates and cancels bulk replay jobs.
+public struct Replayer: Sendable {
+    let index: TraceIndex
+    let log: SegmentLog
+    let catalog: WorkflowCatalog
+    let traces: TraceWriter
+    let clock: any WallClock
+
+    /// The plan for one event. `workflowID` limits it to one workflow; unless `lenient`, a
+    /// workflow that does not match the event is an error (for a job, it means "nothing to run").
+    public func plan(eventID: String, force: Bool, workflowID: String?, lenient: Bool = false) throws -> ReplayPlan {
+        guard let event = try index.event(id: eventID) else { throw ReplayError(.notFound, "no event \(eventID)") }
+        var payload: Any??
+        func parsed() -> Any? {
+            if let payload { return payload }
+            let value = (try? log.read(event.location).body).flatMap(TemplateContext.parseJSON)
+            payload = .some(value)
+            return value
+        }
+        let workflows = catalog.workflows.filter { workflow in
+            (workflowID == nil || workflow.id == workflowID)
+                && workflow.matches(source: event.sourceSystem, eventType: event.eventType, payload: parsed())
+        }
+        if let workflowID, workflows.isEmpty, !lenient {
+            throw ReplayError(.noWorkflow, catalog.workflow(id: workflowID) == nil
+                ? "no workflow \(workflowID) is configured" : "workflow \(workflowID) does not match event \(eventID) (\(event.sourceSystem) \(event.eventType))")
+        }
+        return ReplayPlan(eventID: event.eventID, workflows: try workflows.map { workflow in
+            let previous = try index.latestExecution(eventID: event.eventID, workflowID: workflow.id)
+            let steps = try workflow.steps.map { step -> ReplayPlan.Step in
+                guard !force else { return ReplayPlan.Step(name: step.name, action: "run") }
+                let key = IdempotencyKey.make(eventID: event.eventID, workflowID: workflow.id, stepName: step.name)
+                if let success = try index.succeededStep(idempotencyKey: key) {
+                    return ReplayPlan.Step(name: step.name, action: "skip", idempotencyKey: key, succeededIn: success.executionID)
+                }
+                return ReplayPlan.Step(name: step.name, action: "run", idempotencyKey: key)
+            }
+            return ReplayPlan.Workflow(workflowID: workflow.id, version: workflow.version, replayOf: previous?.executionID,
+                                       replayOfVersion: previous?.workflowVersion, steps: steps)
+        })
+    }
+
+    /// Replays events now: one replay execution per event and matching workflow, all in one
+    /// `executions.created` record. Events with an execution still running are refused
+    /// (`busy`) — one replay at a time per event.
+    public func replay(eventIDs: [String], force: Bool, workflowID: String?, requestedBy: UInt32?,
+                       job: String? = nil) async throws -> (plans: [ReplayPlan], executions: [NewExecution]) {
+        var plans: [ReplayPlan] = []
+        var executions: [NewExecution] = []
+        let now = clock.now()
+        for eventID in eventIDs {
+            if try index.hasUnfinishedExecution(eventID: eventID) {
+                throw ReplayError(.busy, "event \(eventID) has an execution still running; replay it once that has finished")
+            }
+            let plan = try plan(eventID: eventID, force: force, workflowID: workflowID, lenient: job != nil)
+            plans.append(plan)
+            for workflow in plan.workflows {
+                executions.append(NewExecution(
+                    executionID: UUIDv7.make(at: now).uuidString.lowercased(), eventID: plan.eventID, workflowID: workflow.workflowID,
+                    workflowVersion: workflow.version, trigger: "replay", createdAt: Timestamp.format(now),
+                    stepNames: workflow.steps.map(\.name), replayOf: workflow.replayOf, replayOfVersion: workflow.replayOfVersion,
+                    requestedBy: requestedBy, force: force ? true : nil, jobID: job))
+            }
+        }
+        let fed = job.map { ExecutionsCreated.JobFed(jobID: $0, eventIDs: plans.map(\.eventID)) }
+        if !executions.isEmpty || fed != nil {
+            _ = try await traces.append(.executionsCreated, eventID: eventIDs.count == 1 ? eventIDs.first : nil, executionID: nil,
+                                        body: ExecutionsCreated(routedThrough: nil, executions: executions, job: fed))
+        }
+        return (plans, executions)
+    }
+
+    /// Creates a bulk replay job over the events `filter` selects (at most `limit`).
+    public func createJob(filter: ReplayFilter, force: Bool, rate: Double, concurrency: Int, requestedBy: UInt32?,
+                          limit: Int = 1_000_000) async throws -> JobCreated {
+        if let workflow = filter.workflow, catalog.workflow(id: workflow) == nil {
+            throw ReplayError(.noWorkflow, "no workflow \(workflow) is configured")
+        }
+        let events = try index.selectEvents(filter, limit: limit)
+        let job = JobCreated(jobID: UUIDv7.make(at: clock.now()).uuidString.lowercased(), createdAt: Timestamp.format(clock.now()),
+                             requestedBy: requestedBy, filter: filter, force: force, rate: rate, concurrency: concurrency,
+                             eventIDs: events)
+        _ = try await traces.append(.jobCreated, eventID: nil, executionID: nil, body: job)
+        return job
+    }
+
+    public func cancelJob(id: String, requestedBy: UInt32?) async throws {
+        guard let job = try index.job(id: id, now: clock.now()) else { throw ReplayError(.notFound, "no job \(id)") }
+        guard job.cancelledAt == nil, job.status == "running" else {
+            throw ReplayError(.invalid, "job \(id) is \(job.status); only a running job can be cancelled")
+        }
+        _ = try await traces.append(.jobCancelled, eventID: nil, executionID: nil,
+                                    body: JobCancelled(jobID: job.jobID, cancelledAt: Timestamp.format(clock.now()), requestedBy: requestedBy))
+    }
+}
