@@ -137,11 +137,22 @@ let package = Package(
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/IngestNoopServer"
         ),
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: ["SegmentLog", "TraceboxCore"],
+            path: "Benchmarks/BenchmarkSupport"
+        ),
         .executableTarget(
             name: "WorkflowBenchmark",
-            dependencies: ["Workflows", "TraceboxConfig", "TraceIndex", "SegmentLog", "TraceboxCore",
+            dependencies: ["BenchmarkSupport", "Workflows", "TraceboxConfig", "TraceIndex", "SegmentLog", "TraceboxCore",
                            .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/WorkflowBenchmark"
+        ),
+        .executableTarget(
+            name: "ReplayBenchmark",
+            dependencies: ["BenchmarkSupport", "Workflows", "TraceboxConfig", "TraceIndex", "SegmentLog", "TraceboxCore",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ReplayBenchmark"
         ),
         .executableTarget(
             name: "SearchBenchmark",

@@ -6,6 +6,7 @@
 // takes beyond its request: scheduling, rendering, two durable trace appends, indexing).
 //
 // usage: WorkflowBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [WORKERS]
+import BenchmarkSupport
 import Foundation
 import Logging
 import SegmentLog
@@ -44,25 +45,8 @@ let log = try SegmentLog.open(directory: work + "/segments", logger: logger)
 let index = try TraceIndex(path: work + "/index.sqlite")
 let applier = IndexApplier(follower: IndexFollower(segmentDirectory: work + "/segments", index: index), end: { log.committed.end })
 
-// The corpus, round-robin, appended as ingest would, before the engine starts.
-let corpusIndex = try String(contentsOfFile: corpusDirectory + "/index.tsv", encoding: .utf8)
-let corpus: [(source: String, type: String, bytes: [UInt8])] = try corpusIndex.split(separator: "\n").dropFirst().map {
-    let columns = $0.split(separator: "\t")
-    return (String(columns[1]), String(columns[2]), Array(try Data(contentsOf: URL(fileURLWithPath: corpusDirectory + "/" + columns[0]))))
-}
-try await withThrowingTaskGroup(of: Void.self) { group in
-    for task in 0..<16 {
-        group.addTask {
-            for n in stride(from: task, to: total, by: 16) {
-                let item = corpus[n % corpus.count]
-                let metadata = EventMetadata(eventID: UUIDv7.make().uuidString.lowercased(), sourceSystem: item.source,
-                                             eventType: item.type, receivedAt: Timestamp.format(Date()))
-                _ = try await log.append(event: metadata, payload: item.bytes)
-            }
-        }
-    }
-    try await group.waitForAll()
-}
+let corpus = try BenchmarkCorpus.load(corpusDirectory)
+try await BenchmarkCorpus.append(total, from: corpus, to: log)
 try await applier.catchUp()
 
 let engine = WorkflowEngine(

@@ -68,6 +68,18 @@ extension TraceIndex {
         }
     }
 
+    /// A job's settings as created (what feeding needs, without counting its progress).
+    public func jobSettings(id: String) throws -> JobSettings? {
+        try read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT requested_by, filter, force, rate, concurrency FROM jobs WHERE job_id = ?
+                """), arguments: [StoredID.value(id)]) else { return nil }
+            let filter = (row["filter"] as String?).flatMap { try? JSONDecoder().decode(ReplayFilter.self, from: Data($0.utf8)) } ?? ReplayFilter()
+            return JobSettings(requestedBy: (row["requested_by"] as Int64?).map { UInt32($0) }, filter: filter, force: row["force"],
+                               rate: row["rate"], concurrency: row["concurrency"])
+        }
+    }
+
     /// Jobs that still have events to feed and are not cancelled.
     public func activeJobIDs() throws -> [String] {
         try read { db in
@@ -145,4 +157,13 @@ extension TraceIndex {
             fed: fed, done: done, succeeded: done - failed, failed: failed, remaining: remaining, ratePerSecond: rate,
             etaSeconds: eta, cancelledAt: cancelledAt)
     }
+}
+
+/// How a job feeds its events.
+public struct JobSettings: Sendable {
+    public var requestedBy: UInt32?
+    public var filter: ReplayFilter
+    public var force: Bool
+    public var rate: Double
+    public var concurrency: Int
 }

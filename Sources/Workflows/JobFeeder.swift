@@ -29,7 +29,7 @@ final class JobFeeder: Sendable {
         // Events fed in this pass are not in the index yet: another job must not take them.
         var taken = Set<String>()
         for jobID in jobs {
-            guard let job = try index.job(id: jobID, now: clock.now()) else { continue }
+            guard let job = try index.jobSettings(id: jobID) else { continue }
             let now = clock.now()
             let allowance = buckets.withLock { buckets -> Int in
                 var bucket = buckets[jobID] ?? (tokens: min(job.rate, 1), refilled: now)

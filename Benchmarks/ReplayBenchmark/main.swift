@@ -1,0 +1,78 @@
+// Bulk replay throughput: N events run through a 2-step workflow whose second step fails
+// (the destination answers 404, not retried); the workflow is fixed and a bulk replay job
+// over all of them runs, with the first step skipped (its idempotency key succeeded) and the
+// second sent to a loopback destination that answers at once (IngestNoopServer). Reports
+// replayed events/s from job creation to the last replay finished.
+//
+// usage: ReplayBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [CONCURRENCY]
+import BenchmarkSupport
+import Foundation
+import Logging
+import SegmentLog
+import TraceIndex
+import TraceboxConfig
+import TraceboxCore
+import Workflows
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, let port = Int(arguments[3]) else {
+    FileHandle.standardError.write(Data("usage: ReplayBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [CONCURRENCY]\n".utf8))
+    exit(2)
+}
+let work = arguments[1] + "/replay-bench"
+let corpusDirectory = arguments[2]
+let total = arguments.count > 4 ? Int(arguments[4]) ?? 10_000 : 10_000
+let concurrency = arguments.count > 5 ? Int(arguments[5]) ?? 64 : 64
+try? FileManager.default.removeItem(atPath: work)
+
+func workflows(secondPath: String, version: Int) throws -> Configuration {
+    try Configuration.parse("""
+        engine: { workers: 64, per_destination: 64 }
+        workflows:
+          - id: bench
+            version: \(version)
+            on: { type: "*" }
+            steps:
+              - name: first
+                http: { url: "http://127.0.0.1:\(port)/destination/first", json: { event: "{{event.id}}" } }
+              - name: second
+                http: { url: "http://127.0.0.1:\(port)\(secondPath)", json: { record: "{{steps.first.output.body.id}}" } }
+                retry: { max_attempts: 1 }
+        """, file: "bench.yaml", environment: [:])
+}
+let broken = try workflows(secondPath: "/missing", version: 1)
+let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+let log = try SegmentLog.open(directory: work + "/segments", logger: logger)
+let index = try TraceIndex(path: work + "/index.sqlite")
+let applier = IndexApplier(follower: IndexFollower(segmentDirectory: work + "/segments", index: index), end: { log.committed.end })
+let corpus = try BenchmarkCorpus.load(corpusDirectory)
+try await BenchmarkCorpus.append(total, from: corpus, to: log)
+try await applier.catchUp()
+let catalog = WorkflowCatalog(broken.workflows)
+let engine = WorkflowEngine(
+    log: log, index: index, catalog: catalog, settings: EngineSettings(workers: 64, perDestination: 64),
+    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() }, logger: logger)
+let running = Task { await engine.run() }
+let setupStarted = ContinuousClock.now
+while try index.executionStatusCounts()["failed", default: 0] < total { try await Task.sleep(for: .milliseconds(50)) }
+print(String(format: "setup: %d events failed at step 2 in %.1f s", total, (ContinuousClock.now - setupStarted).seconds))
+
+catalog.replace(with: try workflows(secondPath: "/destination/second", version: 2).workflows)
+let started = ContinuousClock.now
+let job = try await engine.replayer.createJob(
+    filter: ReplayFilter(status: "failed", from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"), force: false,
+    rate: 1_000_000, concurrency: concurrency, requestedBy: nil)
+try await applier.catchUp()
+engine.wake()
+// Cheap checks while it runs (the job summary counts every event): all fed, none unfinished.
+while try !index.unfedJobEvents(jobID: job.jobID, limit: 1).isEmpty || index.unfinishedExecutionCount() > 0 {
+    try await Task.sleep(for: .milliseconds(20))
+}
+let seconds = (ContinuousClock.now - started).seconds
+let summary = try index.job(id: job.jobID, now: Date())!
+print(String(format: "replay job: %d events (%d succeeded, %d failed) in %.2f s: %.0f events/s (concurrency %d)",
+             summary.selected, summary.succeeded, summary.failed, seconds, Double(summary.selected) / seconds, concurrency))
+running.cancel()
+await running.value
+await log.close()
+try? FileManager.default.removeItem(atPath: work)
