@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries: module maps over the Debian -dev packages.
@@ -62,6 +63,17 @@ let package = Package(
             ]
         ),
 
+        // Monitoring: the failure-rate rule (PagerDuty), DLQ messages (Slack), the weekly
+        // summary (email), and the notification outbox that delivers them.
+        .target(
+            name: "Monitoring",
+            dependencies: [
+                "TraceboxCore", "TraceIndex", "SegmentLog", "Outbound",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The workflow engine: router, executor, step runners, retries, DLQ.
         .target(
             name: "Workflows",
@@ -90,7 +102,8 @@ let package = Package(
             name: "TraceboxServer",
             dependencies: [
                 "SegmentLog", "TraceIndex", "WebhookSources", "TraceboxConfig", "AdminProtocol", "TraceboxCore",
-                "Workflows", "WorkflowDefinitions",
+                "Workflows", "WorkflowDefinitions", "Monitoring",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,7 +141,10 @@ let package = Package(
         // Helpers shared by the test targets: temporary directories, the corpus, child processes.
         .target(
             name: "TestSupport",
-            dependencies: ["SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SegmentLog", "TraceboxCore", "TraceIndex", "TraceboxConfig", "Workflows", "WorkflowDefinitions",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport"
         ),
 
@@ -173,6 +189,13 @@ let package = Package(
             dependencies: ["WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions"]),
+        .testTarget(
+            name: "MonitoringTests",
+            dependencies: [
+                "Monitoring", "Workflows", "TraceboxConfig", "TraceIndex", "SegmentLog", "TraceboxCore", "Outbound", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "WorkflowsTests",
             dependencies: [

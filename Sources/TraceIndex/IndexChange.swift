@@ -13,6 +13,8 @@ public enum IndexChange: Sendable {
     case stepSkipped(StepSkipped)
     case jobCreated(JobCreated)
     case jobCancelled(JobCancelled)
+    case notificationEnqueued(NotificationEnqueued, location: RecordLocation, sequence: UInt64)
+    case notificationAttempted(NotificationAttempted)
 }
 
 extension TraceIndex {
@@ -38,6 +40,15 @@ extension TraceIndex {
                     touchedEvents.insert(skipped.eventID)
                 case .jobCreated(let job):
                     try applyJobCreated(job, db)
+                case .notificationEnqueued(let notification, let location, let sequence):
+                    try applyEnqueued(notification, location, sequence, db)
+                case .notificationAttempted(let attempt):
+                    try db.cachedStatement(sql: """
+                        UPDATE notifications SET attempts = ?, status = ?, last_error = ?, next_attempt_at = ?, delivered_at = ?
+                        WHERE notification_id = ?
+                        """).execute(arguments: [attempt.attempt, attempt.delivered ? "delivered" : "retrying", attempt.error,
+                                                 attempt.nextAttemptAt, attempt.delivered ? attempt.attemptedAt : nil,
+                                                 StoredID.value(attempt.notificationID)])
                 case .jobCancelled(let cancelled):
                     try db.cachedStatement(sql: "UPDATE jobs SET cancelled_at = ? WHERE job_id = ?")
                         .execute(arguments: [cancelled.cancelledAt, StoredID.value(cancelled.jobID)])
@@ -137,6 +148,7 @@ extension TraceIndex {
             try db.cachedStatement(sql: """
                 UPDATE executions SET status = 'succeeded', completed_at = ?, next_step = ?, next_run_at = NULL WHERE execution_id = ?
                 """).execute(arguments: [finished.completedAt, finished.stepIndex + 1, execution])
+            try rollUp(finished.executionID, succeeded: true, completedAt: finished.completedAt, db)
         case (.succeeded, _):
             try db.cachedStatement(sql: "UPDATE executions SET next_step = ?, next_run_at = ? WHERE execution_id = ?").execute(
                            arguments: [finished.stepIndex + 1, finished.completedAt, execution])
@@ -153,7 +165,34 @@ extension TraceIndex {
                 """).execute(arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
                                  finished.error?.errorClass.rawValue ?? "unknown", errorMessage ?? "", finished.attempt,
                                  finished.completedAt])
+            try rollUp(finished.executionID, succeeded: false, completedAt: finished.completedAt, db)
         }
+    }
+
+    private func applyEnqueued(_ notification: NotificationEnqueued, _ location: RecordLocation, _ sequence: UInt64,
+                               _ db: Database) throws {
+        let id = StoredID.value(notification.notificationID)
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO notifications (notification_id, channel, kind, key, created_at, status, attempts, next_attempt_at,
+                record_segment, record_offset, record_length, sequence)
+            VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)
+            """).execute(arguments: [id, notification.channel.rawValue, notification.kind, notification.key, notification.createdAt,
+                                     notification.createdAt, Int64(location.segment), Int64(location.offset), Int64(location.length),
+                                     Int64(sequence)])
+        let cover = try db.cachedStatement(sql: "INSERT OR REPLACE INTO notification_covers (execution_id, notification_id) VALUES (?, ?)")
+        for execution in notification.covers ?? [] { try cover.execute(arguments: [StoredID.value(execution), id]) }
+    }
+
+    /// Counts a finished execution in its day's rollup (the day it completed, UTC).
+    private func rollUp(_ executionID: String, succeeded: Bool, completedAt: String, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO daily_rollups (day, workflow_id, event_type, executions, succeeded, failed, dead_lettered)
+            SELECT substr(?, 1, 10), x.workflow_id, e.event_type, 1, ?, ?, ?
+            FROM executions x JOIN events e ON e.event_id = x.event_id WHERE x.execution_id = ?
+            ON CONFLICT(day, workflow_id, event_type) DO UPDATE SET executions = executions + 1,
+                succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed,
+                dead_lettered = dead_lettered + excluded.dead_lettered
+            """).execute(arguments: [completedAt, succeeded ? 1 : 0, succeeded ? 0 : 1, succeeded ? 0 : 1, StoredID.value(executionID)])
     }
 
     private func applySkipped(_ skipped: StepSkipped, _ db: Database) throws {
@@ -170,6 +209,7 @@ extension TraceIndex {
                 UPDATE executions SET status = 'succeeded', started_at = coalesce(started_at, ?), completed_at = ?,
                     next_step = ?, next_run_at = NULL WHERE execution_id = ?
                 """).execute(arguments: [skipped.skippedAt, skipped.skippedAt, skipped.stepIndex + 1, execution])
+            try rollUp(skipped.executionID, succeeded: true, completedAt: skipped.skippedAt, db)
         } else {
             try db.cachedStatement(sql: """
                 UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?

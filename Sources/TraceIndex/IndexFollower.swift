@@ -60,6 +60,11 @@ public struct IndexFollower: Sendable {
                 return .jobCreated(try decoder.decode(JobCreated.self, from: Data(body)))
             case .jobCancelled:
                 return .jobCancelled(try decoder.decode(JobCancelled.self, from: Data(body)))
+            case .notificationEnqueued:
+                return .notificationEnqueued(try decoder.decode(NotificationEnqueued.self, from: Data(body)),
+                                             location: entry.location, sequence: entry.sequence)
+            case .notificationAttempted:
+                return .notificationAttempted(try decoder.decode(NotificationAttempted.self, from: Data(body)))
             }
         default: return nil
         }

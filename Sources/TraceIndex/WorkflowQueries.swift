@@ -166,7 +166,8 @@ extension TraceIndex {
     public func dump() throws -> [String: [String]] {
         let tables = ["events": "sequence", "executions": "execution_id", "steps": "execution_id, step_index",
                       "step_attempts": "execution_id, step_index, attempt", "dlq": "execution_id",
-                      "jobs": "job_id", "job_events": "job_id, position",
+                      "jobs": "job_id", "job_events": "job_id, position", "daily_rollups": "day, workflow_id, event_type",
+                      "notifications": "notification_id", "notification_covers": "execution_id",
                       "router_position": "id", "log_position": "id"]
         return try read { db in
             var dump: [String: [String]] = [:]

@@ -158,3 +158,42 @@ CREATE TABLE job_events (
 );
 CREATE INDEX job_events_unfed ON job_events (job_id, position) WHERE fed_at IS NULL;
 CREATE INDEX job_events_by_event ON job_events (event_id);
+
+-- Daily rollups: per UTC day (of completion) × workflow × event type, executions finished,
+-- succeeded, failed, and dead-lettered (every failed execution is dead-lettered).
+CREATE TABLE daily_rollups (
+    day           TEXT NOT NULL,               -- YYYY-MM-DD
+    workflow_id   TEXT NOT NULL,
+    event_type    TEXT NOT NULL,
+    executions    INTEGER NOT NULL,
+    succeeded     INTEGER NOT NULL,
+    failed        INTEGER NOT NULL,
+    dead_lettered INTEGER NOT NULL,
+    PRIMARY KEY (day, workflow_id, event_type)
+);
+
+-- The notification outbox (notification.enqueued and notification.attempted records).
+CREATE TABLE notifications (
+    notification_id BLOB PRIMARY KEY,
+    channel         TEXT NOT NULL,             -- pagerduty | slack | email
+    kind            TEXT NOT NULL,             -- failure_rate.trigger | failure_rate.resolve | dlq | weekly_summary
+    key             TEXT,                      -- the alert rule, or the week of a summary
+    created_at      TEXT NOT NULL,
+    status          TEXT NOT NULL,             -- pending | retrying | delivered
+    attempts        INTEGER NOT NULL,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    delivered_at    TEXT,
+    record_segment  INTEGER NOT NULL,          -- the notification.enqueued record (its content)
+    record_offset   INTEGER NOT NULL,
+    record_length   INTEGER NOT NULL,
+    sequence        INTEGER NOT NULL
+);
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status != 'delivered';
+CREATE INDEX notifications_by_kind ON notifications (kind, key, sequence);
+
+-- Which DLQ entries each Slack message accounted for: an entry is in exactly one message.
+CREATE TABLE notification_covers (
+    execution_id    BLOB PRIMARY KEY,
+    notification_id BLOB NOT NULL
+);

@@ -40,6 +40,8 @@ public struct Configuration: Sendable {
     public var file: String?
     /// What templates see as `env`.
     public var environment: [String: String]
+    /// Alerts: the failure-rate rule and where notifications go (see `docs/monitoring.md`).
+    public var alerts: AlertSettings
 
     public init(dataDirectory: String = "./tracebox-data") {
         self.dataDirectory = dataDirectory
@@ -63,6 +65,7 @@ public struct Configuration: Sendable {
         smtpFrom = nil
         file = nil
         environment = ProcessInfo.processInfo.environment
+        alerts = AlertSettings()
     }
 
     public var segmentDirectory: String { dataDirectory + "/segments" }
@@ -121,4 +124,25 @@ public struct Configuration: Sendable {
         configuration.environment = environment
         return configuration
     }
+}
+
+/// The `alerts` section, validated.
+public struct AlertSettings: Sendable {
+    public var threshold = 0.05
+    public var window: Duration = .seconds(3600)
+    public var minimumExecutions = 20
+    public var pagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
+    public var pagerDutyRoutingKey: String?
+    public var slackWebhookURL: String?
+    public var slackGroupWindow: Duration = .seconds(60)
+    public var slackMaxListed = 20
+    public var weeklyTo: [String] = []
+    /// ISO weekday (1 = Monday), UTC hour and minute.
+    public var weeklyWeekday = 1
+    public var weeklyHour = 8
+    public var weeklyMinute = 0
+    /// How often rules, the DLQ and the outbox are looked at.
+    public var checkInterval: Duration = .seconds(10)
+
+    public init() {}
 }

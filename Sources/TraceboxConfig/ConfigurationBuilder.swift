@@ -50,7 +50,59 @@ struct ConfigurationBuilder {
         try buildEngine(into: &config)
         try buildSMTP(into: &config)
         try buildWorkflows(into: &config)
+        try buildAlerts(into: &config.alerts)
         return config
+    }
+
+    private func buildAlerts(into alerts: inout AlertSettings) throws(ConfigError) {
+        guard let raw = raw.alerts else { return }
+        if let interval = try duration(raw.check_interval, ["alerts", "check_interval"]) { alerts.checkInterval = interval }
+        if let rule = raw.failure_rate {
+            if let threshold = rule.threshold {
+                guard threshold >= 0, threshold < 1 else { throw locator.error(["alerts", "failure_rate", "threshold"], "expected a fraction from 0 to 1, e.g. 0.05") }
+                alerts.threshold = threshold
+            }
+            if let window = try duration(rule.window, ["alerts", "failure_rate", "window"]) { alerts.window = window }
+            if let minimum = rule.min_executions {
+                guard minimum >= 1 else { throw locator.error(["alerts", "failure_rate", "min_executions"], "must be at least 1") }
+                alerts.minimumExecutions = minimum
+            }
+        }
+        func secret(_ variable: String?, _ path: [String]) throws(ConfigError) -> String? {
+            guard let variable else { return nil }
+            guard let value = environment[variable], !value.isEmpty else {
+                if !requireSecrets { return nil }
+                throw locator.error(path, "the environment variable \(variable) is not set")
+            }
+            return value
+        }
+        if let pagerDuty = raw.pagerduty {
+            if let url = pagerDuty.url { alerts.pagerDutyURL = url }
+            alerts.pagerDutyRoutingKey = try secret(pagerDuty.routing_key_env, ["alerts", "pagerduty", "routing_key_env"])
+        }
+        if let slack = raw.slack {
+            alerts.slackWebhookURL = try secret(slack.webhook_url_env, ["alerts", "slack", "webhook_url_env"])
+            if let window = try duration(slack.group_window, ["alerts", "slack", "group_window"]) { alerts.slackGroupWindow = window }
+            if let listed = slack.max_listed {
+                guard listed >= 1 else { throw locator.error(["alerts", "slack", "max_listed"], "must be at least 1") }
+                alerts.slackMaxListed = listed
+            }
+        }
+        if let weekly = raw.weekly_summary {
+            alerts.weeklyTo = weekly.to ?? []
+            if let at = weekly.at {
+                let days = ["mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7]
+                let parts = at.split(separator: " ")
+                let time = parts.last?.split(separator: ":") ?? []
+                guard parts.count == 2, let day = days[parts[0].prefix(3).lowercased()], time.count == 2,
+                      let hour = Int(time[0]), let minute = Int(time[1]), (0..<24).contains(hour), (0..<60).contains(minute) else {
+                    throw locator.error(["alerts", "weekly_summary", "at"], "expected a weekday and a UTC time, e.g. \"Mon 08:00\"")
+                }
+                alerts.weeklyWeekday = day
+                alerts.weeklyHour = hour
+                alerts.weeklyMinute = minute
+            }
+        }
     }
 
     private func buildEngine(into config: inout Configuration) throws(ConfigError) {

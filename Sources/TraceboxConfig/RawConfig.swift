@@ -11,6 +11,37 @@ struct RawConfig: Decodable {
     var workflows_dir: String?
     var engine: Engine?
     var smtp: SMTP?
+    var alerts: Alerts?
+
+    struct Alerts: Decodable {
+        var failure_rate: FailureRate?
+        var pagerduty: PagerDuty?
+        var slack: Slack?
+        var weekly_summary: Weekly?
+        var check_interval: String?
+
+        struct FailureRate: Decodable {
+            var threshold: Double?
+            var window: String?
+            var min_executions: Int?
+        }
+
+        struct PagerDuty: Decodable {
+            var url: String?
+            var routing_key_env: String?
+        }
+
+        struct Slack: Decodable {
+            var webhook_url_env: String?
+            var group_window: String?
+            var max_listed: Int?
+        }
+
+        struct Weekly: Decodable {
+            var to: [String]?
+            var at: String?
+        }
+    }
 
     struct Engine: Decodable {
         var workers: Int?
@@ -77,6 +108,11 @@ struct RawConfig: Decodable {
              "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive"],
         "engine": ["workers", "per_destination", "max_response_bytes"],
         "smtp": ["url", "tls", "from", "username_env", "password_env"],
+        "alerts": ["failure_rate", "pagerduty", "slack", "weekly_summary", "check_interval"],
+        "alerts.failure_rate": ["threshold", "window", "min_executions"],
+        "alerts.pagerduty": ["url", "routing_key_env"],
+        "alerts.slack": ["webhook_url_env", "group_window", "max_listed"],
+        "alerts.weekly_summary": ["to", "at"],
         "http": ["listen", "max_body_bytes"],
         "admin": ["socket", "allow_uids", "group"],
         "log": ["segment_max_bytes", "segment_max_age", "dictionary_after", "compression_level", "commit_delay"],
@@ -89,7 +125,7 @@ struct RawConfig: Decodable {
 
     /// Sections of the design that later versions read; accepted (and reported) so a
     /// complete configuration file does not have to be trimmed.
-    static let reservedSections: Set<String> = ["alerts", "retention", "archive"]
+    static let reservedSections: Set<String> = ["retention", "archive"]
 
     /// Sections checked by their own parser (workflows: `WorkflowParser`).
     static let ownParsers: Set<String> = ["workflows"]

@@ -5,6 +5,7 @@ import TraceIndex
 import TraceboxConfig
 import TraceboxCore
 import Workflows
+import Monitoring
 
 /// Answers admin requests: one request line in, one response line out. Malformed input
 /// gets an error answer; nothing here ends the connection.
@@ -14,6 +15,7 @@ struct AdminHandler: Sendable {
     let index: TraceIndex
     let startedAt: ContinuousClock.Instant
     let workflows: WorkflowService
+    let monitor: Monitor
     let queue = BlockingQueue(label: "tracebox-admin")
 
     static let version = "0.1.0"
@@ -58,6 +60,16 @@ struct AdminHandler: Sendable {
             case AdminMethod.replayBulk:
                 let params = try decodeParams(ReplayBulkParams.self, data)
                 return encode(AdminResponse(id: id, result: try await replayBulk(params, peerUID: peerUID)))
+            case AdminMethod.metricsDaily:
+                let params = try decodeParams(MetricsDailyParams.self, data)
+                return encode(AdminResponse(id: id, result: try await metricsDaily(params)))
+            case AdminMethod.metricsWindow:
+                return encode(AdminResponse(id: id, result: try await metricsWindow()))
+            case AdminMethod.notificationsList:
+                let params = try decodeParams(NotificationsParams.self, data)
+                return encode(AdminResponse(id: id, result: try await notificationsList(params)))
+            case AdminMethod.reportWeekly:
+                return encode(AdminResponse(id: id, result: try await weeklyPreview()))
             case AdminMethod.jobsList:
                 return encode(AdminResponse(id: id, result: try await jobsList()))
             case AdminMethod.jobsShow:

@@ -9,6 +9,8 @@ import TraceIndex
 import TraceboxConfig
 import TraceboxCore
 import Workflows
+import Monitoring
+import Outbound
 
 /// The running appliance, built by one plain function so tests and `tracebox serve` start
 /// it the same way.
@@ -66,21 +68,38 @@ public enum Daemon {
         relay.target = { engine.wake() }
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         applyIndex: { try await indexer.catchUp() }, logger: logger)
+        let alerts = configuration.alerts
+        let monitoringSettings = MonitoringSettings(
+            rule: FailureRateRule(threshold: alerts.threshold, window: alerts.window, minimumExecutions: alerts.minimumExecutions),
+            pagerDutyURL: alerts.pagerDutyURL, pagerDutyRoutingKey: alerts.pagerDutyRoutingKey,
+            slackWebhookURL: alerts.slackWebhookURL, slackGroupWindow: alerts.slackGroupWindow, slackMaxListed: alerts.slackMaxListed,
+            weeklyTo: alerts.weeklyTo, weeklyWeekday: alerts.weeklyWeekday, weeklyHour: alerts.weeklyHour,
+            weeklyMinute: alerts.weeklyMinute, mailFrom: configuration.smtpFrom ?? "tracebox@localhost", smtp: configuration.smtp)
+        let monitor = Monitor(
+            index: index,
+            outbox: Outbox(log: log, index: index, client: HTTPClient(), settings: monitoringSettings, clock: clock,
+                           applyIndex: { try await indexer.catchUp() }, logger: logger),
+            settings: monitoringSettings, clock: clock, logger: logger)
+        let monitoring = MonitoringService(monitor: monitor, interval: alerts.checkInterval, logger: logger)
         let admin = AdminServer(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
-            handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows),
+            handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
+                                  monitor: monitor),
             logger: logger)
+        let metrics = DaemonMetrics()
         if !configuration.workflows.isEmpty {
             logger.info("workflows in force", metadata: ["workflows": "\(configuration.workflows.map { "\($0.id)@\($0.version)" }.joined(separator: ", "))"])
         }
 
         let router = Router(context: BasicRequestContext.self)
-        IngestRoutes.add(to: router, ingest: ingest)
+        IngestRoutes.add(to: router, ingest: ingest, metrics: metrics)
+        MetricsRoute.add(to: router, metrics: metrics, index: index, segmentDirectory: configuration.segmentDirectory,
+                         queue: BlockingQueue(label: "tracebox-metrics"))
         let infoPath = serveInfoPath(dataDirectory: configuration.dataDirectory)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
-            services: [indexer, workflows, admin],
+            services: [indexer, workflows, monitoring, admin],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 let info = ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)

@@ -17,6 +17,10 @@ public enum TraceType: String, Codable, Sendable {
     case jobCreated = "job.created"
     /// A bulk replay job was cancelled: it feeds no more events.
     case jobCancelled = "job.cancelled"
+    /// A notification was put in the outbox (before any attempt to send it).
+    case notificationEnqueued = "notification.enqueued"
+    /// An attempt to deliver a notification: delivered, or when to try again.
+    case notificationAttempted = "notification.attempted"
 }
 
 /// One execution the router (or a replay) created.

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import SegmentLog
 import Synchronization
-import TestSupport
 import TraceIndex
 import TraceboxConfig
 import TraceboxCore
@@ -11,20 +10,22 @@ import Workflows
 
 /// A log, an index and a workflow engine in this process, with a manual clock: tests move
 /// time to the next retry instead of waiting for it.
-final class EngineHarness: Sendable {
-    let directory: String
-    let log: SegmentLog
-    let index: TraceIndex
-    let clock = ManualWallClock(Date(timeIntervalSince1970: 1_767_225_600))  // 2026-01-01
-    let engine: WorkflowEngine
-    let catalog: WorkflowCatalog
+public final class EngineHarness: Sendable {
+    public let directory: String
+    public let log: SegmentLog
+    public let index: TraceIndex
+    public let clock = ManualWallClock(Date(timeIntervalSince1970: 1_767_225_600))  // 2026-01-01
+    public let engine: WorkflowEngine
+    public let catalog: WorkflowCatalog
+    public let configuration: Configuration
     private let applier: IndexApplier
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     /// `workflowsYAML` is the `workflows:` section (and any other configuration) as YAML.
-    init(_ configYAML: String, environment: [String: String] = [:], name: String = #function) throws {
+    public init(_ configYAML: String, environment: [String: String] = [:], name: String = #function) throws {
         directory = Support.temporaryDirectory(name)
         let configuration = try Configuration.parse(configYAML, file: "test.yaml", environment: environment)
+        self.configuration = configuration
         log = try SegmentLog.open(directory: directory + "/segments", clock: clock, logger: Support.quietLogger)
         index = try TraceIndex(path: directory + "/index.sqlite")
         let log = log
@@ -40,16 +41,16 @@ final class EngineHarness: Sendable {
     }
 
     /// Applies the log to the index, as the daemon's indexer does.
-    func applyIndex() async throws {
+    public func applyIndex() async throws {
         try await applier.catchUp()
     }
 
-    func start() {
+    public func start() {
         let engine = engine
         running.withLock { $0 = Task { await engine.run() } }
     }
 
-    func stop() async {
+    public func stop() async {
         let task = running.withLock { $0 }
         task?.cancel()
         await task?.value
@@ -59,7 +60,7 @@ final class EngineHarness: Sendable {
 
     /// Stores an event as ingest would, indexes it and wakes the engine; returns its id.
     @discardableResult
-    func ingest(source: String = "crm", type: String, payload: String) async throws -> String {
+    public func ingest(source: String = "crm", type: String, payload: String) async throws -> String {
         let id = UUIDv7.make(at: clock.now()).uuidString.lowercased()
         let metadata = EventMetadata(eventID: id, sourceSystem: source, eventType: type, receivedAt: Timestamp.format(clock.now()))
         _ = try await log.append(event: metadata, payload: Array(payload.utf8))
@@ -69,17 +70,17 @@ final class EngineHarness: Sendable {
     }
 
     /// Moves the clock and lets the engine look again.
-    func advance(by seconds: TimeInterval) {
+    public func advance(by seconds: TimeInterval) {
         clock.advance(by: seconds)
         engine.wake()
     }
 
-    func executions(of eventID: String) throws -> [ExecutionSummary] { try index.executions(eventID: eventID) }
+    public func executions(of eventID: String) throws -> [ExecutionSummary] { try index.executions(eventID: eventID) }
 
-    func status(of eventID: String) throws -> String? { try index.event(id: eventID)?.processingStatus }
+    public func status(of eventID: String) throws -> String? { try index.event(id: eventID)?.processingStatus }
 
     /// Waits until every execution of the event has one of `statuses`.
-    func waitForExecutions(of eventID: String, in statuses: Set<String>, timeout: TimeInterval = 30) async throws -> Bool {
+    public func waitForExecutions(of eventID: String, in statuses: Set<String>, timeout: TimeInterval = 30) async throws -> Bool {
         try await waitUntil(timeout: timeout) {
             let executions = try executions(of: eventID)
             return !executions.isEmpty && executions.allSatisfy { statuses.contains($0.status) }
@@ -87,7 +88,7 @@ final class EngineHarness: Sendable {
     }
 
     /// The decoded `step.finished` record of an attempt.
-    func finished(_ attempt: AttemptSummary) throws -> StepFinished? {
+    public func finished(_ attempt: AttemptSummary) throws -> StepFinished? {
         guard let pointer = attempt.outputRecord else { return nil }
         let record = try log.read(RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length))
         return try JSONDecoder().decode(StepFinished.self, from: Data(record.body))

@@ -1,0 +1,39 @@
+import AdminProtocol
+import Foundation
+import Monitoring
+import TraceIndex
+import TraceboxCore
+
+/// Admin methods of monitoring: rollups, the window, the outbox, the weekly summary preview.
+extension AdminHandler {
+    func metricsDaily(_ params: MetricsDailyParams) async throws -> MetricsDailyResult {
+        let days = max(1, min(params.days ?? 7, 3650))
+        let index = index
+        let from = String(Timestamp.format(monitor.clock.now().addingTimeInterval(-Double(days - 1) * 86_400)).prefix(10))
+        return MetricsDailyResult(days: days, rollups: try await queue.run { try index.dailyRollups(fromDay: from) })
+    }
+
+    func metricsWindow() async throws -> MetricsWindowResult {
+        let monitor = monitor
+        return try await queue.run {
+            let last = try monitor.index.lastNotificationKind(["failure_rate.trigger", "failure_rate.resolve"], key: Monitor.failureRateKey)
+            return MetricsWindowResult(window: try monitor.window(), threshold: monitor.settings.rule.threshold,
+                                       minimumExecutions: monitor.settings.rule.minimumExecutions,
+                                       incidentOpen: last == "failure_rate.trigger")
+        }
+    }
+
+    func notificationsList(_ params: NotificationsParams) async throws -> NotificationsResult {
+        let index = index
+        let limit = max(1, min(params.limit ?? 100, 1000))
+        return NotificationsResult(notifications: try await queue.run { try index.notifications(includeDelivered: params.all == true, limit: limit) })
+    }
+
+    func weeklyPreview() async throws -> WeeklyPreview {
+        let monitor = monitor
+        return try await queue.run {
+            let report = try monitor.weeklyReport(endingAt: monitor.lastWeeklySchedule())
+            return WeeklyPreview(subject: report.subject, text: report.text, html: report.html, figures: report.week, previous: report.previous)
+        }
+    }
+}

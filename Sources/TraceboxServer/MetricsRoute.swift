@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+import Prometheus
+import SegmentLog
+import TraceIndex
+
+/// `GET /metrics` in Prometheus text format. Ingest counts and latencies are recorded as
+/// requests happen; the rest (executions and attempts by status, queue depth, DLQ size,
+/// segment bytes, outbox depth) is read from the index at scrape time.
+final class DaemonMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let ingestLatency: DurationHistogram
+
+    init() {
+        ingestLatency = registry.makeDurationHistogram(
+            name: "tracebox_ingest_duration_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
+                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
+            help: "Time from request to answer for POST /v1/events/{source}")
+    }
+
+    /// Counts one ingest request by its answer.
+    func recordIngest(status: Int, duration: Duration) {
+        registry.makeCounter(name: "tracebox_ingest_requests_total", labels: [("status", String(status))],
+                             help: "Ingest requests by HTTP status").increment()
+        ingestLatency.record(duration)
+    }
+
+    func render(index: TraceIndex, segmentDirectory: String) -> [UInt8] {
+        func gauge(_ name: String, _ labels: [(String, String)] = [], _ help: String, _ value: Int) {
+            registry.makeGauge(name: name, labels: labels, help: help).set(Double(value))
+        }
+        if let executions = try? index.executionStatusCounts() {
+            for status in ["pending", "running", "retrying", "succeeded", "failed"] {
+                gauge("tracebox_executions", [("status", status)], "Executions by status", executions[status] ?? 0)
+            }
+        }
+        if let attempts = try? index.attemptOutcomeCounts() {
+            for outcome in ["running", "succeeded", "retrying", "failed"] {
+                gauge("tracebox_step_attempts", [("outcome", outcome)], "Step attempts by outcome", attempts[outcome] ?? 0)
+            }
+        }
+        if let depth = try? index.unfinishedExecutionCount() { gauge("tracebox_queue_depth", [], "Executions waiting or running", depth) }
+        if let dlq = try? index.dlqCount() { gauge("tracebox_dlq_size", [], "Dead-lettered executions", dlq) }
+        if let outbox = try? index.outboxDepth() { gauge("tracebox_outbox_depth", [], "Notifications not delivered yet", outbox) }
+        if let events = try? index.statusCounts() {
+            for (status, count) in events { gauge("tracebox_events", [("status", status)], "Events by processing status", count) }
+        }
+        let bytes = ((try? SegmentDirectory.segments(in: segmentDirectory)) ?? []).reduce(0) { total, segment in
+            total + ((try? FileManager.default.attributesOfItem(atPath: segment.path)[.size] as? Int) ?? 0)
+        }
+        gauge("tracebox_segment_bytes", [], "Bytes of segment files on disk", bytes)
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+enum MetricsRoute {
+    static func add(to router: Router<BasicRequestContext>, metrics: DaemonMetrics, index: TraceIndex, segmentDirectory: String,
+                    queue: BlockingQueue) {
+        router.get("/metrics") { _, _ -> Response in
+            let body = try await queue.run { metrics.render(index: index, segmentDirectory: segmentDirectory) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import Monitoring
+import ServiceLifecycle
+import TraceboxCore
+
+/// Runs the monitors and the outbox: every `interval`, the failure-rate rule, the DLQ
+/// messages and the weekly summary put what must be sent in the outbox, and the outbox
+/// delivers what is due. It runs beside the engine and never blocks it: a receiver that is
+/// down only leaves notifications waiting for their next attempt.
+final class MonitoringService: Service {
+    let monitor: Monitor
+    let interval: Duration
+    let logger: Logger
+
+    init(monitor: Monitor, interval: Duration, logger: Logger) {
+        self.monitor = monitor
+        self.interval = interval
+        self.logger = logger
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await tick()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// One round: each step on its own, so one failing does not stop the others.
+    func tick() async {
+        do { try await monitor.evaluateFailureRate() } catch { logger.error("failure-rate check failed", metadata: ["error": "\(error)"]) }
+        do { try await monitor.evaluateDLQ() } catch { logger.error("DLQ notification failed", metadata: ["error": "\(error)"]) }
+        do { try await monitor.evaluateWeekly() } catch { logger.error("weekly summary failed", metadata: ["error": "\(error)"]) }
+        do { try await monitor.outbox.deliverDue() } catch { logger.error("outbox delivery failed", metadata: ["error": "\(error)"]) }
+    }
+}
