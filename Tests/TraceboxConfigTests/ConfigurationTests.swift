@@ -20,7 +20,7 @@ struct ConfigurationTests {
     @Test func theAnnotatedExampleLoads() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path + "/appliance/tracebox.example.yaml"
-        let config = try Configuration.load(path: path, environment: Self.environment.merging(["SHOP_SECRET": "s"]) { $1 })
+        let config = try Configuration.load(path: path, environment: Self.environment.merging(["SHOP_SECRET": "s", "PAGERDUTY_ROUTING_KEY": "k", "SLACK_WEBHOOK_URL": "http://127.0.0.1:1/hook"]) { $1 })
         #expect(config.sources["github"]?.signature == .github(secret: Array("gh-secret".utf8)))
         #expect(config.sources["stripe"]?.signature == .stripe(secret: Array("st-secret".utf8), tolerance: .seconds(300)))
         #expect(config.sources["stripe"]?.dedup?.pointer == JSONPointer("/id"))
@@ -28,6 +28,7 @@ struct ConfigurationTests {
         #expect(config.log.segmentMaxAge == .seconds(86_400))
         #expect(config.workflows.map(\.id) == ["stripe-payment-failed", "deal-won", "github-issue-opened"])
         #expect(config.smtp?.tls.rawValue == "none" && config.enginePerDestination == 8)
+        #expect(config.alerts.pagerDutyRoutingKey == "k" && config.alerts.weeklyTo == ["ops@example.com"] && config.alerts.weeklyHour == 8)
     }
 
     @Test func errorsNameFileLineAndKey() {

@@ -123,3 +123,34 @@ struct WorkflowConfigTests {
         #expect(error?.reason.contains("at most 107") == true)
     }
 }
+
+/// The `alerts` section: defaults, values, and refusals with the key.
+@Suite("Alert configuration")
+struct AlertConfigTests {
+    @Test func alertsLoadAndBadValuesAreRefused() throws {
+        let config = try Configuration.parse("""
+            alerts:
+              failure_rate: { threshold: 0.1, window: 30m, min_executions: 5 }
+              slack: { webhook_url_env: HOOK, group_window: 2m, max_listed: 3 }
+              weekly_summary: { to: [a@example.com], at: "Fri 17:30" }
+            """, file: "a.yaml", environment: ["HOOK": "http://127.0.0.1:1/x"])
+        #expect(config.alerts.threshold == 0.1 && config.alerts.window == .seconds(1800) && config.alerts.minimumExecutions == 5)
+        #expect(config.alerts.slackWebhookURL == "http://127.0.0.1:1/x" && config.alerts.slackGroupWindow == .seconds(120))
+        #expect(config.alerts.weeklyWeekday == 5 && config.alerts.weeklyHour == 17 && config.alerts.weeklyMinute == 30)
+        #expect(config.alerts.pagerDutyRoutingKey == nil)
+        #expect(Configuration().alerts.threshold == 0.05)
+
+        func failure(_ yaml: String) -> ConfigError? {
+            do {
+                _ = try Configuration.parse(yaml, file: "a.yaml", environment: [:])
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(failure("alerts:\n  weekly_summary: { at: \"someday\" }\n")?.key == "alerts.weekly_summary.at")
+        #expect(failure("alerts:\n  failure_rate: { threshold: 5 }\n")?.reason.contains("fraction") == true)
+        #expect(failure("alerts:\n  pagerduty: { routing_key_env: NOT_SET }\n")?.reason.contains("NOT_SET") == true)
+        #expect(failure("alerts:\n  slack: { webhook: x }\n")?.reason.contains("unknown key") == true)
+    }
+}
