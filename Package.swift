@@ -91,8 +91,8 @@ let package = Package(
             resources: [.copy("schema.sql")]
         ),
 
-        // Outbound traffic through libcurl: HTTP and SMTP (S3 to come).
-        .target(name: "Outbound", dependencies: ["CCurl"]),
+        // Outbound traffic through libcurl: HTTP, SMTP, and S3 signed with SigV4 by libcurl.
+        .target(name: "Outbound", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Admin protocol: request and response types shared by the daemon and the CLI, and the client.
         .target(name: "AdminProtocol", dependencies: ["TraceboxCore"]),
@@ -189,6 +189,7 @@ let package = Package(
             dependencies: ["WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions"]),
+        .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(
             name: "MonitoringTests",
             dependencies: [

@@ -27,8 +27,9 @@ public final class CurlEasy {
         for header in request.headers {
             headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
         }
-        // No "Expect: 100-continue" round trip before bodies.
-        headerList = curl_slist_append(headerList, "Expect:")
+        // No "Expect: 100-continue" round trip before bodies. Not for SigV4: libcurl would
+        // sign the empty header it then does not send, and the signature would not match.
+        if request.awsSigV4 == nil { headerList = curl_slist_append(headerList, "Expect:") }
         defer { curl_slist_free_all(headerList) }
 
         let milliseconds = request.timeout.components.seconds * 1000
@@ -38,6 +39,12 @@ public final class CurlEasy {
         tb_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(max(1, milliseconds)))
         tb_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(milliseconds, 10_000))))
         tb_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+        if let signing = request.awsSigV4 {
+            // libcurl computes the signature; the caller adds x-amz-content-sha256 (which
+            // S3 requires and curl 7.88 does not send) and curl signs it with the rest.
+            tb_curl_setopt_string(handle, CURLOPT_AWS_SIGV4, "aws:amz:\(signing.region):\(signing.service)")
+            tb_curl_setopt_string(handle, CURLOPT_USERPWD, "\(signing.accessKeyID):\(signing.secretAccessKey)")
+        }
         tb_curl_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, curlBodyCallback)
         tb_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
         tb_curl_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, curlHeaderCallback)

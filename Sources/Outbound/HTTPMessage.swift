@@ -7,14 +7,35 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     /// The whole exchange (connect, send, receive) must finish within this.
     public var timeout: Duration
+    /// Sign with AWS Signature Version 4 (libcurl's `CURLOPT_AWS_SIGV4`).
+    public var awsSigV4: AWSSigning?
 
     public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
-                body: [UInt8]? = nil, timeout: Duration = .seconds(30)) {
+                body: [UInt8]? = nil, timeout: Duration = .seconds(30), awsSigV4: AWSSigning? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.awsSigV4 = awsSigV4
+    }
+}
+
+/// What libcurl needs to sign a request with SigV4: the provider string
+/// (`aws:amz:REGION:SERVICE`) and the credentials.
+public struct AWSSigning: Sendable {
+    public var region: String
+    public var service: String
+    public var accessKeyID: String
+    public var secretAccessKey: String
+    public var sessionToken: String?
+
+    public init(region: String, service: String = "s3", accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+        self.region = region
+        self.service = service
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
     }
 }
 

@@ -100,3 +100,28 @@ public func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool
     }
     return try condition()
 }
+
+/// moto's S3 on a loopback port with signature checking on (`Tests/Fixtures/moto_s3.py`),
+/// and the credentials of a user allowed to use it.
+public final class MotoS3: Sendable {
+    public let port: Int
+    public let accessKeyID: String
+    public let secretAccessKey: String
+    private let child: ChildProcess
+
+    public init() throws {
+        child = try ChildProcess("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/Fixtures/moto_s3.py"])
+        let parts = child.waitForLines(1, timeout: 60) ? (child.output.first ?? "").split(separator: " ").map(String.init) : []
+        guard parts.count == 6, parts[0] == "PORT", let port = Int(parts[1]) else {
+            _ = child.kill()
+            throw FixtureError("moto_server did not start (is the Python package moto[server] installed?)")
+        }
+        self.port = port
+        accessKeyID = parts[3]
+        secretAccessKey = parts[5]
+    }
+
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    public func stop() { _ = child.kill() }
+}
