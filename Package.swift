@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "tracebox",
             dependencies: [
-                "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
+                "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

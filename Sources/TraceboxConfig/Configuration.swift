@@ -42,6 +42,8 @@ public struct Configuration: Sendable {
     public var environment: [String: String]
     /// Alerts: the failure-rate rule and where notifications go (see `docs/monitoring.md`).
     public var alerts: AlertSettings
+    /// Retention and the S3 archive (credentials from the standard AWS variables).
+    public var archive: ArchiveSettings
 
     public init(dataDirectory: String = "./tracebox-data") {
         self.dataDirectory = dataDirectory
@@ -66,6 +68,7 @@ public struct Configuration: Sendable {
         file = nil
         environment = ProcessInfo.processInfo.environment
         alerts = AlertSettings()
+        archive = ArchiveSettings()
     }
 
     public var segmentDirectory: String { dataDirectory + "/segments" }
@@ -145,4 +148,32 @@ public struct AlertSettings: Sendable {
     public var checkInterval: Duration = .seconds(10)
 
     public init() {}
+}
+
+/// The `retention` and `archive` sections, validated. `bucket` nil: no archive configured.
+public struct ArchiveSettings: Sendable {
+    /// Sealed segments whose newest record is older than this leave the box.
+    public var hotAge: Duration = .seconds(90 * 86_400)
+    public var bucket: String?
+    public var prefix = "segments/"
+    public var endpoint = "https://s3.amazonaws.com"
+    public var region = "us-east-1"
+    /// The storage class of uploads, and when the lifecycle rule moves objects to Glacier.
+    public var storageClass = "STANDARD"
+    public var glacierAfterDays = 0
+    /// Consecutive segments are merged into objects of about this size.
+    public var targetObjectBytes = 256 * 1024 * 1024
+    /// From AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+    public var accessKeyID: String?
+    public var secretAccessKey: String?
+    public var sessionToken: String?
+
+    public init() {}
+
+    /// The lifecycle configuration that moves the archive prefix to Glacier.
+    public var lifecycleXML: String {
+        "<LifecycleConfiguration><Rule><ID>tracebox-archive-to-glacier</ID><Filter><Prefix>\(prefix)</Prefix></Filter>"
+            + "<Status>Enabled</Status><Transition><Days>\(glacierAfterDays)</Days><StorageClass>GLACIER</StorageClass></Transition>"
+            + "</Rule></LifecycleConfiguration>"
+    }
 }

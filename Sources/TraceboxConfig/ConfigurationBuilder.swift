@@ -51,7 +51,52 @@ struct ConfigurationBuilder {
         try buildSMTP(into: &config)
         try buildWorkflows(into: &config)
         try buildAlerts(into: &config.alerts)
+        try buildArchive(into: &config.archive)
         return config
+    }
+
+    private func buildArchive(into archive: inout ArchiveSettings) throws(ConfigError) {
+        if let age = try duration(raw.retention?.hot_age, ["retention", "hot_age"]) { archive.hotAge = age }
+        archive.accessKeyID = environment["AWS_ACCESS_KEY_ID"]
+        archive.secretAccessKey = environment["AWS_SECRET_ACCESS_KEY"]
+        archive.sessionToken = environment["AWS_SESSION_TOKEN"]
+        guard let raw = raw.archive else { return }
+        guard let bucket = raw.bucket, (3...63).contains(bucket.count),
+              bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) else {
+            throw locator.error(["archive", "bucket"], "a bucket name of 3 to 63 lower-case letters, digits, '-' and '.' is required")
+        }
+        archive.bucket = bucket
+        if let prefix = raw.prefix {
+            guard !prefix.contains("+"), !prefix.hasPrefix("/") else {
+                throw locator.error(["archive", "prefix"], "a key prefix such as segments/ (no leading '/', no '+')")
+            }
+            archive.prefix = prefix
+        }
+        if let endpoint = raw.endpoint {
+            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
+                throw locator.error(["archive", "endpoint"], "expected an http(s) URL")
+            }
+            archive.endpoint = endpoint
+        }
+        if let region = raw.region { archive.region = region }
+        if let storageClass = raw.storage_class {
+            let known = ["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+            guard known.contains(storageClass) else {
+                throw locator.error(["archive", "storage_class"], "expected one of \(known.joined(separator: ", "))")
+            }
+            archive.storageClass = storageClass
+        }
+        if let after = try duration(raw.glacier_after, ["archive", "glacier_after"]) {
+            guard after.components.seconds % 86_400 == 0 else { throw locator.error(["archive", "glacier_after"], "a whole number of days, e.g. 0d or 30d") }
+            archive.glacierAfterDays = Int(after.components.seconds / 86_400)
+        }
+        if let bytes = raw.target_object_bytes {
+            guard bytes >= 5 * 1024 * 1024 else { throw locator.error(["archive", "target_object_bytes"], "must be at least 5 MiB") }
+            archive.targetObjectBytes = bytes
+        }
+        if requireSecrets, archive.accessKeyID == nil || archive.secretAccessKey == nil {
+            throw locator.error(["archive"], "the archive needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
+        }
     }
 
     private func buildAlerts(into alerts: inout AlertSettings) throws(ConfigError) {

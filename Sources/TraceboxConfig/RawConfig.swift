@@ -12,6 +12,22 @@ struct RawConfig: Decodable {
     var engine: Engine?
     var smtp: SMTP?
     var alerts: Alerts?
+    var retention: Retention?
+    var archive: Archive?
+
+    struct Retention: Decodable {
+        var hot_age: String?
+    }
+
+    struct Archive: Decodable {
+        var bucket: String?
+        var prefix: String?
+        var endpoint: String?
+        var region: String?
+        var storage_class: String?
+        var glacier_after: String?
+        var target_object_bytes: Int?
+    }
 
     struct Alerts: Decodable {
         var failure_rate: FailureRate?
@@ -113,6 +129,8 @@ struct RawConfig: Decodable {
         "alerts.pagerduty": ["url", "routing_key_env"],
         "alerts.slack": ["webhook_url_env", "group_window", "max_listed"],
         "alerts.weekly_summary": ["to", "at"],
+        "retention": ["hot_age"],
+        "archive": ["bucket", "prefix", "endpoint", "region", "storage_class", "glacier_after", "target_object_bytes"],
         "http": ["listen", "max_body_bytes"],
         "admin": ["socket", "allow_uids", "group"],
         "log": ["segment_max_bytes", "segment_max_age", "dictionary_after", "compression_level", "commit_delay"],
@@ -125,7 +143,7 @@ struct RawConfig: Decodable {
 
     /// Sections of the design that later versions read; accepted (and reported) so a
     /// complete configuration file does not have to be trimmed.
-    static let reservedSections: Set<String> = ["retention", "archive"]
+    static let reservedSections: Set<String> = []
 
     /// Sections checked by their own parser (workflows: `WorkflowParser`).
     static let ownParsers: Set<String> = ["workflows"]

@@ -13,22 +13,27 @@ final class DaemonMetrics: Sendable {
 
     init() {
         ingestLatency = registry.makeDurationHistogram(
-            name: "tracebox_ingest_duration_seconds",
+            descriptor: Self.name("ingest_duration", unit: "seconds", help: "Time from request to answer for POST /v1/events/{source}"),
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
-            help: "Time from request to answer for POST /v1/events/{source}")
+                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)])
     }
 
     /// Counts one ingest request by its answer.
     func recordIngest(status: Int, duration: Duration) {
-        registry.makeCounter(name: "tracebox_ingest_requests_total", labels: [("status", String(status))],
-                             help: "Ingest requests by HTTP status").increment()
+        registry.makeCounter(descriptor: Self.name("ingest_requests", unit: "total", help: "Ingest requests by HTTP status"),
+                             labels: [("status", String(status))]).increment()
         ingestLatency.record(duration)
+    }
+
+    /// `tracebox_<name>_<unit>` (no unit suffix when `unit` is empty).
+    static func name(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "tracebox", metricName: name, unitName: unit, helpText: help)
     }
 
     func render(index: TraceIndex, segmentDirectory: String) -> [UInt8] {
         func gauge(_ name: String, _ labels: [(String, String)] = [], _ help: String, _ value: Int) {
-            registry.makeGauge(name: name, labels: labels, help: help).set(Double(value))
+            let base = name.hasPrefix("tracebox_") ? String(name.dropFirst("tracebox_".count)) : name
+            registry.makeGauge(descriptor: Self.name(base, unit: "", help: help), labels: labels).set(Double(value))
         }
         if let executions = try? index.executionStatusCounts() {
             for status in ["pending", "running", "retrying", "succeeded", "failed"] {
