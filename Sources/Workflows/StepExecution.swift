@@ -25,6 +25,10 @@ struct StepExecution: Sendable {
     struct Memory: Sendable {
         var event: TemplateValues?
         var outputs: [String: StepOutput] = [:]
+        /// The execution's steps as the index would show them once it has caught up: read
+        /// once per task, then kept up to date here, so running the next step needs no read
+        /// of the index (nor waiting for it to apply this step's records).
+        var steps: [StepSummary]?
     }
 
     /// Template values built once and reused; `@unchecked`: plain immutable values (see `TemplateContext`).
@@ -33,10 +37,14 @@ struct StepExecution: Sendable {
         var withPayload: Bool
     }
 
-    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory) async throws {
+    /// Runs one attempt of the execution's next step. Returns true when the step is done
+    /// (succeeded or skipped), so the next one may follow at once.
+    @discardableResult
+    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory) async throws -> Bool {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
-        let existing = try index.steps(executionID: execution.executionID)
+        let existing = try memory.steps ?? index.steps(executionID: execution.executionID)
+        memory.steps = existing
         let key = IdempotencyKey.forStep(stepName, of: execution)
         var attempt = 1
         if !existing.contains(where: { $0.stepIndex == stepIndex }), !execution.force,
@@ -48,7 +56,11 @@ struct StepExecution: Sendable {
                 stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
                 succeededIn: success.executionID, output: success.output,
                 executionStatus: stepIndex == execution.stepNames.count - 1 ? "succeeded" : nil))
-            return
+            memory.steps?.append(StepSummary(
+                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: "skipped",
+                attemptCount: 0, startedAt: "", completedAt: nil, nextAttemptAt: nil, errorClass: nil, errorMessage: nil,
+                responseStatus: nil, inputRecord: nil, outputRecord: success.output, skippedFrom: success.executionID))
+            return true
         }
         if let previous = existing.first(where: { $0.stepIndex == stepIndex }) {
             attempt = previous.attemptCount + 1
@@ -62,13 +74,13 @@ struct StepExecution: Sendable {
                 try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: previous.attemptCount,
                                  outcome: canRetry ? .retrying : .failed, started: clock.now(), error: interrupted,
                                  nextAttemptAt: canRetry ? clock.now() : nil, isLast: false)
-                if !canRetry { return }
+                if !canRetry { return false }
             }
         }
         guard let workflow, let step = workflow.step(named: stepName) else {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
                                          message: "workflow \(execution.workflowID) has no step \(stepName) any more (it was removed from the configuration)")
-            return
+            return false
         }
         let started = clock.now()
         let input: StepInput
@@ -78,7 +90,7 @@ struct StepExecution: Sendable {
         } catch let error as TemplateError {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
                                          message: "\(error.reason) (template: \(error.template))")
-            return
+            return false
         }
         _ = try await traces.append(.stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
@@ -88,9 +100,14 @@ struct StepExecution: Sendable {
         let isLast = stepIndex == execution.stepNames.count - 1
         switch result {
         case .succeeded(let output):
-            memory.outputs[stepName] = output
             try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .succeeded,
                              started: started, output: output, isLast: isLast)
+            memory.outputs[stepName] = output
+            memory.steps?.append(StepSummary(
+                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: "succeeded",
+                attemptCount: attempt, startedAt: Timestamp.format(started), completedAt: nil, nextAttemptAt: nil, errorClass: nil,
+                errorMessage: nil, responseStatus: output.status, inputRecord: nil, outputRecord: nil))
+            return true
         case .failed(let error, let retryAfter):
             if step.retryOn.contains(error.errorClass), attempt < step.retry.maxAttempts {
                 let delay = step.retry.delay(afterAttempt: attempt, random: random(), retryAfter: retryAfter)
@@ -101,6 +118,7 @@ struct StepExecution: Sendable {
                 try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed,
                                  started: started, error: error, isLast: isLast)
             }
+            return false
         }
     }
 

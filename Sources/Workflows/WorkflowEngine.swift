@@ -143,35 +143,35 @@ public final class WorkflowEngine: Sendable {
         return (started, false)
     }
 
-    /// Runs the execution's next step; when it succeeds and the following step is due at
-    /// once, goes straight on with it (if its destination has room) instead of handing the
-    /// execution back to the scheduler.
+    /// Runs the execution's next step; when it is done (succeeded or skipped) and another
+    /// follows, goes straight on with it (if its destination has room), keeping what it
+    /// knows of the execution in memory instead of handing it back to the scheduler.
     private func attempt(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String) async {
         var execution = execution
         var destination = destination
         var memory = StepExecution.Memory()
         while true {
-            var next: ExecutionSummary?
+            var done = false
             do {
-                try await stepExecution.run(execution, workflow: workflow, memory: &memory)
-                // The index shows what this attempt did before anyone looks at the execution
-                // again, so the same step is never started twice.
-                try await applyIndex()
-                next = try index.execution(id: execution.executionID)
+                done = try await stepExecution.run(execution, workflow: workflow, memory: &memory)
             } catch {
-                logger.error("step attempt not recorded or not indexed; it will be tried again", metadata: [
+                logger.error("step attempt not recorded; it will be tried again", metadata: [
                     "execution_id": "\(execution.executionID)", "error": "\(error)",
                 ])
             }
             stepsFinished.add(1, ordering: .relaxed)
             limits.release(destination)
-            guard !Task.isCancelled, let next, next.status == "running", next.nextStep > execution.nextStep,
-                  next.nextStep < next.stepNames.count,
-                  let nextDestination = workflow?.step(named: next.stepNames[next.nextStep])?.destination,
+            let next = execution.nextStep + 1
+            guard done, !Task.isCancelled, next < execution.stepNames.count,
+                  let nextDestination = workflow?.step(named: execution.stepNames[next])?.destination,
                   limits.tryAcquire(nextDestination) else { break }
-            execution = next
+            execution.nextStep = next
+            execution.status = "running"
             destination = nextDestination
         }
+        // The execution leaves the in-flight set only once the index shows what its attempts
+        // did, so the scheduler never starts the same step twice.
+        do { try await applyIndex() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }
         inFlight.withLock { _ = $0.remove(execution.executionID) }
         wakeup.signal()
     }
