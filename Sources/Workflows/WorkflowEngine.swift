@@ -31,6 +31,8 @@ public final class WorkflowEngine: Sendable {
     private let stepExecution: StepExecution
     private let limits: DestinationLimits
     private let wakeup = Wakeup()
+    /// Wakes the job feeder: replays finished (room for more), or a job was created.
+    private let feederWakeup = Wakeup()
     private let inFlight = Mutex<Set<String>>([])
     private let stepsFinished = Atomic<Int>(0)
     private let passes = Atomic<Int>(0)
@@ -61,6 +63,7 @@ public final class WorkflowEngine: Sendable {
     public func wake() {
         routeNeeded.store(true, ordering: .releasing)
         wakeup.signal()
+        feederWakeup.signal()
     }
 
     /// Step attempts finished since start (for benchmarks and status).
@@ -73,6 +76,9 @@ public final class WorkflowEngine: Sendable {
     /// Runs until the task is cancelled, then waits for attempts in flight to finish.
     public func run() async {
         await withDiscardingTaskGroup { group in
+            // Replay jobs are fed by a loop of their own, so feeding (queries per event, a
+            // durable append) never holds up starting attempts.
+            group.addTask { await self.feedJobs() }
             while !Task.isCancelled {
                 var again = false
                 if routeNeeded.exchange(false, ordering: .acquiringAndReleasing) {
@@ -86,14 +92,6 @@ public final class WorkflowEngine: Sendable {
                         logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
                     }
                 }
-                var jobsActive = false
-                do {
-                    let feeding = try await feeder.feed()
-                    jobsActive = feeding.active
-                    if feeding.fed > 0 { try await applyIndex() }
-                } catch {
-                    logger.error("feeding replay jobs failed; retrying", metadata: ["error": "\(error)"])
-                }
                 var timeout: Duration
                 do {
                     let started = try launchDue { execution, workflow, destination in
@@ -104,8 +102,6 @@ public final class WorkflowEngine: Sendable {
                     logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
                     timeout = .seconds(1)
                 }
-                // Jobs feed at their rate: look again soon while any is active.
-                if jobsActive { timeout = min(timeout, .milliseconds(20)) }
                 passes.add(1, ordering: .relaxed)
                 if timeout > .zero { await wakeup.wait(timeout: timeout) }
             }
@@ -143,6 +139,25 @@ public final class WorkflowEngine: Sendable {
         return (started, false)
     }
 
+    /// Feeds replay jobs at their rates until cancelled: often while a job is active (tokens
+    /// refill with time), and on every wake-up otherwise.
+    private func feedJobs() async {
+        while !Task.isCancelled {
+            var active = false
+            do {
+                let feeding = try await feeder.feed()
+                active = feeding.active
+                if feeding.fed > 0 {
+                    try await applyIndex()
+                    wakeup.signal()
+                }
+            } catch {
+                logger.error("feeding replay jobs failed; retrying", metadata: ["error": "\(error)"])
+            }
+            await feederWakeup.wait(timeout: active ? .milliseconds(10) : .seconds(1))
+        }
+    }
+
     /// Runs the execution's next step; when it is done (succeeded or skipped) and another
     /// follows, goes straight on with it (if its destination has room), keeping what it
     /// knows of the execution in memory instead of handing it back to the scheduler.
@@ -174,6 +189,7 @@ public final class WorkflowEngine: Sendable {
         do { try await applyIndex() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }
         inFlight.withLock { _ = $0.remove(execution.executionID) }
         wakeup.signal()
+        if execution.jobID != nil { feederWakeup.signal() }
     }
 
     /// How long to sleep: until the next scheduled retry, at most a second.

@@ -41,6 +41,11 @@ struct MonitoringDaemonTests {
         let trigger = try #require(receivers.requests().first { $0.path == "/ok/pagerduty" })
         #expect(trigger.body.contains(#""event_action":"trigger""#) && trigger.body.contains(#""routing_key":"pd-routing""#))
 
+        // The first messages can go out before the last executions have failed: wait for all 25.
+        let admin = try daemon.admin()
+        #expect(try await waitUntil(timeout: 60) {
+            try admin.call(AdminMethod.status, NoParams(), as: StatusResult.self).executionsByStatus?["failed"] == 25
+        })
         let metrics = try await client.send(HTTPRequest(url: daemon.url("/metrics")))
         let text = String(decoding: metrics.body, as: UTF8.self)
         #expect(metrics.status == 200)
