@@ -42,14 +42,20 @@ final class JobFeeder: Sendable {
             let wanted = min(allowance, room)
             guard wanted > 0 else { continue }
             var batch: [String] = []
-            for eventID in try index.unfedJobEvents(jobID: jobID, limit: wanted * 4) where batch.count < wanted && !taken.contains(eventID) {
+            for eventID in try index.unfedJobEvents(jobID: jobID, limit: wanted * 4)
+            where batch.count < wanted && !taken.contains(eventID) && !replayer.claims.isClaimed(eventID) {
                 if try !index.hasUnfinishedExecution(eventID: eventID) { batch.append(eventID) }
             }
             taken.formUnion(batch)
             guard !batch.isEmpty else { continue }
-            // An event the job's workflow no longer matches is fed with no execution.
-            _ = try await replayer.replay(eventIDs: batch, force: job.force, workflowID: job.filter.workflow,
-                                          requestedBy: job.requestedBy, job: jobID)
+            // An event the job's workflow no longer matches is fed with no execution. A single
+            // replay of one of these events created at this instant makes the batch wait.
+            do {
+                _ = try await replayer.replay(eventIDs: batch, force: job.force, workflowID: job.filter.workflow,
+                                              requestedBy: job.requestedBy, job: jobID)
+            } catch let error as ReplayError where error.code == .busy {
+                continue
+            }
             buckets.withLock { $0[jobID]?.tokens -= Double(batch.count) }
             fed += batch.count
         }

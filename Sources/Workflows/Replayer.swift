@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SegmentLog
 import TraceIndex
 import TraceboxCore
@@ -30,6 +31,11 @@ public struct Replayer: Sendable {
     let catalog: WorkflowCatalog
     let traces: TraceWriter
     let clock: any WallClock
+    /// Brings the index up to date after a replay is recorded, before its events are released.
+    let applyIndex: @Sendable () async throws -> Void
+    /// Events whose replay is being created: the busy check reads the index, which trails
+    /// the log, so two replays of one event at the same instant are kept apart here.
+    let claims = EventClaims()
 
     /// The plan for one event. `workflowID` limits it to one workflow; unless `lenient`, a
     /// workflow that does not match the event is an error (for a job, it means "nothing to run").
@@ -70,6 +76,10 @@ public struct Replayer: Sendable {
     /// (`busy`) — one replay at a time per event.
     public func replay(eventIDs: [String], force: Bool, workflowID: String?, requestedBy: UInt32?,
                        job: String? = nil) async throws -> (plans: [ReplayPlan], executions: [NewExecution]) {
+        guard claims.claim(eventIDs) else {
+            throw ReplayError(.busy, "a replay of \(eventIDs.count == 1 ? "event \(eventIDs[0])" : "one of these events") is being created; try again")
+        }
+        defer { claims.release(eventIDs) }
         var plans: [ReplayPlan] = []
         var executions: [NewExecution] = []
         let now = clock.now()
@@ -91,6 +101,9 @@ public struct Replayer: Sendable {
         if !executions.isEmpty || fed != nil {
             _ = try await traces.append(.executionsCreated, eventID: eventIDs.count == 1 ? eventIDs.first : nil, executionID: nil,
                                         body: ExecutionsCreated(routedThrough: nil, executions: executions, job: fed))
+            // Released only once the index shows the new executions, so the next busy
+            // check sees them.
+            try await applyIndex()
         }
         return (plans, executions)
     }
@@ -117,4 +130,24 @@ public struct Replayer: Sendable {
         _ = try await traces.append(.jobCancelled, eventID: nil, executionID: nil,
                                     body: JobCancelled(jobID: job.jobID, cancelledAt: Timestamp.format(clock.now()), requestedBy: requestedBy))
     }
+}
+
+/// A set of event ids claimed by replays being created.
+final class EventClaims: Sendable {
+    private let claimed = Mutex<Set<String>>([])
+
+    /// Claims all of `ids`, or none when any is already claimed.
+    func claim(_ ids: [String]) -> Bool {
+        claimed.withLock { claimed in
+            guard claimed.isDisjoint(with: ids) else { return false }
+            claimed.formUnion(ids)
+            return true
+        }
+    }
+
+    func release(_ ids: [String]) {
+        claimed.withLock { $0.subtract(ids) }
+    }
+
+    func isClaimed(_ id: String) -> Bool { claimed.withLock { $0.contains(id) } }
 }

@@ -52,7 +52,7 @@ public final class WorkflowEngine: Sendable {
         self.applyIndex = applyIndex
         let traces = TraceWriter(log: log, clock: clock)
         router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch)
-        replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock)
+        replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock, applyIndex: applyIndex)
         feeder = JobFeeder(index: index, replayer: replayer, clock: clock, logger: logger)
         stepExecution = StepExecution(index: index, log: log, traces: traces, runner: StepRunner(client: client, smtp: settings.smtp),
                                       settings: settings, clock: clock, random: random, logger: logger)
@@ -147,10 +147,7 @@ public final class WorkflowEngine: Sendable {
             do {
                 let feeding = try await feeder.feed()
                 active = feeding.active
-                if feeding.fed > 0 {
-                    try await applyIndex()
-                    wakeup.signal()
-                }
+                if feeding.fed > 0 { wakeup.signal() }
             } catch {
                 logger.error("feeding replay jobs failed; retrying", metadata: ["error": "\(error)"])
             }

@@ -134,7 +134,24 @@ struct ReplayTests {
         #expect(keys.count == 2 && keys[0] != keys[1])
         #expect(smtp.messages().count == 2)
         #expect(forced.executions.first?.force == true)
-        // A replay while one is running is refused.
+
+        // Two replays of one event at the same instant: one is created, the other refused.
+        let replayer = harness.engine.replayer
+        /// "created" or the refusal's code.
+        @Sendable func attempt() async -> String {
+            do {
+                _ = try await replayer.replay(eventIDs: [event], force: true, workflowID: nil, requestedBy: 0)
+                return "created"
+            } catch let error as ReplayError {
+                return error.code.rawValue
+            } catch {
+                return "\(error)"
+            }
+        }
+        async let first = attempt()
+        async let second = attempt()
+        let outcomes = await [first, second]
+        #expect(outcomes.sorted() == ["busy", "created"], "\(outcomes)")
         await harness.stop()
     }
 
