@@ -105,10 +105,7 @@ public struct Outbox: Sendable {
     }
 
     private func append(_ type: TraceType, _ body: some Encodable) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        _ = try await log.append(trace: TraceMetadata(traceType: type.rawValue, recordedAt: Timestamp.format(clock.now())),
-                                 body: Array(try encoder.encode(body)))
+        _ = try await log.append(trace: TraceMetadata(traceType: type.rawValue, recordedAt: Timestamp.format(clock.now())), json: body)
         try await applyIndex()
     }
 }

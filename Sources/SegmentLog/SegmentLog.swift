@@ -100,6 +100,14 @@ public final class SegmentLog: Sendable {
         try await prepareAndSubmit(.trace, metadata: metadata, body: body, dictionary: nil)
     }
 
+    /// Appends a trace record whose body is `body` as JSON (sorted keys, so equal records
+    /// have equal bytes); returns once it is durable.
+    public func append(trace metadata: TraceMetadata, json body: some Encodable) async throws -> AppendReceipt {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try await append(trace: metadata, body: Array(try encoder.encode(body)))
+    }
+
     /// Installs a dictionary for `source` trained from `samples` (instead of waiting for
     /// `dictionaryAfter` events). Returns nil when zstd could not train one.
     @discardableResult

@@ -115,11 +115,7 @@ struct ConfigurationBuilder {
         }
         func secret(_ variable: String?, _ path: [String]) throws(ConfigError) -> String? {
             guard let variable else { return nil }
-            guard let value = environment[variable], !value.isEmpty else {
-                if !requireSecrets { return nil }
-                throw locator.error(path, "the environment variable \(variable) is not set")
-            }
-            return value
+            return try environmentSecret(variable, path: path)
         }
         if let pagerDuty = raw.pagerduty {
             if let url = pagerDuty.url { alerts.pagerDutyURL = url }
@@ -178,11 +174,7 @@ struct ConfigurationBuilder {
         }
         func secret(_ variable: String?, _ key: String) throws(ConfigError) -> String? {
             guard let variable else { return nil }
-            guard let value = environment[variable] else {
-                if !requireSecrets { return nil }
-                throw locator.error(["smtp", key], "the environment variable \(variable) is not set")
-            }
-            return value
+            return try environmentSecret(variable, path: ["smtp", key], allowEmpty: true)
         }
         config.smtp = SMTPServer(url: url, tls: tls, username: try secret(smtp.username_env, "username_env"),
                                  password: try secret(smtp.password_env, "password_env"))
@@ -286,14 +278,21 @@ struct ConfigurationBuilder {
         return ValueRule(header: rule.header, pointer: pointer)
     }
 
+    /// A secret named by a `*_env` key: the environment variable's value. Unset (or empty,
+    /// unless `allowEmpty`) stops the start, except for offline commands that need no
+    /// secrets, which get nil.
+    private func environmentSecret(_ variable: String, path: [String], allowEmpty: Bool = false) throws(ConfigError) -> String? {
+        guard let value = environment[variable], allowEmpty || !value.isEmpty else {
+            if !requireSecrets { return nil }
+            throw locator.error(path, "the environment variable \(variable) is not set")
+        }
+        return value
+    }
+
     private func buildSignature(_ raw: RawConfig.Signature, path: [String]) throws(ConfigError) -> SignatureScheme {
         func secret() throws(ConfigError) -> [UInt8] {
             guard let variable = raw.secret_env else { throw locator.error(path + ["secret_env"], "scheme \(raw.scheme) needs secret_env") }
-            guard let value = environment[variable], !value.isEmpty else {
-                if !requireSecrets { return [] }
-                throw locator.error(path + ["secret_env"], "the environment variable \(variable) is not set")
-            }
-            return Array(value.utf8)
+            return Array((try environmentSecret(variable, path: path + ["secret_env"]) ?? "").utf8)
         }
         switch raw.scheme {
         case "none":

@@ -41,17 +41,8 @@ public struct Replayer: Sendable {
     /// workflow that does not match the event is an error (for a job, it means "nothing to run").
     public func plan(eventID: String, force: Bool, workflowID: String?, lenient: Bool = false) throws -> ReplayPlan {
         guard let event = try index.event(id: eventID) else { throw ReplayError(.notFound, "no event \(eventID)") }
-        var payload: Any??
-        func parsed() -> Any? {
-            if let payload { return payload }
-            let value = (try? log.read(event.location).body).flatMap(TemplateContext.parseJSON)
-            payload = .some(value)
-            return value
-        }
-        let workflows = catalog.workflows.filter { workflow in
-            (workflowID == nil || workflow.id == workflowID)
-                && workflow.matches(source: event.sourceSystem, eventType: event.eventType, payload: parsed())
-        }
+        let workflows = Router.workflows(catalog.workflows.filter { workflowID == nil || $0.id == workflowID },
+                                         triggeredBy: event, log: log)
         if let workflowID, workflows.isEmpty, !lenient {
             throw ReplayError(.noWorkflow, catalog.workflow(id: workflowID) == nil
                 ? "no workflow \(workflowID) is configured" : "workflow \(workflowID) does not match event \(eventID) (\(event.sourceSystem) \(event.eventType))")

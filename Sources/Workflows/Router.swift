@@ -44,15 +44,7 @@ final class Router: Sendable {
         let now = Timestamp.format(clock.now())
         var executions: [NewExecution] = []
         for event in events where event.statusReason == nil {
-            var payload: Any??
-            func parsedPayload() -> Any? {
-                if let payload { return payload }
-                let parsed = (try? log.read(event.location).body).flatMap(TemplateContext.parseJSON)
-                payload = .some(parsed)
-                return parsed
-            }
-            for workflow in workflows
-            where workflow.matches(source: event.sourceSystem, eventType: event.eventType, payload: parsedPayload()) {
+            for workflow in Self.workflows(workflows, triggeredBy: event, log: log) {
                 executions.append(NewExecution(
                     executionID: UUIDv7.make(at: clock.now()).uuidString.lowercased(), eventID: event.eventID,
                     workflowID: workflow.id, workflowVersion: workflow.version, trigger: "event", createdAt: now,
@@ -65,6 +57,21 @@ final class Router: Sendable {
         }
         position.withLock { $0 = UInt64(last.sequence) }
         return (executions.count, events.count == batchSize)
+    }
+}
+
+extension Router {
+    /// The workflows of `candidates` that `event` triggers. The payload is read and parsed
+    /// only when a condition needs it, and then once for all of them.
+    static func workflows(_ candidates: [WorkflowDefinition], triggeredBy event: EventRow, log: SegmentLog) -> [WorkflowDefinition] {
+        var payload: Any??
+        func parsed() -> Any? {
+            if let payload { return payload }
+            let value = (try? log.read(event.location).body).flatMap(TemplateContext.parseJSON)
+            payload = .some(value)
+            return value
+        }
+        return candidates.filter { $0.matches(source: event.sourceSystem, eventType: event.eventType, payload: parsed()) }
     }
 }
 

@@ -9,11 +9,8 @@ struct TraceWriter: Sendable {
     let clock: any WallClock
 
     func append(_ type: TraceType, eventID: String?, executionID: String?, body: some Encodable) async throws -> AppendReceipt {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = Array(try encoder.encode(body))
         let metadata = TraceMetadata(traceType: type.rawValue, eventID: eventID, executionID: executionID,
                                      recordedAt: Timestamp.format(clock.now()))
-        return try await log.append(trace: metadata, body: bytes)
+        return try await log.append(trace: metadata, json: body)
     }
 }
