@@ -95,12 +95,20 @@ let package = Package(
         .target(name: "Outbound", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Admin protocol: request and response types shared by the daemon and the CLI, and the client.
+        // Retention: compaction of old segments into S3 objects, cold reads, archive audit.
+        .target(
+            name: "Archive",
+            dependencies: ["SegmentLog", "TraceIndex", "Outbound", "TraceboxCore",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .target(name: "AdminProtocol", dependencies: ["TraceboxCore"]),
 
         // The daemon: HTTP ingest, the index applier, the admin socket server, service wiring.
         .target(
             name: "TraceboxServer",
             dependencies: [
+                "Archive",
                 "SegmentLog", "TraceIndex", "WebhookSources", "TraceboxConfig", "AdminProtocol", "TraceboxCore",
                 "Workflows", "WorkflowDefinitions", "Monitoring",
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -118,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "tracebox",
             dependencies: [
-                "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
+                "Archive", "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -142,7 +150,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "SegmentLog", "TraceboxCore", "TraceIndex", "TraceboxConfig", "Workflows", "WorkflowDefinitions",
+                "SegmentLog", "TraceboxCore", "TraceIndex", "TraceboxConfig", "Workflows", "WorkflowDefinitions", "Outbound",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"
@@ -190,6 +198,10 @@ let package = Package(
         ),
         .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions"]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
+        .testTarget(
+            name: "ArchiveTests",
+            dependencies: ["Archive", "SegmentLog", "TraceIndex", "Outbound", "TraceboxCore", "TestSupport"]
+        ),
         .testTarget(
             name: "MonitoringTests",
             dependencies: [

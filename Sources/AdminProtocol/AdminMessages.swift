@@ -164,10 +164,25 @@ public struct EventSummary: Codable, Sendable, Equatable {
         public var segment: Int64
         public var offset: Int64
         public var length: Int64
+        /// For an archived event (in `events.get`): the object and byte range holding it now.
+        public var object: ArchivedObject?
 
-        public init(tier: String, segment: Int64, offset: Int64, length: Int64) {
+        public init(tier: String, segment: Int64, offset: Int64, length: Int64, object: ArchivedObject? = nil) {
             self.tier = tier
             self.segment = segment
+            self.offset = offset
+            self.length = length
+            self.object = object
+        }
+    }
+
+    public struct ArchivedObject: Codable, Sendable, Equatable {
+        public var key: String
+        public var offset: Int
+        public var length: Int
+
+        public init(key: String, offset: Int, length: Int) {
+            self.key = key
             self.offset = offset
             self.length = length
         }

@@ -17,13 +17,19 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
         let result: Result<HTTPResponse, TransportError> = await withCheckedContinuation { continuation in
             queue.async { [self] in
-                let pooled = takeHandle()
-                let result = Result { () throws(TransportError) -> HTTPResponse in try pooled.easy.perform(request) }
-                returnHandle(pooled)
-                continuation.resume(returning: result)
+                continuation.resume(returning: Result { () throws(TransportError) -> HTTPResponse in try sendBlocking(request) })
             }
         }
         return try result.get()
+    }
+
+    /// Sends on the calling thread, which waits for the answer: for callers already on a
+    /// thread of their own (the archive job, cold reads from a blocking queue), never for
+    /// a cooperative-pool task.
+    public func sendBlocking(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
+        let pooled = takeHandle()
+        defer { returnHandle(pooled) }
+        return try pooled.easy.perform(request)
     }
 
     fileprivate func takeHandle() -> PooledHandle {

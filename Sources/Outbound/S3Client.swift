@@ -5,6 +5,8 @@ import FoundationXML
 #endif
 
 /// An S3 bucket through libcurl, signed with SigV4 by libcurl itself (`CURLOPT_AWS_SIGV4`).
+/// Calls block the calling thread until S3 answers: the archive job runs them on a thread
+/// of its own, and cold reads come from callers that already read files synchronously.
 /// Path-style URLs (`endpoint/bucket/key`), so any S3-compatible endpoint works. The
 /// traps of libcurl 7.88 are handled here: `x-amz-content-sha256` is added (and signed),
 /// queries carry `=` (`?lifecycle=`), and every body has an explicit Content-Type.
@@ -40,19 +42,21 @@ public struct S3Client: Sendable {
         }
     }
 
-    public func createBucket() async throws(S3Error) {
-        _ = try await send("PUT", key: nil, query: nil, body: [], accept: [200, 409])
+    public func createBucket() throws(S3Error) {
+        _ = try send("PUT", key: nil, query: nil, body: [], accept: [200, 409])
     }
 
     public func putObject(key: String, body: [UInt8], contentType: String = "application/octet-stream",
-                          storageClass: String? = nil) async throws(S3Error) -> String? {
+                          storageClass: String? = nil) throws(S3Error) -> String? {
         var headers = [("Content-Type", contentType), ("x-amz-checksum-sha256", Data(SHA256.hash(data: body)).base64EncodedString())]
         if let storageClass { headers.append(("x-amz-storage-class", storageClass)) }
-        return try await send("PUT", key: key, query: nil, body: body, headers: headers).header("ETag")
+        return try send("PUT", key: key, query: nil, body: body, headers: headers).header("ETag")
     }
 
-    public func headObject(key: String) async throws(S3Error) -> ObjectInfo? {
-        let response = try await send("HEAD", key: key, query: nil, body: nil, accept: [200, 404])
+    public func headObject(key: String) throws(S3Error) -> ObjectInfo? {
+        // Checksum mode: S3 answers with the SHA-256 it computed at upload, when it kept one.
+        let response = try send("HEAD", key: key, query: nil, body: nil, headers: [("x-amz-checksum-mode", "ENABLED")],
+                                accept: [200, 404])
         guard response.status == 200 else { return nil }
         return ObjectInfo(size: Int(response.header("Content-Length") ?? "") ?? 0, etag: response.header("ETag"),
                           storageClass: response.header("x-amz-storage-class") ?? "STANDARD", restore: response.header("x-amz-restore"),
@@ -60,21 +64,44 @@ public struct S3Client: Sendable {
     }
 
     /// The object's bytes, or only `range` (inclusive byte offsets) with one ranged GET.
-    public func getObject(key: String, range: ClosedRange<Int>? = nil) async throws(S3Error) -> [UInt8] {
+    public func getObject(key: String, range: ClosedRange<Int>? = nil) throws(S3Error) -> [UInt8] {
         let headers = range.map { [("Range", "bytes=\($0.lowerBound)-\($0.upperBound)")] } ?? []
-        return try await send("GET", key: key, query: nil, body: nil, headers: headers, accept: [200, 206]).body
+        return try send("GET", key: key, query: nil, body: nil, headers: headers, accept: [200, 206]).body
     }
 
-    public func deleteObject(key: String) async throws(S3Error) {
-        _ = try await send("DELETE", key: key, query: nil, body: nil, accept: [204, 200])
+    /// Every object under `prefix` (key and size), in key order, following continuation tokens.
+    ///
+    /// libcurl signs the query exactly as sent. S3 signs the percent-encoded form of each
+    /// value, while moto decodes values first, so a value with a reserved character (the
+    /// `/` of `segments/`) cannot satisfy both. The request therefore names only the leading
+    /// part of the prefix made of unreserved characters, and the rest is filtered here.
+    public func listObjects(prefix: String) throws(S3Error) -> [(key: String, size: Int)] {
+        var found: [(key: String, size: Int)] = []
+        var token: String?
+        let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let sent = String(prefix.prefix { unreserved.contains($0) })
+        repeat {
+            var query = "list-type=2&prefix=\(sent)"
+            if let token { query += "&continuation-token=\(Self.encode(token))" }
+            let body = try send("GET", key: nil, query: query, body: nil).body
+            let keys = XMLFields.all("Key", in: body)
+            let sizes = XMLFields.all("Size", in: body).map { Int($0) ?? 0 }
+            found += zip(keys, sizes).filter { $0.0.hasPrefix(prefix) }.map { (key: $0.0, size: $0.1) }
+            token = XMLFields.first("IsTruncated", in: body) == "true" ? XMLFields.first("NextContinuationToken", in: body) : nil
+        } while token != nil
+        return found
+    }
+
+    public func deleteObject(key: String) throws(S3Error) {
+        _ = try send("DELETE", key: key, query: nil, body: nil, accept: [204, 200])
     }
 
     /// Uploads `parts` (each but the last at least 5 MiB) as one object.
     public func multipartUpload(key: String, parts: [[UInt8]], contentType: String = "application/octet-stream",
-                                storageClass: String? = nil) async throws(S3Error) {
+                                storageClass: String? = nil) throws(S3Error) {
         var headers = [("Content-Type", contentType)]
         if let storageClass { headers.append(("x-amz-storage-class", storageClass)) }
-        let created = try await send("POST", key: key, query: "uploads=", body: [], headers: headers)
+        let created = try send("POST", key: key, query: "uploads=", body: [], headers: headers)
         guard let uploadID = XMLFields.first("UploadId", in: created.body) else {
             throw S3Error(operation: "CreateMultipartUpload", key: key, status: created.status, code: "NoUploadId",
                           message: "the answer has no UploadId")
@@ -82,47 +109,47 @@ public struct S3Client: Sendable {
         var etags: [String] = []
         do {
             for (number, part) in parts.enumerated() {
-                let response = try await send("PUT", key: key, query: "partNumber=\(number + 1)&uploadId=\(Self.encode(uploadID))",
+                let response = try send("PUT", key: key, query: "partNumber=\(number + 1)&uploadId=\(Self.encode(uploadID))",
                                               body: part, headers: [("Content-Type", contentType)])
                 etags.append(response.header("ETag") ?? "")
             }
             // ETags are quoted hex digests: nothing in them needs escaping in element text.
             let list = etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }
             let xml = "<CompleteMultipartUpload>\(list.joined())</CompleteMultipartUpload>"
-            _ = try await send("POST", key: key, query: "uploadId=\(Self.encode(uploadID))", body: Array(xml.utf8),
+            _ = try send("POST", key: key, query: "uploadId=\(Self.encode(uploadID))", body: Array(xml.utf8),
                                headers: [("Content-Type", "application/xml")])
         } catch {
-            _ = try? await send("DELETE", key: key, query: "uploadId=\(Self.encode(uploadID))", body: nil, accept: [204, 200, 404])
+            _ = try? send("DELETE", key: key, query: "uploadId=\(Self.encode(uploadID))", body: nil, accept: [204, 200, 404])
             throw error
         }
     }
 
     /// Asks S3 to restore a Glacier object for `days`; 202 (started) and 409 (already
     /// under way) both mean the request stands.
-    public func restoreObject(key: String, days: Int) async throws(S3Error) {
+    public func restoreObject(key: String, days: Int) throws(S3Error) {
         let xml = "<RestoreRequest><Days>\(days)</Days><GlacierJobParameters><Tier>Standard</Tier></GlacierJobParameters></RestoreRequest>"
-        _ = try await send("POST", key: key, query: "restore=", body: Array(xml.utf8), headers: [("Content-Type", "application/xml")],
+        _ = try send("POST", key: key, query: "restore=", body: Array(xml.utf8), headers: [("Content-Type", "application/xml")],
                            accept: [200, 202, 409])
     }
 
     /// Installs the bucket's lifecycle configuration (real S3 requires Content-MD5 here).
-    public func putLifecycle(_ xml: String) async throws(S3Error) {
+    public func putLifecycle(_ xml: String) throws(S3Error) {
         let body = Array(xml.utf8)
-        _ = try await send("PUT", key: nil, query: "lifecycle=", body: body,
+        _ = try send("PUT", key: nil, query: "lifecycle=", body: body,
                            headers: [("Content-Type", "application/xml"),
                                      ("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString())])
     }
 
     /// The bucket's lifecycle configuration, or nil when it has none.
-    public func getLifecycle() async throws(S3Error) -> String? {
-        let response = try await send("GET", key: nil, query: "lifecycle=", body: nil, accept: [200, 404])
+    public func getLifecycle() throws(S3Error) -> String? {
+        let response = try send("GET", key: nil, query: "lifecycle=", body: nil, accept: [200, 404])
         return response.status == 200 ? String(decoding: response.body, as: UTF8.self) : nil
     }
 
     // MARK: - Requests
 
     private func send(_ method: String, key: String?, query: String?, body: [UInt8]?, headers: [(String, String)] = [],
-                      accept: Set<Int> = [200]) async throws(S3Error) -> HTTPResponse {
+                      accept: Set<Int> = [200]) throws(S3Error) -> HTTPResponse {
         var url = endpoint + "/" + bucket
         if let key { url += "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { Self.encode(String($0)) }.joined(separator: "/") }
         if let query { url += "?" + query }
@@ -137,7 +164,7 @@ public struct S3Client: Sendable {
         let operation = "\(method) \(key ?? bucket)\(query.map { "?\($0)" } ?? "")"
         let response: HTTPResponse
         do {
-            response = try await client.send(HTTPRequest(method: method, url: url, headers: all, body: body, timeout: timeout,
+            response = try client.sendBlocking(HTTPRequest(method: method, url: url, headers: all, body: body, timeout: timeout,
                                                          awsSigV4: signing))
         } catch {
             throw S3Error(operation: operation, key: key, status: 0, code: error.kind.rawValue, message: error.description)
@@ -178,11 +205,16 @@ enum Hex {
 /// The few fields read from S3's XML answers, with Foundation's XML parser.
 enum XMLFields {
     static func first(_ element: String, in body: [UInt8]) -> String? {
+        all(element, in: body).first
+    }
+
+    /// Every `element`'s text, in document order (empty when the body is not XML).
+    static func all(_ element: String, in body: [UInt8]) -> [String] {
         let collector = Collector(element: element)
         let parser = XMLParser(data: Data(body))
         parser.delegate = collector
-        guard parser.parse() else { return nil }
-        return collector.values.first
+        guard parser.parse() else { return [] }
+        return collector.values
     }
 
     private final class Collector: NSObject, XMLParserDelegate {

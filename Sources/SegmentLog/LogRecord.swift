@@ -22,6 +22,28 @@ public struct LogRecord: Sendable, Equatable {
         chain = frame.chain
     }
 
+    /// Decodes one frame read on its own (e.g. by a ranged GET from an archive object),
+    /// checking CRC, length and body SHA-256; `location` is the record's place in the log,
+    /// `dictionaries` those of its segment, `source` names where the bytes came from in errors.
+    public init(frameBytes: [UInt8], location: RecordLocation, dictionaries: [UInt32: ZstdDictionary], zstd: Zstd,
+                source: String) throws {
+        let frame: RecordFrame
+        switch frameBytes.withUnsafeBytes({ RecordFrame.decode($0) }) {
+        case .frame(let found) where found.frameLength == frameBytes.count:
+            frame = found
+        case .frame, .truncated:
+            throw SegmentLogError(.notFound, "no complete record of \(frameBytes.count) bytes here", path: source)
+        case .corrupt(let field):
+            throw SegmentLogError(.corrupt, "record frame is damaged (\(field))", path: source)
+        }
+        do {
+            self.init(frame: frame, location: location, body: try RecordBody.decode(frame, dictionaries: dictionaries, zstd: zstd))
+        } catch var error as SegmentLogError {
+            error.path = source
+            throw error
+        }
+    }
+
     public func eventMetadata() throws -> EventMetadata {
         try MetadataCoding.decode(EventMetadata.self, metadata)
     }

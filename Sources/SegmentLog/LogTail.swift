@@ -23,6 +23,16 @@ public struct TailEntry: Sendable {
     public var bodyLength: UInt32
     public var location: RecordLocation
 
+    public init(sequence: UInt64, type: RecordType, metadata: [UInt8], bodySHA256: [UInt8], bodyLength: UInt32,
+                location: RecordLocation) {
+        self.sequence = sequence
+        self.type = type
+        self.metadata = metadata
+        self.bodySHA256 = bodySHA256
+        self.bodyLength = bodyLength
+        self.location = location
+    }
+
     public func eventMetadata() throws -> EventMetadata {
         try MetadataCoding.decode(EventMetadata.self, metadata)
     }

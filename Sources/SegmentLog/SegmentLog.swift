@@ -4,6 +4,12 @@ import Logging
 import Synchronization
 import TraceboxCore
 
+/// Records of segments that are no longer on local disk (the S3 archive).
+public protocol ArchivedRecords: Sendable {
+    /// The record at `location`, or nil when its segment is not archived. Blocks while it fetches.
+    func read(_ location: RecordLocation) throws -> LogRecord?
+}
+
 /// The append-only segment log: the canonical store of every event and trace record.
 ///
 /// `append` returns only once the record is durable (written and `fdatasync`ed), with its
@@ -19,6 +25,7 @@ public final class SegmentLog: Sendable {
     private let zstd: Zstd
     private let clock: any WallClock
     private let readers: SegmentReaderCache
+    private let archive = Mutex<(any ArchivedRecords)?>(nil)
     private let logger: Logger
     /// Yields after every commit (coalesced): what a follower of the log, such as the index, awaits.
     public let commits: AsyncStream<Void>
@@ -123,8 +130,27 @@ public final class SegmentLog: Sendable {
     }
 
     /// Reads one record by location: one positioned read of the frame, checked end to end.
+    /// A record whose segment has been archived is read from the archive instead (one
+    /// ranged GET), when one is attached.
     public func read(_ location: RecordLocation) throws -> LogRecord {
-        try readers.read(location)
+        do {
+            return try readers.read(location)
+        } catch {
+            let path = directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment)
+            guard let archive = archive.withLock({ $0 }), !FileManager.default.fileExists(atPath: path),
+                  let record = try archive.read(location) else { throw error }
+            return record
+        }
+    }
+
+    /// Where records of archived segments are read from.
+    public func attach(archive: any ArchivedRecords) {
+        self.archive.withLock { $0 = archive }
+    }
+
+    /// Forgets segments that have left the box (closes their open readers).
+    public func forget(segments: [UInt64]) {
+        segments.forEach(readers.evict)
     }
 
     /// The end of durable data and the next sequence number. Everything before `end` is

@@ -23,6 +23,8 @@ public struct SegmentLogError: Error, CustomStringConvertible, Sendable, Equatab
         case notFound
         /// zstd refused to compress, decompress or train.
         case compression
+        /// The record exists but cannot be read now (archived in Glacier, or the archive is unreachable).
+        case unavailable
     }
 
     public var code: Code

@@ -57,12 +57,20 @@ public final class SegmentReader: Sendable {
     /// returned for the caller to judge (normal for the active segment or a hot copy).
     @discardableResult
     public func forEach(_ visit: (LogRecord) throws -> Void) throws -> SegmentScanner.End {
-        let scanner = SegmentScanner(bytes: try file.readAll(), path: path)
+        try Self.forEach(in: try file.readAll(), path: path, segment: header.firstSequence, zstd: zstd, level: level, visit)
+    }
+
+    /// The same walk over a segment held in memory (`bytes` holds one whole segment file,
+    /// e.g. one part of an archive object); `path` names it in errors.
+    @discardableResult
+    public static func forEach(
+        in bytes: [UInt8], path: String, segment: UInt64, zstd: Zstd, level: Int32 = 3, _ visit: (LogRecord) throws -> Void
+    ) throws -> SegmentScanner.End {
+        let scanner = SegmentScanner(bytes: bytes, path: path)
         var found: [UInt32: ZstdDictionary] = [:]
         let end = try scanner.scan { entry in
             let frame = entry.frame
-            let location = RecordLocation(segment: header.firstSequence, offset: UInt64(entry.offset),
-                                          length: UInt32(frame.frameLength))
+            let location = RecordLocation(segment: segment, offset: UInt64(entry.offset), length: UInt32(frame.frameLength))
             do {
                 let body = try RecordBody.decode(frame, dictionaries: found, zstd: zstd)
                 if frame.type == .dictionary {
@@ -108,6 +116,14 @@ public final class SegmentReaderCache: Sendable {
         self.directory = directory
         self.zstd = zstd
         self.level = level
+    }
+
+    /// Closes the reader of a segment that is gone (archived), so its space is freed.
+    public func evict(_ segment: UInt64) {
+        readers.withLock { readers in
+            readers.open[segment] = nil
+            readers.recent.removeAll { $0 == segment }
+        }
     }
 
     public func read(_ location: RecordLocation) throws -> LogRecord {

@@ -46,64 +46,93 @@ public enum SegmentVerifier {
         // then the links between them are checked in log order.
         let results = Mutex<[Int: SegmentResult]>([:])
         DispatchQueue.concurrentPerform(iterations: segments.count) { i in
-            let result = checkSegment(segments[i].path, named: segments[i].firstSequence, zstd: zstd)
+            let result = check(path: segments[i].path, named: segments[i].firstSequence, zstd: zstd)
             results.withLock { $0[i] = result }
         }
-        let ordered = results.withLock { results in segments.indices.map { results[$0]! } }
-        for (i, result) in ordered.enumerated() {
+        var chain = Chain()
+        for result in results.withLock({ results in segments.indices.map { results[$0]! } }) {
+            guard chain.add(result) else { break }
+        }
+        return chain.report
+    }
+
+    /// Links segment results in log order into one report, checking that each segment
+    /// continues the one before (sealed, next sequence, chain head). Segments may come from
+    /// anywhere: local files, or the parts of archive objects read back from S3.
+    public struct Chain: Sendable {
+        public private(set) var report = Report()
+        private var previous: SegmentResult?
+
+        public init() {}
+
+        /// Adds the next segment; false once the report holds a failure (stop there).
+        public mutating func add(_ result: SegmentResult) -> Bool {
+            guard report.failure == nil else { return false }
             report.segments += 1
             if let header = result.header {
-                if i > 0 {
-                    let previous = ordered[i - 1]
+                if let previous {
                     if !previous.sealed {
-                        report.failure = Failure(path: previous.path, offset: 0,
-                                                 message: "segment is not sealed but a later segment follows")
-                        return report
+                        return fail(previous.path, previous.baseOffset, "segment is not sealed but a later segment follows")
                     }
                     if header.firstSequence != previous.nextSequence {
-                        report.failure = Failure(path: result.path, offset: 16, message:
+                        return fail(result.path, result.baseOffset + 16,
                             "segment starts at sequence \(header.firstSequence); the previous one ended before \(previous.nextSequence)")
-                        return report
                     }
                     if header.previousChain != previous.chain {
-                        report.failure = Failure(path: result.path, offset: 32,
-                                                 message: "previous_chain does not match the previous segment's chain head")
-                        return report
+                        return fail(result.path, result.baseOffset + 32, "previous_chain does not match the previous segment's chain head")
                     }
                 } else if header.firstSequence == 1, header.previousChain != [UInt8](repeating: 0, count: 32) {
-                    report.failure = Failure(path: result.path, offset: 32, message: "the first segment's previous_chain must be zero")
-                    return report
+                    return fail(result.path, result.baseOffset + 32, "the first segment's previous_chain must be zero")
                 }
             }
             if let error = result.error {
-                report.failure = Failure(path: error.path ?? result.path, offset: error.offset ?? 0, message: error.message)
-                return report
+                return fail(error.path ?? result.path, result.baseOffset + (error.offset ?? 0), error.message)
             }
             report.records += result.records
             report.events += result.events
             report.bodyBytes += result.bodyBytes
             if result.sealed { report.sealedSegments += 1 }
+            previous = result
+            return true
         }
-        return report
+
+        /// Records a failure found outside the segments (e.g. an archive object that cannot be read).
+        public mutating func fail(_ path: String, _ offset: UInt64, _ message: String) -> Bool {
+            if report.failure == nil { report.failure = Failure(path: path, offset: offset, message: message) }
+            return false
+        }
     }
 
     /// What one segment holds and whether it is sound on its own.
-    struct SegmentResult: Sendable {
-        var path: String
-        var header: SegmentHeader?
-        var nextSequence: UInt64 = 0
-        var chain: [UInt8] = []
-        var sealed = false
-        var records = 0
-        var events = 0
-        var bodyBytes = 0
-        var error: SegmentLogError?
+    public struct SegmentResult: Sendable {
+        public var path: String
+        /// Where the segment starts within `path` (non-zero inside an archive object); the
+        /// report's offsets are offsets in `path`.
+        public var baseOffset: UInt64 = 0
+        public var header: SegmentHeader?
+        public var nextSequence: UInt64 = 0
+        public var chain: [UInt8] = []
+        public var sealed = false
+        public var records = 0
+        public var events = 0
+        public var bodyBytes = 0
+        public var error: SegmentLogError?
     }
 
-    private static func checkSegment(_ path: String, named firstSequence: UInt64, zstd: Zstd) -> SegmentResult {
+    /// Checks one segment file on its own.
+    public static func check(path: String, named firstSequence: UInt64, zstd: Zstd) -> SegmentResult {
+        check(named: firstSequence, path: path, zstd: zstd) { try SegmentFile.openForReading(path).readAll() }
+    }
+
+    /// Checks one segment held in memory (`path` names it in the report).
+    public static func check(bytes: [UInt8], path: String, named firstSequence: UInt64, zstd: Zstd) -> SegmentResult {
+        check(named: firstSequence, path: path, zstd: zstd) { bytes }
+    }
+
+    private static func check(named firstSequence: UInt64, path: String, zstd: Zstd, bytes: () throws -> [UInt8]) -> SegmentResult {
         var result = SegmentResult(path: path)
         do {
-            try verifySegment(path, named: firstSequence, zstd: zstd, result: &result)
+            try verifySegment(try bytes(), path: path, named: firstSequence, zstd: zstd, result: &result)
         } catch let error as SegmentLogError {
             result.error = error
         } catch {
@@ -113,17 +142,16 @@ public enum SegmentVerifier {
     }
 
     private static func verifySegment(
-        _ path: String, named firstSequence: UInt64, zstd: Zstd, result: inout SegmentResult
+        _ bytes: [UInt8], path: String, named firstSequence: UInt64, zstd: Zstd, result: inout SegmentResult
     ) throws {
-        let reader = try SegmentReader(path: path, zstd: zstd)
-        let header = reader.header
+        let header = try bytes.withUnsafeBytes { try SegmentHeader.decode($0, path: path) }
         result.header = header
         guard header.firstSequence == firstSequence else {
             throw SegmentLogError(.corrupt, "header first_sequence \(header.firstSequence) differs from the file name", path: path, offset: 16)
         }
         var position = ChainPosition(nextSequence: header.firstSequence, chain: header.previousChain)
         var sealed = false
-        let end = try reader.forEach { record in
+        let end = try SegmentReader.forEach(in: bytes, path: path, segment: header.firstSequence, zstd: zstd) { record in
             let offset = record.location.offset
             guard !sealed else {
                 throw SegmentLogError(.corrupt, "record after the seal", path: path, offset: offset)

@@ -12,40 +12,90 @@ public struct IndexFollower: Sendable {
     /// Trace records are read whole (their bodies hold the state change); events need only
     /// their frame and metadata.
     private let records: SegmentReaderCache
+    /// Where the catalogs of archived segments are (`<data>/archive`); nil: no archive.
+    public let catalogDirectory: String?
 
-    public init(segmentDirectory: String, index: TraceIndex) {
+    public init(segmentDirectory: String, index: TraceIndex, catalogDirectory: String? = nil) {
         tail = LogTail(directory: segmentDirectory)
         self.index = index
+        self.catalogDirectory = catalogDirectory
         records = SegmentReaderCache(directory: segmentDirectory)
+    }
+
+    /// Closes the reader of a segment that has left the box.
+    public func forget(segment: UInt64) {
+        records.evict(segment)
     }
 
     /// Applies every committed record after the index's position, up to `end` (nil: to the
     /// end of every file). Returns the position reached, or nil when the log is empty.
+    /// Archived segments (an index rebuilt from scratch) are applied from their catalogs.
     @discardableResult
     public func catchUp(to end: LogCursor?) throws -> IndexPosition? {
         var position = try index.position()
+        // Catalogs matter only when the index is behind the oldest local segment (rebuilding);
+        // a running index is always past what has been archived.
+        let localStart = try tail.start()
+        var catalogs: [ArchiveCatalog] = []
+        if let catalogDirectory, position == nil || localStart.map({ position!.next.segment < $0.segment }) ?? true {
+            catalogs = try ArchiveCatalog.all(in: catalogDirectory)
+        }
         if position == nil {
-            guard let start = try tail.start() else { return nil }
-            position = IndexPosition(lastSequence: start.segment - 1, next: start)
+            let firstArchived = catalogs.first?.segments.first?.firstSequence
+            guard let first = [firstArchived, localStart?.segment].compactMap({ $0 }).min() else { return nil }
+            position = IndexPosition(lastSequence: first - 1, next: LogCursor(segment: first, offset: UInt64(SegmentHeader.size)))
         }
         guard var position else { return nil }
+        for catalog in catalogs where catalog.segments.first?.firstSequence == position.next.segment {
+            position = try apply(catalog, from: position)
+        }
         while true {
             let (entries, next) = try tail.read(from: position.next, limit: batchSize, end: end)
             guard let last = entries.last else { return position }
-            let changes = try entries.compactMap(change)
+            let changes = try entries.compactMap { try change($0) }
             position = IndexPosition(lastSequence: last.sequence, next: next)
             try index.apply(changes, position: position)
         }
     }
 
+    /// Applies the records of an archived object from its catalog, then repoints them.
+    private func apply(_ catalog: ArchiveCatalog, from start: IndexPosition) throws -> IndexPosition {
+        var position = start
+        var pending: [(TailEntry, [UInt8]?)] = []
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            try index.apply(try pending.compactMap { try change($0.0, body: $0.1) }, position: position)
+            pending.removeAll(keepingCapacity: true)
+        }
+        for segment in catalog.segments {
+            for record in segment.records {
+                guard let type = RecordType(rawValue: record.type), let sha = Hex.decode(record.bodySHA256) else {
+                    throw IndexError(.database, "archive catalog of \(catalog.objectKey) has a bad record \(record.sequence)")
+                }
+                let entry = TailEntry(sequence: record.sequence, type: type, metadata: Array(record.metadata.utf8), bodySHA256: sha,
+                                      bodyLength: record.bodyLength,
+                                      location: RecordLocation(segment: segment.firstSequence, offset: record.offset, length: record.length))
+                pending.append((entry, record.body.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }))
+                let next = type == .seal ? LogCursor(segment: record.sequence + 1, offset: UInt64(SegmentHeader.size))
+                    : LogCursor(segment: segment.firstSequence, offset: record.offset + UInt64(record.length))
+                position = IndexPosition(lastSequence: record.sequence, next: next)
+                if pending.count >= batchSize { try flush() }
+            }
+        }
+        try flush()
+        try index.applyArchive(catalog)
+        return position
+    }
+
     /// What a record changes in the index (nil for records that change nothing there).
-    func change(_ entry: TailEntry) throws -> IndexChange? {
+    /// Trace bodies are read from the log unless given (archived records, from their catalog).
+    func change(_ entry: TailEntry, body given: [UInt8]? = nil) throws -> IndexChange? {
         switch entry.type {
         case .event: return try Self.eventRow(entry).map(IndexChange.event)
         case .trace:
             let metadata = try entry.traceMetadata()
             guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
-            let body = try records.read(entry.location).body
+            let body = try given ?? records.read(entry.location).body
             let decoder = JSONDecoder()
             switch type {
             case .executionsCreated:

@@ -197,3 +197,43 @@ CREATE TABLE notification_covers (
     execution_id    BLOB PRIMARY KEY,
     notification_id BLOB NOT NULL
 );
+
+-- The S3 archive (applied from the local catalogs in <data>/archive, written before the
+-- rows are repointed). Archived events keep their rows, with storage_tier = 'archived';
+-- every pointer into an archived segment (events, step inputs and outputs, notifications)
+-- keeps its original (segment, offset) and is resolved through archived_records.
+CREATE TABLE archive_objects (
+    object_key    TEXT PRIMARY KEY,
+    first_segment INTEGER NOT NULL,
+    last_sequence INTEGER NOT NULL,
+    bytes         INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,               -- hex SHA-256 of the object, verified after upload
+    archived_at   TEXT NOT NULL
+);
+
+-- One row per archived segment: the object holding it and its byte range there.
+CREATE TABLE archived_segments (
+    segment       INTEGER PRIMARY KEY,         -- the segment's first sequence
+    last_sequence INTEGER NOT NULL,
+    object_key    TEXT NOT NULL,
+    object_offset INTEGER NOT NULL,
+    object_length INTEGER NOT NULL,
+    local_bytes   INTEGER NOT NULL             -- the size of the local file it replaced
+);
+
+-- Where each record of an archived segment sits in its object: one ranged GET.
+CREATE TABLE archived_records (
+    segment       INTEGER NOT NULL,
+    offset        INTEGER NOT NULL,            -- the frame's offset in the original segment file
+    object_offset INTEGER NOT NULL,
+    object_length INTEGER NOT NULL,
+    PRIMARY KEY (segment, offset)
+) WITHOUT ROWID;
+
+-- The zstd dictionaries of archived segments, so a ranged GET of one record is enough.
+CREATE TABLE archived_dictionaries (
+    segment       INTEGER NOT NULL,
+    dictionary_id INTEGER NOT NULL,
+    bytes         BLOB NOT NULL,
+    PRIMARY KEY (segment, dictionary_id)
+) WITHOUT ROWID;

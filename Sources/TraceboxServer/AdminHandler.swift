@@ -16,6 +16,7 @@ struct AdminHandler: Sendable {
     let startedAt: ContinuousClock.Instant
     let workflows: WorkflowService
     let monitor: Monitor
+    let archive: ArchiveService
     let queue = BlockingQueue(label: "tracebox-admin")
 
     static let version = "0.1.0"
@@ -70,6 +71,10 @@ struct AdminHandler: Sendable {
                 return encode(AdminResponse(id: id, result: try await notificationsList(params)))
             case AdminMethod.reportWeekly:
                 return encode(AdminResponse(id: id, result: try await weeklyPreview()))
+            case AdminMethod.archiveStatus:
+                return encode(AdminResponse(id: id, result: try await archive.status()))
+            case AdminMethod.archiveRun:
+                return encode(AdminResponse(id: id, result: try await archive.runNow()))
             case AdminMethod.jobsList:
                 return encode(AdminResponse(id: id, result: try await jobsList()))
             case AdminMethod.jobsShow:
@@ -85,6 +90,8 @@ struct AdminHandler: Sendable {
             return encode(AdminResponse<NoParams>(id: id, error: error))
         } catch let error as ReplayError {
             return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: error.code.rawValue, message: error.description)))
+        } catch let error as SegmentLogError where error.code == .unavailable {
+            return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: "unavailable", message: error.description)))
         } catch let error as IndexError where error.code == .invalidQuery {
             return encode(AdminResponse<NoParams>(id: id, error: .badRequest(error.message)))
         } catch {
@@ -184,7 +191,14 @@ struct AdminHandler: Sendable {
     private func detail(_ eventID: String) async throws -> EventDetail {
         let row = try await row(eventID)
         let metadata = try await record(row).eventMetadata()
-        return EventDetail(event: Self.summary(row), headers: metadata.headers)
+        var summary = Self.summary(row)
+        if row.storageTier == "archived" {
+            let index = index
+            summary.location.object = try await queue.run {
+                try index.archivedLocation(segment: UInt64(row.segment), offset: UInt64(row.offset))
+            }.map { EventSummary.ArchivedObject(key: $0.objectKey, offset: $0.objectOffset, length: $0.objectLength) }
+        }
+        return EventDetail(event: summary, headers: metadata.headers)
     }
 
     private func payload(_ eventID: String) async throws -> PayloadResult {

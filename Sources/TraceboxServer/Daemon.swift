@@ -11,6 +11,7 @@ import TraceboxCore
 import Workflows
 import Monitoring
 import Outbound
+import Archive
 
 /// The running appliance, built by one plain function so tests and `tracebox serve` start
 /// it the same way.
@@ -53,8 +54,9 @@ public enum Daemon {
         let index = try TraceIndex(path: configuration.indexPath)
         let gate = DedupGate()
         let relay = WakeRelay()
-        let indexer = IndexerService(log: log, follower: IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index),
-                                     gate: gate, logger: logger, onApplied: { relay.signal() })
+        let follower = IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index,
+                                     catalogDirectory: configuration.catalogDirectory)
+        let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, onApplied: { relay.signal() })
         // Every event acknowledged before a crash is searchable before the first new request.
         try await indexer.catchUp()
         let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, clock: clock, logger: logger)
@@ -81,10 +83,24 @@ public enum Daemon {
                            applyIndex: { try await indexer.catchUp() }, logger: logger),
             settings: monitoringSettings, clock: clock, logger: logger)
         let monitoring = MonitoringService(monitor: monitor, interval: alerts.checkInterval, logger: logger)
+        let archiveStore = configuration.archive.store()
+        if let archiveStore {
+            log.attach(archive: ArchiveReader(index: index, store: archiveStore))
+        }
+        let archive = ArchiveService(
+            job: archiveStore.map {
+                ArchiveJob(segmentDirectory: configuration.segmentDirectory, catalogDirectory: configuration.catalogDirectory,
+                           index: index, store: $0, policy: configuration.archive.policy, clock: clock, logger: logger,
+                           removed: { segments in
+                               log.forget(segments: segments)
+                               segments.forEach(follower.forget)
+                           })
+            },
+            configuration: configuration, index: index, clock: clock, logger: logger)
         let admin = AdminServer(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
             handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
-                                  monitor: monitor),
+                                  monitor: monitor, archive: archive),
             logger: logger)
         let metrics = DaemonMetrics()
         if !configuration.workflows.isEmpty {
@@ -99,7 +115,7 @@ public enum Daemon {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
-            services: [indexer, workflows, monitoring, admin],
+            services: [indexer, workflows, monitoring, archive, admin],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 let info = ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)

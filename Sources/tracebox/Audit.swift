@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Archive
 import SegmentLog
+import TraceboxServer
 import TraceboxCore
 
 /// `tracebox audit`: offline tools for segment files. They need no daemon and no index.
@@ -13,12 +15,31 @@ struct Audit: AsyncParsableCommand {
             abstract: "Verify checksums, payload hashes, the hash chain and seals.",
             discussion: "Exits 0 when everything is intact, 1 with the first bad file and offset otherwise.")
 
-        @Argument(help: "Segment files, or directories to search for them (e.g. the data directory).")
+        @Argument(help: "Segment files, directories to search for them (e.g. the data directory), and/or one s3://bucket/prefix of archive objects.")
         var paths: [String]
+
+        @Option(help: "YAML configuration whose archive section gives the S3 endpoint and region (for s3:// paths).")
+        var config: String?
+        @Option(help: "S3 endpoint for s3:// paths (default: from --config, else AWS).")
+        var endpoint: String?
+        @Option(help: "S3 region for s3:// paths (default: from --config, else us-east-1).")
+        var region: String?
+
+        func validate() throws {
+            guard paths.filter({ $0.hasPrefix("s3://") }).count <= 1 else {
+                throw ValidationError("name at most one s3://bucket/prefix (the archive is one chain)")
+            }
+        }
 
         func run() async throws {
             let started = Date()
-            let report = SegmentVerifier.verify(paths: paths)
+            let report: SegmentVerifier.Report
+            if let url = paths.first(where: { $0.hasPrefix("s3://") }) {
+                let (store, prefix) = try archiveStore(url)
+                report = ArchiveAudit.verify(store: store, prefix: prefix, localPaths: paths.filter { !$0.hasPrefix("s3://") })
+            } else {
+                report = SegmentVerifier.verify(paths: paths)
+            }
             let seconds = Date().timeIntervalSince(started)
             if let failure = report.failure {
                 FileHandle.standardError.write(Data("FAILED \(failure.path) offset \(failure.offset): \(failure.message)\n".utf8))
@@ -27,6 +48,26 @@ struct Audit: AsyncParsableCommand {
             let megabytes = Double(report.bodyBytes) / 1_000_000
             print(String(format: "OK %d segments (%d sealed), %d records, %d events, %.1f MB of payload verified in %.2f s",
                          report.segments, report.sealedSegments, report.records, report.events, megabytes, seconds))
+        }
+
+        /// The bucket named by an `s3://bucket/prefix` path, with credentials from the AWS variables.
+        private func archiveStore(_ url: String) throws -> (ArchiveStore, String) {
+            let rest = url.dropFirst("s3://".count)
+            let bucket = String(rest.prefix { $0 != "/" })
+            let prefix = String(rest.dropFirst(bucket.count + 1))
+            guard !bucket.isEmpty else { throw ValidationError("expected s3://bucket/prefix, got \(url)") }
+            var settings = try loadConfiguration(path: config, dataDirectory: nil, requireSecrets: false).archive
+            let environment = ProcessInfo.processInfo.environment
+            settings.accessKeyID = settings.accessKeyID ?? environment["AWS_ACCESS_KEY_ID"]
+            settings.secretAccessKey = settings.secretAccessKey ?? environment["AWS_SECRET_ACCESS_KEY"]
+            settings.sessionToken = settings.sessionToken ?? environment["AWS_SESSION_TOKEN"]
+            settings.bucket = bucket
+            if let endpoint { settings.endpoint = endpoint }
+            if let region { settings.region = region }
+            guard let store = settings.store() else {
+                throw CLIError("reading \(url) needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
+            }
+            return (store, prefix)
         }
     }
 

@@ -60,3 +60,17 @@ func printTable(_ header: [String], _ rows: [[String]]) {
         print(line.trimmingCharacters(in: .whitespaces))
     }
 }
+
+/// Byte counts for people: `512 B`, `3.2 MiB`, `1.4 GiB`.
+enum ByteText {
+    static func format(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

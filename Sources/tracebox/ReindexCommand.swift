@@ -34,7 +34,8 @@ struct Reindex: AsyncParsableCommand {
         let fresh = configuration.indexPath + ".rebuild"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) }
         let index = try TraceIndex(path: fresh)
-        let position = try IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index).catchUp(to: nil)
+        let position = try IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index,
+                                         catalogDirectory: configuration.catalogDirectory).catchUp(to: nil)
         let events = try index.statusCounts().values.reduce(0, +)
         try index.close()
         for suffix in ["-wal", "-shm", ""] { try? FileManager.default.removeItem(atPath: configuration.indexPath + suffix) }

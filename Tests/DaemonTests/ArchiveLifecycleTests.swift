@@ -12,7 +12,7 @@ struct ArchiveLifecycleTests {
         defer { moto.stop() }
         let s3 = S3Client(endpoint: moto.endpoint, region: "us-east-1", bucket: "tracebox-archive",
                           accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
-        try await s3.createBucket()
+        try s3.createBucket()
         let root = Support.temporaryDirectory()
         defer { Support.remove(root) }
         let config = root + "/tracebox.yaml"
@@ -30,7 +30,7 @@ struct ArchiveLifecycleTests {
         let install = try Support.run(tracebox, ["archive", "lifecycle", "--config", config])
         #expect(install.status == 0, "\(install.stderr)")
         #expect(String(decoding: install.stdout, as: UTF8.self).contains("installed: prefix segments/ to GLACIER after 30 day(s)"))
-        let installed = try #require(try await s3.getLifecycle())
+        let installed = try #require(try s3.getLifecycle())
         #expect(installed.contains("tracebox-archive-to-glacier") && installed.contains("<Days>30</Days>"))
         let check = try Support.run(tracebox, ["archive", "lifecycle", "--check", "--config", config])
         #expect(check.status == 0, "\(check.stderr)")

@@ -1,4 +1,5 @@
 import Foundation
+import Outbound
 
 /// The scripted HTTP destination (`Tests/Fixtures/destination.py`) on a loopback port, and
 /// the requests it received.
@@ -122,6 +123,49 @@ public final class MotoS3: Sendable {
     }
 
     public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    public func stop() { _ = child.kill() }
+}
+
+/// A proxy in front of moto that fails S3 requests on demand (`Tests/Fixtures/s3_fault_proxy.py`):
+/// 500 answers, or connections cut mid-request.
+public final class S3FaultProxy: Sendable {
+    public let port: Int
+    private let child: ChildProcess
+
+    public init(upstream: MotoS3) throws {
+        child = try ChildProcess("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/Fixtures/s3_fault_proxy.py", String(upstream.port)])
+        port = try DestinationServer.port(of: child, name: "S3 fault proxy")
+    }
+
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    public enum Fault: String, Sendable {
+        case internalError = "500"
+        case cut
+    }
+
+    /// Fails the next `count` requests (of `methods`, or any) with `fault`.
+    public func arm(_ fault: Fault, count: Int, methods: [String]? = nil) throws {
+        var config: [String: Any] = ["mode": fault.rawValue, "count": count]
+        if let methods { config["methods"] = methods }
+        _ = try control(method: "POST", body: try JSONSerialization.data(withJSONObject: config))
+    }
+
+    /// How many faults have been injected so far.
+    public func injected() throws -> Int {
+        (try control(method: "GET", body: nil)["injected"] as? Int) ?? 0
+    }
+
+    private func control(method: String, body: Data?) throws -> [String: Any] {
+        let response = try HTTPClient().sendBlocking(HTTPRequest(
+            method: method, url: endpoint + "/__fault", headers: [(name: "Content-Type", value: "application/json")],
+            body: body.map { [UInt8]($0) }, timeout: .seconds(10)))
+        guard let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            throw FixtureError("the S3 fault proxy did not answer")
+        }
+        return object
+    }
 
     public func stop() { _ = child.kill() }
 }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// What the archive job needs to know: which segments leave the box, how they are grouped
+/// into objects, and where the objects go.
+public struct ArchivePolicy: Sendable {
+    /// Sealed segments whose seal is older than this leave the box.
+    public var hotAge: Duration
+    /// Key prefix of archive objects (e.g. `segments/`).
+    public var prefix: String
+    /// The storage class of uploads (`STANDARD`, `STANDARD_IA`, `GLACIER`, …).
+    public var storageClass: String
+    /// Consecutive segments are merged into objects of about this size.
+    public var targetObjectBytes: Int
+    /// Objects larger than this are uploaded in parts of this size (S3's minimum is 5 MiB).
+    public var partBytes = 64 * 1024 * 1024
+    /// How long a Glacier restore keeps the object readable.
+    public var restoreDays = 7
+
+    public init(hotAge: Duration, prefix: String, storageClass: String = "STANDARD", targetObjectBytes: Int = 256 * 1024 * 1024) {
+        self.hotAge = hotAge
+        self.prefix = prefix
+        self.storageClass = storageClass
+        self.targetObjectBytes = targetObjectBytes
+    }
+
+    /// The key of the object holding sequences `first ... last`: zero-padded like segment
+    /// names, so keys sort in log order, and re-running a job writes the same key.
+    public func objectKey(first: UInt64, last: UInt64) -> String {
+        func padded(_ value: UInt64) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: 20 - digits.count) + digits
+        }
+        return prefix + padded(first) + "-" + padded(last) + ".tbxa"
+    }
+
+    /// The sequences an object key names, or nil for other keys.
+    public func sequences(ofKey key: String) -> (first: UInt64, last: UInt64)? {
+        guard key.hasPrefix(prefix), key.hasSuffix(".tbxa") else { return nil }
+        let parts = key.dropFirst(prefix.count).dropLast(5).split(separator: "-")
+        guard parts.count == 2, let first = UInt64(parts[0]), let last = UInt64(parts[1]) else { return nil }
+        return (first, last)
+    }
+}
+
+/// An archive step that failed: what it was doing and why. Nothing is lost when a job
+/// fails; the next run picks up where this one stopped.
+public struct ArchiveError: Error, CustomStringConvertible, Sendable {
+    public var stage: String
+    public var message: String
+
+    public init(_ stage: String, _ message: String) {
+        self.stage = stage
+        self.message = message
+    }
+
+    public var description: String { "archive \(stage): \(message)" }
+}
