@@ -77,10 +77,12 @@ public enum Support {
     }
 
     /// Runs a process to completion and returns its exit status, stdout and stderr.
-    public static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil
+    ) throws -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
