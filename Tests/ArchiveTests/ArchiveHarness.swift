@@ -97,6 +97,25 @@ final class ArchiveHarness {
         try follower.catchUp(to: log.committed.end)
     }
 
+    /// Appends `segments` segments of incompressible payloads of about `bytesPerSegment`
+    /// each (so objects get large cheaply), then one record in the active segment.
+    func fillIncompressible(segments: Int, bytesPerSegment: Int) async throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<segments {
+            for _ in 0..<4 {
+                let words = (0..<(bytesPerSegment / 32)).map { _ in generator.next() as UInt64 }
+                let payload = words.withUnsafeBytes { [UInt8]($0) }
+                let receipt = try await log.append(event: Support.eventMetadata(source: "bulk", at: clock.now()), payload: payload)
+                written.append((receipt.location, payload, .event))
+            }
+            try await log.roll()
+            clock.advance(by: 3600)
+        }
+        let receipt = try await log.append(event: Support.eventMetadata(source: "bulk", at: clock.now()), payload: [1, 2, 3])
+        written.append((receipt.location, [1, 2, 3], .event))
+        try follower.catchUp(to: log.committed.end)
+    }
+
     /// Moves the clock past the hot age of every segment written so far.
     func age() { clock.advance(by: 91 * 86_400) }
 

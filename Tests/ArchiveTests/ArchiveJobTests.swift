@@ -86,4 +86,20 @@ struct ArchiveJobTests {
             #expect(try harness.log.read(first.location).body == first.body)
         }
     }
+
+    @Test func largeObjectsGoUpInPartsAndAreVerified() async throws {
+        try await ArchiveHarness.with { harness in
+            try await harness.fillIncompressible(segments: 3, bytesPerSegment: 4 * 1024 * 1024)
+            harness.age()
+            var policy = harness.policy()
+            policy.partBytes = 5 * 1024 * 1024
+            let report = try harness.job(policy: policy).run()
+            // About 12 MiB in one object: three parts, verified by reading the object back.
+            #expect(report.segmentsArchived == 3 && report.objectsUploaded == 1 && report.bytesUploaded > 12_000_000)
+            let key = try #require(try harness.s3().listObjects(prefix: "segments/").first?.key)
+            #expect(try harness.s3().headObject(key: key)?.etag?.hasSuffix("-3\"") == true)
+            harness.log.attach(archive: ArchiveReader(index: harness.index, store: harness.store()))
+            #expect(try harness.everyRecordReadsBack())
+        }
+    }
 }
