@@ -53,6 +53,11 @@ public struct LogTail: Sendable {
         self.directory = directory
     }
 
+    /// The file of the segment that starts at sequence `segment`.
+    public func path(of segment: UInt64) -> String {
+        directory + "/" + SegmentDirectory.fileName(firstSequence: segment)
+    }
+
     /// Where the log starts: the first segment on disk, just after its header.
     public func start() throws -> LogCursor? {
         try SegmentDirectory.segments(in: directory).first.map {
@@ -67,7 +72,7 @@ public struct LogTail: Sendable {
         var cursor = cursor
         var entries: [TailEntry] = []
         fileLoop: while entries.count < limit {
-            let path = directory + "/" + SegmentDirectory.fileName(firstSequence: cursor.segment)
+            let path = path(of: cursor.segment)
             guard FileManager.default.fileExists(atPath: path) else { break }
             let file = try SegmentFile.openForReading(path)
             let fileEnd = end?.segment == cursor.segment ? end!.offset : try file.size()

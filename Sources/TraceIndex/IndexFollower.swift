@@ -33,25 +33,30 @@ public struct IndexFollower: Sendable {
     @discardableResult
     public func catchUp(to end: LogCursor?) throws -> IndexPosition? {
         var position = try index.position()
-        // Catalogs matter only when the index is behind the oldest local segment (rebuilding);
-        // a running index is always past what has been archived.
-        let localStart = try tail.start()
-        var catalogs: [ArchiveCatalog] = []
-        if let catalogDirectory, position == nil || localStart.map({ position!.next.segment < $0.segment }) ?? true {
-            catalogs = try ArchiveCatalog.all(in: catalogDirectory)
+        var loaded: [ArchiveCatalog]?
+        func catalogs() throws -> [ArchiveCatalog] {
+            if loaded == nil { loaded = try catalogDirectory.map { try ArchiveCatalog.all(in: $0) } ?? [] }
+            return loaded!
         }
         if position == nil {
-            let firstArchived = catalogs.first?.segments.first?.firstSequence
-            guard let first = [firstArchived, localStart?.segment].compactMap({ $0 }).min() else { return nil }
+            let firstArchived = try catalogs().first?.segments.first?.firstSequence
+            guard let first = [firstArchived, try tail.start()?.segment].compactMap({ $0 }).min() else { return nil }
             position = IndexPosition(lastSequence: first - 1, next: LogCursor(segment: first, offset: UInt64(SegmentHeader.size)))
         }
         guard var position else { return nil }
-        for catalog in catalogs where catalog.segments.first?.firstSequence == position.next.segment {
-            position = try apply(catalog, from: position)
-        }
         while true {
             let (entries, next) = try tail.read(from: position.next, limit: batchSize, end: end)
-            guard let last = entries.last else { return position }
+            guard let last = entries.last else {
+                // The next segment is not on disk: archived (an index rebuilt from scratch, or
+                // restored from a backup older than the archive), or simply not written yet.
+                // A running daemon's index is always past what has been archived, so this
+                // costs it one stat per catch-up.
+                guard position.next.offset == UInt64(SegmentHeader.size), !FileManager.default.fileExists(atPath: tail.path(of: position.next.segment)),
+                      let catalog = try catalogs().first(where: { $0.segments.first?.firstSequence == position.next.segment })
+                else { return position }
+                position = try apply(catalog, from: position)
+                continue
+            }
             let changes = try entries.compactMap { try change($0) }
             position = IndexPosition(lastSequence: last.sequence, next: next)
             try index.apply(changes, position: position)

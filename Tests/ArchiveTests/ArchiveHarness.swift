@@ -43,12 +43,11 @@ final class ArchiveHarness {
         log = try SegmentLog.open(directory: directory + "/segments", options: options, clock: clock, logger: Support.quietLogger)
         index = try TraceIndex(path: directory + "/index.sqlite")
         follower = IndexFollower(segmentDirectory: directory + "/segments", index: index, catalogDirectory: directory + "/archive")
-        try s3().createBucket()
+        _ = try moto.createBucket(bucket)
     }
 
     func s3(endpoint: String? = nil) -> S3Client {
-        S3Client(endpoint: endpoint ?? moto.endpoint, region: "us-east-1", bucket: bucket, accessKeyID: moto.accessKeyID,
-                 secretAccessKey: moto.secretAccessKey, timeout: .seconds(10))
+        moto.client(bucket: bucket, endpoint: endpoint, timeout: .seconds(10))
     }
 
     func store(endpoint: String? = nil) -> ArchiveStore {

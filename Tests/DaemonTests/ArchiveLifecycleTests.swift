@@ -10,9 +10,7 @@ struct ArchiveLifecycleTests {
     @Test func installsAndChecksTheGlacierRule() async throws {
         let moto = try MotoS3()
         defer { moto.stop() }
-        let s3 = S3Client(endpoint: moto.endpoint, region: "us-east-1", bucket: "tracebox-archive",
-                          accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
-        try s3.createBucket()
+        let s3 = try moto.createBucket()
         let root = Support.temporaryDirectory()
         defer { Support.remove(root) }
         let config = root + "/tracebox.yaml"

@@ -10,9 +10,7 @@ struct S3ClientTests {
     @Test func objectsMultipartRangesLifecycleRestoreAndSigning() async throws {
         let moto = try MotoS3()
         defer { moto.stop() }
-        let s3 = S3Client(endpoint: moto.endpoint, region: "us-east-1", bucket: "tracebox-archive",
-                          accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
-        try s3.createBucket()
+        let s3 = try moto.createBucket()
 
         // A key that needs encoding (a space), and bytes that are not text. (libcurl 7.88 signs "+"
         // in a path differently from S3, so archive keys never contain one.)

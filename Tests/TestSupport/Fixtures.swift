@@ -124,6 +124,19 @@ public final class MotoS3: Sendable {
 
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
+    /// A client of `bucket` signed as the allowed user (through `endpoint`, default moto's own).
+    public func client(bucket: String = "tracebox-archive", endpoint: String? = nil, timeout: Duration = .seconds(120)) -> S3Client {
+        S3Client(endpoint: endpoint ?? self.endpoint, region: "us-east-1", bucket: bucket, accessKeyID: accessKeyID,
+                 secretAccessKey: secretAccessKey, timeout: timeout)
+    }
+
+    /// Creates `bucket` and returns its client.
+    public func createBucket(_ bucket: String = "tracebox-archive") throws -> S3Client {
+        let s3 = client(bucket: bucket)
+        try s3.createBucket()
+        return s3
+    }
+
     public func stop() { _ = child.kill() }
 }
 
