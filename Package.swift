@@ -179,6 +179,12 @@ let package = Package(
             path: "Benchmarks/ReplayBenchmark"
         ),
         .executableTarget(
+            name: "ArchiveBenchmark",
+            dependencies: ["BenchmarkSupport", "Archive", "Outbound", "TraceIndex", "SegmentLog", "TraceboxCore",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ArchiveBenchmark"
+        ),
+        .executableTarget(
             name: "SearchBenchmark",
             dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore"],
             path: "Benchmarks/SearchBenchmark"

@@ -1,7 +1,9 @@
 import Crypto
+import Dispatch
 import Foundation
 import Logging
 import Outbound
+import Synchronization
 import SegmentLog
 import TraceIndex
 import TraceboxCore
@@ -73,23 +75,39 @@ public final class ArchiveJob: Sendable {
         var uncatalogued = Set(existing.map(\.key)).subtracting(try catalogKeys())
         var group: [(path: String, segment: CompactedSegment, localBytes: Int)] = []
         var groupBytes = 0
-        for candidate in eligible {
-            let compacted: CompactedSegment
-            do {
-                compacted = try SegmentCompactor.compact(path: candidate.path)
-            } catch {
-                throw ArchiveError("compact \(candidate.path)", "\(error)")
+        // Compression dominates: segments are compacted `workers` at a time, then grouped in order.
+        for start in stride(from: 0, to: eligible.count, by: max(1, policy.workers)) {
+            let batch = Array(eligible[start..<min(start + max(1, policy.workers), eligible.count)])
+            for (candidate, compacted) in zip(batch, try compact(batch)) {
+                if !group.isEmpty, groupBytes + compacted.bytes.count > policy.targetObjectBytes {
+                    try archive(group, &report, stop: stop, uncatalogued: &uncatalogued)
+                    group = []
+                    groupBytes = 0
+                }
+                group.append((candidate.path, compacted, candidate.bytes))
+                groupBytes += compacted.bytes.count
             }
-            if !group.isEmpty, groupBytes + compacted.bytes.count > policy.targetObjectBytes {
-                try archive(group, &report, stop: stop, uncatalogued: &uncatalogued)
-                group = []
-                groupBytes = 0
-            }
-            group.append((candidate.path, compacted, candidate.bytes))
-            groupBytes += compacted.bytes.count
         }
         if !group.isEmpty { try archive(group, &report, stop: stop, uncatalogued: &uncatalogued) }
         return report
+    }
+
+    /// Compacts `segments` in parallel; the results are in the same order.
+    private func compact(_ segments: [(path: String, bytes: Int)]) throws(ArchiveError) -> [CompactedSegment] {
+        let results = Mutex<[Int: Result<CompactedSegment, ArchiveError>]>([:])
+        let level = policy.compressionLevel
+        DispatchQueue.concurrentPerform(iterations: segments.count) { i in
+            let result: Result<CompactedSegment, ArchiveError>
+            do {
+                result = .success(try SegmentCompactor.compact(path: segments[i].path, level: level))
+            } catch {
+                result = .failure(ArchiveError("compact \(segments[i].path)", "\(error)"))
+            }
+            results.withLock { $0[i] = result }
+        }
+        return try results.withLock { results in segments.indices.map { results[$0]! } }.map { result throws(ArchiveError) in
+            try result.get()
+        }
     }
 
     private func catalogKeys() throws(ArchiveError) -> Set<String> {

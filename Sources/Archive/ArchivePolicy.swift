@@ -1,4 +1,5 @@
 import Foundation
+import SegmentLog
 
 /// What the archive job needs to know: which segments leave the box, how they are grouped
 /// into objects, and where the objects go.
@@ -13,6 +14,10 @@ public struct ArchivePolicy: Sendable {
     public var targetObjectBytes: Int
     /// Objects larger than this are uploaded in parts of this size (S3's minimum is 5 MiB).
     public var partBytes = 64 * 1024 * 1024
+    /// The zstd level records are recompressed at (19: slow once, smallest objects).
+    public var compressionLevel: Int32 = SegmentCompactor.archiveLevel
+    /// Segments compacted at once (compression dominates the job; one per core).
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
     /// How long a Glacier restore keeps the object readable.
     public var restoreDays = 7
 

@@ -163,6 +163,8 @@ public struct ArchiveSettings: Sendable {
     public var glacierAfterDays = 0
     /// Consecutive segments are merged into objects of about this size.
     public var targetObjectBytes = 256 * 1024 * 1024
+    /// The zstd level archive objects are recompressed at.
+    public var compressionLevel: Int32 = 19
     /// From AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
     public var accessKeyID: String?
     public var secretAccessKey: String?

@@ -94,6 +94,10 @@ struct ConfigurationBuilder {
             guard bytes >= 5 * 1024 * 1024 else { throw locator.error(["archive", "target_object_bytes"], "must be at least 5 MiB") }
             archive.targetObjectBytes = bytes
         }
+        if let level = raw.compression_level {
+            guard (1...22).contains(level) else { throw locator.error(["archive", "compression_level"], "a zstd level from 1 to 22") }
+            archive.compressionLevel = Int32(level)
+        }
         if requireSecrets, archive.accessKeyID == nil || archive.secretAccessKey == nil {
             throw locator.error(["archive"], "the archive needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
         }

@@ -27,6 +27,7 @@ struct RawConfig: Decodable {
         var storage_class: String?
         var glacier_after: String?
         var target_object_bytes: Int?
+        var compression_level: Int?
     }
 
     struct Alerts: Decodable {
@@ -130,7 +131,7 @@ struct RawConfig: Decodable {
         "alerts.slack": ["webhook_url_env", "group_window", "max_listed"],
         "alerts.weekly_summary": ["to", "at"],
         "retention": ["hot_age"],
-        "archive": ["bucket", "prefix", "endpoint", "region", "storage_class", "glacier_after", "target_object_bytes"],
+        "archive": ["bucket", "prefix", "endpoint", "region", "storage_class", "glacier_after", "target_object_bytes", "compression_level"],
         "http": ["listen", "max_body_bytes"],
         "admin": ["socket", "allow_uids", "group"],
         "log": ["segment_max_bytes", "segment_max_age", "dictionary_after", "compression_level", "commit_delay"],

@@ -18,7 +18,9 @@ extension ArchiveSettings {
     }
 
     public var policy: ArchivePolicy {
-        ArchivePolicy(hotAge: hotAge, prefix: prefix, storageClass: storageClass, targetObjectBytes: targetObjectBytes)
+        var policy = ArchivePolicy(hotAge: hotAge, prefix: prefix, storageClass: storageClass, targetObjectBytes: targetObjectBytes)
+        policy.compressionLevel = compressionLevel
+        return policy
     }
 }
 
