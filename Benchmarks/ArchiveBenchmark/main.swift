@@ -12,11 +12,11 @@ import TraceboxCore
 // bytes local (zstd 3 with dictionaries) against bytes archived (zstd 19), the run's
 // throughput, and the latency of cold reads (one ranged GET each).
 //
-// Usage: ArchiveBenchmark WORK_DIR CORPUS_DIR S3_ENDPOINT ACCESS_KEY SECRET EVENTS
+// Usage: ArchiveBenchmark WORK_DIR CORPUS_DIR S3_ENDPOINT ACCESS_KEY SECRET EVENTS [LEVEL]
 
 let arguments = CommandLine.arguments
-guard arguments.count == 7, let events = Int(arguments[6]) else {
-    FileHandle.standardError.write(Data("usage: ArchiveBenchmark WORK_DIR CORPUS_DIR S3_ENDPOINT ACCESS_KEY SECRET EVENTS\n".utf8))
+guard arguments.count >= 7, let events = Int(arguments[6]) else {
+    FileHandle.standardError.write(Data("usage: ArchiveBenchmark WORK_DIR CORPUS_DIR S3_ENDPOINT ACCESS_KEY SECRET EVENTS [LEVEL]\n".utf8))
     exit(2)
 }
 let work = arguments[1]
@@ -41,8 +41,10 @@ let s3 = S3Client(endpoint: arguments[3], region: "us-east-1", bucket: "tracebox
 try s3.createBucket()
 let store = ArchiveStore(s3: s3)
 clock.advance(by: 91 * 86_400)
+var policy = ArchivePolicy(hotAge: .seconds(90 * 86_400), prefix: "segments/")
+if arguments.count > 7, let level = Int32(arguments[7]) { policy.compressionLevel = level }
 let job = ArchiveJob(segmentDirectory: work + "/segments", catalogDirectory: work + "/archive", index: index, store: store,
-                     policy: ArchivePolicy(hotAge: .seconds(90 * 86_400), prefix: "segments/"), clock: clock, logger: logger)
+                     policy: policy, clock: clock, logger: logger)
 let started = Date()
 let report = try job.run()
 let seconds = Date().timeIntervalSince(started)
@@ -65,7 +67,7 @@ await log.close()
 func mb(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_000_000) }
 print("events                 \(events) (\(mb(payloadBytes)) of payload)")
 print("sealed segments        \(segments.count), \(mb(localBytes)) on disk (zstd 3 + dictionaries)")
-print("archive objects        \(report.objectsUploaded), \(mb(report.bytesUploaded)) (zstd 19 + dictionaries): "
+print("archive objects        \(report.objectsUploaded), \(mb(report.bytesUploaded)) (zstd \(policy.compressionLevel) + dictionaries): "
       + String(format: "%.2f× smaller than local, %.1f bytes per event", Double(localBytes) / Double(report.bytesUploaded),
                Double(report.bytesUploaded) / Double(events)))
 print("catalogs kept locally  \(mb(catalogBytes)) (" + String(format: "%.1f bytes per event", Double(catalogBytes) / Double(events)) + ")")
