@@ -51,7 +51,8 @@ try await applier.catchUp()
 let catalog = WorkflowCatalog(broken.workflows)
 let engine = WorkflowEngine(
     log: log, index: index, catalog: catalog, settings: EngineSettings(workers: 64, perDestination: 64),
-    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() }, logger: logger)
+    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() },
+    decodedChanges: applier.follower.decoded, logger: logger)
 let running = Task { await engine.run() }
 let setupStarted = ContinuousClock.now
 while try index.executionStatusCounts()["failed", default: 0] < total { try await Task.sleep(for: .milliseconds(50)) }

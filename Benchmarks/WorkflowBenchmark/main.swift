@@ -52,7 +52,8 @@ try await applier.catchUp()
 let engine = WorkflowEngine(
     log: log, index: index, catalog: WorkflowCatalog(configuration.workflows),
     settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination),
-    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() }, logger: logger)
+    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() },
+    decodedChanges: applier.follower.decoded, logger: logger)
 /// CPU time this process has used (user + system), in seconds.
 func cpuSeconds() -> Double {
     var usage = rusage()

@@ -167,13 +167,17 @@ private let curlHeaderCallback: curl_write_callback = { data, size, count, conte
     let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
     let length = size * count
     guard let data, length > 0 else { return length }
-    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
-        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-    }.trimmingCharacters(in: .whitespacesAndNewlines)
-    if line.hasPrefix("HTTP/") {
+    // Trimmed as bytes: Foundation's `trimmingCharacters` goes through NSString on Linux
+    // and cost more than the rest of a response's handling.
+    let bytes = data.withMemoryRebound(to: UInt8.self, capacity: length) { UnsafeBufferPointer(start: $0, count: length) }
+    let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+    guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return length }
+    let line = bytes[first...last]
+    if line.starts(with: "HTTP/".utf8) {
         sink.headers = []  // a new response (after 100 Continue or a redirect) starts
-    } else if let colon = line.firstIndex(of: ":") {
-        sink.headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        let value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
+        sink.headers.append((String(decoding: line[..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self)))
     }
     return length
 }

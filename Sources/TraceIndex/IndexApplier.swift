@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// When `catchUp()` returns, everything committed to the log before the call is applied.
 public final class IndexApplier: Sendable {
-    private let follower: IndexFollower
+    public let follower: IndexFollower
     private let end: @Sendable () -> LogCursor?
     private let queue = DispatchQueue(label: "tracebox-index-applier")
     private let state = Mutex<(running: Bool, waiting: [CheckedContinuation<IndexPosition?, any Error>])>((false, []))

@@ -14,6 +14,8 @@ public struct IndexFollower: Sendable {
     private let records: SegmentReaderCache
     /// Where the catalogs of archived segments are (`<data>/archive`); nil: no archive.
     public let catalogDirectory: String?
+    /// Changes the engine hands over already decoded (see `DecodedChanges`).
+    public let decoded = DecodedChanges()
 
     public init(segmentDirectory: String, index: TraceIndex, catalogDirectory: String? = nil) {
         tail = LogTail(directory: segmentDirectory)
@@ -60,6 +62,7 @@ public struct IndexFollower: Sendable {
             let changes = try entries.compactMap { try change($0) }
             position = IndexPosition(lastSequence: last.sequence, next: next)
             try index.apply(changes, position: position)
+            decoded.forget(through: last.sequence)
         }
     }
 
@@ -98,6 +101,7 @@ public struct IndexFollower: Sendable {
         switch entry.type {
         case .event: return try Self.eventRow(entry).map(IndexChange.event)
         case .trace:
+            if given == nil, let change = decoded.take(entry.sequence) { return change }
             let metadata = try entry.traceMetadata()
             guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
             let body = try given ?? records.read(entry.location).body

@@ -66,7 +66,7 @@ public enum Daemon {
             settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
                                      environment: configuration.environment),
-            clock: clock, applyIndex: { try await indexer.catchUp() }, logger: logger)
+            clock: clock, applyIndex: { try await indexer.catchUp() }, decodedChanges: follower.decoded, logger: logger)
         relay.target = { engine.wake() }
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         applyIndex: { try await indexer.catchUp() }, logger: logger)

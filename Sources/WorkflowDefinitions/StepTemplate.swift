@@ -19,12 +19,17 @@ public struct StepTemplate: Sendable, CustomStringConvertible {
 
     public let source: String
     public let escaping: Escaping
+    /// The dotted path when the whole template is one variable (`{{ event.payload.id }}`),
+    /// so a JSON body can put the value itself (a number stays a number) instead of its text.
+    /// Found once here: it is asked for on every render.
+    public let singleVariable: String?
     private let template: MustacheTemplate
 
     public init(_ source: String, escaping: Escaping) throws(TemplateError) {
         TemplateContentTypes.registerOnce()
         self.source = source
         self.escaping = escaping
+        singleVariable = Self.singleVariable(of: source)
         do {
             template = try MustacheTemplate(string: "{{% CONTENT_TYPE: \(escaping.rawValue)}}" + source)
         } catch let error as MustacheTemplate.ParserError {
@@ -40,9 +45,7 @@ public struct StepTemplate: Sendable, CustomStringConvertible {
 
     public var description: String { source }
 
-    /// The dotted path when the whole template is one variable (`{{ event.payload.id }}`),
-    /// so a JSON body can put the value itself (a number stays a number) instead of its text.
-    public var singleVariable: String? {
+    private static func singleVariable(of source: String) -> String? {
         let trimmed = source.trimmingCharacters(in: .whitespaces)
         guard trimmed.hasPrefix("{{"), trimmed.hasSuffix("}}"), !trimmed.hasPrefix("{{{") else { return nil }
         let inner = trimmed.dropFirst(2).dropLast(2).trimmingCharacters(in: .whitespaces)

@@ -43,14 +43,14 @@ public final class WorkflowEngine: Sendable {
     public init(log: SegmentLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) {
+                applyIndex: @escaping @Sendable () async throws -> Void, decodedChanges: DecodedChanges? = nil, logger: Logger) {
         self.index = index
         self.catalog = catalog
         self.settings = settings
         self.clock = clock
         self.logger = logger
         self.applyIndex = applyIndex
-        let traces = TraceWriter(log: log, clock: clock)
+        let traces = TraceWriter(log: log, clock: clock, decoded: decodedChanges)
         router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch)
         replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock, applyIndex: applyIndex)
         feeder = JobFeeder(index: index, replayer: replayer, clock: clock, logger: logger)

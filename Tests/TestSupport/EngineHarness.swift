@@ -37,7 +37,8 @@ public final class EngineHarness: Sendable {
             log: log, index: index, catalog: catalog,
             settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom, environment: environment),
-            clock: clock, random: { 0.5 }, applyIndex: { try await applier.catchUp() }, logger: Support.quietLogger)
+            clock: clock, random: { 0.5 }, applyIndex: { try await applier.catchUp() },
+            decodedChanges: applier.follower.decoded, logger: Support.quietLogger)
     }
 
     /// Applies the log to the index, as the daemon's indexer does.
