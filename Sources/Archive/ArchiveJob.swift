@@ -72,7 +72,7 @@ public final class ArchiveJob: Sendable {
         // Objects a crashed run uploaded but never catalogued (its groups may have differed):
         // removed once the segments they hold are safely in a catalogued object.
         let existing = try store.retrying("list \(policy.prefix)") { () throws(S3Error) in try store.s3.listObjects(prefix: policy.prefix) }
-        var uncatalogued = Set(existing.map(\.key)).subtracting(try catalogKeys())
+        var uncatalogued = Set(existing.map(\.key)).subtracting(catalogKeys())
         var group: [(path: String, segment: CompactedSegment, localBytes: Int)] = []
         var groupBytes = 0
         // Compression dominates: segments are compacted `workers` at a time, then grouped in order.
@@ -110,12 +110,9 @@ public final class ArchiveJob: Sendable {
         }
     }
 
-    private func catalogKeys() throws(ArchiveError) -> Set<String> {
-        do {
-            return Set(try ArchiveCatalog.all(in: catalogDirectory).map(\.objectKey))
-        } catch {
-            throw ArchiveError("read catalogs", "\(error)")
-        }
+    /// The keys of every catalogued object (by their catalogs' names).
+    private func catalogKeys() -> Set<String> {
+        Set(ArchiveCatalog.listed(in: catalogDirectory).map { policy.prefix + $0.objectName })
     }
 
     /// Sealed local segments old enough to leave, oldest first, stopping at the first that
@@ -187,29 +184,32 @@ public final class ArchiveJob: Sendable {
     }
 
     /// Finishes what a crashed run left: catalogs written but not applied, and local files
-    /// of segments already repointed.
+    /// of segments already repointed. Catalogs are judged by name first, so a run reads only
+    /// those with something left to do (a year of catalogs is gigabytes).
     private func finishUnfinished(_ report: inout ArchiveReport) throws(ArchiveError) {
-        let catalogs: [ArchiveCatalog]
-        let archived: Set<UInt64>
+        let applied: Set<String>
+        let local: [UInt64]
         do {
-            catalogs = try ArchiveCatalog.all(in: catalogDirectory)
-            archived = try index.archivedSegments()
+            applied = Set(try index.archivedObjectKeys().compactMap { $0.split(separator: "/").last.map(String.init) })
+            local = try SegmentDirectory.segments(in: segmentDirectory).map(\.firstSequence)
         } catch {
-            throw ArchiveError("read catalogs", "\(error)")
+            throw ArchiveError("read the archive's state", "\(error)")
         }
-        for catalog in catalogs {
-            var finished = false
-            if !catalog.segments.allSatisfy({ archived.contains($0.firstSequence) }) {
-                try repoint(catalog)
-                finished = true
+        for listing in ArchiveCatalog.listed(in: catalogDirectory) {
+            let repointed = applied.contains(listing.objectName)
+            let leftLocally = local.contains { (listing.firstSequence...listing.lastSequence).contains($0) }
+            guard !repointed || leftLocally else { continue }
+            let catalog: ArchiveCatalog
+            do {
+                catalog = try ArchiveCatalog.read(path: listing.path)
+            } catch {
+                throw ArchiveError("read \(listing.path)", "\(error)")
             }
+            if !repointed { try repoint(catalog) }
             let freed = try removeLocal(catalog)
-            if freed > 0 {
-                report.segmentsArchived += catalog.segments.count
-                report.localBytesFreed += freed
-                finished = true
-            }
-            if finished { report.unfinishedCompleted += 1 }
+            report.segmentsArchived += freed > 0 ? catalog.segments.count : 0
+            report.localBytesFreed += freed
+            report.unfinishedCompleted += 1
         }
     }
 

@@ -122,9 +122,29 @@ public struct ArchiveCatalog: Codable, Sendable, Equatable {
 
     /// Every catalog in `directory`, in log order (empty when there is no directory).
     public static func all(in directory: String) throws -> [ArchiveCatalog] {
+        try listed(in: directory).map { try read(path: $0.path) }
+    }
+
+    /// A catalog file found by its name, before it is read: the sequences its object holds
+    /// (the name is the object key's last component, `<first>-<last>.tbxa.catalog`).
+    public struct Listing: Sendable, Equatable {
+        public var firstSequence: UInt64
+        public var lastSequence: UInt64
+        public var path: String
+        /// The object key's last component.
+        public var objectName: String
+    }
+
+    /// The catalogs in `directory` by name, in log order, without reading them: a year of
+    /// catalogs is gigabytes, and most callers need one or none of them.
+    public static func listed(in directory: String) -> [Listing] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return try names.filter { $0.hasSuffix(fileSuffix) }
-            .map { try read(path: directory + "/" + $0) }
-            .sorted { ($0.segments.first?.firstSequence ?? 0) < ($1.segments.first?.firstSequence ?? 0) }
+        return names.compactMap { name -> Listing? in
+            guard name.hasSuffix(".tbxa" + fileSuffix) else { return nil }
+            let objectName = String(name.dropLast(fileSuffix.count))
+            let parts = objectName.dropLast(".tbxa".count).split(separator: "-")
+            guard parts.count == 2, let first = UInt64(parts[0]), let last = UInt64(parts[1]) else { return nil }
+            return Listing(firstSequence: first, lastSequence: last, path: directory + "/" + name, objectName: objectName)
+        }.sorted { $0.firstSequence < $1.firstSequence }
     }
 }

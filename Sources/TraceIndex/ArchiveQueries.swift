@@ -87,6 +87,11 @@ extension TraceIndex {
         }
     }
 
+    /// The keys of every archive object the index points at.
+    public func archivedObjectKeys() throws -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT object_key FROM archive_objects")) }
+    }
+
     /// The first sequences of every archived segment.
     public func archivedSegments() throws -> Set<UInt64> {
         try read { db in Set(try Int64.fetchAll(db, sql: "SELECT segment FROM archived_segments").map(UInt64.init)) }

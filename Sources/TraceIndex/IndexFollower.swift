@@ -35,14 +35,14 @@ public struct IndexFollower: Sendable {
     @discardableResult
     public func catchUp(to end: LogCursor?) throws -> IndexPosition? {
         var position = try index.position()
-        var loaded: [ArchiveCatalog]?
-        func catalogs() throws -> [ArchiveCatalog] {
-            if loaded == nil { loaded = try catalogDirectory.map { try ArchiveCatalog.all(in: $0) } ?? [] }
-            return loaded!
+        // Listed only when needed (rebuilding, or the next segment is missing): not per catch-up.
+        var listed: [ArchiveCatalog.Listing]?
+        func catalogs() -> [ArchiveCatalog.Listing] {
+            if listed == nil { listed = catalogDirectory.map(ArchiveCatalog.listed) ?? [] }
+            return listed!
         }
         if position == nil {
-            let firstArchived = try catalogs().first?.segments.first?.firstSequence
-            guard let first = [firstArchived, try tail.start()?.segment].compactMap({ $0 }).min() else { return nil }
+            guard let first = [catalogs().first?.firstSequence, try tail.start()?.segment].compactMap({ $0 }).min() else { return nil }
             position = IndexPosition(lastSequence: first - 1, next: LogCursor(segment: first, offset: UInt64(SegmentHeader.size)))
         }
         guard var position else { return nil }
@@ -54,9 +54,9 @@ public struct IndexFollower: Sendable {
                 // A running daemon's index is always past what has been archived, so this
                 // costs it one stat per catch-up.
                 guard position.next.offset == UInt64(SegmentHeader.size), !FileManager.default.fileExists(atPath: tail.path(of: position.next.segment)),
-                      let catalog = try catalogs().first(where: { $0.segments.first?.firstSequence == position.next.segment })
+                      let listing = catalogs().first(where: { $0.firstSequence == position.next.segment })
                 else { return position }
-                position = try apply(catalog, from: position)
+                position = try apply(try ArchiveCatalog.read(path: listing.path), from: position)
                 continue
             }
             let changes = try entries.compactMap { try change($0) }
