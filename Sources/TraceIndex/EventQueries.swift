@@ -105,7 +105,7 @@ extension TraceIndex {
     }
 
     public func event(id: String) throws -> EventRow? {
-        try read { db in
+        try readOne { db in
             try EventRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [StoredID.value(id)])
         }
     }

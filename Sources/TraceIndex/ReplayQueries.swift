@@ -7,7 +7,7 @@ extension TraceIndex {
     /// Where a step with this idempotency key succeeded (its execution and its
     /// `step.finished` record), if it ever did.
     public func succeededStep(idempotencyKey: String) throws -> (executionID: String, output: RecordPointer)? {
-        try read { db in
+        try readOne { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT execution_id, output_segment, output_offset, output_length FROM steps
                 WHERE idempotency_key = ? AND status = 'succeeded' LIMIT 1
@@ -18,20 +18,20 @@ extension TraceIndex {
 
     /// Whether the event has an execution still running (of one workflow, or of any).
     public func hasUnfinishedExecution(eventID: String, workflowID: String? = nil) throws -> Bool {
-        try read { db in
+        try readOne { db in
             var sql = "SELECT 1 FROM executions WHERE event_id = ? AND status IN ('pending', 'running', 'retrying')"
             var arguments: StatementArguments = [StoredID.value(eventID)]
             if let workflowID {
                 sql += " AND workflow_id = ?"
                 arguments += [workflowID]
             }
-            return try Bool.fetchOne(db, sql: sql + " LIMIT 1", arguments: arguments) ?? false
+            return try Bool.fetchOne(db.cachedStatement(sql: sql + " LIMIT 1"), arguments: arguments) ?? false
         }
     }
 
     /// The latest execution of a workflow for an event (what a replay follows up).
     public func latestExecution(eventID: String, workflowID: String) throws -> ExecutionSummary? {
-        try read { db in
+        try readOne { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM executions WHERE event_id = ? AND workflow_id = ? ORDER BY created_sequence DESC, execution_id DESC LIMIT 1
                 """), arguments: [StoredID.value(eventID), workflowID]).map(Self.execution)
@@ -93,7 +93,7 @@ extension TraceIndex {
 
     /// A job's next events to feed, in order.
     public func unfedJobEvents(jobID: String, limit: Int) throws -> [String] {
-        try read { db in
+        try readOne { db in
             try DatabaseValue.fetchAll(db.cachedStatement(sql: """
                 SELECT event_id FROM job_events WHERE job_id = ? AND fed_at IS NULL ORDER BY position LIMIT ?
                 """), arguments: [StoredID.value(jobID), limit]).map(StoredID.text)
@@ -102,7 +102,7 @@ extension TraceIndex {
 
     /// A job's replay executions still running.
     public func jobExecutionsInFlight(jobID: String) throws -> Int {
-        try read { db in
+        try readOne { db in
             try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) FROM executions WHERE job_id = ? AND status IN ('pending', 'running', 'retrying')
                 """), arguments: [StoredID.value(jobID)]) ?? 0

@@ -131,6 +131,19 @@ public final class TraceIndex: Sendable {
         }
     }
 
+    /// One SELECT, outside an explicit transaction: a single statement is consistent on its
+    /// own, and the engine's point reads (several per step) spent more in BEGIN and COMMIT
+    /// than in the query. Reads of several statements that must agree use `read`.
+    func readOne<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.unsafeRead(body)
+        } catch let error as IndexError {
+            throw error
+        } catch {
+            throw IndexError(.database, "\(error)", path: path)
+        }
+    }
+
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.write(body)

@@ -19,7 +19,7 @@ extension TraceIndex {
 
     /// Executions due at `now` (pending, running or waiting for a retry), earliest first.
     public func dueExecutions(now: String, limit: Int, offset: Int = 0) throws -> [ExecutionSummary] {
-        try read { db in
+        try readOne { db in
             try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM executions WHERE status IN ('pending', 'running', 'retrying') AND next_run_at <= ?
                 ORDER BY next_run_at, execution_id LIMIT ? OFFSET ?
@@ -29,7 +29,7 @@ extension TraceIndex {
 
     /// When the next execution not yet due becomes due.
     public func nextDueTime(after now: String) throws -> String? {
-        try read { db in
+        try readOne { db in
             try String.fetchOne(db.cachedStatement(sql: """
                 SELECT min(next_run_at) FROM executions WHERE status IN ('pending', 'running', 'retrying') AND next_run_at > ?
                 """), arguments: [now])
@@ -52,8 +52,9 @@ extension TraceIndex {
     }
 
     public func execution(id: String) throws -> ExecutionSummary? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE execution_id = ?", arguments: [StoredID.value(id)]).map(Self.execution)
+        try readOne { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM executions WHERE execution_id = ?"),
+                             arguments: [StoredID.value(id)]).map(Self.execution)
         }
     }
 
@@ -65,7 +66,7 @@ extension TraceIndex {
     }
 
     public func steps(executionID: String) throws -> [StepSummary] {
-        try read { db in
+        try readOne { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
                              arguments: [StoredID.value(executionID)]).map(Self.step)
         }
