@@ -163,7 +163,7 @@ let package = Package(
         ),
         .target(
             name: "BenchmarkSupport",
-            dependencies: ["SegmentLog", "TraceboxCore"],
+            dependencies: ["SegmentLog", "TraceIndex", "Workflows", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/BenchmarkSupport"
         ),
         .executableTarget(

@@ -14,16 +14,8 @@ import TraceboxConfig
 import TraceboxCore
 import Workflows
 
-let arguments = CommandLine.arguments
-guard arguments.count >= 4, let port = Int(arguments[3]) else {
-    FileHandle.standardError.write(Data("usage: ReplayBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [CONCURRENCY]\n".utf8))
-    exit(2)
-}
-let work = arguments[1] + "/replay-bench"
-let corpusDirectory = arguments[2]
-let total = arguments.count > 4 ? Int(arguments[4]) ?? 10_000 : 10_000
-let concurrency = arguments.count > 5 ? Int(arguments[5]) ?? 64 : 64
-try? FileManager.default.removeItem(atPath: work)
+let bench = try await EngineBench(name: "replay-bench", knob: "CONCURRENCY", defaultTotal: 10_000, defaultKnob: 64)
+let (port, total, concurrency, index) = (bench.port, bench.total, bench.knob, bench.index)
 
 func workflows(secondPath: String, version: Int) throws -> Configuration {
     try Configuration.parse("""
@@ -40,19 +32,8 @@ func workflows(secondPath: String, version: Int) throws -> Configuration {
                 retry: { max_attempts: 1 }
         """, file: "bench.yaml", environment: [:])
 }
-let broken = try workflows(secondPath: "/missing", version: 1)
-let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-let log = try SegmentLog.open(directory: work + "/segments", logger: logger)
-let index = try TraceIndex(path: work + "/index.sqlite")
-let applier = IndexApplier(follower: IndexFollower(segmentDirectory: work + "/segments", index: index), end: { log.committed.end })
-let corpus = try BenchmarkCorpus.load(corpusDirectory)
-try await BenchmarkCorpus.append(total, from: corpus, to: log)
-try await applier.catchUp()
-let catalog = WorkflowCatalog(broken.workflows)
-let engine = WorkflowEngine(
-    log: log, index: index, catalog: catalog, settings: EngineSettings(workers: 64, perDestination: 64),
-    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() },
-    decodedChanges: applier.follower.decoded, logger: logger)
+let catalog = WorkflowCatalog(try workflows(secondPath: "/missing", version: 1).workflows)
+let engine = bench.engine(catalog: catalog, settings: EngineSettings(workers: 64, perDestination: 64))
 let running = Task { await engine.run() }
 let setupStarted = ContinuousClock.now
 while try index.executionStatusCounts()["failed", default: 0] < total { try await Task.sleep(for: .milliseconds(50)) }
@@ -63,7 +44,7 @@ let started = ContinuousClock.now
 let job = try await engine.replayer.createJob(
     filter: ReplayFilter(status: "failed", from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"), force: false,
     rate: 1_000_000, concurrency: concurrency, requestedBy: nil)
-try await applier.catchUp()
+try await bench.applier.catchUp()
 engine.wake()
 // Cheap checks while it runs (the job summary counts every event): all fed, none unfinished.
 while try !index.unfedJobEvents(jobID: job.jobID, limit: 1).isEmpty || index.unfinishedExecutionCount() > 0 {
@@ -75,5 +56,4 @@ print(String(format: "replay job: %d events (%d succeeded, %d failed) in %.2f s:
              summary.selected, summary.succeeded, summary.failed, seconds, Double(summary.selected) / seconds, concurrency))
 running.cancel()
 await running.value
-await log.close()
-try? FileManager.default.removeItem(atPath: work)
+await bench.finish()

@@ -15,16 +15,8 @@ import TraceboxConfig
 import TraceboxCore
 import Workflows
 
-let arguments = CommandLine.arguments
-guard arguments.count >= 4, let port = Int(arguments[3]) else {
-    FileHandle.standardError.write(Data("usage: WorkflowBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [WORKERS]\n".utf8))
-    exit(2)
-}
-let work = arguments[1] + "/workflow-bench"
-let corpusDirectory = arguments[2]
-let total = arguments.count > 4 ? Int(arguments[4]) ?? 5000 : 5000
-let workers = arguments.count > 5 ? Int(arguments[5]) ?? 32 : 32
-try? FileManager.default.removeItem(atPath: work)
+let bench = try await EngineBench(name: "workflow-bench", knob: "WORKERS", defaultTotal: 5000, defaultKnob: 32)
+let (port, total, workers, log, index) = (bench.port, bench.total, bench.knob, bench.log, bench.index)
 
 let yaml = """
     engine: { workers: \(workers), per_destination: \(workers) }
@@ -40,20 +32,8 @@ let yaml = """
             http: { url: "http://127.0.0.1:\(port)/destination/third", json: { event: "{{event.id}}", source: "{{event.source}}" } }
     """
 let configuration = try Configuration.parse(yaml, file: "bench.yaml", environment: [:])
-let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-let log = try SegmentLog.open(directory: work + "/segments", logger: logger)
-let index = try TraceIndex(path: work + "/index.sqlite")
-let applier = IndexApplier(follower: IndexFollower(segmentDirectory: work + "/segments", index: index), end: { log.committed.end })
-
-let corpus = try BenchmarkCorpus.load(corpusDirectory)
-try await BenchmarkCorpus.append(total, from: corpus, to: log)
-try await applier.catchUp()
-
-let engine = WorkflowEngine(
-    log: log, index: index, catalog: WorkflowCatalog(configuration.workflows),
-    settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination),
-    clock: SystemWallClock(), applyIndex: { try await applier.catchUp() },
-    decodedChanges: applier.follower.decoded, logger: logger)
+let engine = bench.engine(catalog: WorkflowCatalog(configuration.workflows),
+                          settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination))
 /// CPU time this process has used (user + system), in seconds.
 func cpuSeconds() -> Double {
     var usage = rusage()
@@ -107,5 +87,4 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 print(String(format: "destination round trip per step: p50 %.2f ms, p99 %.2f ms", percentile(roundTrips, 0.5), percentile(roundTrips, 0.99)))
 print(String(format: "engine overhead per step: p50 %.2f ms, p99 %.2f ms (over %d steps)", percentile(overheads, 0.5),
              percentile(overheads, 0.99), overheads.count))
-await log.close()
-try? FileManager.default.removeItem(atPath: work)
+await bench.finish()
