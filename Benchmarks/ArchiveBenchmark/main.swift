@@ -33,7 +33,7 @@ let follower = IndexFollower(segmentDirectory: work + "/segments", index: index,
 try follower.catchUp(to: log.committed.end)
 
 let segments = try SegmentDirectory.segments(in: work + "/segments").dropLast()
-let localBytes = segments.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
+let localBytes = SegmentDirectory.bytes(of: segments)
 let payloadBytes = try index.allEvents().reduce(0) { $0 + Int($1.payloadBytes) }
 
 let s3 = S3Client(endpoint: arguments[3], region: "us-east-1", bucket: "tracebox-archive", accessKeyID: arguments[4],
@@ -49,7 +49,7 @@ let started = Date()
 let report = try job.run()
 let seconds = Date().timeIntervalSince(started)
 let catalogBytes = try FileManager.default.contentsOfDirectory(atPath: work + "/archive")
-    .reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: work + "/archive/" + $1)[.size] as? Int) ?? 0) }
+    .reduce(0) { $0 + SegmentDirectory.fileSize(work + "/archive/" + $1) }
 
 log.attach(archive: ArchiveReader(index: index, store: store))
 let rows = try index.allEvents().filter { $0.storageTier == "archived" }

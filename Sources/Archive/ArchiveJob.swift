@@ -228,7 +228,7 @@ public final class ArchiveJob: Sendable {
         for segment in catalog.segments {
             let path = segmentDirectory + "/" + SegmentDirectory.fileName(firstSequence: segment.firstSequence)
             guard FileManager.default.fileExists(atPath: path) else { continue }
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let size = SegmentDirectory.fileSize(path)
             do {
                 try FileManager.default.removeItem(atPath: path)
             } catch {

@@ -20,6 +20,16 @@ public enum SegmentDirectory {
         return UInt64(stem)
     }
 
+    /// The size of the file at `path` in bytes (0 when it cannot be read: gone meanwhile).
+    public static func fileSize(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
+    /// The bytes `segments` take on disk.
+    public static func bytes(of segments: some Sequence<(firstSequence: UInt64, path: String)>) -> Int {
+        segments.reduce(0) { $0 + fileSize($1.path) }
+    }
+
     /// The segments directly inside `directory`, in log order.
     public static func segments(in directory: String) throws -> [(firstSequence: UInt64, path: String)] {
         let names: [String]

@@ -130,9 +130,7 @@ struct AdminHandler: Sendable {
         let directory = configuration.segmentDirectory
         let (counts, position, segments, executions, dlq) = try await queue.run {
             let segments = try SegmentDirectory.segments(in: directory)
-            let bytes = segments.reduce(UInt64(0)) { total, segment in
-                total + ((try? FileManager.default.attributesOfItem(atPath: segment.path)[.size] as? UInt64) ?? 0)
-            }
+            let bytes = UInt64(SegmentDirectory.bytes(of: segments))
             return (try index.statusCounts(), try index.position(), (segments.count, bytes), try index.executionStatusCounts(),
                     try index.dlqCount())
         }

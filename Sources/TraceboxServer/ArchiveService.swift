@@ -42,6 +42,8 @@ final class ArchiveService: Service {
     let interval: Duration = .seconds(86_400)
     let firstRunDelay: Duration = .seconds(300)
     private let queue = BlockingQueue(label: "tracebox-archive")
+    /// Status answers do not wait behind a run.
+    private let statusQueue = BlockingQueue(label: "tracebox-archive-status")
 
     init(job: ArchiveJob?, configuration: Configuration, index: TraceIndex, clock: any WallClock, logger: Logger) {
         self.job = job
@@ -103,9 +105,9 @@ final class ArchiveService: Service {
         let segmentDirectory = configuration.segmentDirectory
         let settings = settings
         let configured = job != nil
-        return try await BlockingQueue(label: "tracebox-archive-status").run {
+        return try await statusQueue.run {
             let local = try SegmentDirectory.segments(in: segmentDirectory)
-            let bytes = local.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
+            let bytes = SegmentDirectory.bytes(of: local)
             let oldest = try local.first.map { try SegmentReader(path: $0.path).header }
             let summary = try index.archiveSummary()
             return ArchiveStatusResult(

@@ -51,9 +51,7 @@ final class DaemonMetrics: Sendable {
         if let events = try? index.statusCounts() {
             for (status, count) in events { gauge("tracebox_events", [("status", status)], "Events by processing status", count) }
         }
-        let bytes = ((try? SegmentDirectory.segments(in: segmentDirectory)) ?? []).reduce(0) { total, segment in
-            total + ((try? FileManager.default.attributesOfItem(atPath: segment.path)[.size] as? Int) ?? 0)
-        }
+        let bytes = SegmentDirectory.bytes(of: (try? SegmentDirectory.segments(in: segmentDirectory)) ?? [])
         gauge("tracebox_segment_bytes", [], "Bytes of segment files on disk", bytes)
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
