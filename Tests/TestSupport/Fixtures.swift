@@ -3,7 +3,12 @@ import Outbound
 
 /// The scripted HTTP destination (`Tests/Fixtures/destination.py`) on a loopback port, and
 /// the requests it received.
-public final class DestinationServer: Sendable {
+/// A loopback server a test starts and must stop.
+public protocol StoppableFixture: Sendable {
+    func stop()
+}
+
+public final class DestinationServer: StoppableFixture {
     public let port: Int
     public let logPath: String
     private let child: ChildProcess
@@ -51,7 +56,7 @@ public final class DestinationServer: Sendable {
 
 /// A real SMTP server (aiosmtpd, `Tests/Fixtures/smtp_sink.py`) on a loopback port, and the
 /// messages it accepted.
-public final class SMTPSink: Sendable {
+public final class SMTPSink: StoppableFixture {
     public let port: Int
     public let directory: String
     private let child: ChildProcess
