@@ -63,16 +63,14 @@ public struct EventRow: Sendable, Equatable, FetchableRecord {
 /// Event ids in the database: the UUID's 16 bytes (any other text is kept as text).
 enum StoredID {
     static func value(_ text: String) -> any DatabaseValueConvertible {
-        guard let uuid = UUID(uuidString: text) else { return text }
-        return withUnsafeBytes(of: uuid.uuid) { Data($0) }
+        guard let bytes = Hex.uuidBytes(text) else { return text }
+        return Data(bytes)
     }
 
     static func text(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .blob(let data) where data.count == 16:
-            let b = Array(data)
-            return UUID(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
-                .uuidString.lowercased()
+            return Hex.uuidText(data)
         case .string(let text): return text
         default: return ""
         }

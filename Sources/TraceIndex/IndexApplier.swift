@@ -13,6 +13,10 @@ public final class IndexApplier: Sendable {
     private let end: @Sendable () -> LogCursor?
     private let queue = DispatchQueue(label: "tracebox-index-applier")
     private let state = Mutex<(running: Bool, waiting: [CheckedContinuation<IndexPosition?, any Error>])>((false, []))
+    /// Where the last catch-up left the index. This applier is the index's only writer while
+    /// it runs, so the next catch-up starts here instead of reading the position back (and
+    /// returns at once when the log has not moved). Forgotten after a failure.
+    private let position = Mutex<IndexPosition?>(nil)
 
     /// `end` gives the end of committed data at the moment a catch-up starts.
     public init(follower: IndexFollower, end: @escaping @Sendable () -> LogCursor?) {
@@ -41,7 +45,8 @@ public final class IndexApplier: Sendable {
                 return state.waiting
             }
             guard !batch.isEmpty else { return }
-            let result = Result { try follower.catchUp(to: end()) }
+            let result = Result { try follower.catchUp(to: end(), from: position.withLock { $0 }) }
+            position.withLock { $0 = try? result.get() }
             for continuation in batch { continuation.resume(with: result) }
         }
     }

@@ -29,15 +29,17 @@ extension TraceIndex {
                 case .executionsCreated(let created, let sequence):
                     try applyCreated(created, sequence: sequence, db)
                     touchedEvents.formUnion(created.executions.map(\.eventID))
+                // An event's status changes only when one of its executions is created or
+                // ends; a step starting, retrying or handing over to the next leaves it
+                // `processing`, so those skip the (three-subquery) status update.
                 case .stepStarted(let started, let location):
                     try applyStarted(started, location, db)
-                    touchedEvents.insert(started.eventID)
                 case .stepFinished(let finished, let location):
                     try applyFinished(finished, location, db)
-                    touchedEvents.insert(finished.eventID)
+                    if finished.executionStatus != nil || finished.outcome == .failed { touchedEvents.insert(finished.eventID) }
                 case .stepSkipped(let skipped):
                     try applySkipped(skipped, db)
-                    touchedEvents.insert(skipped.eventID)
+                    if skipped.executionStatus != nil { touchedEvents.insert(skipped.eventID) }
                 case .jobCreated(let job):
                     try applyJobCreated(job, db)
                 case .notificationEnqueued(let notification, let location, let sequence):

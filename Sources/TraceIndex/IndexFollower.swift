@@ -33,8 +33,9 @@ public struct IndexFollower: Sendable {
     /// end of every file). Returns the position reached, or nil when the log is empty.
     /// Archived segments (an index rebuilt from scratch) are applied from their catalogs.
     @discardableResult
-    public func catchUp(to end: LogCursor?) throws -> IndexPosition? {
-        var position = try index.position()
+    public func catchUp(to end: LogCursor?, from known: IndexPosition? = nil) throws -> IndexPosition? {
+        if let known, let end, known.next == end { return known }
+        var position = try known ?? index.position()
         // Listed only when needed (rebuilding, or the next segment is missing): not per catch-up.
         var listed: [ArchiveCatalog.Listing]?
         func catalogs() -> [ArchiveCatalog.Listing] {

@@ -16,6 +16,30 @@ extension TraceIndex {
         }
     }
 
+    /// An execution's steps, and where each of `keys` succeeded (in another execution or
+    /// this one): what running the execution's steps needs from the index, read once when a
+    /// task takes the execution up instead of once per step.
+    public func steps(executionID: String, successesOf keys: [String])
+        throws -> (steps: [StepSummary], succeeded: [String: (executionID: String, output: RecordPointer)]) {
+        try readOne { db in
+            let steps = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
+                                         arguments: [StoredID.value(executionID)]).map(Self.step)
+            var succeeded: [String: (executionID: String, output: RecordPointer)] = [:]
+            guard !keys.isEmpty else { return (steps, succeeded) }
+            let marks = Array(repeating: "?", count: keys.count).joined(separator: ", ")
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT idempotency_key, execution_id, output_segment, output_offset, output_length FROM steps
+                WHERE idempotency_key IN (\(marks)) AND status = 'succeeded'
+                """), arguments: StatementArguments(keys))
+            for row in rows {
+                guard let pointer = Self.pointer(row, "output") else { continue }
+                let key: String = row["idempotency_key"]
+                if succeeded[key] == nil { succeeded[key] = (StoredID.text(row["execution_id"]), pointer) }
+            }
+            return (steps, succeeded)
+        }
+    }
+
     /// Whether the event has an execution still running (of one workflow, or of any).
     public func hasUnfinishedExecution(eventID: String, workflowID: String? = nil) throws -> Bool {
         try readOne { db in

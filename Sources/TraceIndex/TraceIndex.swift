@@ -112,13 +112,11 @@ public final class TraceIndex: Sendable {
     }
 
     func storePosition(_ position: IndexPosition, _ db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO log_position (id, last_sequence, next_segment, next_offset) VALUES (1, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence,
-                    next_segment = excluded.next_segment, next_offset = excluded.next_offset
-                """,
-            arguments: [Int64(position.lastSequence), Int64(position.next.segment), Int64(position.next.offset)])
+        try db.cachedStatement(sql: """
+            INSERT INTO log_position (id, last_sequence, next_segment, next_offset) VALUES (1, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence,
+                next_segment = excluded.next_segment, next_offset = excluded.next_offset
+            """).execute(arguments: [Int64(position.lastSequence), Int64(position.next.segment), Int64(position.next.offset)])
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {

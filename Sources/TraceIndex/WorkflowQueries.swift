@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TraceboxCore
 
 /// What the workflow engine and operators ask the index about executions.
@@ -117,7 +118,7 @@ extension TraceIndex {
     }
 
     static func execution(_ row: Row) -> ExecutionSummary {
-        let names = (row["step_names"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        let names = (row["step_names"] as String?).map(StepNames.decode) ?? []
         return ExecutionSummary(
             executionID: StoredID.text(row["execution_id"]), eventID: StoredID.text(row["event_id"]),
             workflowID: row["workflow_id"], workflowVersion: row["workflow_version"], trigger: row["trigger"],
@@ -179,5 +180,22 @@ extension TraceIndex {
             }
             return dump
         }
+    }
+}
+
+/// Executions store their step names as a JSON array; the engine reads them for every due
+/// execution on every scheduling pass, and a workflow version has one list, so decoded lists
+/// are kept (a few per workflow version; the cache is emptied if it ever grows large).
+enum StepNames {
+    private static let decoded = Mutex<[String: [String]]>([:])
+
+    static func decode(_ json: String) -> [String] {
+        if let known = decoded.withLock({ $0[json] }) { return known }
+        let names = (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+        decoded.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll() }
+            cache[json] = names
+        }
+        return names
     }
 }

@@ -29,6 +29,10 @@ struct StepExecution: Sendable {
         /// once per task, then kept up to date here, so running the next step needs no read
         /// of the index (nor waiting for it to apply this step's records).
         var steps: [StepSummary]?
+        /// Where the idempotency keys of the execution's steps already succeeded, read with
+        /// `steps`. Another execution of the same event and workflow does not run meanwhile
+        /// (one replay at a time per event), so it stays true while the task runs.
+        var succeeded: [String: (executionID: String, output: RecordPointer)] = [:]
     }
 
     /// Template values built once and reused; `@unchecked`: plain immutable values (see `TemplateContext`).
@@ -43,12 +47,15 @@ struct StepExecution: Sendable {
     func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory) async throws -> Bool {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
-        let existing = try memory.steps ?? index.steps(executionID: execution.executionID)
-        memory.steps = existing
+        if memory.steps == nil {
+            let keys = execution.force ? [] : execution.stepNames.map { IdempotencyKey.forStep($0, of: execution) }
+            (memory.steps, memory.succeeded) = try index.steps(executionID: execution.executionID, successesOf: keys)
+        }
+        let existing = memory.steps ?? []
         let key = IdempotencyKey.forStep(stepName, of: execution)
         var attempt = 1
         if !existing.contains(where: { $0.stepIndex == stepIndex }), !execution.force,
-           let success = try index.succeededStep(idempotencyKey: key), success.executionID != execution.executionID {
+           let success = memory.succeeded[key], success.executionID != execution.executionID {
             // Done before (a replay): not again. The trace links to where it succeeded, and
             // that success's output feeds the later steps.
             _ = try await traces.append(.stepSkipped, eventID: execution.eventID, executionID: execution.executionID, body: StepSkipped(

@@ -15,6 +15,20 @@ struct CoreTests {
         #expect("89ab".contains(Array(text)[19]))
     }
 
+    @Test func uuidTextAndBytesAgreeWithFoundation() {
+        for _ in 0..<100 {
+            let id = UUID()
+            let bytes = withUnsafeBytes(of: id.uuid) { Array($0) }
+            #expect(Hex.uuidBytes(id.uuidString) == bytes)
+            #expect(Hex.uuidBytes(id.uuidString.lowercased()) == bytes)
+            #expect(Hex.uuidText(bytes) == id.uuidString.lowercased())
+        }
+        for bad in ["", "not-a-uuid", "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a", "0192f3a4x5b6c-7d8e-9fa0-b1c2d3e4f5a6",
+                    "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5g6", "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6 "] {
+            #expect(Hex.uuidBytes(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test(arguments: [
         ("2024-01-10T00:00:00Z", Int64(1_704_844_800_000_000)),
         ("2024-01-10T00:00:00.5Z", Int64(1_704_844_800_500_000)),
