@@ -110,9 +110,32 @@ public final class SegmentLog: Sendable {
     /// Appends a trace record whose body is `body` as JSON (sorted keys, so equal records
     /// have equal bytes); returns once it is durable.
     public func append(trace metadata: TraceMetadata, json body: some Encodable) async throws -> AppendReceipt {
+        try await append(trace: metadata, body: try Self.traceJSON(body))
+    }
+
+    /// A trace record's body as the log stores it: JSON with sorted keys, so equal records
+    /// have equal bytes.
+    public static func traceJSON(_ body: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try await append(trace: metadata, body: Array(try encoder.encode(body)))
+        return Array(try encoder.encode(body))
+    }
+
+    /// Appends trace records in one commit, in this order; returns once all are durable.
+    /// A caller with several records to make durable before its next step waits (and the
+    /// disk syncs) once instead of once per record.
+    public func append(traces records: [(metadata: TraceMetadata, body: [UInt8])]) async throws -> [AppendReceipt] {
+        writer.beginPreparing()
+        let prepared: [PreparedRecord]
+        do {
+            prepared = try records.map { try prepare(.trace, metadata: try MetadataCoding.encode($0.metadata), body: $0.body, dictionary: nil) }
+        } catch {
+            writer.abandonPreparing()
+            throw error
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            writer.submit(.appendAll(prepared, continuation), wasPrepared: true)
+        }
     }
 
     /// Installs a dictionary for `source` trained from `samples` (instead of waiting for

@@ -22,6 +22,8 @@ public struct WriterStatistics: Sendable, Equatable {
 final class SegmentWriter: Sendable {
     enum Command: Sendable {
         case append(PreparedRecord, CheckedContinuation<AppendReceipt, any Error>)
+        /// Records that go into one commit, in order (see `SegmentLog.append(traces:)`).
+        case appendAll([PreparedRecord], CheckedContinuation<[AppendReceipt], any Error>)
         case roll(CheckedContinuation<Void, any Error>)
     }
 
@@ -103,6 +105,7 @@ final class SegmentWriter: Sendable {
             let error = SegmentLogError(.closed, "the segment log is closed")
             switch command {
             case .append(_, let continuation): continuation.resume(throwing: error)
+            case .appendAll(_, let continuation): continuation.resume(throwing: error)
             case .roll(let continuation): continuation.resume(throwing: error)
             }
         }
@@ -179,7 +182,7 @@ final class SegmentWriter: Sendable {
             var bytes = 0
             var count = 0
             for command in queue.commands {
-                if case .append(let record, _) = command { bytes += record.storedBody.count }
+                bytes += command.records.reduce(0) { $0 + $1.storedBody.count }
                 count += 1
                 if bytes >= options.maxBatchBytes { break }
             }
@@ -229,7 +232,7 @@ final class SegmentWriter: Sendable {
 
     private func process(_ batch: [Command]) {
         active.withLock { active in
-            var receipts: [Result<AppendReceipt, any Error>] = []
+            var receipts: [Result<[AppendReceipt], any Error>] = []
             var rollResult: Result<Void, any Error> = .success(())
             do {
                 if active.isSealed
@@ -244,17 +247,21 @@ final class SegmentWriter: Sendable {
                 var segment = active
                 let before = segment
                 var buffer: [UInt8] = []
-                var pending: [AppendReceipt] = []
+                // One list of receipts per command (empty for a roll).
+                var pending: [[AppendReceipt]] = []
                 for command in batch {
-                    guard case .append(let record, _) = command else { continue }
-                    if let dictionary = record.dictionary, !segment.dictionaryIDs.contains(dictionary.id) {
-                        try segment.frameDictionary(dictionary, into: &buffer)
+                    var framed: [AppendReceipt] = []
+                    for record in command.records {
+                        if let dictionary = record.dictionary, !segment.dictionaryIDs.contains(dictionary.id) {
+                            try segment.frameDictionary(dictionary, into: &buffer)
+                        }
+                        let (sequence, location) = segment.frame(
+                            type: record.type, flags: record.flags, dictionaryID: record.dictionary?.id ?? 0,
+                            metadata: record.metadata, bodyLength: record.bodyLength, storedBody: record.storedBody,
+                            bodySHA256: record.bodySHA256, into: &buffer)
+                        framed.append(AppendReceipt(sequence: sequence, location: location, bodySHA256: record.bodySHA256))
                     }
-                    let (sequence, location) = segment.frame(
-                        type: record.type, flags: record.flags, dictionaryID: record.dictionary?.id ?? 0,
-                        metadata: record.metadata, bodyLength: record.bodyLength, storedBody: record.storedBody,
-                        bodySHA256: record.bodySHA256, into: &buffer)
-                    pending.append(AppendReceipt(sequence: sequence, location: location, bodySHA256: record.bodySHA256))
+                    pending.append(framed)
                 }
                 do {
                     let started = ContinuousClock.now
@@ -262,7 +269,7 @@ final class SegmentWriter: Sendable {
                     let elapsed = ContinuousClock.now - started
                     statistics.withLock {
                         $0.commits += 1
-                        $0.records += UInt64(pending.count)
+                        $0.records += UInt64(pending.reduce(0) { $0 + $1.count })
                         $0.bytes += UInt64(buffer.count)
                         $0.commitNanoseconds += UInt64(elapsed.components.seconds) * 1_000_000_000
                             + UInt64(elapsed.components.attoseconds / 1_000_000_000)
@@ -278,10 +285,10 @@ final class SegmentWriter: Sendable {
                 receipts = batch.map { _ in .failure(error) }
                 if case .success = rollResult { rollResult = .failure(error) }
             }
-            var next = receipts.makeIterator()
-            for command in batch {
+            for (command, receipt) in zip(batch, receipts) {
                 switch command {
-                case .append(_, let continuation): continuation.resume(with: next.next()!)
+                case .append(_, let continuation): continuation.resume(with: receipt.map { $0[0] })
+                case .appendAll(_, let continuation): continuation.resume(with: receipt)
                 case .roll(let continuation): continuation.resume(with: rollResult)
                 }
             }
@@ -300,5 +307,16 @@ final class SegmentWriter: Sendable {
         active = try ActiveSegment.create(
             directory: directory, firstSequence: active.nextSequence, previousChain: active.chain,
             dictionaries: dictionaries.all(), now: clock.now())
+    }
+}
+
+extension SegmentWriter.Command {
+    /// The records this command appends, in order.
+    var records: [PreparedRecord] {
+        switch self {
+        case .append(let record, _): [record]
+        case .appendAll(let records, _): records
+        case .roll: []
+        }
     }
 }

@@ -4,63 +4,80 @@ import TraceboxCore
 
 /// What replay and bulk replay jobs ask the index.
 extension TraceIndex {
-    /// Where a step with this idempotency key succeeded (its execution and its
-    /// `step.finished` record), if it ever did.
-    public func succeededStep(idempotencyKey: String) throws -> (executionID: String, output: RecordPointer)? {
+    /// What running an execution's steps needs from the index, read once when a task takes
+    /// the execution up instead of once per step: its steps so far, its event, and where each
+    /// of `keys` (its steps' idempotency keys) already succeeded, in this execution or another.
+    public func executionState(executionID: String, eventID: String, successesOf keys: [String]) throws -> ExecutionState {
         try readOne { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT execution_id, output_segment, output_offset, output_length FROM steps
-                WHERE idempotency_key = ? AND status = 'succeeded' LIMIT 1
-                """), arguments: [idempotencyKey]), let pointer = Self.pointer(row, "output") else { return nil }
-            return (StoredID.text(row["execution_id"]), pointer)
+            ExecutionState(
+                steps: try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
+                                        arguments: [StoredID.value(executionID)]).map(Self.step),
+                event: try EventRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"),
+                                             arguments: [StoredID.value(eventID)]),
+                succeeded: try Self.succeededSteps(keys, db))
         }
     }
 
-    /// An execution's steps, and where each of `keys` succeeded (in another execution or
-    /// this one): what running the execution's steps needs from the index, read once when a
-    /// task takes the execution up instead of once per step.
-    public func steps(executionID: String, successesOf keys: [String])
-        throws -> (steps: [StepSummary], succeeded: [String: (executionID: String, output: RecordPointer)]) {
-        try readOne { db in
-            let steps = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
-                                         arguments: [StoredID.value(executionID)]).map(Self.step)
-            var succeeded: [String: (executionID: String, output: RecordPointer)] = [:]
-            guard !keys.isEmpty else { return (steps, succeeded) }
-            let marks = Array(repeating: "?", count: keys.count).joined(separator: ", ")
+    /// Where each of `keys` succeeded (its execution and its `step.finished` record), for
+    /// the keys that ever did.
+    public func succeededSteps(idempotencyKeys keys: [String]) throws -> [String: SucceededStep] {
+        try readOne { db in try Self.succeededSteps(keys, db) }
+    }
+
+    private static func succeededSteps(_ keys: [String], _ db: Database) throws -> [String: SucceededStep] {
+        var succeeded: [String: SucceededStep] = [:]
+        // In slices, so the statement stays within SQLite's limit on bound variables.
+        for start in stride(from: 0, to: keys.count, by: 500) {
+            let slice = Array(keys[start..<min(keys.count, start + 500)])
+            let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT idempotency_key, execution_id, output_segment, output_offset, output_length FROM steps
                 WHERE idempotency_key IN (\(marks)) AND status = 'succeeded'
-                """), arguments: StatementArguments(keys))
+                """), arguments: StatementArguments(slice))
             for row in rows {
                 guard let pointer = Self.pointer(row, "output") else { continue }
                 let key: String = row["idempotency_key"]
-                if succeeded[key] == nil { succeeded[key] = (StoredID.text(row["execution_id"]), pointer) }
+                if succeeded[key] == nil { succeeded[key] = SucceededStep(executionID: StoredID.text(row["execution_id"]), output: pointer) }
             }
-            return (steps, succeeded)
+        }
+        return succeeded
+    }
+
+    /// Each of `eventIDs` the index holds, with all its executions, newest first: what
+    /// planning their replays reads, in one read for a whole batch.
+    public func replayFacts(eventIDs: [String]) throws -> [String: ReplayFacts] {
+        try readOne { db in
+            var facts: [String: ReplayFacts] = [:]
+            let event = try db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?")
+            let executions = try db.cachedStatement(sql: """
+                SELECT * FROM executions WHERE event_id = ? ORDER BY created_sequence DESC, execution_id DESC
+                """)
+            for id in eventIDs where facts[id] == nil {
+                guard let row = try EventRow.fetchOne(event, arguments: [StoredID.value(id)]) else { continue }
+                facts[id] = ReplayFacts(event: row, executions: try Row.fetchAll(executions, arguments: [StoredID.value(id)]).map(Self.execution))
+            }
+            return facts
         }
     }
 
-    /// Whether the event has an execution still running (of one workflow, or of any).
-    public func hasUnfinishedExecution(eventID: String, workflowID: String? = nil) throws -> Bool {
+    /// Those of `eventIDs` with an execution still running.
+    public func eventsWithUnfinishedExecutions(_ eventIDs: [String]) throws -> Set<String> {
         try readOne { db in
-            var sql = "SELECT 1 FROM executions WHERE event_id = ? AND status IN ('pending', 'running', 'retrying')"
-            var arguments: StatementArguments = [StoredID.value(eventID)]
-            if let workflowID {
-                sql += " AND workflow_id = ?"
-                arguments += [workflowID]
+            var found = Set<String>()
+            for start in stride(from: 0, to: eventIDs.count, by: 500) {
+                let slice = eventIDs[start..<min(eventIDs.count, start + 500)]
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
+                let rows = try DatabaseValue.fetchAll(db.cachedStatement(sql: """
+                    SELECT DISTINCT event_id FROM executions
+                    WHERE event_id IN (\(marks)) AND status IN ('pending', 'running', 'retrying')
+                    """), arguments: StatementArguments(slice.map(StoredID.value)))
+                found.formUnion(rows.map(StoredID.text))
             }
-            return try Bool.fetchOne(db.cachedStatement(sql: sql + " LIMIT 1"), arguments: arguments) ?? false
+            return found
         }
     }
 
-    /// The latest execution of a workflow for an event (what a replay follows up).
-    public func latestExecution(eventID: String, workflowID: String) throws -> ExecutionSummary? {
-        try readOne { db in
-            try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT * FROM executions WHERE event_id = ? AND workflow_id = ? ORDER BY created_sequence DESC, execution_id DESC LIMIT 1
-                """), arguments: [StoredID.value(eventID), workflowID]).map(Self.execution)
-        }
-    }
+
 
     /// The events a bulk replay selects, oldest first: time range, and optionally source,
     /// type (exact or `prefix*`), status, and a workflow that has run for them.

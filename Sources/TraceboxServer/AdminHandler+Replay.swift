@@ -49,11 +49,14 @@ extension AdminHandler {
                 let events = try index.selectEvents(frozen, limit: 1_000_000)
                 var plans: [ReplayPlan] = []
                 var summary: [String: [String: Int]] = [:]
-                for (position, eventID) in events.enumerated() {
-                    let plan = try replayer.plan(eventID: eventID, force: force, workflowID: frozen.workflow, lenient: true)
-                    if position < 1000 { plans.append(plan) }
-                    for workflow in plan.workflows {
-                        for step in workflow.steps { summary["\(workflow.workflowID).\(step.name)", default: [:]][step.action, default: 0] += 1 }
+                // Planned a thousand events at a time: two index reads per thousand.
+                for start in stride(from: 0, to: events.count, by: 1000) {
+                    let batch = Array(events[start..<min(events.count, start + 1000)])
+                    for plan in try replayer.plans(eventIDs: batch, force: force, workflowID: frozen.workflow, lenient: true, refuseBusy: false) {
+                        if plans.count < 1000 { plans.append(plan) }
+                        for workflow in plan.workflows {
+                            for step in workflow.steps { summary["\(workflow.workflowID).\(step.name)", default: [:]][step.action, default: 0] += 1 }
+                        }
                     }
                 }
                 return ReplayBulkResult(selected: events.count, job: nil, plans: plans, summary: summary)

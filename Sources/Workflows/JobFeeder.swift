@@ -41,11 +41,10 @@ final class JobFeeder: Sendable {
             let room = job.concurrency - (try index.jobExecutionsInFlight(jobID: jobID))
             let wanted = min(allowance, room)
             guard wanted > 0 else { continue }
-            var batch: [String] = []
-            for eventID in try index.unfedJobEvents(jobID: jobID, limit: wanted * 4)
-            where batch.count < wanted && !taken.contains(eventID) && !replayer.claims.isClaimed(eventID) {
-                if try !index.hasUnfinishedExecution(eventID: eventID) { batch.append(eventID) }
-            }
+            let candidates = try index.unfedJobEvents(jobID: jobID, limit: wanted * 4)
+                .filter { !taken.contains($0) && !replayer.claims.isClaimed($0) }
+            let busy = try index.eventsWithUnfinishedExecutions(candidates)
+            let batch = Array(candidates.lazy.filter { !busy.contains($0) }.prefix(wanted))
             taken.formUnion(batch)
             guard !batch.isEmpty else { continue }
             // An event the job's workflow no longer matches is fed with no execution. A single

@@ -40,26 +40,49 @@ public struct Replayer: Sendable {
     /// The plan for one event. `workflowID` limits it to one workflow; unless `lenient`, a
     /// workflow that does not match the event is an error (for a job, it means "nothing to run").
     public func plan(eventID: String, force: Bool, workflowID: String?, lenient: Bool = false) throws -> ReplayPlan {
-        guard let event = try index.event(id: eventID) else { throw ReplayError(.notFound, "no event \(eventID)") }
-        let workflows = Router.workflows(catalog.workflows.filter { workflowID == nil || $0.id == workflowID },
-                                         triggeredBy: event, log: log)
-        if let workflowID, workflows.isEmpty, !lenient {
-            throw ReplayError(.noWorkflow, catalog.workflow(id: workflowID) == nil
-                ? "no workflow \(workflowID) is configured" : "workflow \(workflowID) does not match event \(eventID) (\(event.sourceSystem) \(event.eventType))")
-        }
-        return ReplayPlan(eventID: event.eventID, workflows: try workflows.map { workflow in
-            let previous = try index.latestExecution(eventID: event.eventID, workflowID: workflow.id)
-            let steps = try workflow.steps.map { step -> ReplayPlan.Step in
-                guard !force else { return ReplayPlan.Step(name: step.name, action: "run") }
-                let key = IdempotencyKey.make(eventID: event.eventID, workflowID: workflow.id, stepName: step.name)
-                if let success = try index.succeededStep(idempotencyKey: key) {
-                    return ReplayPlan.Step(name: step.name, action: "skip", idempotencyKey: key, succeededIn: success.executionID)
-                }
-                return ReplayPlan.Step(name: step.name, action: "run", idempotencyKey: key)
+        try plans(eventIDs: [eventID], force: force, workflowID: workflowID, lenient: lenient, refuseBusy: false)[0]
+    }
+
+    /// Plans for several events, from two reads of the index however many there are: the
+    /// events with their executions, then where their steps' idempotency keys succeeded.
+    /// With `refuseBusy`, an event with an execution still running is an error (`busy`).
+    public func plans(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) throws -> [ReplayPlan] {
+        let facts = try index.replayFacts(eventIDs: eventIDs)
+        let candidates = catalog.workflows.filter { workflowID == nil || $0.id == workflowID }
+        let matched = try eventIDs.map { eventID -> (ReplayFacts, [WorkflowDefinition]) in
+            guard let fact = facts[eventID] else { throw ReplayError(.notFound, "no event \(eventID)") }
+            if refuseBusy, fact.hasUnfinishedExecution {
+                throw ReplayError(.busy, "event \(eventID) has an execution still running; replay it once that has finished")
             }
-            return ReplayPlan.Workflow(workflowID: workflow.id, version: workflow.version, replayOf: previous?.executionID,
-                                       replayOfVersion: previous?.workflowVersion, steps: steps)
+            let workflows = Router.workflows(candidates, triggeredBy: fact.event, log: log)
+            if let workflowID, workflows.isEmpty, !lenient {
+                throw ReplayError(.noWorkflow, catalog.workflow(id: workflowID) == nil
+                    ? "no workflow \(workflowID) is configured"
+                    : "workflow \(workflowID) does not match event \(eventID) (\(fact.event.sourceSystem) \(fact.event.eventType))")
+            }
+            return (fact, workflows)
+        }
+        func key(_ event: EventRow, _ workflow: WorkflowDefinition, _ step: StepDefinition) -> String {
+            IdempotencyKey.make(eventID: event.eventID, workflowID: workflow.id, stepName: step.name)
+        }
+        let succeeded = force ? [:] : try index.succeededSteps(idempotencyKeys: matched.flatMap { fact, workflows in
+            workflows.flatMap { workflow in workflow.steps.map { key(fact.event, workflow, $0) } }
         })
+        return matched.map { fact, workflows in
+            ReplayPlan(eventID: fact.event.eventID, workflows: workflows.map { workflow in
+                let previous = fact.latestExecution(workflowID: workflow.id)
+                let steps = workflow.steps.map { step -> ReplayPlan.Step in
+                    guard !force else { return ReplayPlan.Step(name: step.name, action: "run") }
+                    let key = key(fact.event, workflow, step)
+                    if let success = succeeded[key] {
+                        return ReplayPlan.Step(name: step.name, action: "skip", idempotencyKey: key, succeededIn: success.executionID)
+                    }
+                    return ReplayPlan.Step(name: step.name, action: "run", idempotencyKey: key)
+                }
+                return ReplayPlan.Workflow(workflowID: workflow.id, version: workflow.version, replayOf: previous?.executionID,
+                                           replayOfVersion: previous?.workflowVersion, steps: steps)
+            })
+        }
     }
 
     /// Replays events now: one replay execution per event and matching workflow, all in one
@@ -71,21 +94,15 @@ public struct Replayer: Sendable {
             throw ReplayError(.busy, "a replay of \(eventIDs.count == 1 ? "event \(eventIDs[0])" : "one of these events") is being created; try again")
         }
         defer { claims.release(eventIDs) }
-        var plans: [ReplayPlan] = []
-        var executions: [NewExecution] = []
+        let plans = try plans(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: job != nil, refuseBusy: true)
         let now = clock.now()
-        for eventID in eventIDs {
-            if try index.hasUnfinishedExecution(eventID: eventID) {
-                throw ReplayError(.busy, "event \(eventID) has an execution still running; replay it once that has finished")
-            }
-            let plan = try plan(eventID: eventID, force: force, workflowID: workflowID, lenient: job != nil)
-            plans.append(plan)
-            for workflow in plan.workflows {
-                executions.append(NewExecution(
+        let executions = plans.flatMap { plan in
+            plan.workflows.map { workflow in
+                NewExecution(
                     executionID: UUIDv7.make(at: now).uuidString.lowercased(), eventID: plan.eventID, workflowID: workflow.workflowID,
                     workflowVersion: workflow.version, trigger: "replay", createdAt: Timestamp.format(now),
                     stepNames: workflow.steps.map(\.name), replayOf: workflow.replayOf, replayOfVersion: workflow.replayOfVersion,
-                    requestedBy: requestedBy, force: force ? true : nil, jobID: job))
+                    requestedBy: requestedBy, force: force ? true : nil, jobID: job)
             }
         }
         let fed = job.map { ExecutionsCreated.JobFed(jobID: $0, eventIDs: plans.map(\.eventID)) }

@@ -32,7 +32,13 @@ struct StepExecution: Sendable {
         /// Where the idempotency keys of the execution's steps already succeeded, read with
         /// `steps`. Another execution of the same event and workflow does not run meanwhile
         /// (one replay at a time per event), so it stays true while the task runs.
-        var succeeded: [String: (executionID: String, output: RecordPointer)] = [:]
+        var succeeded: [String: SucceededStep] = [:]
+        /// The execution's event as the index has it, read with `steps`.
+        var eventRow: EventRow?
+        /// Records of steps that are done (succeeded or skipped) not yet appended: they go
+        /// into the log with the next step's `step.started`, in one commit, so a step costs
+        /// one wait for the disk instead of two. `flush` appends them when the task stops.
+        var pending: [TraceWriter.Record] = []
     }
 
     /// Template values built once and reused; `@unchecked`: plain immutable values (see `TemplateContext`).
@@ -49,7 +55,8 @@ struct StepExecution: Sendable {
         let stepName = execution.stepNames[stepIndex]
         if memory.steps == nil {
             let keys = execution.force ? [] : execution.stepNames.map { IdempotencyKey.forStep($0, of: execution) }
-            (memory.steps, memory.succeeded) = try index.steps(executionID: execution.executionID, successesOf: keys)
+            let state = try index.executionState(executionID: execution.executionID, eventID: execution.eventID, successesOf: keys)
+            (memory.steps, memory.succeeded, memory.eventRow) = (state.steps, state.succeeded, state.event)
         }
         let existing = memory.steps ?? []
         let key = IdempotencyKey.forStep(stepName, of: execution)
@@ -58,11 +65,11 @@ struct StepExecution: Sendable {
            let success = memory.succeeded[key], success.executionID != execution.executionID {
             // Done before (a replay): not again. The trace links to where it succeeded, and
             // that success's output feeds the later steps.
-            _ = try await traces.append(.stepSkipped, eventID: execution.eventID, executionID: execution.executionID, body: StepSkipped(
+            memory.pending.append(TraceWriter.Record(type: .stepSkipped, eventID: execution.eventID, executionID: execution.executionID, body: StepSkipped(
                 executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
                 stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
                 succeededIn: success.executionID, output: success.output,
-                executionStatus: stepIndex == execution.stepNames.count - 1 ? "succeeded" : nil))
+                executionStatus: stepIndex == execution.stepNames.count - 1 ? "succeeded" : nil)))
             memory.steps?.append(StepSummary(
                 executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: "skipped",
                 attemptCount: 0, startedAt: "", completedAt: nil, nextAttemptAt: nil, errorClass: nil, errorMessage: nil,
@@ -80,13 +87,14 @@ struct StepExecution: Sendable {
                 let canRetry = step.map { previous.attemptCount < $0.retry.maxAttempts && $0.retryOn.contains(.interrupted) } ?? false
                 try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: previous.attemptCount,
                                  outcome: canRetry ? .retrying : .failed, started: clock.now(), error: interrupted,
-                                 nextAttemptAt: canRetry ? clock.now() : nil, isLast: false)
+                                 nextAttemptAt: canRetry ? clock.now() : nil, isLast: false, memory: &memory)
                 if !canRetry { return false }
             }
         }
         guard let workflow, let step = workflow.step(named: stepName) else {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
-                                         message: "workflow \(execution.workflowID) has no step \(stepName) any more (it was removed from the configuration)")
+                                         message: "workflow \(execution.workflowID) has no step \(stepName) any more (it was removed from the configuration)",
+                                         memory: &memory)
             return false
         }
         let started = clock.now()
@@ -96,19 +104,19 @@ struct StepExecution: Sendable {
             input = try step.render(context, defaultFrom: settings.smtpFrom)
         } catch let error as TemplateError {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
-                                         message: "\(error.reason) (template: \(error.template))")
+                                         message: "\(error.reason) (template: \(error.template))", memory: &memory)
             return false
         }
-        _ = try await traces.append(.stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
+        try await append(TraceWriter.Record(type: .stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
-            startedAt: Timestamp.format(started), input: input))
+            startedAt: Timestamp.format(started), input: input)), memory: &memory)
         let result = await runner.send(input, step: step, idempotencyKey: key, now: started)
         let isLast = stepIndex == execution.stepNames.count - 1
         switch result {
         case .succeeded(let output):
             try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .succeeded,
-                             started: started, output: output, isLast: isLast)
+                             started: started, output: output, isLast: isLast, memory: &memory)
             memory.outputs[stepName] = output
             memory.steps?.append(StepSummary(
                 executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: "succeeded",
@@ -120,10 +128,10 @@ struct StepExecution: Sendable {
                 let delay = step.retry.delay(afterAttempt: attempt, random: random(), retryAfter: retryAfter)
                 try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .retrying,
                                  started: started, error: error, nextAttemptAt: clock.now().addingTimeInterval(delay.seconds),
-                                 isLast: isLast)
+                                 isLast: isLast, memory: &memory)
             } else {
                 try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed,
-                                 started: started, error: error, isLast: isLast)
+                                 started: started, error: error, isLast: isLast, memory: &memory)
             }
             return false
         }
@@ -132,30 +140,52 @@ struct StepExecution: Sendable {
     /// A step that cannot even be attempted (its templates render nothing usable, or it no
     /// longer exists): recorded as a started and failed attempt, so the trace shows it.
     private func failWithoutAttempt(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int,
-                                    key: String, message: String) async throws {
+                                    key: String, message: String, memory: inout Memory) async throws {
         let now = clock.now()
-        _ = try await traces.append(.stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
+        memory.pending.append(TraceWriter.Record(type: .stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
-            startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered")))
+            startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered"))))
         try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed, started: now,
-                         error: StepError(errorClass: .templateError, message: message), isLast: false)
+                         error: StepError(errorClass: .templateError, message: message), isLast: false, memory: &memory)
     }
 
+    /// Appends `record` after the records waiting in `memory`, in one commit.
+    private func append(_ record: TraceWriter.Record, memory: inout Memory) async throws {
+        let records = memory.pending + [record]
+        memory.pending = []
+        try await traces.append(records)
+    }
+
+    /// Appends the records still waiting in `memory` (the task is about to stop).
+    func flush(_ memory: inout Memory) async throws {
+        guard !memory.pending.isEmpty else { return }
+        let records = memory.pending
+        memory.pending = []
+        try await traces.append(records)
+    }
+
+    /// Records how an attempt ended. A success another step follows waits in `memory` for
+    /// that step's `step.started`; everything else is appended now.
     private func finish(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int, outcome: StepOutcome,
                         started: Date, output: StepOutput? = nil, error: StepError? = nil, nextAttemptAt: Date? = nil,
-                        isLast: Bool) async throws {
+                        isLast: Bool, memory: inout Memory) async throws {
         let now = clock.now()
         let executionStatus: String? = switch outcome {
         case .succeeded: isLast ? "succeeded" : nil
         case .failed: "failed"
         case .retrying: nil
         }
-        _ = try await traces.append(.stepFinished, eventID: execution.eventID, executionID: execution.executionID, body: StepFinished(
+        let record = TraceWriter.Record(type: .stepFinished, eventID: execution.eventID, executionID: execution.executionID, body: StepFinished(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: outcome, completedAt: Timestamp.format(now),
             durationMS: max(0, now.timeIntervalSince(started) * 1000), output: output, error: error,
             nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus))
+        if outcome == .succeeded, !isLast {
+            memory.pending.append(record)
+        } else {
+            try await append(record, memory: &memory)
+        }
         if outcome == .failed {
             logger.warning("execution failed", metadata: [
                 "execution_id": "\(execution.executionID)", "workflow": "\(execution.workflowID)", "step": "\(stepName)",
@@ -171,7 +201,7 @@ struct StepExecution: Sendable {
         if let known = memory.event, known.withPayload || !parsePayload {
             eventValues = known.values
         } else {
-            guard let event = try index.event(id: execution.eventID) else {
+            guard let event = try memory.eventRow ?? index.event(id: execution.eventID) else {
                 throw TemplateError(template: "event", reason: "event \(execution.eventID) is not in the index")
             }
             let record = try log.read(event.location)

@@ -11,18 +11,38 @@ struct TraceWriter: Sendable {
     let clock: any WallClock
     let decoded: DecodedChanges?
 
-    func append(_ type: TraceType, eventID: String?, executionID: String?, body: some Encodable) async throws -> AppendReceipt {
-        let metadata = TraceMetadata(traceType: type.rawValue, eventID: eventID, executionID: executionID,
-                                     recordedAt: Timestamp.format(clock.now()))
-        let receipt = try await log.append(trace: metadata, json: body)
-        if let decoded, let change = Self.change(body, receipt) {
-            decoded.remember(change, sequence: receipt.sequence)
+    /// One trace record to append.
+    struct Record: Sendable {
+        var type: TraceType
+        var eventID: String?
+        var executionID: String?
+        var body: any Encodable & Sendable
+    }
+
+    func append(_ type: TraceType, eventID: String?, executionID: String?, body: some Encodable & Sendable) async throws -> AppendReceipt {
+        try await append([Record(type: type, eventID: eventID, executionID: executionID, body: body)])[0]
+    }
+
+    /// Appends records in one commit, in order; returns once all are durable.
+    @discardableResult
+    func append(_ records: [Record]) async throws -> [AppendReceipt] {
+        let recordedAt = Timestamp.format(clock.now())
+        let encoded = try records.map { record in
+            (metadata: TraceMetadata(traceType: record.type.rawValue, eventID: record.eventID, executionID: record.executionID,
+                                     recordedAt: recordedAt),
+             body: try SegmentLog.traceJSON(record.body))
         }
-        return receipt
+        let receipts = try await log.append(traces: encoded)
+        if let decoded {
+            for (record, receipt) in zip(records, receipts) {
+                if let change = Self.change(record.body, receipt) { decoded.remember(change, sequence: receipt.sequence) }
+            }
+        }
+        return receipts
     }
 
     /// The index change a record of this body makes, as the follower would decode it.
-    static func change(_ body: some Encodable, _ receipt: AppendReceipt) -> IndexChange? {
+    static func change(_ body: any Encodable, _ receipt: AppendReceipt) -> IndexChange? {
         switch body {
         case let started as StepStarted: .stepStarted(started, location: receipt.location)
         case let finished as StepFinished: .stepFinished(finished, location: receipt.location)

@@ -181,6 +181,15 @@ public final class WorkflowEngine: Sendable {
             execution.status = "running"
             destination = nextDestination
         }
+        do {
+            try await stepExecution.flush(&memory)
+        } catch {
+            // Lost with the task: the index still shows the step running, so the scheduler
+            // runs it again (same idempotency key), as after a crash.
+            logger.error("step outcome not recorded; the step will be tried again", metadata: [
+                "execution_id": "\(execution.executionID)", "error": "\(error)",
+            ])
+        }
         // The execution leaves the in-flight set only once the index shows what its attempts
         // did, so the scheduler never starts the same step twice.
         do { try await applyIndex() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }

@@ -1,0 +1,35 @@
+import TraceboxCore
+
+/// Where a step with a given idempotency key succeeded: its execution and its
+/// `step.finished` record (whose output later steps' templates read).
+public struct SucceededStep: Sendable, Equatable {
+    public var executionID: String
+    public var output: RecordPointer
+}
+
+/// What a task running an execution's steps reads from the index once, up front.
+public struct ExecutionState: Sendable {
+    /// The execution's steps so far, by index.
+    public var steps: [StepSummary]
+    /// Its event (nil if the index no longer has it).
+    public var event: EventRow?
+    /// Where each of its steps' idempotency keys already succeeded, by key.
+    public var succeeded: [String: SucceededStep]
+}
+
+/// What planning the replay of one event reads from the index.
+public struct ReplayFacts: Sendable {
+    public var event: EventRow
+    /// Every execution of the event, newest first.
+    public var executions: [ExecutionSummary]
+
+    /// Whether one of its executions is still running.
+    public var hasUnfinishedExecution: Bool {
+        executions.contains { ["pending", "running", "retrying"].contains($0.status) }
+    }
+
+    /// The latest execution of a workflow for the event (what a replay follows up).
+    public func latestExecution(workflowID: String) -> ExecutionSummary? {
+        executions.first { $0.workflowID == workflowID }
+    }
+}
