@@ -118,6 +118,14 @@ public struct StepDefinition: Sendable {
     /// that does not would be wasted work).
     public var readsPayload: Bool { templateSources.contains { $0.contains("payload") } }
 
+    /// Whether any template may read the event's headers. Payload and headers live in the
+    /// log; a step that reads neither renders from the index alone, without reading the event.
+    public var readsHeaders: Bool { templateSources.contains { $0.contains("headers") } }
+
+    /// Whether any template may read earlier steps' outputs (kept in the log, decoded only
+    /// for steps that use them).
+    public var readsStepOutputs: Bool { templateSources.contains { $0.contains("steps") } }
+
     /// What the per-destination concurrency limit counts: the URL's scheme, host and port
     /// when the template fixes them, else the step itself; the SMTP server for email.
     public var destination: String {

@@ -45,6 +45,7 @@ struct StepExecution: Sendable {
     struct TemplateValues: @unchecked Sendable {
         var values: [String: Any]
         var withPayload: Bool
+        var withHeaders: Bool
     }
 
     /// Runs one attempt of the execution's next step. Returns true when the step is done
@@ -100,7 +101,8 @@ struct StepExecution: Sendable {
         let started = clock.now()
         let input: StepInput
         do {
-            let context = try templateContext(execution, existing: existing, key: key, payload: step.readsPayload, memory: &memory)
+            let context = try templateContext(execution, existing: existing, key: key, payload: step.readsPayload,
+                                              headers: step.readsHeaders, outputs: step.readsStepOutputs, memory: &memory)
             input = try step.render(context, defaultFrom: settings.smtpFrom)
         } catch let error as TemplateError {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
@@ -196,27 +198,32 @@ struct StepExecution: Sendable {
 
     /// The event, earlier steps' outputs, the execution and the environment, as templates see them.
     private func templateContext(_ execution: ExecutionSummary, existing: [StepSummary], key: String,
-                                 payload parsePayload: Bool, memory: inout Memory) throws -> TemplateContext {
+                                 payload parsePayload: Bool, headers readHeaders: Bool, outputs readOutputs: Bool,
+                                 memory: inout Memory) throws -> TemplateContext {
         let eventValues: [String: Any]
-        if let known = memory.event, known.withPayload || !parsePayload {
+        if let known = memory.event, known.withPayload || !parsePayload, known.withHeaders || !readHeaders {
             eventValues = known.values
         } else {
             guard let event = try memory.eventRow ?? index.event(id: execution.eventID) else {
                 throw TemplateError(template: "event", reason: "event \(execution.eventID) is not in the index")
             }
-            let record = try log.read(event.location)
-            let metadata = try record.eventMetadata()
-            let headers: [String: Any] = metadata.headers
+            var headers: [String: Any] = [:]
+            var payload: Any = ""
+            if parsePayload || readHeaders {
+                let record = try log.read(event.location)
+                headers = try record.eventMetadata().headers
+                if parsePayload { payload = TemplateContext.parseJSON(record.body) ?? String(decoding: record.body, as: UTF8.self) }
+            }
             eventValues = [
                 "id": event.eventID, "source": event.sourceSystem, "type": event.eventType, "received_at": event.receivedAt,
-                "dedup_key": event.dedupKey ?? "", "headers": headers,
-                "payload": parsePayload ? (TemplateContext.parseJSON(record.body) ?? String(decoding: record.body, as: UTF8.self)) : "",
+                "dedup_key": event.dedupKey ?? "", "headers": headers, "payload": payload,
             ]
-            memory.event = TemplateValues(values: eventValues, withPayload: parsePayload)
+            memory.event = TemplateValues(values: eventValues, withPayload: parsePayload, withHeaders: parsePayload || readHeaders)
         }
         var steps: [String: Any] = [:]
         let decoder = JSONDecoder()
-        for previous in existing where previous.stepIndex < execution.nextStep && (previous.status == "succeeded" || previous.status == "skipped") {
+        for previous in existing where readOutputs && previous.stepIndex < execution.nextStep
+            && (previous.status == "succeeded" || previous.status == "skipped") {
             let output: StepOutput
             if let known = memory.outputs[previous.stepName] {
                 output = known

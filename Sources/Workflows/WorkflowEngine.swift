@@ -120,8 +120,8 @@ public final class WorkflowEngine: Sendable {
         var offset = 0
         var started = 0
         while offset < 4096 {
-            let due = try index.dueExecutions(now: now, limit: page, offset: offset)
-            for execution in due where !busy.contains(execution.executionID) {
+            let (due, scanned) = try index.dueExecutions(now: now, limit: page, offset: offset, excluding: busy)
+            for execution in due {
                 guard execution.nextStep < execution.stepNames.count else { continue }
                 let workflow = catalog.workflow(id: execution.workflowID)
                 let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
@@ -133,7 +133,7 @@ public final class WorkflowEngine: Sendable {
                 start(execution, workflow, destination)
                 started += 1
             }
-            guard due.count == page else { break }
+            guard scanned == page else { break }
             offset += page
         }
         return (started, false)
