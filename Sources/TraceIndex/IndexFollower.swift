@@ -100,7 +100,9 @@ public struct IndexFollower: Sendable {
     /// Trace bodies are read from the log unless given (archived records, from their catalog).
     func change(_ entry: TailEntry, body given: [UInt8]? = nil) throws -> IndexChange? {
         switch entry.type {
-        case .event: return try Self.eventRow(entry).map(IndexChange.event)
+        case .event:
+            if given == nil, let change = decoded.take(entry.sequence) { return change }
+            return try Self.eventRow(entry).map(IndexChange.event)
         case .trace:
             if given == nil, let change = decoded.take(entry.sequence) { return change }
             let metadata = try entry.traceMetadata()
@@ -133,14 +135,21 @@ public struct IndexFollower: Sendable {
     /// The index row an event record becomes (nil for other record types).
     static func eventRow(_ entry: TailEntry) throws -> EventRow? {
         guard entry.type == .event else { return nil }
-        let metadata = try entry.eventMetadata()
-        return EventRow(
-            sequence: Int64(entry.sequence), eventID: metadata.eventID, sourceSystem: metadata.sourceSystem,
-            eventType: metadata.eventType, payloadHash: Hex.encode(entry.bodySHA256), payloadBytes: Int64(entry.bodyLength),
+        return eventRow(try entry.eventMetadata(), sequence: entry.sequence, location: entry.location,
+                        bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength)
+    }
+
+    /// The index row of an event record (what ingest hands over as a `DecodedChanges` entry,
+    /// and what decoding the record's metadata gives).
+    public static func eventRow(_ metadata: EventMetadata, sequence: UInt64, location: RecordLocation,
+                                bodySHA256: [UInt8], bodyLength: UInt32) -> EventRow {
+        EventRow(
+            sequence: Int64(sequence), eventID: metadata.eventID, sourceSystem: metadata.sourceSystem,
+            eventType: metadata.eventType, payloadHash: Hex.encode(bodySHA256), payloadBytes: Int64(bodyLength),
             receivedAt: metadata.receivedAt,
             processingStatus: metadata.ingestError == nil ? ProcessingStatus.received.rawValue : ProcessingStatus.failed.rawValue,
             statusReason: metadata.ingestError, dedupKey: metadata.dedupKey,
-            segment: Int64(entry.location.segment), offset: Int64(entry.location.offset), length: Int64(entry.location.length),
+            segment: Int64(location.segment), offset: Int64(location.offset), length: Int64(location.length),
             storageTier: "local")
     }
 }

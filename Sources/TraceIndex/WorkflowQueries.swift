@@ -10,6 +10,11 @@ extension TraceIndex {
         try read { db in try Int64.fetchOne(db, sql: "SELECT routed_through FROM router_position WHERE id = 1").map(UInt64.init) }
     }
 
+    /// The sequence of the newest indexed event, if any.
+    public func lastEventSequence() throws -> UInt64? {
+        try readOne { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(sequence) FROM events")).map(UInt64.init) }
+    }
+
     /// Events after `sequence`, oldest first: what the router has still to route.
     public func events(after sequence: UInt64, limit: Int) throws -> [EventRow] {
         try read { db in

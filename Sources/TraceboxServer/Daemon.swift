@@ -59,7 +59,8 @@ public enum Daemon {
         let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, onApplied: { relay.signal() })
         // Every event acknowledged before a crash is searchable before the first new request.
         try await indexer.catchUp()
-        let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, clock: clock, logger: logger)
+        let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, decoded: follower.decoded,
+                                   clock: clock, logger: logger)
         let catalog = WorkflowCatalog(configuration.workflows)
         let engine = WorkflowEngine(
             log: log, index: index, catalog: catalog,
@@ -67,7 +68,7 @@ public enum Daemon {
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
                                      environment: configuration.environment),
             clock: clock, applyIndex: { try await indexer.catchUp() }, decodedChanges: follower.decoded, logger: logger)
-        relay.target = { engine.wake() }
+        relay.target = { engine.wake(jobs: false) }
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         applyIndex: { try await indexer.catchUp() }, logger: logger)
         let alerts = configuration.alerts

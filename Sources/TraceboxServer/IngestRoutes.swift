@@ -20,7 +20,7 @@ enum IngestRoutes {
 
     private static func handle(_ request: Request, _ context: BasicRequestContext, ingest: IngestService) async throws -> Response {
         let source = context.parameters.get("source") ?? ""
-        guard let rules = ingest.configuration.rules(forSource: source) else {
+        guard let rules = ingest.rules(forSource: source) else {
             return error(404, "unknown_source", "no source named \"\(source)\" is configured")
         }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > rules.maxBodyBytes {

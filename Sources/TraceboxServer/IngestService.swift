@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SegmentLog
+import Synchronization
 import TraceIndex
 import TraceboxConfig
 import TraceboxCore
@@ -20,16 +21,35 @@ final class IngestService: Sendable {
     let log: SegmentLog
     let index: TraceIndex
     let gate: DedupGate
+    /// Where stored events are handed to the index follower as rows, so it need not decode
+    /// their metadata again.
+    let decoded: DecodedChanges?
     let clock: any WallClock
     let logger: Logger
+    /// Rules by source name, built once per name: a source accepted from the presets would
+    /// otherwise have its rules rebuilt on every request. At most 1,024 names are kept.
+    private let rulesBySource = Mutex<[String: SourceRules]>([:])
 
-    init(configuration: Configuration, log: SegmentLog, index: TraceIndex, gate: DedupGate, clock: any WallClock, logger: Logger) {
+    init(configuration: Configuration, log: SegmentLog, index: TraceIndex, gate: DedupGate, decoded: DecodedChanges? = nil,
+         clock: any WallClock, logger: Logger) {
+        self.decoded = decoded
         self.configuration = configuration
         self.log = log
         self.index = index
         self.gate = gate
         self.clock = clock
         self.logger = logger
+    }
+
+    /// The rules for a source name, or nil when the name is not accepted.
+    func rules(forSource name: String) -> SourceRules? {
+        if let known = rulesBySource.withLock({ $0[name] }) { return known }
+        guard let rules = configuration.rules(forSource: name) else { return nil }
+        rulesBySource.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll() }
+            cache[name] = rules
+        }
+        return rules
     }
 
     func ingest(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) async -> IngestResult {
@@ -66,6 +86,9 @@ final class IngestService: Sendable {
             ingestError: classification.ingestError)
         do {
             let receipt = try await log.append(event: metadata, payload: body)
+            decoded?.remember(.event(IndexFollower.eventRow(metadata, sequence: receipt.sequence, location: receipt.location,
+                                                            bodySHA256: receipt.bodySHA256, bodyLength: UInt32(body.count))),
+                              sequence: receipt.sequence)
             if let claimedKey { gate.stored(claimedKey, eventID: eventID, sequence: receipt.sequence) }
             return .stored(eventID: eventID)
         } catch {

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Hummingbird
 import Prometheus
@@ -10,6 +11,9 @@ import TraceIndex
 final class DaemonMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let ingestLatency: DurationHistogram
+    /// The ingest counter of each HTTP status, made once (the registry's lookup by name and
+    /// labels cost more than the increment, on every request).
+    private let ingestCounters = Mutex<[Int: Counter]>([:])
 
     init() {
         ingestLatency = registry.makeDurationHistogram(
@@ -20,8 +24,14 @@ final class DaemonMetrics: Sendable {
 
     /// Counts one ingest request by its answer.
     func recordIngest(status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: Self.name("ingest_requests", unit: "total", help: "Ingest requests by HTTP status"),
-                             labels: [("status", String(status))]).increment()
+        let counter = ingestCounters.withLock { counters in
+            if let counter = counters[status] { return counter }
+            let counter = registry.makeCounter(descriptor: Self.name("ingest_requests", unit: "total", help: "Ingest requests by HTTP status"),
+                                               labels: [("status", String(status))])
+            counters[status] = counter
+            return counter
+        }
+        counter.increment()
         ingestLatency.record(duration)
     }
 

@@ -38,9 +38,15 @@ final class Router: Sendable {
             if position == nil { position = try index.routedThrough() ?? 0 }
             return position!
         }
+        let workflows = catalog.workflows
+        guard !workflows.isEmpty else {
+            // Nothing can match: move past what is indexed without reading it, so workflows
+            // configured later start with the events that arrive after them.
+            if let last = try index.lastEventSequence(), last > start { position.withLock { $0 = last } }
+            return (0, false)
+        }
         let events = try index.events(after: start, limit: batchSize)
         guard let last = events.last else { return (0, false) }
-        let workflows = catalog.workflows
         let now = Timestamp.format(clock.now())
         var executions: [NewExecution] = []
         for event in events where event.statusReason == nil {

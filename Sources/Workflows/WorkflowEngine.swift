@@ -59,11 +59,14 @@ public final class WorkflowEngine: Sendable {
         limits = DestinationLimits(workers: settings.workers, perDestination: settings.perDestination)
     }
 
-    /// Something changed (new events indexed, the clock moved, a reload): look again now.
-    public func wake() {
+    /// Something changed (new events indexed, the clock moved, a reload, a job created or
+    /// cancelled): look again now. `jobs: false` (the index caught up, as after every ingest
+    /// commit) leaves the replay-job feeder asleep: it wakes when a job's replay finishes,
+    /// when told, and once a second.
+    public func wake(jobs: Bool = true) {
         routeNeeded.store(true, ordering: .releasing)
         wakeup.signal()
-        feederWakeup.signal()
+        if jobs { feederWakeup.signal() }
     }
 
     /// Step attempts finished since start (for benchmarks and status).
