@@ -78,13 +78,15 @@ public final class SegmentLog: Sendable {
                           dictionaries: dictionaries, zstd: zstd, clock: clock, logger: logger, commits: (commits, signal))
     }
 
-    /// Appends an event; returns once it is durable.
-    public func append(event metadata: EventMetadata, payload: [UInt8]) async throws -> AppendReceipt {
+    /// Appends an event; returns once it is durable. `onDurable` as for `append(traces:)`.
+    public func append(event metadata: EventMetadata, payload: [UInt8],
+                       onDurable: (@Sendable (AppendReceipt) -> Void)? = nil) async throws -> AppendReceipt {
         guard !metadata.sourceSystem.isEmpty else {
             throw SegmentLogError(.invalidRecord, "an event needs a source_system")
         }
         let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
-        let receipt = try await prepareAndSubmit(.event, metadata: metadata, body: payload, dictionary: decision.dictionary)
+        let receipt = try await prepareAndSubmit(.event, metadata: metadata, body: payload, dictionary: decision.dictionary,
+                                                 onDurable: onDurable)
         if let samples = decision.trainingSamples {
             // This event completed the training set. Training happens here, after the event is
             // durable, so it delays this one acknowledgement and blocks nobody else.
@@ -123,8 +125,11 @@ public final class SegmentLog: Sendable {
 
     /// Appends trace records in one commit, in this order; returns once all are durable.
     /// A caller with several records to make durable before its next step waits (and the
-    /// disk syncs) once instead of once per record.
-    public func append(traces records: [(metadata: TraceMetadata, body: [UInt8])]) async throws -> [AppendReceipt] {
+    /// disk syncs) once instead of once per record. `onDurable` is called with the receipts
+    /// on the writer's thread before the commit is announced on `commits`, so what it hands
+    /// to a follower of the log is there when the follower reads the records; it must be quick.
+    public func append(traces records: [(metadata: TraceMetadata, body: [UInt8])],
+                       onDurable: (@Sendable ([AppendReceipt]) -> Void)? = nil) async throws -> [AppendReceipt] {
         writer.beginPreparing()
         let prepared: [PreparedRecord]
         do {
@@ -134,7 +139,7 @@ public final class SegmentLog: Sendable {
             throw error
         }
         return try await withCheckedThrowingContinuation { continuation in
-            writer.submit(.appendAll(prepared, continuation), wasPrepared: true)
+            writer.submit(.appendAll(prepared, onDurable: onDurable, continuation), wasPrepared: true)
         }
     }
 
@@ -206,8 +211,8 @@ public final class SegmentLog: Sendable {
 
     /// Hashes and compresses in the caller's task (announced to the writer, which may hold
     /// its next commit for it), then hands the record to the writer and waits for durability.
-    private func prepareAndSubmit(_ type: RecordType, metadata: some Encodable, body: [UInt8],
-                                  dictionary: SourceDictionary?) async throws -> AppendReceipt {
+    private func prepareAndSubmit(_ type: RecordType, metadata: some Encodable, body: [UInt8], dictionary: SourceDictionary?,
+                                  onDurable: (@Sendable (AppendReceipt) -> Void)? = nil) async throws -> AppendReceipt {
         writer.beginPreparing()
         let record: PreparedRecord
         do {
@@ -215,6 +220,12 @@ public final class SegmentLog: Sendable {
         } catch {
             writer.abandonPreparing()
             throw error
+        }
+        if let onDurable {
+            let receipts = try await withCheckedThrowingContinuation { continuation in
+                writer.submit(.appendAll([record], onDurable: { onDurable($0[0]) }, continuation), wasPrepared: true)
+            }
+            return receipts[0]
         }
         return try await withCheckedThrowingContinuation { continuation in
             writer.submit(.append(record, continuation), wasPrepared: true)

@@ -22,8 +22,11 @@ public struct WriterStatistics: Sendable, Equatable {
 final class SegmentWriter: Sendable {
     enum Command: Sendable {
         case append(PreparedRecord, CheckedContinuation<AppendReceipt, any Error>)
-        /// Records that go into one commit, in order (see `SegmentLog.append(traces:)`).
-        case appendAll([PreparedRecord], CheckedContinuation<[AppendReceipt], any Error>)
+        /// Records that go into one commit, in order (see `SegmentLog.append(traces:)`), and
+        /// what to call with their receipts once they are durable, before followers of the
+        /// log are told of the commit.
+        case appendAll([PreparedRecord], onDurable: (@Sendable ([AppendReceipt]) -> Void)?,
+                       CheckedContinuation<[AppendReceipt], any Error>)
         case roll(CheckedContinuation<Void, any Error>)
     }
 
@@ -105,7 +108,7 @@ final class SegmentWriter: Sendable {
             let error = SegmentLogError(.closed, "the segment log is closed")
             switch command {
             case .append(_, let continuation): continuation.resume(throwing: error)
-            case .appendAll(_, let continuation): continuation.resume(throwing: error)
+            case .appendAll(_, _, let continuation): continuation.resume(throwing: error)
             case .roll(let continuation): continuation.resume(throwing: error)
             }
         }
@@ -280,6 +283,9 @@ final class SegmentWriter: Sendable {
                 }
                 active = segment
                 receipts = pending.map { .success($0) }
+                for (command, framed) in zip(batch, pending) {
+                    if case .appendAll(_, let onDurable?, _) = command { onDurable(framed) }
+                }
                 publish(active)
             } catch {
                 receipts = batch.map { _ in .failure(error) }
@@ -288,7 +294,7 @@ final class SegmentWriter: Sendable {
             for (command, receipt) in zip(batch, receipts) {
                 switch command {
                 case .append(_, let continuation): continuation.resume(with: receipt.map { $0[0] })
-                case .appendAll(_, let continuation): continuation.resume(with: receipt)
+                case .appendAll(_, _, let continuation): continuation.resume(with: receipt)
                 case .roll(let continuation): continuation.resume(with: rollResult)
                 }
             }
@@ -315,7 +321,7 @@ extension SegmentWriter.Command {
     var records: [PreparedRecord] {
         switch self {
         case .append(let record, _): [record]
-        case .appendAll(let records, _): records
+        case .appendAll(let records, _, _): records
         case .roll: []
         }
     }

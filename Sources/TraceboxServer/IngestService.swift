@@ -85,10 +85,17 @@ final class IngestService: Sendable {
             receivedAt: Timestamp.format(now), dedupKey: classification.dedupKey, headers: classification.headers,
             ingestError: classification.ingestError)
         do {
-            let receipt = try await log.append(event: metadata, payload: body)
-            decoded?.remember(.event(IndexFollower.eventRow(metadata, sequence: receipt.sequence, location: receipt.location,
-                                                            bodySHA256: receipt.bodySHA256, bodyLength: UInt32(body.count))),
-                              sequence: receipt.sequence)
+            // The index row is handed to the follower as soon as the event is durable, before
+            // the follower hears of the commit.
+            let decoded = decoded
+            let bodyLength = UInt32(body.count)
+            let receipt = try await log.append(event: metadata, payload: body, onDurable: decoded.map { decoded in
+                { @Sendable receipt in
+                    decoded.remember(.event(IndexFollower.eventRow(metadata, sequence: receipt.sequence, location: receipt.location,
+                                                                   bodySHA256: receipt.bodySHA256, bodyLength: bodyLength)),
+                                     sequence: receipt.sequence)
+                }
+            })
             if let claimedKey { gate.stored(claimedKey, eventID: eventID, sequence: receipt.sequence) }
             return .stored(eventID: eventID)
         } catch {

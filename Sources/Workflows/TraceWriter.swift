@@ -32,13 +32,14 @@ struct TraceWriter: Sendable {
                                      recordedAt: recordedAt),
              body: try SegmentLog.traceJSON(record.body))
         }
-        let receipts = try await log.append(traces: encoded)
-        if let decoded {
+        guard let decoded else { return try await log.append(traces: encoded) }
+        // Handed over as soon as the records are durable, before the follower hears of them.
+        let handOver: @Sendable ([AppendReceipt]) -> Void = { receipts in
             for (record, receipt) in zip(records, receipts) {
                 if let change = Self.change(record.body, receipt) { decoded.remember(change, sequence: receipt.sequence) }
             }
         }
-        return receipts
+        return try await log.append(traces: encoded, onDurable: handOver)
     }
 
     /// The index change a record of this body makes, as the follower would decode it.
