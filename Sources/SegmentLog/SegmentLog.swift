@@ -85,8 +85,11 @@ public final class SegmentLog: Sendable {
             throw SegmentLogError(.invalidRecord, "an event needs a source_system")
         }
         let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
-        let receipt = try await prepareAndSubmit(.event, metadata: metadata, body: payload, dictionary: decision.dictionary,
-                                                 onDurable: onDurable)
+        var handOver: (@Sendable ([AppendReceipt]) -> Void)?
+        if let onDurable { handOver = { onDurable($0[0]) } }
+        let receipt = try await submit(onDurable: handOver) {
+            [try prepare(.event, metadata: try MetadataCoding.encode(metadata), body: payload, dictionary: decision.dictionary)]
+        }[0]
         if let samples = decision.trainingSamples {
             // This event completed the training set. Training happens here, after the event is
             // durable, so it delays this one acknowledgement and blocks nobody else.
@@ -106,7 +109,7 @@ public final class SegmentLog: Sendable {
 
     /// Appends a trace record; returns once it is durable.
     public func append(trace metadata: TraceMetadata, body: [UInt8]) async throws -> AppendReceipt {
-        try await prepareAndSubmit(.trace, metadata: metadata, body: body, dictionary: nil)
+        try await append(traces: [(metadata, body)])[0]
     }
 
     /// Appends a trace record whose body is `body` as JSON (sorted keys, so equal records
@@ -130,16 +133,8 @@ public final class SegmentLog: Sendable {
     /// to a follower of the log is there when the follower reads the records; it must be quick.
     public func append(traces records: [(metadata: TraceMetadata, body: [UInt8])],
                        onDurable: (@Sendable ([AppendReceipt]) -> Void)? = nil) async throws -> [AppendReceipt] {
-        writer.beginPreparing()
-        let prepared: [PreparedRecord]
-        do {
-            prepared = try records.map { try prepare(.trace, metadata: try MetadataCoding.encode($0.metadata), body: $0.body, dictionary: nil) }
-        } catch {
-            writer.abandonPreparing()
-            throw error
-        }
-        return try await withCheckedThrowingContinuation { continuation in
-            writer.submit(.appendAll(prepared, onDurable: onDurable, continuation), wasPrepared: true)
+        try await submit(onDurable: onDurable) {
+            try records.map { try prepare(.trace, metadata: try MetadataCoding.encode($0.metadata), body: $0.body, dictionary: nil) }
         }
     }
 
@@ -210,25 +205,20 @@ public final class SegmentLog: Sendable {
     }
 
     /// Hashes and compresses in the caller's task (announced to the writer, which may hold
-    /// its next commit for it), then hands the record to the writer and waits for durability.
-    private func prepareAndSubmit(_ type: RecordType, metadata: some Encodable, body: [UInt8], dictionary: SourceDictionary?,
-                                  onDurable: (@Sendable (AppendReceipt) -> Void)? = nil) async throws -> AppendReceipt {
+    /// its next commit for them), then hands the records to the writer as one commit and
+    /// waits for durability.
+    private func submit(onDurable: (@Sendable ([AppendReceipt]) -> Void)?,
+                        _ prepare: () throws -> [PreparedRecord]) async throws -> [AppendReceipt] {
         writer.beginPreparing()
-        let record: PreparedRecord
+        let records: [PreparedRecord]
         do {
-            record = try prepare(type, metadata: try MetadataCoding.encode(metadata), body: body, dictionary: dictionary)
+            records = try prepare()
         } catch {
             writer.abandonPreparing()
             throw error
         }
-        if let onDurable {
-            let receipts = try await withCheckedThrowingContinuation { continuation in
-                writer.submit(.appendAll([record], onDurable: { onDurable($0[0]) }, continuation), wasPrepared: true)
-            }
-            return receipts[0]
-        }
         return try await withCheckedThrowingContinuation { continuation in
-            writer.submit(.append(record, continuation), wasPrepared: true)
+            writer.submit(.append(records, onDurable: onDurable, continuation), wasPrepared: true)
         }
     }
 }

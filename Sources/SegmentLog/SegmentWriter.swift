@@ -21,12 +21,10 @@ public struct WriterStatistics: Sendable, Equatable {
 /// thread for milliseconds would stall unrelated tasks on a 2-core machine.
 final class SegmentWriter: Sendable {
     enum Command: Sendable {
-        case append(PreparedRecord, CheckedContinuation<AppendReceipt, any Error>)
-        /// Records that go into one commit, in order (see `SegmentLog.append(traces:)`), and
-        /// what to call with their receipts once they are durable, before followers of the
-        /// log are told of the commit.
-        case appendAll([PreparedRecord], onDurable: (@Sendable ([AppendReceipt]) -> Void)?,
-                       CheckedContinuation<[AppendReceipt], any Error>)
+        /// Records that go into one commit, in order, and what to call with their receipts
+        /// once they are durable, before followers of the log are told of the commit.
+        case append([PreparedRecord], onDurable: (@Sendable ([AppendReceipt]) -> Void)?,
+                    CheckedContinuation<[AppendReceipt], any Error>)
         case roll(CheckedContinuation<Void, any Error>)
     }
 
@@ -107,8 +105,7 @@ final class SegmentWriter: Sendable {
         if !accepted {
             let error = SegmentLogError(.closed, "the segment log is closed")
             switch command {
-            case .append(_, let continuation): continuation.resume(throwing: error)
-            case .appendAll(_, _, let continuation): continuation.resume(throwing: error)
+            case .append(_, _, let continuation): continuation.resume(throwing: error)
             case .roll(let continuation): continuation.resume(throwing: error)
             }
         }
@@ -284,7 +281,7 @@ final class SegmentWriter: Sendable {
                 active = segment
                 receipts = pending.map { .success($0) }
                 for (command, framed) in zip(batch, pending) {
-                    if case .appendAll(_, let onDurable?, _) = command { onDurable(framed) }
+                    if case .append(_, let onDurable?, _) = command { onDurable(framed) }
                 }
                 publish(active)
             } catch {
@@ -293,8 +290,7 @@ final class SegmentWriter: Sendable {
             }
             for (command, receipt) in zip(batch, receipts) {
                 switch command {
-                case .append(_, let continuation): continuation.resume(with: receipt.map { $0[0] })
-                case .appendAll(_, _, let continuation): continuation.resume(with: receipt)
+                case .append(_, _, let continuation): continuation.resume(with: receipt)
                 case .roll(let continuation): continuation.resume(with: rollResult)
                 }
             }
@@ -320,8 +316,7 @@ extension SegmentWriter.Command {
     /// The records this command appends, in order.
     var records: [PreparedRecord] {
         switch self {
-        case .append(let record, _): [record]
-        case .appendAll(let records, _, _): records
+        case .append(let records, _, _): records
         case .roll: []
         }
     }
