@@ -114,17 +114,16 @@ public struct StepDefinition: Sendable {
         }
     }
 
-    /// Whether any template reads `event.payload` (parsing a large payload for every step
-    /// that does not would be wasted work).
-    public var readsPayload: Bool { templateSources.contains { $0.contains("payload") } }
-
-    /// Whether any template may read the event's headers. Payload and headers live in the
-    /// log; a step that reads neither renders from the index alone, without reading the event.
-    public var readsHeaders: Bool { templateSources.contains { $0.contains("headers") } }
-
-    /// Whether any template may read earlier steps' outputs (kept in the log, decoded only
-    /// for steps that use them).
-    public var readsStepOutputs: Bool { templateSources.contains { $0.contains("steps") } }
+    /// What the step's templates may read, found in one pass over them.
+    public var templateReads: TemplateReads {
+        var reads = TemplateReads()
+        for source in templateSources {
+            reads.payload = reads.payload || source.contains("payload")
+            reads.headers = reads.headers || source.contains("headers")
+            reads.stepOutputs = reads.stepOutputs || source.contains("steps")
+        }
+        return reads
+    }
 
     /// What the per-destination concurrency limit counts: the URL's scheme, host and port
     /// when the template fixes them, else the step itself; the SMTP server for email.
@@ -182,4 +181,17 @@ public struct EmailAction: Sendable {
         self.text = text
         self.html = html
     }
+}
+
+/// What a step's templates may read besides the index's row of the event: each part lives
+/// in the log and is read (and parsed) only for steps that use it.
+public struct TemplateReads: Sendable, Equatable {
+    /// `event.payload` (parsing a large payload for every step that does not would be wasted work).
+    public var payload = false
+    /// The event's headers.
+    public var headers = false
+    /// Earlier steps' outputs.
+    public var stepOutputs = false
+
+    public init() {}
 }

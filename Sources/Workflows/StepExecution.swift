@@ -101,8 +101,7 @@ struct StepExecution: Sendable {
         let started = clock.now()
         let input: StepInput
         do {
-            let context = try templateContext(execution, existing: existing, key: key, payload: step.readsPayload,
-                                              headers: step.readsHeaders, outputs: step.readsStepOutputs, memory: &memory)
+            let context = try templateContext(execution, existing: existing, key: key, reads: step.templateReads, memory: &memory)
             input = try step.render(context, defaultFrom: settings.smtpFrom)
         } catch let error as TemplateError {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
@@ -154,9 +153,8 @@ struct StepExecution: Sendable {
 
     /// Appends `record` after the records waiting in `memory`, in one commit.
     private func append(_ record: TraceWriter.Record, memory: inout Memory) async throws {
-        let records = memory.pending + [record]
-        memory.pending = []
-        try await traces.append(records)
+        memory.pending.append(record)
+        try await flush(&memory)
     }
 
     /// Appends the records still waiting in `memory` (the task is about to stop).
@@ -198,8 +196,8 @@ struct StepExecution: Sendable {
 
     /// The event, earlier steps' outputs, the execution and the environment, as templates see them.
     private func templateContext(_ execution: ExecutionSummary, existing: [StepSummary], key: String,
-                                 payload parsePayload: Bool, headers readHeaders: Bool, outputs readOutputs: Bool,
-                                 memory: inout Memory) throws -> TemplateContext {
+                                 reads: TemplateReads, memory: inout Memory) throws -> TemplateContext {
+        let (parsePayload, readHeaders) = (reads.payload, reads.headers)
         let eventValues: [String: Any]
         if let known = memory.event, known.withPayload || !parsePayload, known.withHeaders || !readHeaders {
             eventValues = known.values
@@ -222,7 +220,7 @@ struct StepExecution: Sendable {
         }
         var steps: [String: Any] = [:]
         let decoder = JSONDecoder()
-        for previous in existing where readOutputs && previous.stepIndex < execution.nextStep
+        for previous in existing where reads.stepOutputs && previous.stepIndex < execution.nextStep
             && (previous.status == "succeeded" || previous.status == "skipped") {
             let output: StepOutput
             if let known = memory.outputs[previous.stepName] {
