@@ -1,12 +1,13 @@
 import SegmentLog
 import Synchronization
 
-/// Index changes whose records the engine has just appended and still holds decoded, by
-/// log sequence. The follower applies them as they are instead of reading each record back,
-/// decompressing it and decoding its JSON: that was most of the index's share of a step's
-/// CPU. The record in the log stays the truth; what is applied is the same value that
-/// decoding it gives (reindex equality checks that), and a record the follower reaches
-/// before its change is remembered is simply read from the log as before.
+/// Index changes whose records have just been appended by the engine (trace records) or by
+/// ingest (events), which still hold them decoded, by log sequence. They are handed over on
+/// the log writer's thread before the commit is announced (`onDurable`), and the follower
+/// applies them as they are instead of reading each record back, decompressing it and
+/// decoding its JSON: that was most of the index's share of a step's CPU. The record in the
+/// log stays the truth; what is applied is the same value that decoding it gives (reindex
+/// equality checks that), and a record with no change handed over is read from the log.
 public final class DecodedChanges: Sendable {
     private let pending = Mutex<[UInt64: IndexChange]>([:])
 

@@ -105,9 +105,11 @@ extension TraceIndex {
     }
 
     public func event(id: String) throws -> EventRow? {
-        try readOne { db in
-            try EventRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [StoredID.value(id)])
-        }
+        try readOne { db in try Self.event(id, db) }
+    }
+
+    static func event(_ id: String, _ db: Database) throws -> EventRow? {
+        try EventRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [StoredID.value(id)])
     }
 
     /// The event already stored for a source's dedup key, if any.

@@ -9,12 +9,8 @@ extension TraceIndex {
     /// of `keys` (its steps' idempotency keys) already succeeded, in this execution or another.
     public func executionState(executionID: String, eventID: String, successesOf keys: [String]) throws -> ExecutionState {
         try readOne { db in
-            ExecutionState(
-                steps: try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
-                                        arguments: [StoredID.value(executionID)]).map(Self.step),
-                event: try EventRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"),
-                                             arguments: [StoredID.value(eventID)]),
-                succeeded: try Self.succeededSteps(keys, db))
+            ExecutionState(steps: try Self.steps(executionID, db), event: try Self.event(eventID, db),
+                           succeeded: try Self.succeededSteps(keys, db))
         }
     }
 
@@ -26,10 +22,7 @@ extension TraceIndex {
 
     private static func succeededSteps(_ keys: [String], _ db: Database) throws -> [String: SucceededStep] {
         var succeeded: [String: SucceededStep] = [:]
-        // In slices, so the statement stays within SQLite's limit on bound variables.
-        for start in stride(from: 0, to: keys.count, by: 500) {
-            let slice = Array(keys[start..<min(keys.count, start + 500)])
-            let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
+        try forEachSlice(of: keys) { slice, marks in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT idempotency_key, execution_id, output_segment, output_offset, output_length FROM steps
                 WHERE idempotency_key IN (\(marks)) AND status = 'succeeded'
@@ -48,12 +41,11 @@ extension TraceIndex {
     public func replayFacts(eventIDs: [String]) throws -> [String: ReplayFacts] {
         try readOne { db in
             var facts: [String: ReplayFacts] = [:]
-            let event = try db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?")
             let executions = try db.cachedStatement(sql: """
                 SELECT * FROM executions WHERE event_id = ? ORDER BY created_sequence DESC, execution_id DESC
                 """)
             for id in eventIDs where facts[id] == nil {
-                guard let row = try EventRow.fetchOne(event, arguments: [StoredID.value(id)]) else { continue }
+                guard let row = try Self.event(id, db) else { continue }
                 facts[id] = ReplayFacts(event: row, executions: try Row.fetchAll(executions, arguments: [StoredID.value(id)]).map(Self.execution))
             }
             return facts
@@ -64,9 +56,7 @@ extension TraceIndex {
     public func eventsWithUnfinishedExecutions(_ eventIDs: [String]) throws -> Set<String> {
         try readOne { db in
             var found = Set<String>()
-            for start in stride(from: 0, to: eventIDs.count, by: 500) {
-                let slice = eventIDs[start..<min(eventIDs.count, start + 500)]
-                let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
+            try Self.forEachSlice(of: eventIDs) { slice, marks in
                 let rows = try DatabaseValue.fetchAll(db.cachedStatement(sql: """
                     SELECT DISTINCT event_id FROM executions
                     WHERE event_id IN (\(marks)) AND status IN ('pending', 'running', 'retrying')
@@ -77,7 +67,15 @@ extension TraceIndex {
         }
     }
 
-
+    /// Calls `body` with `values` in slices of at most 500 and the `?, ?, …` placeholders
+    /// for an `IN (…)` list of that slice, so a statement stays within SQLite's limit on
+    /// bound variables however many values there are.
+    private static func forEachSlice<T>(of values: [T], _ body: (ArraySlice<T>, String) throws -> Void) rethrows {
+        for start in stride(from: 0, to: values.count, by: 500) {
+            let slice = values[start..<min(values.count, start + 500)]
+            try body(slice, Array(repeating: "?", count: slice.count).joined(separator: ", "))
+        }
+    }
 
     /// The events a bulk replay selects, oldest first: time range, and optionally source,
     /// type (exact or `prefix*`), status, and a workflow that has run for them.

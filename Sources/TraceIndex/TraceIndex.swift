@@ -120,21 +120,20 @@ public final class TraceIndex: Sendable {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pool.read(body)
-        } catch let error as IndexError {
-            throw error
-        } catch {
-            throw IndexError(.database, "\(error)", path: path)
-        }
+        try reading { try pool.read(body) }
     }
 
-    /// One SELECT, outside an explicit transaction: a single statement is consistent on its
-    /// own, and the engine's point reads (several per step) spent more in BEGIN and COMMIT
-    /// than in the query. Reads of several statements that must agree use `read`.
+    /// Reads outside an explicit transaction: each statement is consistent on its own, and
+    /// the engine's point reads spent more in BEGIN and COMMIT than in the query. Reads of
+    /// several statements that must agree with each other use `read`.
     func readOne<T>(_ body: (Database) throws -> T) throws -> T {
+        try reading { try pool.unsafeRead(body) }
+    }
+
+    /// Runs a read, reporting database failures as `IndexError`s with the index's path.
+    private func reading<T>(_ access: () throws -> T) throws -> T {
         do {
-            return try pool.unsafeRead(body)
+            return try access()
         } catch let error as IndexError {
             throw error
         } catch {

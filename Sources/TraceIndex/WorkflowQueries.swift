@@ -84,10 +84,12 @@ extension TraceIndex {
     }
 
     public func steps(executionID: String) throws -> [StepSummary] {
-        try readOne { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
-                             arguments: [StoredID.value(executionID)]).map(Self.step)
-        }
+        try readOne { db in try Self.steps(executionID, db) }
+    }
+
+    static func steps(_ executionID: String, _ db: Database) throws -> [StepSummary] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
+                         arguments: [StoredID.value(executionID)]).map(Self.step)
     }
 
     public func attempts(executionID: String) throws -> [AttemptSummary] {
