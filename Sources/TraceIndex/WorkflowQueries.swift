@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 import TraceboxCore
 
 /// What the workflow engine and operators ask the index about executions.
@@ -206,15 +205,9 @@ extension TraceIndex {
 /// execution on every scheduling pass, and a workflow version has one list, so decoded lists
 /// are kept (a few per workflow version; the cache is emptied if it ever grows large).
 enum StepNames {
-    private static let decoded = Mutex<[String: [String]]>([:])
+    private static let decoded = MemoCache<String, [String]>(limit: 1024)
 
     static func decode(_ json: String) -> [String] {
-        if let known = decoded.withLock({ $0[json] }) { return known }
-        let names = (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
-        decoded.withLock { cache in
-            if cache.count >= 1024 { cache.removeAll() }
-            cache[json] = names
-        }
-        return names
+        decoded.value(for: json) { (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? [] } ?? []
     }
 }

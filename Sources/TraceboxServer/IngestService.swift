@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import SegmentLog
-import Synchronization
 import TraceIndex
 import TraceboxConfig
 import TraceboxCore
@@ -28,7 +27,7 @@ final class IngestService: Sendable {
     let logger: Logger
     /// Rules by source name, built once per name: a source accepted from the presets would
     /// otherwise have its rules rebuilt on every request. At most 1,024 names are kept.
-    private let rulesBySource = Mutex<[String: SourceRules]>([:])
+    private let rulesBySource = MemoCache<String, SourceRules>(limit: 1024)
 
     init(configuration: Configuration, log: SegmentLog, index: TraceIndex, gate: DedupGate, decoded: DecodedChanges? = nil,
          clock: any WallClock, logger: Logger) {
@@ -43,13 +42,7 @@ final class IngestService: Sendable {
 
     /// The rules for a source name, or nil when the name is not accepted.
     func rules(forSource name: String) -> SourceRules? {
-        if let known = rulesBySource.withLock({ $0[name] }) { return known }
-        guard let rules = configuration.rules(forSource: name) else { return nil }
-        rulesBySource.withLock { cache in
-            if cache.count >= 1024 { cache.removeAll() }
-            cache[name] = rules
-        }
-        return rules
+        rulesBySource.value(for: name) { configuration.rules(forSource: name) }
     }
 
     func ingest(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) async -> IngestResult {

@@ -1,9 +1,9 @@
-import Synchronization
 import Foundation
 import Hummingbird
 import Prometheus
 import SegmentLog
 import TraceIndex
+import TraceboxCore
 
 /// `GET /metrics` in Prometheus text format. Ingest counts and latencies are recorded as
 /// requests happen; the rest (executions and attempts by status, queue depth, DLQ size,
@@ -13,7 +13,7 @@ final class DaemonMetrics: Sendable {
     let ingestLatency: DurationHistogram
     /// The ingest counter of each HTTP status, made once (the registry's lookup by name and
     /// labels cost more than the increment, on every request).
-    private let ingestCounters = Mutex<[Int: Counter]>([:])
+    private let ingestCounters = MemoCache<Int, Counter>(limit: 1024)
 
     init() {
         ingestLatency = registry.makeDurationHistogram(
@@ -24,14 +24,10 @@ final class DaemonMetrics: Sendable {
 
     /// Counts one ingest request by its answer.
     func recordIngest(status: Int, duration: Duration) {
-        let counter = ingestCounters.withLock { counters in
-            if let counter = counters[status] { return counter }
-            let counter = registry.makeCounter(descriptor: Self.name("ingest_requests", unit: "total", help: "Ingest requests by HTTP status"),
-                                               labels: [("status", String(status))])
-            counters[status] = counter
-            return counter
-        }
-        counter.increment()
+        ingestCounters.value(for: status) {
+            registry.makeCounter(descriptor: Self.name("ingest_requests", unit: "total", help: "Ingest requests by HTTP status"),
+                                 labels: [("status", String(status))])
+        }?.increment()
         ingestLatency.record(duration)
     }
 

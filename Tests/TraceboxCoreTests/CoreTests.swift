@@ -15,6 +15,22 @@ struct CoreTests {
         #expect("89ab".contains(Array(text)[19]))
     }
 
+    @Test func memoCacheMakesAValueOnceKeepsNoNilAndStaysWithinItsLimit() {
+        let cache = MemoCache<String, Int>(limit: 2)
+        var made = 0
+        func make(_ value: Int?) -> Int? { made += 1; return value }
+        #expect(cache.value(for: "a") { make(1) } == 1)
+        #expect(cache.value(for: "a") { make(99) } == 1)
+        #expect(made == 1)
+        #expect(cache.value(for: "none") { make(nil) } == nil)
+        #expect(cache.value(for: "none") { make(2) } == 2)
+        #expect(made == 3)
+        // Full (a, none): the next new key empties it, so "a" is made again.
+        #expect(cache.value(for: "b") { make(3) } == 3)
+        #expect(cache.value(for: "a") { make(4) } == 4)
+        #expect(made == 5)
+    }
+
     @Test func uuidTextAndBytesAgreeWithFoundation() {
         for _ in 0..<100 {
             let id = UUID()
