@@ -35,6 +35,8 @@ struct StepExecution: Sendable {
         var succeeded: [String: SucceededStep] = [:]
         /// The execution's event as the index has it, read with `steps`.
         var eventRow: EventRow?
+        /// The idempotency key of each of the execution's steps, by step index, made with `steps`.
+        var keys: [String] = []
         /// Records of steps that are done (succeeded or skipped) not yet appended: they go
         /// into the log with the next step's `step.started`, in one commit, so a step costs
         /// one wait for the disk instead of two. `flush` appends them when the task stops.
@@ -55,12 +57,13 @@ struct StepExecution: Sendable {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
         if memory.steps == nil {
-            let keys = execution.force ? [] : execution.stepNames.map { IdempotencyKey.forStep($0, of: execution) }
-            let state = try index.executionState(executionID: execution.executionID, eventID: execution.eventID, successesOf: keys)
+            memory.keys = execution.stepNames.map { IdempotencyKey.forStep($0, of: execution) }
+            let state = try index.executionState(executionID: execution.executionID, eventID: execution.eventID,
+                                                 successesOf: execution.force ? [] : memory.keys)
             (memory.steps, memory.succeeded, memory.eventRow) = (state.steps, state.succeeded, state.event)
         }
         let existing = memory.steps ?? []
-        let key = IdempotencyKey.forStep(stepName, of: execution)
+        let key = memory.keys[stepIndex]
         var attempt = 1
         if !existing.contains(where: { $0.stepIndex == stepIndex }), !execution.force,
            let success = memory.succeeded[key], success.executionID != execution.executionID {
