@@ -23,7 +23,8 @@ extension TraceIndex {
     public func apply(_ changes: [IndexChange], position: IndexPosition) throws {
         try write { db in
             var touchedEvents = Set<String>()
-            for change in changes {
+            let pairs = AttemptPairs(changes)
+            for (position, change) in changes.enumerated() {
                 switch change {
                 case .event(let row): try insertEvent(row, db)
                 case .executionsCreated(let created, let sequence):
@@ -33,10 +34,16 @@ extension TraceIndex {
                 // ends; a step starting, retrying or handing over to the next leaves it
                 // `processing`, so those skip the (three-subquery) status update.
                 case .stepStarted(let started, let location):
-                    try applyStarted(started, location, db)
+                    if let (finished, finishedLocation) = pairs.finished(after: position) {
+                        try applyAttempt(started, location, finished, finishedLocation, db)
+                        if finished.endsExecution { touchedEvents.insert(finished.eventID) }
+                    } else {
+                        try applyStarted(started, location, db)
+                    }
                 case .stepFinished(let finished, let location):
+                    guard !pairs.isPaired(position) else { continue }
                     try applyFinished(finished, location, db)
-                    if finished.executionStatus != nil || finished.outcome == .failed { touchedEvents.insert(finished.eventID) }
+                    if finished.endsExecution { touchedEvents.insert(finished.eventID) }
                 case .stepSkipped(let skipped):
                     try applySkipped(skipped, db)
                     if skipped.executionStatus != nil { touchedEvents.insert(skipped.eventID) }
@@ -101,76 +108,6 @@ extension TraceIndex {
         }
     }
 
-    private func applyStarted(_ started: StepStarted, _ location: RecordLocation, _ db: Database) throws {
-        let execution = StoredID.value(started.executionID)
-        try db.cachedStatement(sql: """
-            UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
-            WHERE execution_id = ?
-            """).execute(arguments: [started.startedAt, started.stepIndex, started.startedAt, execution])
-        try db.cachedStatement(sql: """
-            INSERT INTO steps (execution_id, step_index, step_name, idempotency_key, status, attempt_count, started_at,
-                input_segment, input_offset, input_length)
-            VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
-            ON CONFLICT(execution_id, step_index) DO UPDATE SET status = 'running', attempt_count = excluded.attempt_count,
-                idempotency_key = excluded.idempotency_key, next_attempt_at = NULL, input_segment = excluded.input_segment,
-                input_offset = excluded.input_offset, input_length = excluded.input_length
-            """).execute(arguments: [execution, started.stepIndex, started.stepName, started.idempotencyKey, started.attempt,
-                             started.startedAt, Int64(location.segment), Int64(location.offset), Int64(location.length)])
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, outcome, started_at,
-                input_segment, input_offset, input_length)
-            VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
-            """).execute(arguments: [execution, started.stepIndex, started.attempt, started.startedAt,
-                             Int64(location.segment), Int64(location.offset), Int64(location.length)])
-    }
-
-    private func applyFinished(_ finished: StepFinished, _ location: RecordLocation, _ db: Database) throws {
-        let execution = StoredID.value(finished.executionID)
-        let responseStatus = finished.output?.status ?? finished.error?.response?.status
-        let errorMessage = finished.error.map { String($0.message.prefix(2000)) }
-        let output: [DatabaseValueConvertible?] = [Int64(location.segment), Int64(location.offset), Int64(location.length)]
-        try db.cachedStatement(sql: """
-            UPDATE step_attempts SET outcome = ?, completed_at = ?, duration_ms = ?, error_class = ?, error_message = ?,
-                response_status = ?, output_segment = ?, output_offset = ?, output_length = ?
-            WHERE execution_id = ? AND step_index = ? AND attempt = ?
-            """).execute(arguments: StatementArguments([finished.outcome.rawValue, finished.completedAt, finished.durationMS,
-                                                finished.error?.errorClass.rawValue, errorMessage, responseStatus] + output
-                                               + [execution, finished.stepIndex, finished.attempt]))
-        try db.cachedStatement(sql: """
-            UPDATE steps SET status = ?, completed_at = ?, next_attempt_at = ?, error_class = ?, error_message = ?,
-                response_status = ?, output_segment = ?, output_offset = ?, output_length = ?
-            WHERE execution_id = ? AND step_index = ?
-            """).execute(arguments: StatementArguments([finished.outcome.rawValue,
-                                                finished.outcome == .retrying ? nil : finished.completedAt,
-                                                finished.nextAttemptAt, finished.error?.errorClass.rawValue, errorMessage,
-                                                responseStatus] + output + [execution, finished.stepIndex]))
-        let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
-        switch (finished.outcome, finished.executionStatus) {
-        case (_, "succeeded"?):
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'succeeded', completed_at = ?, next_step = ?, next_run_at = NULL WHERE execution_id = ?
-                """).execute(arguments: [finished.completedAt, finished.stepIndex + 1, execution])
-            try rollUp(finished.executionID, succeeded: true, completedAt: finished.completedAt, db)
-        case (.succeeded, _):
-            try db.cachedStatement(sql: "UPDATE executions SET next_step = ?, next_run_at = ? WHERE execution_id = ?").execute(
-                           arguments: [finished.stepIndex + 1, finished.completedAt, execution])
-        case (.retrying, _):
-            try db.cachedStatement(sql: "UPDATE executions SET status = 'retrying', next_run_at = ?, last_error = ? WHERE execution_id = ?").execute(
-                           arguments: [finished.nextAttemptAt, lastError, execution])
-        case (.failed, _):
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'failed', completed_at = ?, next_run_at = NULL, last_error = ? WHERE execution_id = ?
-                """).execute(arguments: [finished.completedAt, lastError, execution])
-            try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO dlq (execution_id, event_id, workflow_id, step_name, error_class, last_error, attempts, failed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
-                                 finished.error?.errorClass.rawValue ?? "unknown", errorMessage ?? "", finished.attempt,
-                                 finished.completedAt])
-            try rollUp(finished.executionID, succeeded: false, completedAt: finished.completedAt, db)
-        }
-    }
-
     private func applyEnqueued(_ notification: NotificationEnqueued, _ location: RecordLocation, _ sequence: UInt64,
                                _ db: Database) throws {
         let id = StoredID.value(notification.notificationID)
@@ -186,7 +123,7 @@ extension TraceIndex {
     }
 
     /// Counts a finished execution in its day's rollup (the day it completed, UTC).
-    private func rollUp(_ executionID: String, succeeded: Bool, completedAt: String, _ db: Database) throws {
+    func rollUp(_ executionID: String, succeeded: Bool, completedAt: String, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO daily_rollups (day, workflow_id, event_type, executions, succeeded, failed, dead_lettered)
             SELECT substr(?, 1, 10), x.workflow_id, e.event_type, 1, ?, ?, ?

@@ -160,4 +160,42 @@ struct RetryTests {
         #expect(try harness.status(of: other) == "received")
         await harness.stop()
     }
+
+    /// The index applies a step attempt's two records as one write when a batch holds both;
+    /// the rows must be the same as when each record is applied alone. Retries, a success
+    /// that hands over to the next step, a failure into the DLQ: the live index, an index
+    /// rebuilt one record per transaction and one rebuilt in a single batch are equal.
+    @Test func batchedAndRecordByRecordIndexesAreEqual() async throws {
+        let destination = try DestinationServer(directory: Support.temporaryDirectory())
+        defer { destination.stop() }
+        let harness = try EngineHarness("""
+            workflows:
+              - id: sync
+                on: { source: crm, type: "deal.*" }
+                steps:
+                  - name: push
+                    http: { url: "\(destination.baseURL)/fail/1", json: { deal: "{{event.payload.id}}" } }
+                    retry: { max_attempts: 3, initial: 10s, jitter: 0 }
+                  - name: notify
+                    http: { url: "\(destination.baseURL)/status/{{event.payload.answer}}", json: { deal: "{{event.payload.id}}" } }
+            """)
+        harness.start()
+        let won = try await harness.ingest(type: "deal.won", payload: #"{"id": 1, "answer": 200}"#)
+        let lost = try await harness.ingest(type: "deal.lost", payload: #"{"id": 2, "answer": 400}"#)
+        #expect(try await waitUntil { try [won, lost].allSatisfy { try harness.executions(of: $0).first?.status == "retrying" } })
+        harness.advance(by: 11)
+        #expect(try await harness.waitForExecutions(of: won, in: ["succeeded"]))
+        #expect(try await harness.waitForExecutions(of: lost, in: ["failed"]))
+        try await harness.applyIndex()
+        let live = try harness.index.dump()
+        for batchSize in [1, 5000] {
+            let rebuilt = try TraceIndex(path: harness.directory + "/rebuilt-\(batchSize).sqlite")
+            var follower = IndexFollower(segmentDirectory: harness.directory + "/segments", index: rebuilt)
+            follower.batchSize = batchSize
+            try follower.catchUp(to: nil)
+            #expect(try rebuilt.dump() == live, "rebuilt with \(batchSize) record(s) per transaction")
+        }
+        #expect(try harness.index.dlqEntry(executionID: try #require(harness.executions(of: lost).first).executionID)?.stepName == "notify")
+        await harness.stop()
+    }
 }
