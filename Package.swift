@@ -185,6 +185,11 @@ let package = Package(
             path: "Benchmarks/ArchiveBenchmark"
         ),
         .executableTarget(
+            name: "IngestWorkBenchmark",
+            dependencies: ["SegmentLog", "WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/IngestWorkBenchmark"
+        ),
+        .executableTarget(
             name: "SearchBenchmark",
             dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore"],
             path: "Benchmarks/SearchBenchmark"

@@ -16,7 +16,7 @@ ensure_apt wrk postgresql postgresql-contrib
 DURATION=${DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-64}
 corpus=$(cd "${TRACEBOX_CORPUS:-../shared/corpus}" && pwd)
-for product in tracebox IngestNoopServer SearchBenchmark; do swift build -c release --product "$product"; done
+for product in tracebox IngestNoopServer SearchBenchmark IngestWorkBenchmark; do swift build -c release --product "$product"; done
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-ingest.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
@@ -29,16 +29,22 @@ wait_for_port() {
     echo "nothing listens on port $1" >&2; return 1
 }
 
-load() {  # load URL LABEL
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
+
+load() {  # load URL LABEL SERVER_PID: wrk, then the server's CPU per request
     echo "### $2"
+    local before; before=$(cpu_ticks "$3")
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s Benchmarks/wrk/corpus.lua "$1" -- "$corpus" | tee "$work/$2.wrk"
+    local requests; requests=$(awk '/requests in/ {print $1}' "$work/$2.wrk")
+    echo $(( ($(cpu_ticks "$3") - before) * 1000000 / $(getconf CLK_TCK) / requests )) > "$work/$2.cpu"
+    echo "server CPU per request: $(cat "$work/$2.cpu") µs"
     echo
 }
 
 echo "## HTTP ingest: corpus payloads, wrk -t2 -c$CONNECTIONS -d${DURATION}s, $(nproc) cores"
 .build/release/IngestNoopServer 7171 > "$work/noop.log" 2>&1 & pids+=($!)
 wait_for_port 7171
-load http://127.0.0.1:7171 noop
+load http://127.0.0.1:7171 noop "${pids[-1]}"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 cat > "$work/tracebox.yaml" <<YAML
@@ -47,7 +53,7 @@ http: { listen: "127.0.0.1:7172" }
 YAML
 .build/release/tracebox serve --config "$work/tracebox.yaml" > "$work/tracebox.log" 2>&1 & pids+=($!)
 wait_for_port 7172
-load http://127.0.0.1:7172 tracebox
+load http://127.0.0.1:7172 tracebox "${pids[-1]}"
 .build/release/tracebox status --data-dir "$work/data"
 events=$(.build/release/tracebox status --json --data-dir "$work/data" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["events_by_status"].values()))')
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
@@ -65,15 +71,18 @@ fi
 echo "## Summary"
 rps() { awk '/Requests\/sec/ {print $2}' "$work/$1.wrk"; }
 pct() { awk -v p="$2" '$1 == p {print $2}' "$work/$1.wrk"; }
-echo "| system | requests/s | p50 | p99 |"
-echo "|---|---:|---:|---:|"
-echo "| no-op Hummingbird (ceiling) | $(rps noop) | $(pct noop 50%) | $(pct noop 99%) |"
-echo "| Tracebox (durable) | $(rps tracebox) | $(pct tracebox 50%) | $(pct tracebox 99%) |"
+echo "| system | requests/s | p50 | p99 | server CPU per request |"
+echo "|---|---:|---:|---:|---:|"
+echo "| no-op Hummingbird (ceiling) | $(rps noop) | $(pct noop 50%) | $(pct noop 99%) | $(cat "$work/noop.cpu") µs |"
+echo "| Tracebox (durable) | $(rps tracebox) | $(pct tracebox 50%) | $(pct tracebox 99%) | $(cat "$work/tracebox.cpu") µs |"
 python3 - "$(rps tracebox)" "$(rps noop)" <<'PY'
 import sys
 t, n = float(sys.argv[1]), float(sys.argv[2])
 print(f"Tracebox / no-op ceiling: {t / n:.0%}")
 PY
+echo
+echo "## Ingest's own work per event, alone on one core (what a request costs beyond HTTP, at least)"
+.build/release/IngestWorkBenchmark "$corpus"
 echo
 echo "## Search latency over ${SEARCH_EVENTS:-1000000} indexed events (direct index query)"
 .build/release/SearchBenchmark "$work" "$corpus" "${SEARCH_EVENTS:-1000000}"

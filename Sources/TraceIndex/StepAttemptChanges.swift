@@ -3,9 +3,9 @@ import SegmentLog
 import TraceboxCore
 
 /// The `step.started` / `step.finished` records of one batch whose attempt starts and ends
-/// in that batch (the usual case: the engine's task hands both over before it asks for the
-/// index). Such an attempt is written once, in its final state — three statements instead
-/// of six.
+/// in that batch (always, when `tracebox reindex` rebuilds an index; in the daemon when an
+/// attempt is quicker than the time between two catch-ups). Such an attempt is written once,
+/// in its final state — three statements instead of six.
 ///
 /// That gives the same rows as applying the two records one after the other: between an
 /// attempt's two records the log holds no other record of its execution (one task runs an
