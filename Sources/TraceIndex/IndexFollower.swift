@@ -99,12 +99,12 @@ public struct IndexFollower: Sendable {
     /// What a record changes in the index (nil for records that change nothing there).
     /// Trace bodies are read from the log unless given (archived records, from their catalog).
     func change(_ entry: TailEntry, body given: [UInt8]? = nil) throws -> IndexChange? {
+        // Handed over by ingest or the engine (events and trace records only).
+        if given == nil, let change = decoded.take(entry.sequence) { return change }
         switch entry.type {
         case .event:
-            if given == nil, let change = decoded.take(entry.sequence) { return change }
             return try Self.eventRow(entry).map(IndexChange.event)
         case .trace:
-            if given == nil, let change = decoded.take(entry.sequence) { return change }
             let metadata = try entry.traceMetadata()
             guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
             let body = try given ?? records.read(entry.location).body

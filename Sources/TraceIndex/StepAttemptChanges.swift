@@ -94,7 +94,7 @@ extension TraceIndex {
                 response_status = ?, output_segment = ?, output_offset = ?, output_length = ?
             WHERE execution_id = ? AND step_index = ?
             """).execute(arguments: StatementArguments(result.stepColumns + [execution, finished.stepIndex]))
-        try applyOutcome(finished, startedAt: nil, db)
+        try applyOutcome(finished, result, startedAt: nil, db)
     }
 
     /// A whole attempt, `step.started` and `step.finished` together: each row is written once,
@@ -129,14 +129,14 @@ extension TraceIndex {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: StatementArguments(
                 [execution, started.stepIndex, started.attempt, started.startedAt] + input + result.attemptColumns))
-        try applyOutcome(finished, startedAt: started.startedAt, db)
+        try applyOutcome(finished, result, startedAt: started.startedAt, db)
     }
 
     /// What an attempt's end does to its execution (and, when the execution ends, to the
     /// rollups and the dead-letter queue). `startedAt`: the attempt's `step.started` is
     /// applied in the same statement (it sets `started_at` when still unset; its
     /// `status = 'running'` and `next_step` are what these statements set anyway).
-    private func applyOutcome(_ finished: StepFinished, startedAt: String?, _ db: Database) throws {
+    private func applyOutcome(_ finished: StepFinished, _ result: AttemptResult, startedAt: String?, _ db: Database) throws {
         let execution = StoredID.value(finished.executionID)
         let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
         switch (finished.outcome, finished.executionStatus) {
@@ -168,8 +168,7 @@ extension TraceIndex {
                 INSERT OR REPLACE INTO dlq (execution_id, event_id, workflow_id, step_name, error_class, last_error, attempts, failed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
-                                 finished.error?.errorClass.rawValue ?? "unknown",
-                                 finished.error.map { String($0.message.prefix(2000)) } ?? "", finished.attempt,
+                                 finished.error?.errorClass.rawValue ?? "unknown", result.errorMessage ?? "", finished.attempt,
                                  finished.completedAt])
             try rollUp(finished.executionID, succeeded: false, completedAt: finished.completedAt, db)
         }
@@ -182,10 +181,13 @@ private struct AttemptResult {
     let attemptColumns: [DatabaseValueConvertible?]
     /// status, completed_at, next_attempt_at, error_class, error_message, response_status, output location.
     let stepColumns: [DatabaseValueConvertible?]
+    /// The error's message as the index keeps it (the first 2,000 characters).
+    let errorMessage: String?
 
     init(_ finished: StepFinished, _ location: RecordLocation) {
         let responseStatus = finished.output?.status ?? finished.error?.response?.status
         let errorMessage = finished.error.map { String($0.message.prefix(2000)) }
+        self.errorMessage = errorMessage
         let errorClass = finished.error?.errorClass.rawValue
         let output: [DatabaseValueConvertible?] = [Int64(location.segment), Int64(location.offset), Int64(location.length)]
         attemptColumns = [finished.outcome.rawValue, finished.completedAt, finished.durationMS, errorClass, errorMessage,

@@ -80,7 +80,12 @@ public struct Condition: Sendable, Equatable {
 /// One step: what it does, how long an attempt may take, and how failures are retried.
 public struct StepDefinition: Sendable {
     public var name: String
-    public var action: StepAction
+    public var action: StepAction {
+        didSet { templateReads = TemplateReads(sources: Self.templateSources(of: action)) }
+    }
+    /// What the step's templates may read, found once per action: the engine asks on every
+    /// attempt, and scanning every template each time was a measurable share of a step.
+    public private(set) var templateReads: TemplateReads
     public var timeout: Duration
     public var retry: RetryPolicy
     public var retryOn: RetryableClasses
@@ -91,6 +96,7 @@ public struct StepDefinition: Sendable {
                 maxResponseBytes: Int) {
         self.name = name
         self.action = action
+        templateReads = TemplateReads(sources: Self.templateSources(of: action))
         self.timeout = timeout
         self.retry = retry
         self.retryOn = retryOn
@@ -98,7 +104,9 @@ public struct StepDefinition: Sendable {
     }
 
     /// The text of every template of the step (to tell, e.g., whether it reads the payload).
-    public var templateSources: [String] {
+    public var templateSources: [String] { Self.templateSources(of: action) }
+
+    private static func templateSources(of action: StepAction) -> [String] {
         switch action {
         case .http(let http):
             var sources = [http.url.source] + http.headers.map(\.value.source)
@@ -112,17 +120,6 @@ public struct StepDefinition: Sendable {
             return [email.from?.source, email.subject.source, email.text.source, email.html?.source].compactMap { $0 }
                 + email.to.map(\.source)
         }
-    }
-
-    /// What the step's templates may read, found in one pass over them.
-    public var templateReads: TemplateReads {
-        var reads = TemplateReads()
-        for source in templateSources {
-            reads.payload = reads.payload || source.contains("payload")
-            reads.headers = reads.headers || source.contains("headers")
-            reads.stepOutputs = reads.stepOutputs || source.contains("steps")
-        }
-        return reads
     }
 
     /// What the per-destination concurrency limit counts: the URL's scheme, host and port
@@ -193,5 +190,12 @@ public struct TemplateReads: Sendable, Equatable {
     /// Earlier steps' outputs.
     public var stepOutputs = false
 
-    public init() {}
+    /// What templates with these texts may read, found in one pass over them.
+    public init(sources: [String]) {
+        for source in sources {
+            payload = payload || source.contains("payload")
+            headers = headers || source.contains("headers")
+            stepOutputs = stepOutputs || source.contains("steps")
+        }
+    }
 }
