@@ -31,6 +31,7 @@ public struct Replayer: Sendable {
     let catalog: WorkflowCatalog
     let traces: TraceWriter
     let clock: any WallClock
+    let handOver: ExecutionHandOver
     /// Brings the index up to date after a replay is recorded, before its events are released.
     let applyIndex: @Sendable () async throws -> Void
     /// Events whose replay is being created: the busy check reads the index, which trails
@@ -47,6 +48,13 @@ public struct Replayer: Sendable {
     /// events with their executions, then where their steps' idempotency keys succeeded.
     /// With `refuseBusy`, an event with an execution still running is an error (`busy`).
     public func plans(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) throws -> [ReplayPlan] {
+        try planned(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: lenient, refuseBusy: refuseBusy).plans
+    }
+
+    /// The plans, with what they were made from that running the replays needs again: each
+    /// event's row and where the steps' idempotency keys succeeded.
+    private func planned(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) throws
+        -> (plans: [ReplayPlan], events: [String: EventRow], succeeded: [String: SucceededStep]) {
         let facts = try index.replayFacts(eventIDs: eventIDs)
         let candidates = catalog.workflows.filter { workflowID == nil || $0.id == workflowID }
         let matched = try eventIDs.map { eventID -> (ReplayFacts, [WorkflowDefinition]) in
@@ -68,7 +76,7 @@ public struct Replayer: Sendable {
         let succeeded = force ? [:] : try index.succeededSteps(idempotencyKeys: matched.flatMap { fact, workflows in
             workflows.flatMap { workflow in workflow.steps.map { key(fact.event, workflow, $0) } }
         })
-        return matched.map { fact, workflows in
+        let plans = matched.map { fact, workflows in
             ReplayPlan(eventID: fact.event.eventID, workflows: workflows.map { workflow in
                 let previous = fact.latestExecution(workflowID: workflow.id)
                 let steps = workflow.steps.map { step -> ReplayPlan.Step in
@@ -83,6 +91,7 @@ public struct Replayer: Sendable {
                                            replayOfVersion: previous?.workflowVersion, steps: steps)
             })
         }
+        return (plans, facts.mapValues(\.event), succeeded)
     }
 
     /// Replays events now: one replay execution per event and matching workflow, all in one
@@ -94,7 +103,8 @@ public struct Replayer: Sendable {
             throw ReplayError(.busy, "a replay of \(eventIDs.count == 1 ? "event \(eventIDs[0])" : "one of these events") is being created; try again")
         }
         defer { claims.release(eventIDs) }
-        let plans = try plans(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: job != nil, refuseBusy: true)
+        let (plans, events, succeeded) = try planned(eventIDs: eventIDs, force: force, workflowID: workflowID,
+                                                     lenient: job != nil, refuseBusy: true)
         let now = clock.now()
         let executions = plans.flatMap { plan in
             plan.workflows.map { workflow in
@@ -107,8 +117,18 @@ public struct Replayer: Sendable {
         }
         let fed = job.map { ExecutionsCreated.JobFed(jobID: $0, eventIDs: plans.map(\.eventID)) }
         if !executions.isEmpty || fed != nil {
-            _ = try await traces.append(.executionsCreated, eventID: eventIDs.count == 1 ? eventIDs.first : nil, executionID: nil,
-                                        body: ExecutionsCreated(routedThrough: nil, executions: executions, job: fed))
+            // No other execution of these events runs until these end (one replay at a time
+            // per event), so what the plan found still holds when their first steps run.
+            handOver.offer(executions.compactMap { execution in
+                events[execution.eventID].map { (execution.executionID, ExecutionHandOver.Known(event: $0, succeeded: succeeded)) }
+            })
+            do {
+                _ = try await traces.append(.executionsCreated, eventID: eventIDs.count == 1 ? eventIDs.first : nil, executionID: nil,
+                                            body: ExecutionsCreated(routedThrough: nil, executions: executions, job: fed))
+            } catch {
+                handOver.withdraw(executions.map(\.executionID))
+                throw error
+            }
             // Released only once the index shows the new executions, so the next busy
             // check sees them.
             try await applyIndex()

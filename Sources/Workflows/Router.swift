@@ -20,15 +20,18 @@ final class Router: Sendable {
     let traces: TraceWriter
     let clock: any WallClock
     let batchSize: Int
+    let handOver: ExecutionHandOver
     private let position = Mutex<UInt64?>(nil)
 
-    init(index: TraceIndex, log: SegmentLog, catalog: WorkflowCatalog, traces: TraceWriter, clock: any WallClock, batchSize: Int) {
+    init(index: TraceIndex, log: SegmentLog, catalog: WorkflowCatalog, traces: TraceWriter, clock: any WallClock, batchSize: Int,
+         handOver: ExecutionHandOver) {
         self.index = index
         self.log = log
         self.catalog = catalog
         self.traces = traces
         self.clock = clock
         self.batchSize = batchSize
+        self.handOver = handOver
     }
 
     /// Routes one batch of new events. Returns whether it created executions, and whether
@@ -49,17 +52,30 @@ final class Router: Sendable {
         guard let last = events.last else { return (0, false) }
         let now = Timestamp.format(clock.now())
         var executions: [NewExecution] = []
+        var known: [(String, ExecutionHandOver.Known)] = []
         for event in events where event.statusReason == nil {
             for workflow in Self.workflows(workflows, triggeredBy: event, log: log) {
-                executions.append(NewExecution(
+                let execution = NewExecution(
                     executionID: UUIDv7.make(at: clock.now()).uuidString.lowercased(), eventID: event.eventID,
                     workflowID: workflow.id, workflowVersion: workflow.version, trigger: "event", createdAt: now,
-                    stepNames: workflow.steps.map(\.name)))
+                    stepNames: workflow.steps.map(\.name))
+                executions.append(execution)
+                // An event still `received` has no execution in the index, so none of its
+                // steps' idempotency keys has succeeded anywhere.
+                if event.processingStatus == ProcessingStatus.received.rawValue {
+                    known.append((execution.executionID, .init(event: event, succeeded: [:])))
+                }
             }
         }
         if !executions.isEmpty {
-            _ = try await traces.append(.executionsCreated, eventID: nil, executionID: nil,
-                                        body: ExecutionsCreated(routedThrough: UInt64(last.sequence), executions: executions))
+            handOver.offer(known)
+            do {
+                _ = try await traces.append(.executionsCreated, eventID: nil, executionID: nil,
+                                            body: ExecutionsCreated(routedThrough: UInt64(last.sequence), executions: executions))
+            } catch {
+                handOver.withdraw(known.map(\.0))
+                throw error
+            }
         }
         position.withLock { $0 = UInt64(last.sequence) }
         return (executions.count, events.count == batchSize)

@@ -13,6 +13,8 @@ struct StepExecution: Sendable {
     let log: SegmentLog
     let traces: TraceWriter
     let runner: StepRunner
+    /// What the creator of a new execution knew of it, instead of the first index read.
+    let handOver: ExecutionHandOver
     let settings: EngineSettings
     let clock: any WallClock
     /// Random numbers in 0..<1 for retry jitter (injected for tests).
@@ -58,9 +60,13 @@ struct StepExecution: Sendable {
         let stepName = execution.stepNames[stepIndex]
         if memory.steps == nil {
             memory.keys = execution.stepNames.map { IdempotencyKey.forStep($0, of: execution) }
-            let state = try index.executionState(executionID: execution.executionID, eventID: execution.eventID,
-                                                 successesOf: execution.force ? [] : memory.keys)
-            (memory.steps, memory.succeeded, memory.eventRow) = (state.steps, state.succeeded, state.event)
+            if let known = handOver.take(execution.executionID) {
+                (memory.steps, memory.succeeded, memory.eventRow) = ([], execution.force ? [:] : known.succeeded, known.event)
+            } else {
+                let state = try index.executionState(executionID: execution.executionID, eventID: execution.eventID,
+                                                     successesOf: execution.force ? [] : memory.keys)
+                (memory.steps, memory.succeeded, memory.eventRow) = (state.steps, state.succeeded, state.event)
+            }
         }
         let existing = memory.steps ?? []
         let key = memory.keys[stepIndex]

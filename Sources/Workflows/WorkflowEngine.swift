@@ -51,11 +51,14 @@ public final class WorkflowEngine: Sendable {
         self.logger = logger
         self.applyIndex = applyIndex
         let traces = TraceWriter(log: log, clock: clock, decoded: decodedChanges)
-        router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch)
-        replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock, applyIndex: applyIndex)
+        let handOver = ExecutionHandOver()
+        router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch,
+                        handOver: handOver)
+        replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock, handOver: handOver,
+                            applyIndex: applyIndex)
         feeder = JobFeeder(index: index, replayer: replayer, clock: clock, logger: logger)
         stepExecution = StepExecution(index: index, log: log, traces: traces, runner: StepRunner(client: client, smtp: settings.smtp),
-                                      settings: settings, clock: clock, random: random, logger: logger)
+                                      handOver: handOver, settings: settings, clock: clock, random: random, logger: logger)
         limits = DestinationLimits(workers: settings.workers, perDestination: settings.perDestination)
     }
 

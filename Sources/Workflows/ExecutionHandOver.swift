@@ -1,0 +1,46 @@
+import Synchronization
+import TraceIndex
+
+/// What the router or the replayer knows of an execution it has just created, kept for the
+/// task that runs its first step so that task need not read it back from the index: the
+/// execution has no steps yet, its event row was read to create it, and where its steps'
+/// idempotency keys already succeeded is what the router (nowhere: the event had no
+/// executions) or the replay plan found.
+///
+/// It is only a shortcut. A task finding nothing here (the daemon restarted, the entry was
+/// dropped, a later task of the same execution) reads the index as before. At most `limit`
+/// entries: when full it is emptied and fills again, so executions created faster than
+/// they start (a backlog of thousands) cost no memory beyond that.
+final class ExecutionHandOver: Sendable {
+    struct Known: Sendable {
+        var event: EventRow
+        var succeeded: [String: SucceededStep]
+    }
+
+    private let entries = Mutex<[String: Known]>([:])
+    let limit: Int
+
+    init(limit: Int = 8192) {
+        self.limit = limit
+    }
+
+    /// Keeps what is known of new executions, by execution id.
+    func offer(_ known: some Sequence<(String, Known)>) {
+        entries.withLock { entries in
+            for (executionID, value) in known {
+                if entries.count >= limit { entries.removeAll() }
+                entries[executionID] = value
+            }
+        }
+    }
+
+    /// What is known of an execution that has not run a step yet, once: the entry is removed.
+    func take(_ executionID: String) -> Known? {
+        entries.withLock { $0.removeValue(forKey: executionID) }
+    }
+
+    /// Forgets executions whose creation was not recorded.
+    func withdraw(_ executionIDs: some Sequence<String>) {
+        entries.withLock { entries in for id in executionIDs { entries[id] = nil } }
+    }
+}
