@@ -40,14 +40,60 @@ public indirect enum JSONBodyTemplate: Sendable {
         }
     }
 
-    /// The body's bytes: compact JSON with sorted keys (stable across retries and replays).
+    /// The body's bytes: compact JSON with keys sorted by code point (stable across retries
+    /// and replays).
     public func render(_ context: TemplateContext) throws(TemplateError) -> [UInt8] {
-        let value = renderValue(context)
         do {
-            let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
-            return Array(data)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return Array(try encoder.encode(try RenderedJSON(renderValue(context))))
         } catch {
             throw TemplateError(template: "json body", reason: "the JSON body cannot be serialised: \(error)")
+        }
+    }
+}
+
+/// A rendered body as JSON values, encoded by `JSONEncoder`: `JSONSerialization` on Linux
+/// bridges every dictionary to `NSDictionary` and back and sorts keys through `NSString`,
+/// which made it a quarter of a step's rendering. The values are the plain ones template
+/// contexts hold (see `TemplateContext.plain`).
+private enum RenderedJSON: Encodable {
+    case object([String: RenderedJSON])
+    case array([RenderedJSON])
+    case string(String)
+    case bool(Bool)
+    case integer(Int)
+    case number(Double)
+    case null
+
+    struct Unsupported: Error, CustomStringConvertible {
+        let typeName: String
+        var description: String { "a value of type \(typeName) is not JSON" }
+    }
+
+    init(_ value: Any) throws {
+        switch value {
+        case let string as String: self = .string(string)
+        case let bool as Bool: self = .bool(bool)
+        case let integer as Int: self = .integer(integer)
+        case let number as Double: self = .number(number)
+        case let object as [String: Any]: self = .object(try object.mapValues(RenderedJSON.init))
+        case let array as [Any]: self = .array(try array.map(RenderedJSON.init))
+        case is NSNull: self = .null
+        default: throw Unsupported(typeName: "\(type(of: value))")
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .object(let object): try container.encode(object)
+        case .array(let array): try container.encode(array)
+        case .string(let string): try container.encode(string)
+        case .bool(let bool): try container.encode(bool)
+        case .integer(let integer): try container.encode(integer)
+        case .number(let number): try container.encode(number)
+        case .null: try container.encodeNil()
         }
     }
 }
