@@ -59,10 +59,14 @@ extension TraceIndex {
     /// `step.started`: the execution is running this step; the attempt is on record.
     func applyStarted(_ started: StepStarted, _ location: RecordLocation, _ db: Database) throws {
         let execution = StoredID.value(started.executionID)
-        try db.cachedStatement(sql: """
-            UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
-            WHERE execution_id = ?
-            """).execute(arguments: [started.startedAt, started.stepIndex, started.startedAt, execution])
+        // A later step's first attempt follows its predecessor's success or skip, which left
+        // the execution `running` at this step, started and due: nothing to change.
+        if started.stepIndex == 0 || started.attempt > 1 {
+            try db.cachedStatement(sql: """
+                UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
+                WHERE execution_id = ?
+                """).execute(arguments: [started.startedAt, started.stepIndex, started.startedAt, execution])
+        }
         try db.cachedStatement(sql: """
             INSERT INTO steps (execution_id, step_index, step_name, idempotency_key, status, attempt_count, started_at,
                 input_segment, input_offset, input_length)
