@@ -8,9 +8,10 @@ import TraceIndex
 /// executions) or the replay plan found.
 ///
 /// It is only a shortcut. A task finding nothing here (the daemon restarted, the entry was
-/// dropped, a later task of the same execution) reads the index as before. At most `limit`
-/// entries: when full it is emptied and fills again, so executions created faster than
-/// they start (a backlog of thousands) cost no memory beyond that.
+/// not kept, a later task of the same execution) reads the index as before. At most `limit`
+/// entries: when full, new executions are not kept, so a backlog of executions created
+/// faster than they start costs no memory beyond that, and the oldest (which run first)
+/// keep theirs.
 final class ExecutionHandOver: Sendable {
     struct Known: Sendable {
         var event: EventRow
@@ -27,8 +28,7 @@ final class ExecutionHandOver: Sendable {
     /// Keeps what is known of new executions, by execution id.
     func offer(_ known: some Sequence<(String, Known)>) {
         entries.withLock { entries in
-            for (executionID, value) in known {
-                if entries.count >= limit { entries.removeAll() }
+            for (executionID, value) in known where entries.count < limit {
                 entries[executionID] = value
             }
         }
