@@ -8,10 +8,11 @@ import TraceIndex
 /// executions) or the replay plan found.
 ///
 /// It is only a shortcut. A task finding nothing here (the daemon restarted, the entry was
-/// not kept, a later task of the same execution) reads the index as before. At most `limit`
-/// entries: when full, new executions are not kept, so a backlog of executions created
-/// faster than they start costs no memory beyond that, and the oldest (which run first)
-/// keep theirs.
+/// not kept, a later task of the same execution) reads the index as before. An entry lives
+/// from an execution's creation to its first step, so there are as many as executions wait
+/// to start: after a burst of ingest, the whole burst (routing is far quicker than running).
+/// At most `limit` (32,768 by default, ~0.5 KB each): when full, new executions are not
+/// kept, so a larger backlog costs no more memory, and the oldest (which run first) keep theirs.
 final class ExecutionHandOver: Sendable {
     struct Known: Sendable {
         var event: EventRow
@@ -21,7 +22,7 @@ final class ExecutionHandOver: Sendable {
     private let entries = Mutex<[String: Known]>([:])
     let limit: Int
 
-    init(limit: Int = 8192) {
+    init(limit: Int = 32_768) {
         self.limit = limit
     }
 
