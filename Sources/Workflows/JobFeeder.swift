@@ -38,7 +38,12 @@ final class JobFeeder: Sendable {
                 buckets[jobID] = bucket
                 return Int(bucket.tokens)
             }
-            let room = job.concurrency - (try index.jobExecutionsInFlight(jobID: jobID))
+            let inFlight = try index.jobExecutionsInFlight(jobID: jobID)
+            let room = job.concurrency - inFlight
+            // Fed in batches of at least a quarter of the job's concurrency (or of its rate):
+            // each batch costs the same reads, one record and one index catch-up however
+            // many events it holds. With nothing in flight any room is used, so it never stalls.
+            guard inFlight == 0 || room >= max(1, min(job.concurrency / 4, Int(job.rate))) else { continue }
             let wanted = min(allowance, room)
             guard wanted > 0 else { continue }
             let candidates = try index.unfedJobEvents(jobID: jobID, limit: wanted * 4)
