@@ -58,6 +58,9 @@ struct TemplateTests {
         #expect(second["note"] as? String == "deal.won for \(Self.awkwardName)")
         #expect(second["amount"] as? Double == 1250.5)
         #expect((second["fixed"] as? [Any])?.count == 3)
+        // Compact, keys in code-point order: the same bytes on every retry and replay.
+        #expect(requests[1].body.hasPrefix(#"{"amount":1250.5,"customer":{"#))
+        #expect(requests[1].body.contains(#""fixed":[1,true,null],"note":"deal.won for "#))
         #expect(requests[1].headers["content-type"] == "application/json")
         await harness.stop()
     }
