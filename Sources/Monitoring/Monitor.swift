@@ -110,12 +110,15 @@ public struct Monitor: Sendable {
     }
 
     /// Sends the weekly summary once per scheduled time: a summary whose time has come and
-    /// that was not sent (the daemon was down, or it is due now) goes out.
+    /// that was not sent (the daemon was down, or it is due now) goes out. A week that ended
+    /// before the first event arrived is not summarised: a new install does not open with an
+    /// empty summary of the week before it.
     @discardableResult
     public func evaluateWeekly() async throws -> Bool {
         guard !settings.weeklyTo.isEmpty else { return false }
         let scheduled = lastWeeklySchedule()
         let key = Timestamp.format(scheduled)
+        guard let first = try index.firstEventReceivedAt(), first < key else { return false }
         guard try !index.notificationExists(kind: "weekly_summary", key: key) else { return false }
         let report = try weeklyReport(endingAt: scheduled)
         try await outbox.enqueue(channel: .email, kind: "weekly_summary", key: key, body: report.text, subject: report.subject,

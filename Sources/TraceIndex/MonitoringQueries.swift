@@ -104,6 +104,12 @@ extension TraceIndex {
         }
     }
 
+    /// When the first event the index knows of was received (archived ones included), or nil
+    /// before any has arrived.
+    public func firstEventReceivedAt() throws -> String? {
+        try readOne { db in try String.fetchOne(db, sql: "SELECT min(received_at) FROM events") }
+    }
+
     /// A week's figures: events received, executions completed, and failures by event type
     /// and by workflow with their error classes (most first).
     public func weeklyFigures(from: String, to: String) throws -> WeeklyFigures {

@@ -140,9 +140,14 @@ struct MonitoringTests {
         try await Self.withEngine(receiver: { try SMTPSink(directory: $0) }) { harness, smtp in
             let settings = MonitoringSettings(weeklyTo: ["ops@example.com"], weeklyWeekday: 1, weeklyHour: 8, weeklyMinute: 0,
                                               mailFrom: "tracebox@example.com", smtp: SMTPServer(url: smtp.url))
+            // A new install, before any event and after the first: the week that ended before
+            // it is not summarised.
+            harness.clock.set(Timestamp.parse("2025-12-31T10:00:00Z")!)
+            #expect(try await !Self.monitor(harness, settings).evaluateWeekly())
             // The week before: 4 events, all succeeded. The week summarised: 10 succeeded, 2 failed.
             harness.clock.set(Timestamp.parse("2026-01-01T10:00:00Z")!)
             try await Self.run(harness, ok: 4, bad: 0)
+            #expect(try await !Self.monitor(harness, settings).evaluateWeekly())
             harness.clock.set(Timestamp.parse("2026-01-06T10:00:00Z")!)
             try await Self.run(harness, ok: 10, bad: 2)
 
