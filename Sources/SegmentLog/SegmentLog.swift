@@ -166,6 +166,24 @@ public final class SegmentLog: Sendable {
         }
     }
 
+    /// Reads one record like `read`, for async callers (the workflow engine): a record of a
+    /// local segment is read at once (one positioned read), one of an archived segment on a
+    /// dispatch thread, so a fetch from S3 never holds one of the few cooperative threads.
+    public func load(_ location: RecordLocation) async throws -> LogRecord {
+        do {
+            return try readers.read(location)
+        } catch {
+            guard archive.withLock({ $0 }) != nil else { throw error }
+            return try await withCheckedThrowingContinuation { continuation in
+                Self.archiveReads.async { continuation.resume(with: Result { try self.read(location) }) }
+            }
+        }
+    }
+
+    /// Where `load` fetches archived records: a thread per fetch in progress (a labelled
+    /// concurrent queue, not the global one, whose threads libdispatch caps near the core count).
+    private static let archiveReads = DispatchQueue(label: "tracebox-archive-reads", attributes: .concurrent)
+
     /// Where records of archived segments are read from.
     public func attach(archive: any ArchivedRecords) {
         self.archive.withLock { $0 = archive }

@@ -103,8 +103,15 @@ public struct Replayer: Sendable {
             throw ReplayError(.busy, "a replay of \(eventIDs.count == 1 ? "event \(eventIDs[0])" : "one of these events") is being created; try again")
         }
         defer { claims.release(eventIDs) }
-        let (plans, events, succeeded) = try planned(eventIDs: eventIDs, force: force, workflowID: workflowID,
-                                                     lenient: job != nil, refuseBusy: true)
+        // Planning blocks: it reads the index and, for workflows with conditions, payloads,
+        // which for archived events come from S3. So it runs on a dispatch thread.
+        let (plans, events, succeeded) = try await withCheckedThrowingContinuation { continuation in
+            Self.planning.async {
+                continuation.resume(with: Result {
+                    try planned(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: job != nil, refuseBusy: true)
+                })
+            }
+        }
         let now = clock.now()
         let executions = plans.flatMap { plan in
             plan.workflows.map { workflow in
@@ -135,6 +142,9 @@ public struct Replayer: Sendable {
         }
         return (plans, executions)
     }
+
+    /// Where replays are planned: a thread per plan in progress, off the cooperative pool.
+    private static let planning = DispatchQueue(label: "tracebox-replay-planning", attributes: .concurrent)
 
     /// Creates a bulk replay job over the events `filter` selects (at most `limit`).
     public func createJob(filter: ReplayFilter, force: Bool, rate: Double, concurrency: Int, requestedBy: UInt32?,

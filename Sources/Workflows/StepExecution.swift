@@ -110,7 +110,7 @@ struct StepExecution: Sendable {
         let started = clock.now()
         let input: StepInput
         do {
-            let context = try templateContext(execution, existing: existing, key: key, reads: step.templateReads, memory: &memory)
+            let context = try await templateContext(execution, existing: existing, key: key, reads: step.templateReads, memory: &memory)
             input = try step.render(context, defaultFrom: settings.smtpFrom)
         } catch let error as TemplateError {
             try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
@@ -205,7 +205,7 @@ struct StepExecution: Sendable {
 
     /// The event, earlier steps' outputs, the execution and the environment, as templates see them.
     private func templateContext(_ execution: ExecutionSummary, existing: [StepSummary], key: String,
-                                 reads: TemplateReads, memory: inout Memory) throws -> TemplateContext {
+                                 reads: TemplateReads, memory: inout Memory) async throws -> TemplateContext {
         let (parsePayload, readHeaders) = (reads.payload, reads.headers)
         let eventValues: [String: Any]
         if let known = memory.event, known.withPayload || !parsePayload, known.withHeaders || !readHeaders {
@@ -217,7 +217,7 @@ struct StepExecution: Sendable {
             var headers: [String: Any] = [:]
             var payload: Any = ""
             if parsePayload || readHeaders {
-                let record = try log.read(event.location)
+                let record = try await log.load(event.location)
                 headers = try record.eventMetadata().headers
                 if parsePayload { payload = TemplateContext.parseJSON(record.body) ?? String(decoding: record.body, as: UTF8.self) }
             }
@@ -236,8 +236,8 @@ struct StepExecution: Sendable {
                 output = known
             } else {
                 guard let pointer = previous.outputRecord else { continue }
-                let finished = try decoder.decode(StepFinished.self, from: Data(log.read(RecordLocation(
-                    segment: pointer.segment, offset: pointer.offset, length: pointer.length)).body))
+                let record = try await log.load(RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length))
+                let finished = try decoder.decode(StepFinished.self, from: Data(record.body))
                 guard let recorded = finished.output else { continue }
                 output = recorded
                 memory.outputs[previous.stepName] = recorded

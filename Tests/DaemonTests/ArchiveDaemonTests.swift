@@ -4,6 +4,7 @@ import Outbound
 import TestSupport
 import Testing
 import TraceIndex
+import TraceboxCore
 
 /// The archive inside the real daemon, through the CLI: old segments leave for S3 (moto),
 /// and payloads, traces, replay, status, audit and reindex all still cover them.
@@ -94,5 +95,72 @@ struct ArchiveDaemonTests {
         let reindex = try daemon.cli(["reindex"] + dir)
         #expect(reindex.status == 0, "\(reindex.stderr)")
         #expect(try TraceIndex(path: indexPath).dump() == live)
+    }
+
+    /// Replaying archived events while S3 stalls: their steps wait for the archive without
+    /// holding the engine's threads, so a new event's workflow runs meanwhile.
+    @Test func aStalledArchiveReadDoesNotHoldUpOtherWorkflows() async throws {
+        let moto = try MotoS3()
+        defer { moto.stop() }
+        _ = try moto.createBucket()
+        let proxy = try S3FaultProxy(upstream: moto)
+        defer { proxy.stop() }
+        let root = Support.temporaryDirectory()
+        defer { Support.remove(root) }
+        let destination = try DestinationServer(directory: root)
+        defer { destination.stop() }
+        let daemon = try TestDaemon(config: """
+            log: { segment_max_age: 1s }
+            retention: { hot_age: 2s }
+            archive: { bucket: tracebox-archive, prefix: segments/, endpoint: "\(proxy.endpoint)", region: us-east-1 }
+            workflows:
+              - id: deal-won
+                on: { source: crm, type: deal.won }
+                steps:
+                  - name: notify
+                    http: { url: "\(destination.baseURL)/status/422", json: { deal: "{{event.payload.deal}}" } }
+                    retry: { max_attempts: 1 }
+              - id: ping
+                on: { source: crm, type: ping }
+                steps:
+                  - name: pong
+                    http: { url: "\(destination.baseURL)/ok/pong", json: { event: "{{event.id}}" } }
+            """, environment: ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
+        try daemon.start()
+        defer { _ = daemon.stop() }
+        let client = HTTPClient()
+        let before = Timestamp.format(Date().addingTimeInterval(-1))
+        var events: [String] = []
+        for n in 0..<8 { events.append(try await WorkflowDaemonTests.post(client, daemon, #"{"type": "deal.won", "deal": \#(n)}"#)) }
+        #expect(try await waitUntil(timeout: 60) {
+            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0).first?.execution.status == "failed" }
+        })
+        let admin = try daemon.admin()
+        #expect(try await waitUntil(timeout: 60) {
+            _ = try admin.call(AdminMethod.archiveRun, NoParams(), as: ArchiveRunResult.self)
+            return try admin.call(AdminMethod.archiveStatus, NoParams(), as: ArchiveStatusResult.self).archived.events == 8
+        })
+
+        // S3 stops answering reads; the replays' steps need their archived payloads.
+        try proxy.arm(.hold, count: 1000, methods: ["GET"])
+        let after = Timestamp.format(Date().addingTimeInterval(1))
+        let replay = try daemon.cli(["replay", "--type", "deal.won", "--status", "failed", "--from", before, "--to", after,
+                                     "--concurrency", "4", "--data-dir", daemon.dataDirectory])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(try await waitUntil(timeout: 30) { try proxy.held() >= 2 })
+
+        // A new event's workflow runs to the end while those reads are still held.
+        let ping = try await WorkflowDaemonTests.post(client, daemon, #"{"type": "ping"}"#)
+        #expect(try await waitUntil(timeout: 20) { try WorkflowDaemonTests.executions(daemon, ping).first?.execution.status == "succeeded" })
+        #expect(try proxy.held() >= 2)
+
+        // S3 answers again: every replay finishes (failing again at the same 422).
+        try proxy.release()
+        #expect(try await waitUntil(timeout: 60) {
+            try events.allSatisfy { event in
+                let executions = try WorkflowDaemonTests.executions(daemon, event)
+                return executions.count == 2 && executions.allSatisfy { $0.execution.status == "failed" }
+            }
+        })
     }
 }

@@ -4,11 +4,12 @@
 Usage: s3_fault_proxy.py UPSTREAM_PORT   (prints "PORT <n>" once ready)
 
 Requests are forwarded to 127.0.0.1:UPSTREAM_PORT unchanged (the Host header too, so
-SigV4 signatures still match). POST /__fault with {"mode": "500" | "cut", "count": N,
+SigV4 signatures still match). POST /__fault with {"mode": "500" | "cut" | "hold", "count": N,
 "methods": ["PUT", ...]} makes the next N matching requests fail: "500" answers
 InternalError without forwarding; "cut" reads half of the request body and closes the
-connection without an answer (a connection cut mid-upload). GET /__fault reports how many
-faults are still armed and how many were injected.
+connection without an answer (a connection cut mid-upload); "hold" keeps the request
+waiting (a stalled S3) until POST /__release, then forwards it. GET /__fault reports how
+many faults are still armed, how many were injected and how many requests are held now.
 """
 import http.client
 import json
@@ -19,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 UPSTREAM = int(sys.argv[1])
 lock = threading.Lock()
-state = {"mode": None, "count": 0, "methods": None, "injected": 0}
+state = {"mode": None, "count": 0, "methods": None, "injected": 0, "held": 0}
+released = threading.Event()
 
 
 class Proxy(BaseHTTPRequestHandler):
@@ -43,13 +45,20 @@ class Proxy(BaseHTTPRequestHandler):
             return state["mode"]
 
     def _handle(self):
-        if self.path.startswith("/__fault"):
-            if self.command == "POST":
-                config = json.loads(self._body() or b"{}")
-                with lock:
-                    state.update(mode=config.get("mode"), count=config.get("count", 0), methods=config.get("methods"))
+        if self.path.startswith("/__release"):
+            self._body()
             with lock:
-                reply = json.dumps({"armed": state["count"], "injected": state["injected"]}).encode()
+                state.update(count=0)
+            released.set()
+        elif self.path.startswith("/__fault") and self.command == "POST":
+            config = json.loads(self._body() or b"{}")
+            with lock:
+                state.update(mode=config.get("mode"), count=config.get("count", 0), methods=config.get("methods"))
+            if config.get("mode") == "hold":
+                released.clear()
+        if self.path.startswith(("/__fault", "/__release")):
+            with lock:
+                reply = json.dumps({"armed": state["count"], "injected": state["injected"], "held": state["held"]}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
@@ -63,6 +72,12 @@ class Proxy(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self._body()
+        if fault == "hold":
+            with lock:
+                state["held"] += 1
+            released.wait(timeout=120)
+            with lock:
+                state["held"] -= 1
         if fault == "500":
             reply = b"<Error><Code>InternalError</Code><Message>injected by the test</Message></Error>"
             self.send_response(500)

@@ -146,7 +146,7 @@ public final class MotoS3: Sendable {
 }
 
 /// A proxy in front of moto that fails S3 requests on demand (`Tests/Fixtures/s3_fault_proxy.py`):
-/// 500 answers, or connections cut mid-request.
+/// 500 answers, connections cut mid-request, or requests held (a stalled S3) until released.
 public final class S3FaultProxy: Sendable {
     public let port: Int
     private let child: ChildProcess
@@ -161,6 +161,7 @@ public final class S3FaultProxy: Sendable {
     public enum Fault: String, Sendable {
         case internalError = "500"
         case cut
+        case hold
     }
 
     /// Fails the next `count` requests (of `methods`, or any) with `fault`.
@@ -173,6 +174,18 @@ public final class S3FaultProxy: Sendable {
     /// How many faults have been injected so far.
     public func injected() throws -> Int {
         (try control(method: "GET", body: nil)["injected"] as? Int) ?? 0
+    }
+
+    /// How many requests are being held now (`hold`).
+    public func held() throws -> Int {
+        (try control(method: "GET", body: nil)["held"] as? Int) ?? 0
+    }
+
+    /// Lets every held request through and disarms the fault.
+    public func release() throws {
+        let response = try HTTPClient().sendBlocking(HTTPRequest(method: "POST", url: endpoint + "/__release", headers: [],
+                                                                 body: [], timeout: .seconds(10)))
+        guard response.status == 200 else { throw FixtureError("the S3 fault proxy did not release") }
     }
 
     private func control(method: String, body: Data?) throws -> [String: Any] {
