@@ -10,6 +10,26 @@ import TraceboxCore
 /// and payloads, traces, replay, status, audit and reindex all still cover them.
 @Suite("Archive in the daemon", .serialized)
 struct ArchiveDaemonTests {
+    /// Segments seal after 1 s and leave 2 s later for the archive at `archiveEndpoint`;
+    /// `deal.won` events fail their one step at the destination (422), so traces hold an input
+    /// and the destination's error answer. `more`: further workflows.
+    static func config(archiveEndpoint: String, destination: DestinationServer, more: String = "") -> String {
+        """
+        log: { segment_max_age: 1s }
+        retention: { hot_age: 2s }
+        archive: { bucket: tracebox-archive, prefix: segments/, endpoint: "\(archiveEndpoint)", region: us-east-1 }
+        workflows:
+          - id: deal-won
+            version: 1
+            on: { source: crm, type: deal.won }
+            steps:
+              - name: notify
+                http: { url: "\(destination.baseURL)/status/422", json: { deal: "{{event.payload.deal}}" } }
+                retry: { max_attempts: 1 }
+
+        """ + more
+    }
+
     @Test func archivedEventsStaySearchableReadableTraceableAndReplayable() async throws {
         let moto = try MotoS3()
         defer { moto.stop() }
@@ -19,21 +39,8 @@ struct ArchiveDaemonTests {
         let destination = try DestinationServer(directory: root)
         defer { destination.stop() }
         let credentials = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey]
-        // Segments seal after 1 s and leave 2 s later; the step fails, so traces hold an
-        // input and the destination's error answer.
-        let daemon = try TestDaemon(config: """
-            log: { segment_max_age: 1s }
-            retention: { hot_age: 2s }
-            archive: { bucket: tracebox-archive, prefix: segments/, endpoint: "\(moto.endpoint)", region: us-east-1 }
-            workflows:
-              - id: deal-won
-                version: 1
-                on: { source: crm, type: deal.won }
-                steps:
-                  - name: notify
-                    http: { url: "\(destination.baseURL)/status/422", json: { deal: "{{event.payload.deal}}" } }
-                    retry: { max_attempts: 1 }
-            """, environment: credentials)
+        let daemon = try TestDaemon(config: Self.config(archiveEndpoint: moto.endpoint, destination: destination),
+                                    environment: credentials)
         try daemon.start()
         let client = HTTPClient()
         var events: [(id: String, payload: String)] = []
@@ -109,23 +116,13 @@ struct ArchiveDaemonTests {
         defer { Support.remove(root) }
         let destination = try DestinationServer(directory: root)
         defer { destination.stop() }
-        let daemon = try TestDaemon(config: """
-            log: { segment_max_age: 1s }
-            retention: { hot_age: 2s }
-            archive: { bucket: tracebox-archive, prefix: segments/, endpoint: "\(proxy.endpoint)", region: us-east-1 }
-            workflows:
-              - id: deal-won
-                on: { source: crm, type: deal.won }
-                steps:
-                  - name: notify
-                    http: { url: "\(destination.baseURL)/status/422", json: { deal: "{{event.payload.deal}}" } }
-                    retry: { max_attempts: 1 }
+        let daemon = try TestDaemon(config: Self.config(archiveEndpoint: proxy.endpoint, destination: destination, more: """
               - id: ping
                 on: { source: crm, type: ping }
                 steps:
                   - name: pong
                     http: { url: "\(destination.baseURL)/ok/pong", json: { event: "{{event.id}}" } }
-            """, environment: ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
+            """), environment: ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
         try daemon.start()
         defer { _ = daemon.stop() }
         let client = HTTPClient()
