@@ -6,43 +6,65 @@ import SegmentLog
 /// like local segments (every CRC, body hash, seal), and the hash chain as one line from the
 /// oldest archived record through the boundary into the local segments.
 public enum ArchiveAudit {
-    public static func verify(store: ArchiveStore, prefix: String, localPaths: [String], zstd: Zstd = Zstd()) -> SegmentVerifier.Report {
+    /// How much of an object one ranged GET fetches: the audit holds one segment and one
+    /// such range at a time, not whole objects (`target_object_bytes`, 256 MiB by default).
+    public static let rangeBytes = 16 << 20
+
+    public static func verify(store: ArchiveStore, prefix: String, localPaths: [String], zstd: Zstd = Zstd(),
+                              rangeBytes: Int = rangeBytes) -> SegmentVerifier.Report {
         var chain = SegmentVerifier.Chain()
         let bucket = "s3://\(store.s3.bucket)/"
-        let keys: [String]
+        let objects: [(key: String, size: Int)]
         do {
-            keys = try store.retrying("list \(bucket)\(prefix)") { () throws(S3Error) in try store.s3.listObjects(prefix: prefix) }
-                .map(\.key).filter { $0.hasSuffix(".tbxa") }.sorted()
+            objects = try store.retrying("list \(bucket)\(prefix)") { () throws(S3Error) in try store.s3.listObjects(prefix: prefix) }
+                .filter { $0.key.hasSuffix(".tbxa") }.sorted { $0.key < $1.key }
         } catch {
             _ = chain.fail(bucket + prefix, 0, error.message)
             return chain.report
         }
         var archivedThrough: UInt64 = 0
-        for key in keys {
-            let name = bucket + key
-            let bytes: [UInt8]
-            do {
-                bytes = try store.retrying("read \(name)") { () throws(S3Error) in try store.s3.getObject(key: key) }
-            } catch {
-                let glacier = error.message.contains("InvalidObjectState")
-                _ = chain.fail(name, 0, glacier ? "archived in Glacier: restore the object before auditing it" : error.message)
-                return chain.report
-            }
-            let parts: [(firstSequence: UInt64, range: Range<Int>)]
-            do {
-                parts = try ArchiveObjectLayout.segments(in: bytes, path: name)
-            } catch let error as SegmentLogError {
-                _ = chain.fail(name, error.offset ?? 0, error.message)
-                return chain.report
-            } catch {
-                _ = chain.fail(name, 0, "\(error)")
-                return chain.report
-            }
-            for part in parts {
-                var result = SegmentVerifier.check(bytes: Array(bytes[part.range]), path: name, named: part.firstSequence, zstd: zstd)
-                result.baseOffset = UInt64(part.range.lowerBound)
+        for object in objects {
+            let name = bucket + object.key
+            // The object's bytes not yet checked start at `start`; those up to `fetched` are in `buffer`.
+            var buffer: [UInt8] = []
+            var (start, fetched) = (0, 0)
+            var scan = ArchiveObjectLayout.SegmentScan()
+            while start < object.size {
+                let segment: (firstSequence: UInt64, length: Int)?
+                do {
+                    segment = try buffer.withUnsafeBytes { try scan.next($0, path: name, baseOffset: start) }
+                } catch let error as SegmentLogError {
+                    _ = chain.fail(name, error.offset ?? UInt64(start), error.message)
+                    return chain.report
+                } catch {
+                    _ = chain.fail(name, UInt64(start), "\(error)")
+                    return chain.report
+                }
+                guard let segment else {
+                    guard fetched < object.size else {
+                        _ = chain.fail(name, UInt64(start + scan.offset), "the object ends inside the segment at offset \(start) (no seal)")
+                        return chain.report
+                    }
+                    let range = fetched...(min(object.size, fetched + rangeBytes) - 1)
+                    do {
+                        buffer += try store.retrying("read \(name)") { () throws(S3Error) in
+                            try store.s3.getObject(key: object.key, range: range)
+                        }
+                    } catch {
+                        let glacier = error.message.contains("InvalidObjectState")
+                        _ = chain.fail(name, UInt64(fetched), glacier ? "archived in Glacier: restore the object before auditing it" : error.message)
+                        return chain.report
+                    }
+                    fetched = range.upperBound + 1
+                    continue
+                }
+                var result = SegmentVerifier.check(bytes: Array(buffer[..<segment.length]), path: name, named: segment.firstSequence, zstd: zstd)
+                result.baseOffset = UInt64(start)
                 guard chain.add(result) else { return chain.report }
                 archivedThrough = max(archivedThrough, result.nextSequence)
+                buffer.removeFirst(segment.length)
+                start += segment.length
+                scan = ArchiveObjectLayout.SegmentScan()
             }
         }
         guard !localPaths.isEmpty else { return chain.report }

@@ -94,31 +94,53 @@ public enum SegmentCompactor {
 public enum ArchiveObjectLayout {
     /// The segments in an object's bytes, in order: each one's first sequence and byte range.
     public static func segments(in bytes: [UInt8], path: String) throws -> [(firstSequence: UInt64, range: Range<Int>)] {
-        var found: [(UInt64, Range<Int>)] = []
+        var found: [(firstSequence: UInt64, range: Range<Int>)] = []
         var start = 0
         while start < bytes.count {
-            let header = try bytes.withUnsafeBytes { raw in
-                try SegmentHeader.decode(UnsafeRawBufferPointer(rebasing: raw[start...]), path: path)
+            var scan = SegmentScan()
+            guard let segment = try bytes.withUnsafeBytes({ raw in
+                try scan.next(UnsafeRawBufferPointer(rebasing: raw[start...]), path: path, baseOffset: start)
+            }) else {
+                throw SegmentLogError(.corrupt, "the object ends inside the segment at offset \(start) (no seal)",
+                                      path: path, offset: UInt64(start + scan.offset))
             }
-            var offset = start + SegmentHeader.size
-            var sealed = false
-            while !sealed {
-                let decoded = bytes.withUnsafeBytes { RecordFrame.decode(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-                switch decoded {
+            found.append((segment.firstSequence, start..<(start + segment.length)))
+            start += segment.length
+        }
+        return found
+    }
+
+    /// Finds where the segment at the start of a buffer ends, a piece at a time: a reader that
+    /// fetches an object in ranges calls `next` after each one and goes on where it stopped.
+    public struct SegmentScan {
+        /// Where the next frame starts, from the start of the segment.
+        public private(set) var offset = 0
+        private var firstSequence: UInt64?
+
+        public init() {}
+
+        /// The segment's first sequence and length once its seal is in `bytes` (which start
+        /// with the segment), or nil while more bytes are needed. `baseOffset` places `bytes`
+        /// in the object, for error messages.
+        public mutating func next(_ bytes: UnsafeRawBufferPointer, path: String, baseOffset: Int) throws
+            -> (firstSequence: UInt64, length: Int)? {
+            if firstSequence == nil {
+                guard bytes.count >= SegmentHeader.size else { return nil }
+                firstSequence = try SegmentHeader.decode(bytes, path: path).firstSequence
+                offset = SegmentHeader.size
+            }
+            while true {
+                switch RecordFrame.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
                 case .frame(let frame):
                     offset += frame.frameLength
-                    sealed = frame.type == .seal
+                    if frame.type == .seal { return (firstSequence!, offset) }
                 case .truncated:
-                    throw SegmentLogError(.corrupt, "the object ends inside segment \(header.firstSequence) (no seal)",
-                                          path: path, offset: UInt64(offset))
+                    return nil
                 case .corrupt(let field):
-                    throw SegmentLogError(.corrupt, "damaged record frame (\(field)) in segment \(header.firstSequence)",
-                                          path: path, offset: UInt64(offset))
+                    throw SegmentLogError(.corrupt, "damaged record frame (\(field)) in segment \(firstSequence!)",
+                                          path: path, offset: UInt64(baseOffset + offset))
                 }
             }
-            found.append((header.firstSequence, start..<offset))
-            start = offset
         }
-        return found.map { (firstSequence: $0.0, range: $0.1) }
     }
 }

@@ -45,6 +45,11 @@ struct ArchiveJobTests {
             let audit = ArchiveAudit.verify(store: harness.store(), prefix: "segments/", localPaths: [harness.segmentDirectory])
             #expect(audit.intact, "\(String(describing: audit.failure))")
             #expect(audit.events == 121 && audit.segments == 4)
+            // Read in ranges smaller than a segment (it holds one segment and one range at a
+            // time, never a whole object): the same answer.
+            let ranged = ArchiveAudit.verify(store: harness.store(), prefix: "segments/", localPaths: [harness.segmentDirectory],
+                                             rangeBytes: 4096)
+            #expect(ranged.intact && ranged.events == 121 && ranged.segments == 4, "\(String(describing: ranged.failure))")
 
             // A rebuilt index (from catalogs and local segments alone) equals the live one.
             let rebuiltPath = harness.directory + "/rebuilt.sqlite"
@@ -57,11 +62,18 @@ struct ArchiveJobTests {
             #expect(try harness.job().run() == ArchiveReport())
 
             // A damaged object is caught, with the object named.
-            var damaged = try harness.s3().getObject(key: objects[0].key)
+            let original = try harness.s3().getObject(key: objects[0].key)
+            var damaged = original
             damaged[damaged.count / 2] ^= 0x40
             _ = try harness.s3().putObject(key: objects[0].key, body: damaged)
             let caught = ArchiveAudit.verify(store: harness.store(), prefix: "segments/", localPaths: [harness.segmentDirectory])
             #expect(caught.failure?.path == "s3://tracebox-archive/" + objects[0].key)
+            #expect(ArchiveAudit.verify(store: harness.store(), prefix: "segments/", localPaths: [], rangeBytes: 4096)
+                .failure?.path == "s3://tracebox-archive/" + objects[0].key)
+            // Cut short: the audit says the object ends inside a segment.
+            _ = try harness.s3().putObject(key: objects[0].key, body: Array(original.dropLast(100)))
+            let cut = ArchiveAudit.verify(store: harness.store(), prefix: "segments/", localPaths: [], rangeBytes: 4096)
+            #expect(cut.failure?.message.contains("ends inside the segment") == true, "\(String(describing: cut.failure))")
         }
     }
 
