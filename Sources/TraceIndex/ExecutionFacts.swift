@@ -21,7 +21,15 @@ public struct ExecutionState: Sendable {
 public struct ReplayFacts: Sendable {
     public var event: EventRow
     /// Every execution of the event, newest first.
-    public var executions: [ExecutionSummary]
+    public var executions: [PriorExecution]
+
+    /// What a replay plan needs of an earlier execution of the event.
+    public struct PriorExecution: Sendable, Equatable {
+        public var executionID: String
+        public var workflowID: String
+        public var workflowVersion: Int
+        public var status: String
+    }
 
     /// Whether one of its executions is still running.
     public var hasUnfinishedExecution: Bool {
@@ -29,7 +37,7 @@ public struct ReplayFacts: Sendable {
     }
 
     /// The latest execution of a workflow for the event (what a replay follows up).
-    public func latestExecution(workflowID: String) -> ExecutionSummary? {
+    public func latestExecution(workflowID: String) -> PriorExecution? {
         executions.first { $0.workflowID == workflowID }
     }
 }

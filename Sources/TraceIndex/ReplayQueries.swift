@@ -37,16 +37,28 @@ extension TraceIndex {
     }
 
     /// Each of `eventIDs` the index holds, with all its executions, newest first: what
-    /// planning their replays reads, in one read for a whole batch.
+    /// planning their replays reads, in one read of two statements (per 500 events) for a
+    /// whole batch, not two per event.
     public func replayFacts(eventIDs: [String]) throws -> [String: ReplayFacts] {
         try readOne { db in
+            // Keyed as asked: an id given in capitals finds the row stored from its bytes.
+            var asked: [String: String] = [:]
+            for id in eventIDs { asked[Hex.uuidBytes(id).map { Hex.uuidText($0) } ?? id] = id }
             var facts: [String: ReplayFacts] = [:]
-            let executions = try db.cachedStatement(sql: """
-                SELECT * FROM executions WHERE event_id = ? ORDER BY created_sequence DESC, execution_id DESC
-                """)
-            for id in eventIDs where facts[id] == nil {
-                guard let row = try Self.event(id, db) else { continue }
-                facts[id] = ReplayFacts(event: row, executions: try Row.fetchAll(executions, arguments: [StoredID.value(id)]).map(Self.execution))
+            try Self.forEachSlice(of: Array(asked.values)) { slice, marks in
+                let arguments = StatementArguments(slice.map(StoredID.value))
+                let events = try EventRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id IN (\(marks))"),
+                                                   arguments: arguments)
+                for event in events { facts[asked[event.eventID] ?? event.eventID] = ReplayFacts(event: event, executions: []) }
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT event_id, execution_id, workflow_id, workflow_version, status FROM executions
+                    WHERE event_id IN (\(marks)) ORDER BY created_sequence DESC, execution_id DESC
+                    """), arguments: arguments)
+                while let row = try rows.next() {
+                    let eventID = StoredID.text(row[0])
+                    facts[asked[eventID] ?? eventID]?.executions.append(ReplayFacts.PriorExecution(
+                        executionID: StoredID.text(row[1]), workflowID: row[2], workflowVersion: row[3], status: row[4]))
+                }
             }
             return facts
         }

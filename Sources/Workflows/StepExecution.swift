@@ -237,8 +237,7 @@ struct StepExecution: Sendable {
             } else {
                 guard let pointer = previous.outputRecord else { continue }
                 let record = try await log.load(RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length))
-                let finished = try decoder.decode(StepFinished.self, from: Data(record.body))
-                guard let recorded = finished.output else { continue }
+                guard let recorded = try decoder.decode(RecordedOutput.self, from: Data(record.body)).output else { continue }
                 output = recorded
                 memory.outputs[previous.stepName] = recorded
             }
@@ -254,4 +253,9 @@ struct StepExecution: Sendable {
                         "workflow_version": execution.workflowVersion, "idempotency_key": key],
             environment: settings.environment)
     }
+}
+
+/// The output of a recorded `step.finished`, decoded without the rest of the record.
+private struct RecordedOutput: Decodable {
+    var output: StepOutput?
 }
