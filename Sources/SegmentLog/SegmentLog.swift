@@ -174,9 +174,7 @@ public final class SegmentLog: Sendable {
             return try readers.read(location)
         } catch {
             guard archive.withLock({ $0 }) != nil else { throw error }
-            return try await withCheckedThrowingContinuation { continuation in
-                Self.archiveReads.async { continuation.resume(with: Result { try self.read(location) }) }
-            }
+            return try await Self.archiveReads.run { try self.read(location) }
         }
     }
 

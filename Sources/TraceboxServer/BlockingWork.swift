@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import TraceboxCore
 
 /// Runs blocking work (SQLite, file reads) on a serial dispatch queue instead of a
 /// cooperative-pool thread, which on a 2-core machine would stall every other task.
@@ -11,9 +12,7 @@ struct BlockingQueue: Sendable {
     }
 
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
-        }
+        try await queue.run(work)
     }
 }
 

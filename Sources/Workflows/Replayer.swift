@@ -105,12 +105,8 @@ public struct Replayer: Sendable {
         defer { claims.release(eventIDs) }
         // Planning blocks: it reads the index and, for workflows with conditions, payloads,
         // which for archived events come from S3. So it runs on a dispatch thread.
-        let (plans, events, succeeded) = try await withCheckedThrowingContinuation { continuation in
-            Self.planning.async {
-                continuation.resume(with: Result {
-                    try planned(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: job != nil, refuseBusy: true)
-                })
-            }
+        let (plans, events, succeeded) = try await Self.planning.run {
+            try planned(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: job != nil, refuseBusy: true)
         }
         let now = clock.now()
         let executions = plans.flatMap { plan in
