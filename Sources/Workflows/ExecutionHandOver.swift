@@ -26,22 +26,25 @@ final class ExecutionHandOver: Sendable {
         self.limit = limit
     }
 
-    /// Keeps what is known of new executions, by execution id.
-    func offer(_ known: some Sequence<(String, Known)>) {
+    /// Keeps what is known of new executions, by execution id, while `record` records their
+    /// creation: kept before, since the engine may start an execution as soon as its record
+    /// is durable; forgotten again if recording fails (the executions do not exist).
+    func offering<T>(_ known: [(String, Known)], while record: () async throws -> T) async throws -> T {
         entries.withLock { entries in
             for (executionID, value) in known where entries.count < limit {
                 entries[executionID] = value
             }
+        }
+        do {
+            return try await record()
+        } catch {
+            entries.withLock { entries in for (executionID, _) in known { entries[executionID] = nil } }
+            throw error
         }
     }
 
     /// What is known of an execution that has not run a step yet, once: the entry is removed.
     func take(_ executionID: String) -> Known? {
         entries.withLock { $0.removeValue(forKey: executionID) }
-    }
-
-    /// Forgets executions whose creation was not recorded.
-    func withdraw(_ executionIDs: some Sequence<String>) {
-        entries.withLock { entries in for id in executionIDs { entries[id] = nil } }
     }
 }

@@ -52,7 +52,8 @@ public struct Replayer: Sendable {
     }
 
     /// The plans, with what they were made from that running the replays needs again: each
-    /// event's row and where the steps' idempotency keys succeeded.
+    /// event's row (by its id as stored, which the new executions carry) and where the
+    /// steps' idempotency keys succeeded.
     private func planned(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) throws
         -> (plans: [ReplayPlan], events: [String: EventRow], succeeded: [String: SucceededStep]) {
         let facts = try index.replayFacts(eventIDs: eventIDs)
@@ -91,7 +92,7 @@ public struct Replayer: Sendable {
                                            replayOfVersion: previous?.workflowVersion, steps: steps)
             })
         }
-        return (plans, facts.mapValues(\.event), succeeded)
+        return (plans, Dictionary(facts.values.map { ($0.event.eventID, $0.event) }, uniquingKeysWith: { first, _ in first }), succeeded)
     }
 
     /// Replays events now: one replay execution per event and matching workflow, all in one
@@ -122,15 +123,12 @@ public struct Replayer: Sendable {
         if !executions.isEmpty || fed != nil {
             // No other execution of these events runs until these end (one replay at a time
             // per event), so what the plan found still holds when their first steps run.
-            handOver.offer(executions.compactMap { execution in
+            let known = executions.compactMap { execution in
                 events[execution.eventID].map { (execution.executionID, ExecutionHandOver.Known(event: $0, succeeded: succeeded)) }
-            })
-            do {
-                _ = try await traces.append(.executionsCreated, eventID: eventIDs.count == 1 ? eventIDs.first : nil, executionID: nil,
-                                            body: ExecutionsCreated(routedThrough: nil, executions: executions, job: fed))
-            } catch {
-                handOver.withdraw(executions.map(\.executionID))
-                throw error
+            }
+            _ = try await handOver.offering(known) {
+                try await traces.append(.executionsCreated, eventID: eventIDs.count == 1 ? eventIDs.first : nil, executionID: nil,
+                                        body: ExecutionsCreated(routedThrough: nil, executions: executions, job: fed))
             }
             // Released only once the index shows the new executions, so the next busy
             // check sees them.

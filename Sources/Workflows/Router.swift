@@ -68,13 +68,9 @@ final class Router: Sendable {
             }
         }
         if !executions.isEmpty {
-            handOver.offer(known)
-            do {
-                _ = try await traces.append(.executionsCreated, eventID: nil, executionID: nil,
-                                            body: ExecutionsCreated(routedThrough: UInt64(last.sequence), executions: executions))
-            } catch {
-                handOver.withdraw(known.map(\.0))
-                throw error
+            _ = try await handOver.offering(known) {
+                try await traces.append(.executionsCreated, eventID: nil, executionID: nil,
+                                        body: ExecutionsCreated(routedThrough: UInt64(last.sequence), executions: executions))
             }
         }
         position.withLock { $0 = UInt64(last.sequence) }

@@ -14,21 +14,25 @@ struct ExecutionHandOverTests {
             succeeded: [:])
     }
 
-    @Test func anEntryIsTakenOnceAndAWithdrawnOneIsGone() {
+    struct NotRecorded: Error {}
+
+    @Test func anEntryIsTakenOnceAndOneWhoseCreationWasNotRecordedIsGone() async throws {
         let handOver = ExecutionHandOver()
-        handOver.offer([("x1", Self.known("e1")), ("x2", Self.known("e2"))])
+        try await handOver.offering([("x1", Self.known("e1"))]) {}
         #expect(handOver.take("x1")?.event.eventID == "e1")
         #expect(handOver.take("x1") == nil)  // a later task of the same execution reads the index
-        handOver.withdraw(["x2"])
+        await #expect(throws: NotRecorded.self) {
+            try await handOver.offering([("x2", Self.known("e2"))]) { throw NotRecorded() }
+        }
         #expect(handOver.take("x2") == nil)
     }
 
-    @Test func whenFullTheOldestAreKeptAndNewOnesAreNot() {
+    @Test func whenFullTheOldestAreKeptAndNewOnesAreNot() async throws {
         let handOver = ExecutionHandOver(limit: 2)
-        handOver.offer([("x1", Self.known("e1")), ("x2", Self.known("e2")), ("x3", Self.known("e3"))])
+        try await handOver.offering([("x1", Self.known("e1")), ("x2", Self.known("e2")), ("x3", Self.known("e3"))]) {}
         #expect(handOver.take("x3") == nil)
         #expect(handOver.take("x1") != nil)
-        handOver.offer([("x4", Self.known("e4"))])  // room again once one is taken
+        try await handOver.offering([("x4", Self.known("e4"))]) {}  // room again once one is taken
         #expect(handOver.take("x4") != nil)
         #expect(handOver.take("x2") != nil)
     }
