@@ -159,10 +159,7 @@ public final class SegmentLog: Sendable {
         do {
             return try readers.read(location)
         } catch {
-            let path = directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment)
-            guard let archive = archive.withLock({ $0 }), !FileManager.default.fileExists(atPath: path),
-                  let record = try archive.read(location) else { throw error }
-            return record
+            return try readArchived(location, localError: error)
         }
     }
 
@@ -174,8 +171,17 @@ public final class SegmentLog: Sendable {
             return try readers.read(location)
         } catch {
             guard archive.withLock({ $0 }) != nil else { throw error }
-            return try await Self.archiveReads.run { try self.read(location) }
+            return try await Self.archiveReads.run { try self.readArchived(location, localError: error) }
         }
+    }
+
+    /// The record from the archive, when its segment has left the box; else `localError`
+    /// (what reading the local segment said).
+    private func readArchived(_ location: RecordLocation, localError: any Error) throws -> LogRecord {
+        let path = directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment)
+        guard let archive = archive.withLock({ $0 }), !FileManager.default.fileExists(atPath: path),
+              let record = try archive.read(location) else { throw localError }
+        return record
     }
 
     /// Where `load` fetches archived records: a thread per fetch in progress (a labelled
