@@ -42,7 +42,8 @@ public enum ArchiveAudit {
                 }
                 guard let segment else {
                     guard fetched < object.size else {
-                        _ = chain.fail(name, UInt64(start + scan.offset), "the object ends inside the segment at offset \(start) (no seal)")
+                        let error = scan.unsealed(path: name, baseOffset: start)
+                        _ = chain.fail(name, error.offset ?? UInt64(start), error.message)
                         return chain.report
                     }
                     let range = fetched...(min(object.size, fetched + rangeBytes) - 1)

@@ -101,8 +101,7 @@ public enum ArchiveObjectLayout {
             guard let segment = try bytes.withUnsafeBytes({ raw in
                 try scan.next(UnsafeRawBufferPointer(rebasing: raw[start...]), path: path, baseOffset: start)
             }) else {
-                throw SegmentLogError(.corrupt, "the object ends inside the segment at offset \(start) (no seal)",
-                                      path: path, offset: UInt64(start + scan.offset))
+                throw scan.unsealed(path: path, baseOffset: start)
             }
             found.append((segment.firstSequence, start..<(start + segment.length)))
             start += segment.length
@@ -118,6 +117,12 @@ public enum ArchiveObjectLayout {
         private var firstSequence: UInt64?
 
         public init() {}
+
+        /// The error for an object that ends before this segment's seal.
+        public func unsealed(path: String, baseOffset: Int) -> SegmentLogError {
+            SegmentLogError(.corrupt, "the object ends inside the segment at offset \(baseOffset) (no seal)",
+                            path: path, offset: UInt64(baseOffset + offset))
+        }
 
         /// The segment's first sequence and length once its seal is in `bytes` (which start
         /// with the segment), or nil while more bytes are needed. `baseOffset` places `bytes`
