@@ -67,6 +67,11 @@ enum StoredID {
         return Data(bytes)
     }
 
+    /// `text` as reading it back after storing it gives: a UUID in any case comes back lowercase.
+    static func canonical(_ text: String) -> String {
+        Hex.uuidBytes(text).map { Hex.uuidText($0) } ?? text
+    }
+
     static func text(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .blob(let data) where data.count == 16:

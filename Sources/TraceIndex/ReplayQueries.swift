@@ -43,7 +43,7 @@ extension TraceIndex {
         try readOne { db in
             // Keyed as asked: an id given in capitals finds the row stored from its bytes.
             var asked: [String: String] = [:]
-            for id in eventIDs { asked[Hex.uuidBytes(id).map { Hex.uuidText($0) } ?? id] = id }
+            for id in eventIDs { asked[StoredID.canonical(id)] = id }
             var facts: [String: ReplayFacts] = [:]
             try Self.forEachSlice(of: Array(asked.values)) { slice, marks in
                 let arguments = StatementArguments(slice.map(StoredID.value))
