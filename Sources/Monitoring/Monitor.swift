@@ -127,9 +127,7 @@ public struct Monitor: Sendable {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try StableJSON.encode(value), as: UTF8.self)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TraceboxCore
 
 /// Metadata of an event record: who sent it, what it is, when it arrived.
 public struct EventMetadata: Codable, Sendable, Equatable {
@@ -87,10 +88,8 @@ public struct SealMetadata: Codable, Sendable, Equatable {
 /// are stable for a given value.
 enum MetadataCoding {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            let bytes = Array(try encoder.encode(value))
+            let bytes = Array(try StableJSON.encode(value))
             guard bytes.count <= Int(UInt16.max) else {
                 throw SegmentLogError(.invalidRecord, "record metadata is \(bytes.count) bytes; the limit is 65535")
             }

@@ -118,9 +118,7 @@ struct AdminHandler: Sendable {
     }
 
     private func encode(_ response: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var bytes = (try? encoder.encode(response)).map(Array.init) ?? Array(#"{"error":{"code":"internal","message":"cannot encode"}}"#.utf8)
+        var bytes = (try? StableJSON.encode(response)).map(Array.init) ?? Array(#"{"error":{"code":"internal","message":"cannot encode"}}"#.utf8)
         bytes.append(0x0A)
         return bytes
     }

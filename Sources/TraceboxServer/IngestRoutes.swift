@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import TraceboxConfig
+import TraceboxCore
 
 /// The HTTP surface: `POST /v1/events/{source}` and `GET /healthz`. Reads requests, calls
 /// `IngestService`, writes JSON answers; errors are `{"error": {"code", "message"}}`.
@@ -65,9 +66,7 @@ enum IngestRoutes {
     }
 
     static func json(_ status: Int, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        let data = (try? StableJSON.encode(value)) ?? Data("{}".utf8)
         return Response(
             status: HTTPResponse.Status(code: status),
             headers: [.contentType: "application/json"],

@@ -1,4 +1,5 @@
 import Foundation
+import TraceboxCore
 
 /// A JSON request body written as YAML structure (`json:` in a step). String leaves are
 /// templates; a leaf that is exactly one variable (`"{{event.payload.amount}}"`) becomes
@@ -44,9 +45,7 @@ public indirect enum JSONBodyTemplate: Sendable {
     /// and replays).
     public func render(_ context: TemplateContext) throws(TemplateError) -> [UInt8] {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return Array(try encoder.encode(try RenderedJSON(renderValue(context))))
+            return Array(try StableJSON.encode(try RenderedJSON(renderValue(context))))
         } catch {
             throw TemplateError(template: "json body", reason: "the JSON body cannot be serialised: \(error)")
         }

@@ -1,6 +1,7 @@
 import AdminProtocol
 import ArgumentParser
 import Foundation
+import TraceboxCore
 
 /// How the CLI finds the daemon: `--socket PATH`, or `--data-dir DIR` (the socket is
 /// `DIR/admin.sock`), default `./tracebox-data`.
@@ -46,9 +47,7 @@ func call<Params: Codable & Sendable, Result: Codable & Sendable>(
 
 /// Prints `value` as one JSON line.
 func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    FileHandle.standardOutput.write(try encoder.encode(value) + Data([0x0A]))
+    FileHandle.standardOutput.write(try StableJSON.encode(value) + Data([0x0A]))
 }
 
 /// A plain text table: columns padded to their widest cell.
