@@ -44,6 +44,9 @@ public struct Configuration: Sendable {
     public var alerts: AlertSettings
     /// Retention and the S3 archive (credentials from the standard AWS variables).
     public var archive: ArchiveSettings
+    /// How long SIGTERM/SIGINT may take: requests and step attempts in flight finish within
+    /// it, or the daemon exits 1 naming what was still running (nothing acknowledged is lost).
+    public var shutdownTimeout: Duration
 
     public init(dataDirectory: String = "./tracebox-data") {
         self.dataDirectory = dataDirectory
@@ -69,6 +72,7 @@ public struct Configuration: Sendable {
         environment = ProcessInfo.processInfo.environment
         alerts = AlertSettings()
         archive = ArchiveSettings()
+        shutdownTimeout = .seconds(10)
     }
 
     public var segmentDirectory: String { dataDirectory + "/segments" }

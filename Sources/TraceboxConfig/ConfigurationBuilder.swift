@@ -44,6 +44,10 @@ struct ConfigurationBuilder {
         }
         try buildLog(into: &config.log)
         config.acceptUnknownSources = raw.accept_unknown_sources ?? (raw.sources == nil)
+        if let timeout = try duration(raw.shutdown_timeout, ["shutdown_timeout"]) {
+            guard timeout > .zero else { throw locator.error(["shutdown_timeout"], "a duration above zero, such as 10s") }
+            config.shutdownTimeout = timeout
+        }
         for (name, source) in raw.sources ?? [:] {
             config.sources[name] = try buildSource(name: name, source, defaultMax: config.maxBodyBytes)
         }

@@ -7,6 +7,7 @@ struct RawConfig: Decodable {
     var log: Log?
     var index: Index?
     var accept_unknown_sources: Bool?
+    var shutdown_timeout: String?
     var sources: [String: Source]?
     var workflows_dir: String?
     var engine: Engine?
@@ -121,7 +122,7 @@ struct RawConfig: Decodable {
 
     /// Keys each mapping may hold; anything else is a typo and is refused.
     static let allowedKeys: [String: Set<String>] = [
-        "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "sources",
+        "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "shutdown_timeout", "sources",
              "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive"],
         "engine": ["workers", "per_destination", "max_response_bytes"],
         "smtp": ["url", "tls", "from", "username_env", "password_env"],

@@ -40,17 +40,21 @@ public enum Daemon {
         }
         let log = try SegmentLog.open(directory: configuration.segmentDirectory, options: configuration.log,
                                       clock: clock, logger: logger)
+        let watch = ShutdownWatch(timeout: configuration.shutdownTimeout, logger: logger)
         do {
-            try await serve(configuration: configuration, log: log, clock: clock, logger: logger)
+            try await serve(configuration: configuration, log: log, watch: watch, clock: clock, logger: logger)
         } catch {
             await log.close()
+            watch.finished()
             throw error
         }
-        await log.close()
+        await watch.running("closing the log") { await log.close() }
+        watch.finished()
         logger.info("stopped")
     }
 
-    private static func serve(configuration: Configuration, log: SegmentLog, clock: any WallClock, logger: Logger) async throws {
+    private static func serve(configuration: Configuration, log: SegmentLog, watch: ShutdownWatch, clock: any WallClock,
+                              logger: Logger) async throws {
         let index = try TraceIndex(path: configuration.indexPath)
         let gate = DedupGate()
         let relay = WakeRelay()
@@ -69,6 +73,10 @@ public enum Daemon {
                                      environment: configuration.environment),
             clock: clock, applyIndex: { try await indexer.catchUp() }, decodedChanges: follower.decoded, logger: logger)
         relay.target = { engine.wake(jobs: false) }
+        watch.report {
+            let steps = engine.executionsInFlight
+            return steps == 0 ? nil : "\(steps) step attempt\(steps == 1 ? "" : "s") in flight"
+        }
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         applyIndex: { try await indexer.catchUp() }, logger: logger)
         let alerts = configuration.alerts
@@ -116,7 +124,9 @@ public enum Daemon {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
-            services: [indexer, workflows, monitoring, archive, admin],
+            services: [Watched("index follower", indexer, watch), Watched("workflow engine", workflows, watch),
+                       Watched("monitoring", monitoring, watch), Watched("archive", archive, watch),
+                       Watched("admin socket", admin, watch)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 let info = ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)
@@ -129,6 +139,38 @@ public enum Daemon {
             },
             logger: logger)
         defer { try? FileManager.default.removeItem(atPath: infoPath) }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // The application runs inside a group of our own so that the start of a graceful
+        // shutdown arms the watch: past `shutdown_timeout` it exits 1 naming what still runs.
+        let group = ServiceGroup(configuration: .init(
+            services: [Watched("http server", app, watch, armsOnShutdown: true)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// A service whose run the shutdown watch names while it lasts.
+private struct Watched: Service {
+    let name: String
+    let service: any Service
+    let watch: ShutdownWatch
+    let armsOnShutdown: Bool
+
+    init(_ name: String, _ service: any Service, _ watch: ShutdownWatch, armsOnShutdown: Bool = false) {
+        self.name = name
+        self.service = service
+        self.watch = watch
+        self.armsOnShutdown = armsOnShutdown
+    }
+
+    func run() async throws {
+        try await watch.running(name) {
+            guard armsOnShutdown else { return try await service.run() }
+            let watch = watch
+            try await withGracefulShutdownHandler {
+                try await service.run()
+            } onGracefulShutdown: {
+                watch.arm()
+            }
+        }
     }
 }

@@ -20,9 +20,11 @@ final class MonitoringService: Service {
     }
 
     func run() async throws {
+        let interval = interval
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await tick()
-            try? await Task.sleep(for: interval)
+            // Wakes at once on shutdown instead of at the next tick.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 

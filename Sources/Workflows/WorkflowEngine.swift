@@ -79,6 +79,9 @@ public final class WorkflowEngine: Sendable {
     /// to know the engine has looked (and started nothing, if nothing was due).
     public var schedulingPasses: Int { passes.load(ordering: .relaxed) }
 
+    /// Executions with a step attempt under way (what a shutdown waits for).
+    public var executionsInFlight: Int { inFlight.withLock { $0.count } }
+
     /// Runs until the task is cancelled, then waits for attempts in flight to finish.
     public func run() async {
         await withDiscardingTaskGroup { group in

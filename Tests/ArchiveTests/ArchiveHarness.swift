@@ -72,7 +72,7 @@ final class ArchiveHarness {
     /// Appends `segments` segments of corpus events (and one trace record each), each sealed
     /// 12 hours apart, then one more record in the active segment; indexes everything.
     func fill(segments: Int, eventsPerSegment: Int = 40) async throws {
-        let corpus = Support.corpus.filter { $0.bytes.count < 64 * 1024 }
+        let corpus = Support.payloads.filter { $0.bytes.count < 64 * 1024 }
         var n = written.count
         for _ in 0..<segments {
             for _ in 0..<eventsPerSegment {

@@ -92,7 +92,7 @@ struct AdminSocketTests {
         let daemon = try TestDaemon()
         try daemon.start()
         let client = HTTPClient()
-        let file = Support.corpus.first { $0.source == "stripe" }!
+        let file = Support.payloads.first { $0.source == "stripe" }!
         let response = try await client.send(HTTPRequest(method: "POST", url: daemon.url("/v1/events/stripe"),
                                                          headers: [("Content-Type", "application/json")], body: file.bytes))
         #expect(response.status == 202)

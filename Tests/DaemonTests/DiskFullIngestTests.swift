@@ -20,7 +20,7 @@ struct DiskFullIngestTests {
         defer { _ = try? Support.run("/bin/umount", ["-l", daemon.dataDirectory]) }
         try daemon.start()
         let client = HTTPClient()
-        let payloads = Support.corpus.filter { $0.source == "github" }
+        let payloads = Support.payloads.filter { $0.source == "github" }
         var stored: [(String, Support.CorpusFile)] = []
         var refusal: [String: Any]?
         for file in payloads + payloads {

@@ -26,7 +26,7 @@ final class LoadGenerator: @unchecked Sendable {
     init(url: String, threads: Int) {
         self.url = url
         running = threads
-        let files = Support.corpus.filter { ["github", "stripe", "gitlab"].contains($0.source) }
+        let files = Support.payloads.filter { ["github", "stripe", "gitlab"].contains($0.source) }
         for thread in 0..<threads {
             Thread { [self] in send(files: files, offset: thread, stride: threads) }.start()
         }

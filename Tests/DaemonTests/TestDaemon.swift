@@ -88,6 +88,21 @@ final class TestDaemon: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Sends `signal` and waits (at most `timeout`) for the exit; the exit status (-1 when it
+    /// had to be killed) and the seconds from the signal to the exit.
+    func stop(signal: Int32, timeout: TimeInterval = 60) -> (status: Int32, seconds: Double) {
+        guard let process else { return (-1, 0) }
+        let sent = Date()
+        Glibc.kill(process.processIdentifier, signal)
+        self.process = nil
+        guard Support.waitForExit(process, timeout: timeout) else {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            _ = Support.waitForExit(process, timeout: 10)
+            return (-1, Date().timeIntervalSince(sent))
+        }
+        return (process.terminationStatus, Date().timeIntervalSince(sent))
+    }
+
     /// SIGKILL: the crash the log must survive.
     func kill() {
         guard let process else { return }

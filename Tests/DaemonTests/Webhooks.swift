@@ -43,6 +43,9 @@ enum Webhooks {
             event_type: { pointer: /type }
           google:
             event_type: { pointer: /eventType }
+          generic:
+            event_type: { pointer: /type }
+            dedup: { pointer: /id }
 
         """
 

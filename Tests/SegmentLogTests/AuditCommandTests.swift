@@ -12,8 +12,8 @@ struct AuditCommandTests {
         options.dictionaryAfter = 8
         let log = try SegmentLog.open(directory: directory + "/segments", options: options)
         var written: [(Support.CorpusFile, AppendReceipt)] = []
-        for file in Support.corpus.filter({ $0.source == "gitlab" }) {
-            written.append((file, try await log.append(event: Support.eventMetadata(source: "gitlab", type: file.eventType),
+        for file in Support.payloads.filter({ $0.source == "generic" }) {
+            written.append((file, try await log.append(event: Support.eventMetadata(source: "generic", type: file.eventType),
                                                        payload: file.bytes)))
         }
         try await log.roll()

@@ -12,8 +12,8 @@ struct CrashTests {
     @Test func everyAcknowledgedAppendSurvivesSIGKILL() async throws {
         let directory = Support.temporaryDirectory()
         defer { Support.remove(directory) }
-        let payloadFiles = Support.corpus.filter { ["github", "slack", "stripe"].contains($0.source) }
-            .prefix(60).map { Support.corpusDirectory + "/" + $0.path }
+        let payloadFiles = Support.payloads.filter { ["github", "slack", "stripe"].contains($0.source) }
+            .prefix(60).map { Support.fixtures.directory + "/" + $0.path }
         let child = Support.executable("SegmentLogLoadChild")
         var acknowledged: [UInt64: String] = [:]
         var generator = SystemRandomNumberGenerator()

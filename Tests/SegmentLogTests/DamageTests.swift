@@ -12,7 +12,7 @@ struct DamageTests {
         options.dictionaryAfter = dictionaryAfter
         let log = try SegmentLog.open(directory: directory, options: options)
         var receipts: [AppendReceipt] = []
-        for file in Support.corpus.filter({ $0.source == "stripe" || $0.source == "adyen" }).prefix(events) {
+        for file in Support.payloads.filter({ $0.source == "stripe" || $0.source == "generic" }).prefix(events) {
             receipts.append(try await log.append(event: Support.eventMetadata(source: file.source), payload: file.bytes))
         }
         await log.close()
@@ -74,8 +74,8 @@ struct DamageTests {
         var options = LogOptions()
         options.dictionaryAfter = 10
         let log = try SegmentLog.open(directory: directory, options: options)
-        for file in Support.corpus.filter({ $0.source == "aws" }).prefix(20) {
-            _ = try await log.append(event: Support.eventMetadata(source: "aws"), payload: file.bytes)
+        for file in Support.payloads.filter({ $0.source == "slack" }).prefix(20) {
+            _ = try await log.append(event: Support.eventMetadata(source: "slack"), payload: file.bytes)
         }
         try await log.roll()
         await log.close()

@@ -30,7 +30,7 @@ struct DiskFullTests {
         options.segmentMaxBytes = 48 * 1024
         options.dictionaryAfter = 0
         let log = try SegmentLog.open(directory: mountPoint + "/segments", options: options)
-        let payloads = Support.corpus.filter { $0.source == "github" }.map(\.bytes)
+        let payloads = Support.payloads.filter { $0.source == "github" }.map(\.bytes)
         var acknowledged: [(AppendReceipt, [UInt8])] = []
         var fullError: SegmentLogError?
         for payload in payloads {

@@ -8,7 +8,9 @@ import TraceboxCore
 /// from docs/segment-format.md alone decodes every record the Swift writer produced.
 @Suite("Independent reader")
 struct IndependentReaderTests {
-    @Test func pythonReaderDecodesEveryRecordAndMatchesEveryHash() async throws {
+    /// Over the fixtures, and the shared corpus of real payloads when it is there.
+    @Test(arguments: Support.payloadSets)
+    func pythonReaderDecodesEveryRecordAndMatchesEveryHash(set: Support.PayloadSet) async throws {
         let directory = Support.temporaryDirectory()
         defer { Support.remove(directory) }
         var options = LogOptions()
@@ -16,7 +18,7 @@ struct IndependentReaderTests {
         options.segmentMaxBytes = 512 * 1024
         let log = try SegmentLog.open(directory: directory, options: options)
         var expected: [UInt64: (sha: String, source: String)] = [:]
-        for file in Support.corpus {
+        for file in set.files {
             let receipt = try await log.append(event: Support.eventMetadata(source: file.source, type: file.eventType),
                                                payload: file.bytes)
             expected[receipt.sequence] = (file.sha256, file.source)
@@ -47,7 +49,7 @@ struct IndependentReaderTests {
             }
             if sequence == trace.sequence { #expect(type == "trace") }
         }
-        #expect(seen == Support.corpus.count)
+        #expect(seen == set.files.count)
         #expect(dictionaryRecords > 0)
         #expect(types == ["event", "trace", "dictionary", "seal"])
     }
@@ -56,7 +58,7 @@ struct IndependentReaderTests {
         let directory = Support.temporaryDirectory()
         defer { Support.remove(directory) }
         let log = try SegmentLog.open(directory: directory)
-        let receipt = try await log.append(event: Support.eventMetadata(source: "stripe"), payload: Support.corpus.last!.bytes)
+        let receipt = try await log.append(event: Support.eventMetadata(source: "stripe"), payload: Support.payloads.last!.bytes)
         await log.close()
         let segment = try SegmentDirectory.segments(in: directory)[0].path
         var bytes = try SegmentFile.openForReading(segment).readAll()

@@ -13,7 +13,7 @@ struct RollTests {
         options.segmentMaxBytes = 64 * 1024
         options.dictionaryAfter = 0
         let log = try SegmentLog.open(directory: directory, options: options)
-        for file in Support.corpus.prefix(100) {
+        for file in Support.payloads.prefix(100) {
             _ = try await log.append(event: Support.eventMetadata(source: file.source), payload: file.bytes)
         }
         await log.close()

@@ -10,9 +10,25 @@ public enum Support {
     public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// `../shared/corpus` beside the repository, or `TRACEBOX_CORPUS`.
-    public static let corpusDirectory = ProcessInfo.processInfo.environment["TRACEBOX_CORPUS"]
-        ?? URL(fileURLWithPath: repositoryRoot + "/../shared/corpus").standardized.path
+    /// A named set of webhook payloads with an `index.tsv` (path, source, type, bytes, SHA-256).
+    public struct PayloadSet: Sendable, CustomStringConvertible {
+        public var name: String
+        public var directory: String
+        public var files: [CorpusFile]
+
+        public var description: String { name }
+
+        /// Reads `directory/index.tsv` and every file it lists; nil when there is no index.
+        static func load(name: String, directory: String) -> PayloadSet? {
+            guard let index = try? String(contentsOfFile: directory + "/index.tsv", encoding: .utf8) else { return nil }
+            let files = index.split(separator: "\n").dropFirst().map { line in
+                let columns = line.split(separator: "\t").map(String.init)
+                let bytes = Array(FileManager.default.contents(atPath: directory + "/" + columns[0]) ?? Data())
+                return CorpusFile(path: columns[0], source: columns[1], eventType: columns[2], sha256: columns[4], bytes: bytes)
+            }
+            return PayloadSet(name: name, directory: directory, files: files)
+        }
+    }
 
     public struct CorpusFile: Sendable {
         public var path: String
@@ -22,17 +38,30 @@ public enum Support {
         public var bytes: [UInt8]
     }
 
-    /// Every corpus payload, from `index.tsv`, with its bytes.
-    public static let corpus: [CorpusFile] = {
-        guard let index = try? String(contentsOfFile: corpusDirectory + "/index.tsv", encoding: .utf8) else {
-            fatalError("corpus not found at \(corpusDirectory) (set TRACEBOX_CORPUS)")
+    /// The payloads committed with the tests (`Tests/Fixtures/payloads`, written for the
+    /// project by its `generate.py`): github, stripe, slack and a generic CRM source. Every
+    /// test uses these, so the suite passes on any clone.
+    public static let fixtures: PayloadSet = {
+        let directory = repositoryRoot + "/Tests/Fixtures/payloads"
+        guard let set = PayloadSet.load(name: "fixtures", directory: directory) else {
+            fatalError("the test payloads are missing at \(directory)/index.tsv")
         }
-        return index.split(separator: "\n").dropFirst().map { line in
-            let columns = line.split(separator: "\t").map(String.init)
-            let bytes = Array(FileManager.default.contents(atPath: corpusDirectory + "/" + columns[0]) ?? Data())
-            return CorpusFile(path: columns[0], source: columns[1], eventType: columns[2], sha256: columns[4], bytes: bytes)
-        }
+        return set
     }()
+
+    /// The fixture payloads, for tests that need realistic webhook bodies.
+    public static var payloads: [CorpusFile] { fixtures.files }
+
+    /// The shared corpus of real vendors' payloads, when it is there: `TRACEBOX_CORPUS`, or
+    /// `../shared/corpus` beside the repository. Tests over `payloadSets` run on it in addition.
+    public static let sharedCorpus: PayloadSet? = {
+        let directory = ProcessInfo.processInfo.environment["TRACEBOX_CORPUS"]
+            ?? URL(fileURLWithPath: repositoryRoot + "/../shared/corpus").standardized.path
+        return PayloadSet.load(name: "shared corpus", directory: directory)
+    }()
+
+    /// The fixtures, and the shared corpus when present.
+    public static var payloadSets: [PayloadSet] { [fixtures] + (sharedCorpus.map { [$0] } ?? []) }
 
     /// A fresh directory under the system temporary directory; removed by `remove`.
     public static func temporaryDirectory(_ name: String = #function) -> String {
