@@ -9,6 +9,9 @@ import Yams
 struct WorkflowParser {
     let file: String
     let defaultMaxResponseBytes: Int
+    /// The names of the steps before the one being read, when a step is being read: its
+    /// templates may name only these under `steps.`.
+    var earlierSteps: [String]? = nil
 
     /// A list of workflows, or a single workflow mapping.
     func workflows(in node: Node) throws(ConfigError) -> [WorkflowDefinition] {
@@ -42,11 +45,20 @@ struct WorkflowParser {
 
     private func template(_ node: Node?, _ key: String, _ escaping: StepTemplate.Escaping) throws(ConfigError) -> StepTemplate? {
         guard let text = try string(node, key) else { return nil }
+        let template: StepTemplate
         do {
-            return try StepTemplate(text, escaping: escaping)
+            template = try StepTemplate(text, escaping: escaping)
         } catch {
             throw self.error(node, key, error.reason)
         }
+        if let earlierSteps {
+            for name in template.names.topLevel {
+                if let problem = TemplateNames.problem(with: name, earlierSteps: earlierSteps) {
+                    throw self.error(node, key, problem)
+                }
+            }
+        }
+        return template
     }
 
     private func duration(_ node: Node?, _ key: String) throws(ConfigError) -> Duration? {
@@ -81,7 +93,9 @@ struct WorkflowParser {
         }
         var steps: [StepDefinition] = []
         for stepNode in sequence {
-            let step = try self.step(stepNode, workflow: id)
+            var scoped = self
+            scoped.earlierSteps = steps.map(\.name)
+            let step = try scoped.step(stepNode, workflow: id)
             guard !steps.contains(where: { $0.name == step.name }) else {
                 throw error(stepNode, "\(id).steps", "two steps are named \(step.name); step names must be unique")
             }
@@ -109,7 +123,7 @@ struct WorkflowParser {
     }
 
     private func step(_ node: Node, workflow: String) throws(ConfigError) -> StepDefinition {
-        let allowed: Set<String> = ["name", "http", "email", "timeout", "retry", "retry_on", "max_response_bytes"]
+        let allowed: Set<String> = ["name", "http", "email", "timeout", "retry", "retry_on", "max_response_bytes", "missing"]
         let fields = Dictionary(try mapping(node, "\(workflow).steps", allowed: allowed), uniquingKeysWith: { a, _ in a })
         guard let name = try string(fields["name"], "\(workflow).steps.name"), !name.isEmpty,
               name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
@@ -153,7 +167,15 @@ struct WorkflowParser {
         }
         let timeout = try duration(fields["timeout"], key + ".timeout") ?? .seconds(30)
         let maxResponse = try integer(fields["max_response_bytes"], key + ".max_response_bytes", minimum: 0) ?? defaultMaxResponseBytes
-        return StepDefinition(name: name, action: action, timeout: timeout, retry: retry, retryOn: retryOn, maxResponseBytes: maxResponse)
+        var missing = MissingValues.fail
+        if let missingNode = fields["missing"] {
+            guard let text = missingNode.string, let value = MissingValues(rawValue: text) else {
+                throw error(missingNode, key + ".missing", "expected fail (the default) or empty")
+            }
+            missing = value
+        }
+        return StepDefinition(name: name, action: action, timeout: timeout, retry: retry, retryOn: retryOn, maxResponseBytes: maxResponse,
+                              missing: missing)
     }
 
     private func httpAction(_ node: Node, _ key: String) throws(ConfigError) -> HTTPAction {

@@ -31,15 +31,18 @@ public indirect enum JSONBodyTemplate: Sendable {
         }
     }
 
-    /// The text of every template in the tree.
-    public var sources: [String] {
+    /// Every template in the tree.
+    public var templates: [StepTemplate] {
         switch self {
-        case .object(let members): members.flatMap(\.value.sources)
-        case .array(let items): items.flatMap(\.sources)
-        case .string(let template): [template.source]
+        case .object(let members): members.flatMap(\.value.templates)
+        case .array(let items): items.flatMap(\.templates)
+        case .string(let template): [template]
         case .number, .integer, .bool, .null: []
         }
     }
+
+    /// The text of every template in the tree.
+    public var sources: [String] { templates.map(\.source) }
 
     /// The body's bytes: compact JSON with keys sorted by code point (stable across retries
     /// and replays).

@@ -7,6 +7,13 @@ extension StepDefinition {
     /// JSON body that is not JSON, an email without a valid recipient. Such failures are not
     /// retried: the same templates over the same event render the same thing.
     public func render(_ context: TemplateContext, defaultFrom: String?) throws(TemplateError) -> StepInput {
+        if missing == .fail {
+            for template in templates {
+                if let name = template.missingValue(in: context) {
+                    throw TemplateError(template: template.source, reason: "missing value: \(name)")
+                }
+            }
+        }
         switch action {
         case .http(let http): return try Self.render(http, context)
         case .email(let email): return try Self.render(email, context, defaultFrom: defaultFrom)

@@ -23,6 +23,8 @@ public struct StepTemplate: Sendable, CustomStringConvertible {
     /// so a JSON body can put the value itself (a number stays a number) instead of its text.
     /// Found once here: it is asked for on every render.
     public let singleVariable: String?
+    /// The names it reads (what must have a value, what must exist at all).
+    public let names: TemplateNames
     private let template: MustacheTemplate
 
     public init(_ source: String, escaping: Escaping) throws(TemplateError) {
@@ -30,6 +32,7 @@ public struct StepTemplate: Sendable, CustomStringConvertible {
         self.source = source
         self.escaping = escaping
         singleVariable = Self.singleVariable(of: source)
+        names = TemplateNames(source)
         do {
             template = try MustacheTemplate(string: "{{% CONTENT_TYPE: \(escaping.rawValue)}}" + source)
         } catch let error as MustacheTemplate.ParserError {
@@ -41,6 +44,12 @@ public struct StepTemplate: Sendable, CustomStringConvertible {
 
     public func render(_ context: TemplateContext) -> String {
         template.render(context.root)
+    }
+
+    /// The first variable outside every section that has no value in `context`, or nil.
+    /// Mustache renders such a variable as nothing; a step refuses to (see `MissingValues`).
+    public func missingValue(in context: TemplateContext) -> String? {
+        names.required.first { context.value(at: $0) == nil }
     }
 
     public var description: String { source }

@@ -81,8 +81,13 @@ public struct Condition: Sendable, Equatable {
 public struct StepDefinition: Sendable {
     public var name: String
     public var action: StepAction {
-        didSet { templateReads = TemplateReads(sources: Self.templateSources(of: action)) }
+        didSet {
+            templates = Self.templates(of: action)
+            templateReads = TemplateReads(sources: templates.map(\.source))
+        }
     }
+    /// Every template of the step, listed once per action (rendering checks each for missing values).
+    public private(set) var templates: [StepTemplate]
     /// What the step's templates may read, found once per action: the engine asks on every
     /// attempt, and scanning every template each time was a measurable share of a step.
     public private(set) var templateReads: TemplateReads
@@ -91,34 +96,37 @@ public struct StepDefinition: Sendable {
     public var retryOn: RetryableClasses
     /// Response bodies longer than this are cut in the trace (and the trace says so).
     public var maxResponseBytes: Int
+    /// What a template variable without a value does: fail the attempt (the default) or render empty.
+    public var missing: MissingValues
 
     public init(name: String, action: StepAction, timeout: Duration, retry: RetryPolicy, retryOn: RetryableClasses,
-                maxResponseBytes: Int) {
+                maxResponseBytes: Int, missing: MissingValues = .fail) {
         self.name = name
         self.action = action
-        templateReads = TemplateReads(sources: Self.templateSources(of: action))
+        templates = Self.templates(of: action)
+        templateReads = TemplateReads(sources: templates.map(\.source))
         self.timeout = timeout
         self.retry = retry
         self.retryOn = retryOn
         self.maxResponseBytes = maxResponseBytes
+        self.missing = missing
     }
 
     /// The text of every template of the step (to tell, e.g., whether it reads the payload).
-    public var templateSources: [String] { Self.templateSources(of: action) }
+    public var templateSources: [String] { templates.map(\.source) }
 
-    private static func templateSources(of action: StepAction) -> [String] {
+    private static func templates(of action: StepAction) -> [StepTemplate] {
         switch action {
         case .http(let http):
-            var sources = [http.url.source] + http.headers.map(\.value.source)
+            var templates = [http.url] + http.headers.map(\.value)
             switch http.body {
-            case .text(let template)?: sources.append(template.source)
-            case .json(let template)?: sources += template.sources
+            case .text(let template)?: templates.append(template)
+            case .json(let template)?: templates += template.templates
             case nil: break
             }
-            return sources
+            return templates
         case .email(let email):
-            return [email.from?.source, email.subject.source, email.text.source, email.html?.source].compactMap { $0 }
-                + email.to.map(\.source)
+            return [email.from, email.subject, email.text, email.html].compactMap { $0 } + email.to
         }
     }
 
@@ -136,6 +144,16 @@ public struct StepDefinition: Sendable {
             return String(url[..<schemeEnd.upperBound]) + authority
         }
     }
+}
+
+/// What a template variable with no value does in a step (`missing:` in the step).
+public enum MissingValues: String, Sendable {
+    /// The attempt fails with `template_error` naming the variable, and is not retried: a
+    /// typo such as `{{event.payload.emial}}` must not send an empty field and "succeed".
+    case fail
+    /// The variable renders as nothing (mustache's own rule), for steps whose optional
+    /// values are not worth a section each.
+    case empty
 }
 
 public enum StepAction: Sendable {

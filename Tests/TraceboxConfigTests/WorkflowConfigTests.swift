@@ -54,6 +54,32 @@ struct WorkflowConfigTests {
         #expect(config.smtp?.url == "smtp://127.0.0.1:2525" && config.smtpFrom == "tracebox@example.com")
     }
 
+    /// A name no execution can have is refused when the configuration loads (or reloads),
+    /// not discovered one failed step at a time.
+    @Test func templatesNamingUnknownValuesAreRefused() throws {
+        let misspelledRoot = failure(Self.valid.replacingOccurrences(of: "{{event.payload.dealId}}\"}'", with: "{{evnt.payload.dealId}}\"}'"))
+        #expect(misspelledRoot?.line == 13, "\(String(describing: misspelledRoot))")
+        #expect(misspelledRoot?.reason.contains("unknown name evnt.payload.dealId") == true)
+        #expect(misspelledRoot?.description.contains("w.yaml:13") == true)
+        let noSuchStep = failure(Self.valid.replacingOccurrences(of: "steps.create_crm_record.output", with: "steps.no_such_step.output"))
+        #expect(noSuchStep?.line == 21 && noSuchStep?.reason.contains("no earlier step is named no_such_step") == true,
+                "\(String(describing: noSuchStep))")
+        let laterStep = failure(Self.valid.replacingOccurrences(of: "{{event.payload.dealId}}\"}'",
+                                                                with: "{{steps.send_welcome_email.output.body}}\"}'"))
+        #expect(laterStep?.reason.contains("this is the first step") == true, "\(String(describing: laterStep))")
+        let eventField = failure(Self.valid.replacingOccurrences(of: "Welcome aboard", with: "Welcome {{event.paylod.name}}"))
+        #expect(eventField?.line == 20 && eventField?.reason.contains("event has") == true)
+        let badMissing = failure(Self.valid.replacingOccurrences(of: "timeout: 10s", with: "timeout: 10s\n        missing: maybe"))
+        #expect(badMissing?.reason.contains("expected fail (the default) or empty") == true)
+        // Names inside a section may be relative to it; section names and env are fine.
+        let relative = Self.valid.replacingOccurrences(
+            of: "Welcome aboard", with: "Welcome{{#event.payload.items}} {{name}}{{/event.payload.items}} {{env.ANYTHING}}")
+        #expect(failure(relative) == nil)
+        let config = try Configuration.parse(Self.valid.replacingOccurrences(of: "timeout: 10s", with: "timeout: 10s\n        missing: empty"),
+                                             file: "w.yaml", environment: [:])
+        #expect(config.workflows[0].steps[0].missing == .empty && config.workflows[0].steps[1].missing == .fail)
+    }
+
     @Test func invalidDefinitionsNameFileLineAndReason() {
         let badTemplate = failure(Self.valid.replacingOccurrences(of: "Welcome aboard", with: "Welcome {{#open}}"))
         #expect(badTemplate?.line == 20)

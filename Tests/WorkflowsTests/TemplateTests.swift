@@ -78,6 +78,7 @@ struct TemplateTests {
                       url: "\(destination.baseURL)/ok"
                       headers: { Content-Type: application/json }
                       body: '{"amount": {{event.payload.missing}}}'
+                    missing: empty
             """
         let harness = try EngineHarness(yaml)
         harness.start()
@@ -140,8 +141,67 @@ struct TemplateTests {
         let event = try await harness.ingest(type: "deal.won", payload: #"{"email": "ana@example.org"}"#)
         #expect(try await harness.waitForExecutions(of: event, in: ["failed"]))
         let execution = try #require(try harness.executions(of: event).first)
-        #expect(try harness.index.dlqEntry(executionID: execution.executionID)?.errorClass == "template_error")
+        let entry = try #require(try harness.index.dlqEntry(executionID: execution.executionID))
+        #expect(entry.errorClass == "template_error" && entry.attempts == 1)
+        #expect(entry.lastError.contains("missing value: event.payload.emial"), "\(entry.lastError)")
         #expect(smtp.messages().isEmpty)
+        await harness.stop()
+    }
+
+    /// A typo in a template fails the attempt, naming the path, instead of sending an empty
+    /// field and "succeeding"; sections keep optional values optional, and `missing: empty`
+    /// restores mustache's own rule for a step that wants it.
+    @Test func aMissingValueFailsTheAttemptUnlessTheStepOptsOut() async throws {
+        let destination = try DestinationServer(directory: Support.temporaryDirectory())
+        defer { destination.stop() }
+        let yaml = """
+            workflows:
+              - id: strict
+                on: { type: strict }
+                steps:
+                  - name: post
+                    http:
+                      url: "\(destination.baseURL)/ok/strict"
+                      json:
+                        email: "{{event.payload.emial}}"
+                    retry: { max_attempts: 5, initial: 10ms }
+              - id: optional
+                on: { type: optional }
+                steps:
+                  - name: post
+                    http:
+                      url: "\(destination.baseURL)/ok/optional"
+                      headers: { Content-Type: text/plain }
+                      body: "{{#event.payload.note}}note: {{event.payload.note}}{{/event.payload.note}}{{^event.payload.note}}no note{{/event.payload.note}} for {{event.payload.name}}"
+              - id: lenient
+                on: { type: lenient }
+                steps:
+                  - name: post
+                    missing: empty
+                    http:
+                      url: "\(destination.baseURL)/ok/lenient"
+                      headers: { Content-Type: text/plain }
+                      body: "[{{event.payload.emial}}]"
+            """
+        let harness = try EngineHarness(yaml)
+        harness.start()
+        let strict = try await harness.ingest(type: "strict", payload: #"{"email": "ana@example.org"}"#)
+        let withNote = try await harness.ingest(type: "optional", payload: #"{"name": "Ana", "note": "VIP"}"#)
+        let withoutNote = try await harness.ingest(type: "optional", payload: #"{"name": "Bo"}"#)
+        let lenient = try await harness.ingest(type: "lenient", payload: #"{"email": "ana@example.org"}"#)
+        #expect(try await harness.waitForExecutions(of: strict, in: ["failed"]))
+        for event in [withNote, withoutNote, lenient] {
+            #expect(try await harness.waitForExecutions(of: event, in: ["succeeded"]))
+        }
+        // Not retried (the same template over the same event renders the same), and in the DLQ.
+        let execution = try #require(try harness.executions(of: strict).first)
+        let entry = try #require(try harness.index.dlqEntry(executionID: execution.executionID))
+        #expect(entry.errorClass == "template_error" && entry.attempts == 1)
+        #expect(entry.lastError.hasPrefix("missing value: event.payload.emial"), "\(entry.lastError)")
+        let requests = destination.requests()
+        #expect(!requests.contains { $0.path == "/ok/strict" })
+        #expect(Set(requests.filter { $0.path == "/ok/optional" }.map(\.body)) == ["note: VIP for Ana", "no note for Bo"])
+        #expect(requests.first { $0.path == "/ok/lenient" }?.body == "[]")
         await harness.stop()
     }
 
