@@ -72,6 +72,7 @@ public struct Configuration: Sendable {
         environment = ProcessInfo.processInfo.environment
         alerts = AlertSettings()
         archive = ArchiveSettings()
+        archive.applyAWSEnvironment(environment)
         shutdownTimeout = .seconds(10)
     }
 
@@ -175,6 +176,23 @@ public struct ArchiveSettings: Sendable {
     public var sessionToken: String?
 
     public init() {}
+
+    /// Takes the endpoint and region from the AWS variables, as the AWS CLI and SDKs do:
+    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`; `AWS_REGION`, else
+    /// `AWS_DEFAULT_REGION`. They stand in for the built-in defaults only: the
+    /// configuration's `archive.endpoint`/`archive.region`, and a command's `--endpoint`/
+    /// `--region`, are applied after and win.
+    public mutating func applyAWSEnvironment(_ environment: [String: String]) {
+        if let endpoint = Self.awsEndpoint(in: environment) { self.endpoint = endpoint }
+        if let region = ["AWS_REGION", "AWS_DEFAULT_REGION"].lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) {
+            self.region = region
+        }
+    }
+
+    /// The S3 endpoint the AWS variables name, if any (the variable and its value, for errors).
+    static func awsEndpoint(in environment: [String: String]) -> String? {
+        ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+    }
 
     /// The lifecycle configuration that moves the archive prefix to Glacier.
     public var lifecycleXML: String {

@@ -64,6 +64,15 @@ struct ConfigurationBuilder {
         archive.accessKeyID = environment["AWS_ACCESS_KEY_ID"]
         archive.secretAccessKey = environment["AWS_SECRET_ACCESS_KEY"]
         archive.sessionToken = environment["AWS_SESSION_TOKEN"]
+        if let endpoint = ArchiveSettings.awsEndpoint(in: environment),
+           !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            throw locator.error(["archive", "endpoint"], "the endpoint from AWS_ENDPOINT_URL(_S3), \(endpoint), is not an http(s) URL")
+        }
+        // From the built-in defaults and this builder's environment (not the process's).
+        let defaults = ArchiveSettings()
+        archive.endpoint = defaults.endpoint
+        archive.region = defaults.region
+        archive.applyAWSEnvironment(environment)
         guard let raw = raw.archive else { return }
         guard let bucket = raw.bucket, (3...63).contains(bucket.count),
               bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) else {

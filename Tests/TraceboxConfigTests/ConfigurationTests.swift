@@ -57,4 +57,28 @@ struct ConfigurationTests {
         #expect(failure("http:\n  listen: 7070\n")?.reason.contains("host:port") == true)
         #expect(failure("a: [unclosed\n")?.reason.hasPrefix("not valid YAML") == true)
     }
+
+    /// The AWS variables name the endpoint and region as the AWS CLI reads them, below
+    /// what the configuration says.
+    @Test func awsVariablesStandInForTheDefaultEndpointAndRegion() throws {
+        let keys = ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s"]
+        let archive = "archive: { bucket: tracebox-archive }\n"
+        func settings(_ yaml: String, _ environment: [String: String]) throws -> ArchiveSettings {
+            try Configuration.parse(yaml, file: "t.yaml", environment: keys.merging(environment) { $1 }).archive
+        }
+        let none = try settings(archive, [:])
+        #expect(none.endpoint == "https://s3.amazonaws.com" && none.region == "us-east-1")
+        let general = try settings(archive, ["AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_DEFAULT_REGION": "eu-west-1"])
+        #expect(general.endpoint == "http://127.0.0.1:9000" && general.region == "eu-west-1")
+        let specific = try settings(archive, ["AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9001",
+                                              "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-central-1"])
+        #expect(specific.endpoint == "http://127.0.0.1:9001" && specific.region == "eu-central-1")
+        let explicit = try settings("archive: { bucket: tracebox-archive, endpoint: \"https://s3.example.com\", region: ap-south-1 }\n",
+                                    ["AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9001", "AWS_REGION": "eu-central-1"])
+        #expect(explicit.endpoint == "https://s3.example.com" && explicit.region == "ap-south-1")
+        #expect(throws: ConfigError.self) { try settings(archive, ["AWS_ENDPOINT_URL": "s3.example.com"]) }
+        var defaults = ArchiveSettings()
+        defaults.applyAWSEnvironment(["AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9001", "AWS_REGION": ""])
+        #expect(defaults.endpoint == "http://127.0.0.1:9001" && defaults.region == "us-east-1")
+    }
 }
