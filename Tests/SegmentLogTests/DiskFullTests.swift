@@ -33,7 +33,8 @@ struct DiskFullTests {
         let payloads = Support.payloads.filter { $0.source == "github" }.map(\.bytes)
         var acknowledged: [(AppendReceipt, [UInt8])] = []
         var fullError: SegmentLogError?
-        for payload in payloads {
+        // The payloads over and over until the 256 KiB file system is full.
+        for payload in (0..<100_000).lazy.map({ payloads[$0 % payloads.count] }) {
             do {
                 acknowledged.append((try await log.append(event: Support.eventMetadata(source: "github"), payload: payload), payload))
             } catch let error as SegmentLogError {

@@ -15,7 +15,7 @@ struct IndependentReaderTests {
         defer { Support.remove(directory) }
         var options = LogOptions()
         options.dictionaryAfter = 20
-        options.segmentMaxBytes = 512 * 1024
+        options.segmentMaxBytes = 64 * 1024
         let log = try SegmentLog.open(directory: directory, options: options)
         var expected: [UInt64: (sha: String, source: String)] = [:]
         for file in set.files {

@@ -10,7 +10,7 @@ struct RollTests {
         let directory = Support.temporaryDirectory()
         defer { Support.remove(directory) }
         var options = LogOptions()
-        options.segmentMaxBytes = 64 * 1024
+        options.segmentMaxBytes = 16 * 1024
         options.dictionaryAfter = 0
         let log = try SegmentLog.open(directory: directory, options: options)
         for file in Support.payloads.prefix(100) {
@@ -25,7 +25,7 @@ struct RollTests {
         #expect(report.events == 100)
         for segment in segments.dropLast() {
             let size = try SegmentFile.openForReading(segment.path).size()
-            #expect(size < 64 * 1024 + options.maxBatchBytes)
+            #expect(size < 16 * 1024 + options.maxBatchBytes)
         }
     }
 
