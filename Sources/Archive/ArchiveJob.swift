@@ -27,17 +27,20 @@ public struct ArchiveReport: Sendable, Codable, Equatable {
 ///
 /// 1. compact consecutive eligible segments into one object (recompressed, chain unchanged);
 /// 2. upload it (same key on every run) and verify S3 holds exactly those bytes;
-/// 3. write the object's catalog locally (synced);
-/// 4. repoint the index rows in one transaction;
-/// 5. delete the local segment files.
+/// 3. upload its catalog beside it (under `catalogs/<prefix>`, which Glacier does not
+///    take) and verify it;
+/// 4. write the same catalog locally (synced);
+/// 5. repoint the index rows in one transaction;
+/// 6. delete the local segment files.
 ///
-/// A crash anywhere loses nothing: before step 3 the segments are still local and the next
-/// run re-uploads to the same key (or finds the identical object); after it, the next run
-/// finds the catalog and finishes steps 4 and 5.
+/// A crash anywhere loses nothing: before step 4 the segments are still local and the next
+/// run re-uploads to the same keys (or finds the identical object); after it, the next run
+/// finds the catalog and finishes steps 5 and 6. A catalog is in the bucket before anything
+/// relies on it, so the bucket alone can rebuild the archived index rows.
 public final class ArchiveJob: Sendable {
     /// Where a test stops a run, as a crash would.
     public enum Stop: String, Sendable {
-        case afterUpload, afterCatalog, afterRepoint
+        case afterUpload, afterCatalogUpload, afterCatalog, afterRepoint
     }
 
     let segmentDirectory: String
@@ -67,6 +70,7 @@ public final class ArchiveJob: Sendable {
     public func run(stop: Stop? = nil) throws(ArchiveError) -> ArchiveReport {
         var report = ArchiveReport()
         try finishUnfinished(&report)
+        try uploadMissingCatalogs()
         let eligible = try eligibleSegments()
         guard !eligible.isEmpty else { return report }
         // Objects a crashed run uploaded but never catalogued (its groups may have differed):
@@ -165,8 +169,10 @@ public final class ArchiveJob: Sendable {
 
         let catalog = ArchiveCatalog(objectKey: key, objectBytes: object.count, objectSHA256: Hex.encode(sha),
                                      archivedAt: Timestamp.format(clock.now()), segments: segments)
+        let catalogBytes = try upload(catalog)
+        if stop == .afterCatalogUpload { throw ArchiveError("stopped", "stopped after the catalog upload of \(key)") }
         do {
-            try catalog.write(into: catalogDirectory)
+            try ArchiveCatalog.write(catalogBytes, named: catalog.fileName, into: catalogDirectory)
         } catch {
             throw ArchiveError("write catalog of \(key)", "\(error)")
         }
@@ -177,6 +183,9 @@ public final class ArchiveJob: Sendable {
         report.localBytesFreed += try removeLocal(catalog)
         uncatalogued.remove(key)
         for orphan in uncatalogued where policy.sequences(ofKey: orphan).map({ first...last ~= $0.first }) ?? false {
+            // Its catalog first: a catalog in the bucket must always name an object that is there.
+            let orphanCatalog = policy.catalogKey(ofObject: orphan)
+            try store.retrying("remove the catalog of \(orphan)") { () throws(S3Error) in try store.s3.deleteObject(key: orphanCatalog) }
             try store.retrying("remove uncatalogued \(orphan)") { () throws(S3Error) in try store.s3.deleteObject(key: orphan) }
             uncatalogued.remove(orphan)
             logger.info("removed an object a crashed run left uncatalogued", metadata: ["key": "\(orphan)"])

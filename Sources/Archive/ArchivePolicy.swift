@@ -38,6 +38,19 @@ public struct ArchivePolicy: Sendable {
         return prefix + padded(first) + "-" + padded(last) + ".tbxa"
     }
 
+    /// Where the bucket keeps a copy of each object's catalog: `catalogs/<prefix>`, outside
+    /// the prefix the Glacier lifecycle rule moves, so catalogs stay readable at once and a
+    /// box that lost its disk can rebuild its archived index rows from S3 alone
+    /// (`tracebox reindex --from-archive`).
+    public var catalogPrefix: String { Self.catalogPrefix(for: prefix) }
+
+    public static func catalogPrefix(for prefix: String) -> String { "catalogs/" + prefix }
+
+    /// The key of the catalog of the object at `objectKey`.
+    public func catalogKey(ofObject objectKey: String) -> String {
+        catalogPrefix + objectKey.dropFirst(objectKey.hasPrefix(prefix) ? prefix.count : 0) + ".catalog"
+    }
+
     /// The sequences an object key names, or nil for other keys.
     public func sequences(ofKey key: String) -> (first: UInt64, last: UInt64)? {
         guard key.hasPrefix(prefix), key.hasSuffix(".tbxa") else { return nil }

@@ -88,18 +88,33 @@ public struct ArchiveCatalog: Codable, Sendable, Equatable {
     /// Writes the catalog into `directory` atomically and durably (temporary file, fsync,
     /// rename, directory fsync).
     public func write(into directory: String) throws {
+        try Self.write(try encoded(), named: fileName, into: directory)
+    }
+
+    /// Writes a catalog's file bytes (as `encoded()` made them, or as fetched from the
+    /// bucket) under `name` in `directory`, atomically and durably.
+    public static func write(_ bytes: [UInt8], named name: String, into directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try SegmentFile.createAtomically(directory + "/" + name, contents: bytes)
+    }
+
+    /// The catalog file's bytes: the header line, then the JSON as one zstd frame.
+    public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = Array(try encoder.encode(self))
         let compressed = try json.withUnsafeBytes { try Zstd(level: 9).compress($0, dictionary: nil) }
         var contents = Array("TBXCAT1 \(json.count) \(Hex.encode(Array(SHA256.hash(data: json))))\n".utf8)
         contents += compressed
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try SegmentFile.createAtomically(directory + "/" + fileName, contents: contents)
+        return contents
     }
 
     public static func read(path: String) throws -> ArchiveCatalog {
-        let bytes = try SegmentFile.openForReading(path).readAll()
+        try decode(try SegmentFile.openForReading(path).readAll(), path: path)
+    }
+
+    /// Decodes a catalog file's bytes, checking its checksum; `path` names it in errors.
+    public static func decode(_ bytes: [UInt8], path: String) throws -> ArchiveCatalog {
         guard let newline = bytes.firstIndex(of: 0x0A) else {
             throw SegmentLogError(.corrupt, "not an archive catalog (no header line)", path: path, offset: 0)
         }

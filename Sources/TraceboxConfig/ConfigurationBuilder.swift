@@ -80,8 +80,12 @@ struct ConfigurationBuilder {
         }
         archive.bucket = bucket
         if let prefix = raw.prefix {
-            guard !prefix.contains("+"), !prefix.hasPrefix("/") else {
-                throw locator.error(["archive", "prefix"], "a key prefix such as segments/ (no leading '/', no '+')")
+            guard !prefix.contains("+"), !prefix.hasPrefix("/"), !prefix.isEmpty else {
+                throw locator.error(["archive", "prefix"], "a key prefix such as segments/ (not empty, no leading '/', no '+')")
+            }
+            // Catalogs go under catalogs/<prefix>, which the Glacier rule on <prefix> must not cover.
+            guard !("catalogs/" + prefix).hasPrefix(prefix) else {
+                throw locator.error(["archive", "prefix"], "catalogs are kept under catalogs/\(prefix), which this prefix's Glacier rule would cover; choose another prefix")
             }
             archive.prefix = prefix
         }

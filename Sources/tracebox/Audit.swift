@@ -20,9 +20,9 @@ struct Audit: AsyncParsableCommand {
 
         @Option(help: "YAML configuration whose archive section gives the S3 endpoint and region (for s3:// paths).")
         var config: String?
-        @Option(help: "S3 endpoint for s3:// paths (default: from --config, else AWS).")
+        @Option(help: "S3 endpoint for s3:// paths (default: from --config, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS).")
         var endpoint: String?
-        @Option(help: "S3 region for s3:// paths (default: from --config, else us-east-1).")
+        @Option(help: "S3 region for s3:// paths (default: from --config, else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1).")
         var region: String?
 
         func validate() throws {
@@ -35,7 +35,7 @@ struct Audit: AsyncParsableCommand {
             let started = Date()
             let report: SegmentVerifier.Report
             if let url = paths.first(where: { $0.hasPrefix("s3://") }) {
-                let (store, prefix) = try archiveStore(url)
+                let (store, prefix) = try S3Location.store(for: url, config: config, endpoint: endpoint, region: region)
                 report = ArchiveAudit.verify(store: store, prefix: prefix, localPaths: paths.filter { !$0.hasPrefix("s3://") })
             } else {
                 report = SegmentVerifier.verify(paths: paths)
@@ -48,26 +48,6 @@ struct Audit: AsyncParsableCommand {
             let megabytes = Double(report.bodyBytes) / 1_000_000
             print(String(format: "OK %d segments (%d sealed), %d records, %d events, %.1f MB of payload verified in %.2f s",
                          report.segments, report.sealedSegments, report.records, report.events, megabytes, seconds))
-        }
-
-        /// The bucket named by an `s3://bucket/prefix` path, with credentials from the AWS variables.
-        private func archiveStore(_ url: String) throws -> (ArchiveStore, String) {
-            let rest = url.dropFirst("s3://".count)
-            let bucket = String(rest.prefix { $0 != "/" })
-            let prefix = String(rest.dropFirst(bucket.count + 1))
-            guard !bucket.isEmpty else { throw ValidationError("expected s3://bucket/prefix, got \(url)") }
-            var settings = try loadConfiguration(path: config, dataDirectory: nil, requireSecrets: false).archive
-            let environment = ProcessInfo.processInfo.environment
-            settings.accessKeyID = settings.accessKeyID ?? environment["AWS_ACCESS_KEY_ID"]
-            settings.secretAccessKey = settings.secretAccessKey ?? environment["AWS_SECRET_ACCESS_KEY"]
-            settings.sessionToken = settings.sessionToken ?? environment["AWS_SESSION_TOKEN"]
-            settings.bucket = bucket
-            if let endpoint { settings.endpoint = endpoint }
-            if let region { settings.region = region }
-            guard let store = settings.store() else {
-                throw CLIError("reading \(url) needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
-            }
-            return (store, prefix)
         }
     }
 

@@ -1,4 +1,5 @@
 import AdminProtocol
+import Archive
 import ArgumentParser
 import Foundation
 import Logging
@@ -10,20 +11,54 @@ import TraceboxServer
 struct Reindex: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild the index from the segment files (the daemon must be stopped).",
-        discussion: "Also the restore step of a backup: copy segments into <data-dir>/segments, then reindex.")
+        discussion: """
+            Also the restore step of a backup: copy segments into <data-dir>/segments, then reindex. \
+            With --from-archive s3://BUCKET/PREFIX, the catalogs of archived objects missing from \
+            <data-dir>/archive are first fetched from the bucket (catalogs/PREFIX), so a box that lost \
+            its disk rebuilds its archived rows from S3 alone. Credentials from the AWS variables.
+            """)
 
     @Option(help: "Data directory holding segments/ (default: data_dir from --config, else ./tracebox-data).") var dataDir: String?
-    @Option(help: "YAML configuration (for a non-default index path).") var config: String?
+    @Option(help: "YAML configuration (for a non-default index path, and the archive's endpoint and region).") var config: String?
+    @Option(help: "Fetch missing archive catalogs from this s3://bucket/prefix first (the archive's bucket and prefix).")
+    var fromArchive: String?
+    @Option(help: "S3 endpoint for --from-archive (default: from --config, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS).")
+    var endpoint: String?
+    @Option(help: "S3 region for --from-archive (default: from --config, else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1).")
+    var region: String?
+
+    func validate() throws {
+        if let fromArchive, !fromArchive.hasPrefix("s3://") {
+            throw ValidationError("--from-archive takes s3://bucket/prefix, got \(fromArchive)")
+        }
+        if fromArchive == nil, endpoint != nil || region != nil {
+            throw ValidationError("--endpoint and --region apply to --from-archive")
+        }
+    }
 
     func run() async throws {
         let configuration = try loadConfiguration(path: config, dataDirectory: dataDir, requireSecrets: false)
         if (try? AdminClient(socketPath: configuration.adminSocket)) != nil {
             throw CLIError("a daemon is serving \(configuration.dataDirectory); stop it before reindexing")
         }
+        let started = Date()
+        if let fromArchive {
+            let (store, prefix) = try S3Location.store(for: fromArchive, config: config, endpoint: endpoint, region: region)
+            let report: CatalogRestore.Report
+            do {
+                report = try CatalogRestore.fetch(from: store, prefix: prefix, into: configuration.catalogDirectory)
+            } catch {
+                throw CLIError("restoring catalogs from \(fromArchive): \(error)")
+            }
+            print("fetched \(report.fetched) catalog(s) from \(fromArchive) into \(configuration.catalogDirectory) (\(report.present) already there)")
+            for key in report.withoutObject {
+                print("skipped \(key): its object is not in the bucket (left by an interrupted archive run)")
+            }
+            try FileManager.default.createDirectory(atPath: configuration.segmentDirectory, withIntermediateDirectories: true)
+        }
         guard FileManager.default.fileExists(atPath: configuration.segmentDirectory) else {
             throw CLIError("no segments in \(configuration.segmentDirectory)")
         }
-        let started = Date()
         // Opening the log recovers it exactly as the daemon would (a torn tail in a hot copy is cut).
         let logger = Logger(label: "tracebox.reindex")
         let log = try SegmentLog.open(directory: configuration.segmentDirectory, options: configuration.log, logger: logger)

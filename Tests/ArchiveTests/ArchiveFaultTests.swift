@@ -67,6 +67,12 @@ struct ArchiveFaultTests {
             #expect(try harness.localSegments() == local && harness.index.dump() == before)
             #expect(try harness.s3().listObjects(prefix: "segments/").count == 1)
 
+            // Crash after the catalog's upload, before it is written locally: as after the upload.
+            #expect(throws: ArchiveError.self) { try harness.job(policy: onePerObject).run(stop: .afterCatalogUpload) }
+            #expect(try harness.localSegments() == local && harness.index.dump() == before)
+            #expect(ArchiveCatalog.listed(in: harness.catalogDirectory).isEmpty)
+            #expect(try harness.s3().listObjects(prefix: "catalogs/segments/").count == 1)
+
             // Crash after the catalog is written, before the repoint.
             #expect(throws: ArchiveError.self) { try harness.job(policy: onePerObject).run(stop: .afterCatalog) }
             #expect(try harness.localSegments() == local && harness.index.archivedSegments().isEmpty)
@@ -83,6 +89,13 @@ struct ArchiveFaultTests {
             let keys = try harness.s3().listObjects(prefix: "segments/").map(\.key)
             #expect(keys.count == 4 && Set(keys).count == 4)
             #expect(try Set(ArchiveCatalog.all(in: harness.catalogDirectory).map(\.objectKey)) == Set(keys))
+            // Every object's catalog is in the bucket too (outside the Glacier prefix), and no other.
+            let catalogs = try harness.s3().listObjects(prefix: "catalogs/segments/").map(\.key)
+            #expect(Set(catalogs) == Set(keys.map { "catalogs/" + $0 + ".catalog" }))
+            // A local catalog the bucket lacks (written before catalogs were uploaded) goes up with the next run.
+            try harness.s3().deleteObject(key: catalogs[0])
+            _ = try harness.job(policy: onePerObject).run()
+            #expect(Set(try harness.s3().listObjects(prefix: "catalogs/segments/").map(\.key)) == Set(catalogs))
 
             harness.log.attach(archive: ArchiveReader(index: harness.index, store: harness.store()))
             #expect(try harness.everyRecordReadsBack())

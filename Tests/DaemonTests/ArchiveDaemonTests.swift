@@ -104,6 +104,92 @@ struct ArchiveDaemonTests {
         #expect(try TraceIndex(path: indexPath).dump() == live)
     }
 
+    /// A box that lost its whole data directory comes back from a backup of its local
+    /// segments and the bucket alone: the catalogs are in S3 beside the objects, and
+    /// `reindex --from-archive` fetches them, so archived events answer search, payload and
+    /// trace exactly as before.
+    @Test func aBoxRestoredFromItsSegmentsAndTheBucketAnswersAsBefore() async throws {
+        let moto = try MotoS3()
+        defer { moto.stop() }
+        let bucket = try moto.createBucket()
+        let root = Support.temporaryDirectory()
+        defer { Support.remove(root) }
+        let destination = try DestinationServer(directory: root)
+        defer { destination.stop() }
+        let credentials = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey]
+        let daemon = try TestDaemon(config: Self.config(archiveEndpoint: moto.endpoint, destination: destination),
+                                    environment: credentials)
+        try daemon.start()
+        let client = HTTPClient()
+        var events: [(id: String, payload: String)] = []
+        for n in 0..<12 {
+            let payload = #"{"type": "deal.won", "deal": \#(n), "note": "\#(String(repeating: "ü", count: n * 40))"}"#
+            events.append((try await WorkflowDaemonTests.post(client, daemon, payload), payload))
+        }
+        #expect(try await waitUntil(timeout: 60) {
+            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == "failed" }
+        })
+        let admin = try daemon.admin()
+        #expect(try await waitUntil(timeout: 60) {
+            _ = try admin.call(AdminMethod.archiveRun, NoParams(), as: ArchiveRunResult.self)
+            return try admin.call(AdminMethod.archiveStatus, NoParams(), as: ArchiveStatusResult.self).archived.events == 12
+        })
+        // Two more events stay local.
+        for n in 12..<14 {
+            let payload = #"{"type": "deal.won", "deal": \#(n)}"#
+            events.append((try await WorkflowDaemonTests.post(client, daemon, payload), payload))
+        }
+        #expect(try await waitUntil(timeout: 60) {
+            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == "failed" }
+        })
+        let dir = ["--data-dir", daemon.dataDirectory]
+        func answers() throws -> (search: Data, payloads: [Data], traces: [Data]) {
+            (try daemon.cli(["events", "search", "--type", "deal.won", "--limit", "100", "--json"] + dir).stdout,
+             try events.map { try daemon.cli(["events", "show", $0.id, "--payload"] + dir).stdout },
+             try events.map { try daemon.cli(["trace", $0.id] + dir).stdout })
+        }
+        let before = try answers()
+        #expect(before.payloads == events.map { Data($0.payload.utf8) })
+        #expect(daemon.stop() == 0)
+
+        // Every catalog is in the bucket, outside the prefix the Glacier rule moves.
+        let local = try FileManager.default.contentsOfDirectory(atPath: daemon.dataDirectory + "/archive").filter { $0.hasSuffix(".catalog") }
+        let held = try bucket.listObjects(prefix: "catalogs/segments/").map(\.key)
+        #expect(!local.isEmpty && Set(held) == Set(local.map { "catalogs/segments/" + $0 }))
+
+        // The backup is the local segments; then the disk is lost.
+        let backup = root + "/backup"
+        try FileManager.default.copyItem(atPath: daemon.dataDirectory + "/segments", toPath: backup)
+        try FileManager.default.removeItem(atPath: daemon.dataDirectory)
+        try FileManager.default.createDirectory(atPath: daemon.dataDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: backup, toPath: daemon.dataDirectory + "/segments")
+
+        // Without the catalogs a reindex cannot know the archived events; with the bucket it can.
+        var environment = ProcessInfo.processInfo.environment.merging(credentials) { $1 }
+        environment["AWS_ENDPOINT_URL"] = moto.endpoint
+        let tracebox = Support.executable("tracebox")
+        let restore = try Support.run(tracebox, ["reindex", "--config", daemon.configPath, "--from-archive", "s3://tracebox-archive/segments/"],
+                                      environment: environment)
+        let restoreText = String(decoding: restore.stdout, as: UTF8.self)
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restoreText.contains("fetched \(local.count) catalog(s)"), "\(restoreText)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: daemon.dataDirectory + "/archive")) == Set(local))
+
+        try daemon.start()
+        let after = try answers()
+        #expect(after.search == before.search)
+        #expect(after.payloads == before.payloads)
+        #expect(after.traces == before.traces)
+        #expect(daemon.stop() == 0)
+
+        // The audit finds the archive through AWS_ENDPOINT_URL alone and follows the chain into the restored segments.
+        let audit = try Support.run(tracebox, ["audit", "verify", "s3://tracebox-archive/segments/", daemon.dataDirectory + "/segments"],
+                                    environment: environment)
+        #expect(audit.status == 0 && String(decoding: audit.stdout, as: UTF8.self).hasPrefix("OK"), "\(audit.stderr)")
+        let wrong = try Support.run(tracebox, ["reindex", "--data-dir", daemon.dataDirectory, "--from-archive", "tracebox-archive/segments/"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("--from-archive takes s3://bucket/prefix"), "\(wrong.stderr)")
+    }
+
     /// Replaying archived events while S3 stalls: their steps wait for the archive without
     /// holding the engine's threads, so a new event's workflow runs meanwhile.
     @Test func aStalledArchiveReadDoesNotHoldUpOtherWorkflows() async throws {
