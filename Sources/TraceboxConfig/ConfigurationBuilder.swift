@@ -284,7 +284,15 @@ struct ConfigurationBuilder {
             rules.signature = try buildSignature(signature, path: path + ["signature"])
         }
         if let rule = source.event_type { rules.eventType = try buildRule(rule, path: path + ["event_type"]) }
-        if let rule = source.dedup { rules.dedup = try buildRule(rule, path: path + ["dedup"]) }
+        if let rule = source.dedup {
+            rules.dedup = try buildRule(rule, path: path + ["dedup"])
+        } else if case .standardWebhooks = rules.signature {
+            // The spec's message id: the same on every redelivery of one message.
+            rules.dedup = ValueRule(header: "webhook-id")
+        } else if case .slack = rules.signature {
+            // The Events API's id (Slack redelivers with the same one); absent for slash commands.
+            rules.dedup = ValueRule(pointer: JSONPointer("/event_id"))
+        }
         for header in source.keep_headers ?? [] { rules.keepHeaders.insert(header.lowercased()) }
         return rules
     }
@@ -322,6 +330,19 @@ struct ConfigurationBuilder {
             return .github(secret: try secret())
         case "stripe":
             return .stripe(secret: try secret(), tolerance: try duration(raw.tolerance, path + ["tolerance"]) ?? .seconds(300))
+        case "standard-webhooks":
+            let text = String(decoding: try secret(), as: UTF8.self)
+            let key: [UInt8]
+            if text.isEmpty, !requireSecrets {
+                key = []
+            } else if let decoded = SignatureScheme.standardWebhooksKey(fromSecret: text) {
+                key = decoded
+            } else {
+                throw locator.error(path + ["secret_env"], "a Standard Webhooks secret is whsec_ followed by base64 (\(raw.secret_env ?? "") is not)")
+            }
+            return .standardWebhooks(key: key, tolerance: try duration(raw.tolerance, path + ["tolerance"]) ?? .seconds(300))
+        case "slack":
+            return .slack(secret: try secret(), tolerance: try duration(raw.tolerance, path + ["tolerance"]) ?? .seconds(300))
         case "hmac-sha256":
             guard let header = raw.header else { throw locator.error(path + ["header"], "scheme hmac-sha256 needs header") }
             let encoding = raw.encoding ?? "hex"
@@ -330,7 +351,7 @@ struct ConfigurationBuilder {
             }
             return .hmacSHA256(header: header, secret: try secret(), encoding: digest, prefix: raw.prefix ?? "")
         default:
-            throw locator.error(path + ["scheme"], "unknown scheme \(raw.scheme); expected none, github, stripe or hmac-sha256")
+            throw locator.error(path + ["scheme"], "unknown scheme \(raw.scheme); expected none, github, stripe, standard-webhooks, slack or hmac-sha256")
         }
     }
 }

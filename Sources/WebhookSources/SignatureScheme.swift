@@ -12,6 +12,14 @@ public enum SignatureScheme: Sendable, Equatable {
     /// Stripe: `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>[,v1=…]`,
     /// with the timestamp no further than `tolerance` from now (replay protection).
     case stripe(secret: [UInt8], tolerance: Duration)
+    /// Standard Webhooks (the spec Svix, Clerk, Resend and others follow): `webhook-id`,
+    /// `webhook-timestamp: <unix seconds>` and `webhook-signature: v1,<base64 HMAC-SHA256(key,
+    /// "<id>.<timestamp>.<body>")>` — a space-separated list; other versions are ignored. The
+    /// key is the base64 after `whsec_` in the secret. The timestamp must be within `tolerance`.
+    case standardWebhooks(key: [UInt8], tolerance: Duration)
+    /// Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256(signing secret, "v0:<ts>:<body>")>` with
+    /// `X-Slack-Request-Timestamp: <ts>` (unix seconds) within `tolerance`.
+    case slack(secret: [UInt8], tolerance: Duration)
     /// Any HMAC-SHA256 of the raw body in one header, hex or base64, with an optional prefix
     /// (e.g. `sha256=`).
     case hmacSHA256(header: String, secret: [UInt8], encoding: DigestEncoding, prefix: String)
@@ -61,7 +69,7 @@ extension SignatureScheme {
             guard value.hasPrefix("sha256="), let given = Hex.decode(String(value.dropFirst(7))) else {
                 throw .malformed(header: name, reason: "expected sha256=<hex>")
             }
-            guard Self.matches(given, hmac(secret, body)) else { throw .mismatch(header: name) }
+            guard Self.matches(given, Self.hmac(secret, body)) else { throw .mismatch(header: name) }
         case .stripe(let secret, let tolerance):
             let name = "Stripe-Signature"
             guard let value = header(name) else { throw .missing(header: name) }
@@ -75,11 +83,13 @@ extension SignatureScheme {
             }
             guard let timestamp else { throw .malformed(header: name, reason: "no t=<timestamp>") }
             guard !candidates.isEmpty else { throw .malformed(header: name, reason: "no v1=<signature>") }
-            let age = Int64(now.timeIntervalSince1970) - timestamp
-            let limit = tolerance.components.seconds
-            guard abs(age) <= limit else { throw .expired(header: name, ageSeconds: age, toleranceSeconds: limit) }
-            let expected = hmac(secret, Array("\(timestamp).".utf8) + body)
+            try Self.checkAge(timestamp, header: name, now: now, tolerance: tolerance)
+            let expected = Self.hmac(secret, Array("\(timestamp).".utf8) + body)
             guard candidates.contains(where: { Self.matches($0, expected) }) else { throw .mismatch(header: name) }
+        case .standardWebhooks(let key, let tolerance):
+            try Self.verifyStandardWebhooks(key: key, tolerance: tolerance, body: body, header: header, now: now)
+        case .slack(let secret, let tolerance):
+            try Self.verifySlack(secret: secret, tolerance: tolerance, body: body, header: header, now: now)
         case .hmacSHA256(let name, let secret, let encoding, let prefix):
             guard let value = header(name) else { throw .missing(header: name) }
             guard value.hasPrefix(prefix) else { throw .malformed(header: name, reason: "expected the prefix \(prefix)") }
@@ -89,11 +99,18 @@ extension SignatureScheme {
             case .base64: Data(base64Encoded: digest).map(Array.init)
             }
             guard let given else { throw .malformed(header: name, reason: "not \(encoding.rawValue)") }
-            guard Self.matches(given, hmac(secret, body)) else { throw .mismatch(header: name) }
+            guard Self.matches(given, Self.hmac(secret, body)) else { throw .mismatch(header: name) }
         }
     }
 
-    private func hmac(_ secret: [UInt8], _ message: [UInt8]) -> [UInt8] {
+    /// Refuses a signed timestamp further than `tolerance` from now (replay protection).
+    static func checkAge(_ timestamp: Int64, header: String, now: Date, tolerance: Duration) throws(SignatureFailure) {
+        let age = Int64(now.timeIntervalSince1970) - timestamp
+        let limit = tolerance.components.seconds
+        guard abs(age) <= limit else { throw .expired(header: header, ageSeconds: age, toleranceSeconds: limit) }
+    }
+
+    static func hmac(_ secret: [UInt8], _ message: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret)))
     }
 

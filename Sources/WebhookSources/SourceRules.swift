@@ -41,6 +41,7 @@ public struct SourceRules: Sendable, Equatable {
         "content-type", "user-agent", "x-github-event", "x-github-delivery", "x-github-hook-id",
         "x-hub-signature-256", "stripe-signature", "x-gitlab-event", "x-gitlab-event-uuid",
         "x-slack-signature", "x-slack-request-timestamp", "x-request-id",
+        "webhook-id", "webhook-timestamp", "webhook-signature",
     ]
 
     public init(name: String, signature: SignatureScheme = .none, eventType: ValueRule = ValueRule(pointer: JSONPointer("/type")),

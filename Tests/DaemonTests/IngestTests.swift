@@ -1,3 +1,4 @@
+import Crypto
 import AdminProtocol
 import Foundation
 import Outbound
@@ -151,6 +152,56 @@ struct IngestTests {
         try daemon.waitUntilIndexed()
         let status = try daemon.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self)
         #expect(status.eventsByStatus.values.reduce(0, +) == 1)
+        #expect(daemon.stop() == 0)
+    }
+
+    /// Standard Webhooks and Slack sources as an operator configures them: signed deliveries
+    /// are stored, redeliveries of one message id are duplicates, and bad signatures get 401.
+    @Test func standardWebhooksAndSlackSourcesVerifyAndDeduplicate() async throws {
+        let key = Array((0..<24).map { UInt8($0 * 7 % 256) })
+        let slackSecret = "slack-signing-secret"
+        let daemon = try TestDaemon(config: """
+            sources:
+              clerk:
+                signature: { scheme: standard-webhooks, secret_env: CLERK_SECRET }
+              slack:
+                signature: { scheme: slack, secret_env: SLACK_SECRET, tolerance: 5m }
+                event_type: { pointer: /event/type }
+            """, environment: ["CLERK_SECRET": "whsec_" + Data(key).base64EncodedString(), "SLACK_SECRET": slackSecret])
+        try daemon.start()
+        let now = Int(Date().timeIntervalSince1970)
+        let body = Array(#"{"type": "user.created", "data": {"id": "user_29w83sxmDNGwOuEthce5gg56FcC"}}"#.utf8)
+        func clerk(id: String, body: [UInt8], key: [UInt8]) -> HTTPRequest {
+            let signature = Data(HMAC<SHA256>.authenticationCode(for: Array("\(id).\(now).".utf8) + body, using: SymmetricKey(data: key)))
+            return HTTPRequest(method: "POST", url: daemon.url("/v1/events/clerk"),
+                               headers: [("Content-Type", "application/json"), ("webhook-id", id), ("webhook-timestamp", "\(now)"),
+                                         ("webhook-signature", "v1," + signature.base64EncodedString())],
+                               body: body, timeout: .seconds(30))
+        }
+        let first = try await client.send(clerk(id: "msg_1", body: body, key: key))
+        #expect(first.status == 202, "\(String(decoding: first.body, as: UTF8.self))")
+        let again = try await client.send(clerk(id: "msg_1", body: body, key: key))
+        #expect(again.status == 200 && json(again)["duplicate"] as? Bool == true)
+        #expect(json(again)["event_id"] as? String == json(first)["event_id"] as? String)
+        let forged = try await client.send(clerk(id: "msg_2", body: body, key: Array(key.reversed())))
+        #expect(forged.status == 401 && (json(forged)["error"] as? [String: Any])?["code"] as? String == "invalid_signature")
+
+        let event = Array(#"{"type": "event_callback", "event_id": "Ev01", "event": {"type": "app_mention", "text": "hi"}}"#.utf8)
+        let mac = Hex.encode(Webhooks.hmac(slackSecret, Array("v0:\(now):".utf8) + event))
+        let slack = HTTPRequest(method: "POST", url: daemon.url("/v1/events/slack"),
+                                headers: [("Content-Type", "application/json"), ("X-Slack-Request-Timestamp", "\(now)"),
+                                          ("X-Slack-Signature", "v0=" + mac)], body: event, timeout: .seconds(30))
+        let accepted = try await client.send(slack)
+        #expect(accepted.status == 202, "\(String(decoding: accepted.body, as: UTF8.self))")
+        #expect(try await client.send(slack).status == 200)
+        var stale = slack
+        stale.headers = [("Content-Type", "application/json"), ("X-Slack-Request-Timestamp", "\(now - 600)"), ("X-Slack-Signature", "v0=" + mac)]
+        let refused = try await client.send(stale)
+        #expect(refused.status == 401 && (json(refused)["error"] as? [String: Any])?["code"] as? String == "signature_expired")
+
+        try daemon.waitUntilIndexed()
+        let detail = try daemon.admin().call(AdminMethod.eventsGet, EventIDParams(eventID: json(accepted)["event_id"] as! String), as: EventDetail.self)
+        #expect(detail.event.eventType == "app_mention" && detail.event.dedupKey == "Ev01")
         #expect(daemon.stop() == 0)
     }
 

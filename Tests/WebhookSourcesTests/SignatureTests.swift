@@ -55,6 +55,76 @@ struct SignatureTests {
         }
     }
 
+    /// The test vector of the Standard Webhooks spec and its reference libraries
+    /// (standard-webhooks/standard-webhooks, Svix): this secret, id, timestamp and body sign
+    /// to `v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=`.
+    @Test func standardWebhooksAcceptsThePublishedVectorAndRefusesTheRest() throws {
+        let key = try #require(SignatureScheme.standardWebhooksKey(fromSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+        #expect(SignatureScheme.standardWebhooksKey(fromSecret: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") == key)
+        #expect(SignatureScheme.standardWebhooksKey(fromSecret: "whsec_not base64!") == nil)
+        let scheme = SignatureScheme.standardWebhooks(key: key, tolerance: .seconds(300))
+        let body = Array(#"{"test": 2432232314}"#.utf8)
+        let sent = Date(timeIntervalSince1970: 1_614_265_330)
+        let valid = ["webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
+                     "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="]
+        try scheme.verify(body: body, header: headers(valid), now: sent)
+        // Several signatures (a key being rotated), other versions ignored: any v1 that matches.
+        var rotated = valid
+        rotated["webhook-signature"] = "v1a,AAAA v1,Ymx1ZQ== v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        try scheme.verify(body: body, header: headers(rotated), now: sent.addingTimeInterval(299))
+
+        #expect(throws: SignatureFailure.mismatch(header: "webhook-signature")) {
+            try scheme.verify(body: body + [0x20], header: headers(valid), now: sent)
+        }
+        var otherID = valid
+        otherID["webhook-id"] = "msg_other"
+        #expect(throws: SignatureFailure.mismatch(header: "webhook-signature")) {
+            try scheme.verify(body: body, header: headers(otherID), now: sent)
+        }
+        #expect(throws: SignatureFailure.expired(header: "webhook-timestamp", ageSeconds: 301, toleranceSeconds: 300)) {
+            try scheme.verify(body: body, header: headers(valid), now: sent.addingTimeInterval(301))
+        }
+        #expect(throws: SignatureFailure.missing(header: "webhook-id")) {
+            try scheme.verify(body: body, header: headers(valid.filter { $0.key != "webhook-id" }), now: sent)
+        }
+        var unsupported = valid
+        unsupported["webhook-signature"] = "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        #expect(throws: SignatureFailure.malformed(header: "webhook-signature", reason: "no v1,<base64 signature>")) {
+            try scheme.verify(body: body, header: headers(unsupported), now: sent)
+        }
+    }
+
+    /// The example of Slack's "Verifying requests from Slack" documentation: this signing
+    /// secret, timestamp and slash-command body sign to `v0=a2114d57…b503`.
+    @Test func slackAcceptsItsDocumentedExampleAndRefusesTheRest() throws {
+        let scheme = SignatureScheme.slack(secret: Array("8f742231b10e8888abcd99yyyzzz85a5".utf8), tolerance: .seconds(300))
+        let body = Array(("token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+            + "&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+            + "&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+            + "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c").utf8)
+        let sent = Date(timeIntervalSince1970: 1_531_420_618)
+        let valid = ["X-Slack-Request-Timestamp": "1531420618",
+                     "X-Slack-Signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"]
+        try scheme.verify(body: body, header: headers(valid), now: sent.addingTimeInterval(-120))
+        #expect(throws: SignatureFailure.mismatch(header: "X-Slack-Signature")) {
+            try scheme.verify(body: body + [0x26], header: headers(valid), now: sent)
+        }
+        var shifted = valid
+        shifted["X-Slack-Request-Timestamp"] = "1531420619"
+        #expect(throws: SignatureFailure.mismatch(header: "X-Slack-Signature")) {
+            try scheme.verify(body: body, header: headers(shifted), now: sent)
+        }
+        #expect(throws: SignatureFailure.expired(header: "X-Slack-Request-Timestamp", ageSeconds: 600, toleranceSeconds: 300)) {
+            try scheme.verify(body: body, header: headers(valid), now: sent.addingTimeInterval(600))
+        }
+        #expect(throws: SignatureFailure.missing(header: "X-Slack-Request-Timestamp")) {
+            try scheme.verify(body: body, header: headers(["X-Slack-Signature": valid["X-Slack-Signature"]!]), now: sent)
+        }
+        #expect(throws: SignatureFailure.malformed(header: "X-Slack-Signature", reason: "expected v0=<hex>")) {
+            try scheme.verify(body: body, header: headers(["X-Slack-Request-Timestamp": "1531420618", "X-Slack-Signature": "v1=00"]), now: sent)
+        }
+    }
+
     @Test func genericHMACInHexAndBase64WithPrefix() throws {
         let hex = SignatureScheme.hmacSHA256(header: "X-Signature", secret: secret, encoding: .hex, prefix: "sha256=")
         try hex.verify(body: body, header: headers(["x-signature": "sha256=" + hmacHex(body)]), now: now)
