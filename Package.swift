@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -116,6 +117,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,6 +130,16 @@ let package = Package(
             dependencies: [
                 "Archive", "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Fuzz targets: the parsers that meet outside bytes, each a function of any input
+        // (`docs/fuzzing.md`). Built always, so the tests replay their seeds and regressions.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "SegmentLog", "WebhookSources", "TraceboxConfig", "TraceboxServer", "TraceboxCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -196,6 +208,7 @@ let package = Package(
         ),
 
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(
             name: "SegmentLogTests",
             dependencies: [
@@ -236,3 +249,14 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer driver (`Benchmarks/fuzz.sh`): only with TRACEBOX_FUZZ set, because it has
+// no main of its own (libFuzzer's) and links only when built with -sanitize=fuzzer.
+if ProcessInfo.processInfo.environment["TRACEBOX_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "tracebox-fuzz",
+        dependencies: ["FuzzTargets"],
+        path: "Fuzz/tracebox-fuzz",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    ))
+}

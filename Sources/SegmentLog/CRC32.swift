@@ -4,7 +4,7 @@
 /// Slice-by-8: eight 256-entry tables (stored flat, table `k` at `k * 256`) let the loop
 /// consume eight bytes per step, which keeps checksumming well above the verify target
 /// without a C dependency.
-enum CRC32 {
+public enum CRC32 {
     static let table: [UInt32] = {
         var table = [UInt32](repeating: 0, count: 8 * 256)
         for i in 0..<256 {
@@ -22,7 +22,7 @@ enum CRC32 {
     }()
 
     /// The CRC-32 of `bytes`, continuing from `crc` (start with 0).
-    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         table.withUnsafeBufferPointer { t in
             var c = ~crc
             var i = 0
@@ -44,7 +44,7 @@ enum CRC32 {
         }
     }
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
 }

@@ -53,8 +53,22 @@ public enum Daemon {
         logger.info("stopped")
     }
 
-    private static func serve(configuration: Configuration, log: SegmentLog, watch: ShutdownWatch, clock: any WallClock,
-                              logger: Logger) async throws {
+    /// The daemon's parts, wired but not running: what `serve` runs, and what tests and the
+    /// admin fuzz target drive without a network.
+    struct Parts {
+        let index: TraceIndex
+        let indexer: IndexerService
+        let ingest: IngestService
+        let engine: WorkflowEngine
+        let workflows: WorkflowService
+        let monitoring: MonitoringService
+        let archive: ArchiveService
+        let admin: AdminServer
+        let handler: AdminHandler
+    }
+
+    /// Opens the index, brings it up to date with `log`, and wires every part to it.
+    static func assemble(configuration: Configuration, log: SegmentLog, clock: any WallClock, logger: Logger) async throws -> Parts {
         let index = try TraceIndex(path: configuration.indexPath)
         let gate = DedupGate()
         let relay = WakeRelay()
@@ -73,10 +87,6 @@ public enum Daemon {
                                      environment: configuration.environment),
             clock: clock, applyIndex: { try await indexer.catchUp() }, decodedChanges: follower.decoded, logger: logger)
         relay.target = { engine.wake(jobs: false) }
-        watch.report {
-            let steps = engine.executionsInFlight
-            return steps == 0 ? nil : "\(steps) step attempt\(steps == 1 ? "" : "s") in flight"
-        }
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         applyIndex: { try await indexer.catchUp() }, logger: logger)
         let alerts = configuration.alerts
@@ -106,11 +116,25 @@ public enum Daemon {
                            })
             },
             configuration: configuration, index: index, clock: clock, logger: logger)
+        let handler = AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
+                                   monitor: monitor, archive: archive)
         let admin = AdminServer(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
-            handler: AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
-                                  monitor: monitor, archive: archive),
-            logger: logger)
+            handler: handler, logger: logger)
+        return Parts(index: index, indexer: indexer, ingest: ingest, engine: engine, workflows: workflows, monitoring: monitoring,
+                     archive: archive, admin: admin, handler: handler)
+    }
+
+    private static func serve(configuration: Configuration, log: SegmentLog, watch: ShutdownWatch, clock: any WallClock,
+                              logger: Logger) async throws {
+        let parts = try await assemble(configuration: configuration, log: log, clock: clock, logger: logger)
+        let (index, indexer, ingest, workflows, monitoring, archive, admin) =
+            (parts.index, parts.indexer, parts.ingest, parts.workflows, parts.monitoring, parts.archive, parts.admin)
+        let engine = parts.engine
+        watch.report {
+            let steps = engine.executionsInFlight
+            return steps == 0 ? nil : "\(steps) step attempt\(steps == 1 ? "" : "s") in flight"
+        }
         let metrics = DaemonMetrics()
         if !configuration.workflows.isEmpty {
             logger.info("workflows in force", metadata: ["workflows": "\(configuration.workflows.map { "\($0.id)@\($0.version)" }.joined(separator: ", "))"])
