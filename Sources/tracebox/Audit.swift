@@ -20,10 +20,7 @@ struct Audit: AsyncParsableCommand {
 
         @Option(help: "YAML configuration whose archive section gives the S3 endpoint and region (for s3:// paths).")
         var config: String?
-        @Option(help: "S3 endpoint for s3:// paths (default: from --config, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS).")
-        var endpoint: String?
-        @Option(help: "S3 region for s3:// paths (default: from --config, else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1).")
-        var region: String?
+        @OptionGroup(title: "S3 (for an s3:// path)") var s3: S3Options
 
         func validate() throws {
             guard paths.filter({ $0.hasPrefix("s3://") }).count <= 1 else {
@@ -35,7 +32,7 @@ struct Audit: AsyncParsableCommand {
             let started = Date()
             let report: SegmentVerifier.Report
             if let url = paths.first(where: { $0.hasPrefix("s3://") }) {
-                let (store, prefix) = try S3Location.store(for: url, config: config, endpoint: endpoint, region: region)
+                let (store, prefix) = try S3Location.store(for: url, config: config, options: s3)
                 report = ArchiveAudit.verify(store: store, prefix: prefix, localPaths: paths.filter { !$0.hasPrefix("s3://") })
             } else {
                 report = SegmentVerifier.verify(paths: paths)

@@ -22,16 +22,13 @@ struct Reindex: AsyncParsableCommand {
     @Option(help: "YAML configuration (for a non-default index path, and the archive's endpoint and region).") var config: String?
     @Option(help: "Fetch missing archive catalogs from this s3://bucket/prefix first (the archive's bucket and prefix).")
     var fromArchive: String?
-    @Option(help: "S3 endpoint for --from-archive (default: from --config, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS).")
-    var endpoint: String?
-    @Option(help: "S3 region for --from-archive (default: from --config, else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1).")
-    var region: String?
+    @OptionGroup(title: "S3 (for --from-archive)") var s3: S3Options
 
     func validate() throws {
         if let fromArchive, !fromArchive.hasPrefix("s3://") {
             throw ValidationError("--from-archive takes s3://bucket/prefix, got \(fromArchive)")
         }
-        if fromArchive == nil, endpoint != nil || region != nil {
+        if fromArchive == nil, !s3.isEmpty {
             throw ValidationError("--endpoint and --region apply to --from-archive")
         }
     }
@@ -43,7 +40,7 @@ struct Reindex: AsyncParsableCommand {
         }
         let started = Date()
         if let fromArchive {
-            let (store, prefix) = try S3Location.store(for: fromArchive, config: config, endpoint: endpoint, region: region)
+            let (store, prefix) = try S3Location.store(for: fromArchive, config: config, options: s3)
             let report: CatalogRestore.Report
             do {
                 report = try CatalogRestore.fetch(from: store, prefix: prefix, into: configuration.catalogDirectory)

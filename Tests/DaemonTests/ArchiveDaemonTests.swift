@@ -30,18 +30,37 @@ struct ArchiveDaemonTests {
         """ + more
     }
 
+    /// moto with the archive's bucket, a destination, and a started daemon archiving into it.
+    struct Setup {
+        let moto: MotoS3
+        let bucket: S3Client
+        let root: String
+        let destination: DestinationServer
+        let credentials: [String: String]
+        let daemon: TestDaemon
+
+        init(name: String = #function) throws {
+            moto = try MotoS3()
+            bucket = try moto.createBucket()
+            root = Support.temporaryDirectory(name)
+            destination = try DestinationServer(directory: root)
+            credentials = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey]
+            daemon = try TestDaemon(config: ArchiveDaemonTests.config(archiveEndpoint: moto.endpoint, destination: destination),
+                                    environment: credentials, name: name)
+            try daemon.start()
+        }
+
+        func stop() {
+            destination.stop()
+            moto.stop()
+            Support.remove(root)
+        }
+    }
+
     @Test func archivedEventsStaySearchableReadableTraceableAndReplayable() async throws {
-        let moto = try MotoS3()
-        defer { moto.stop() }
-        _ = try moto.createBucket()
-        let root = Support.temporaryDirectory()
-        defer { Support.remove(root) }
-        let destination = try DestinationServer(directory: root)
-        defer { destination.stop() }
-        let credentials = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey]
-        let daemon = try TestDaemon(config: Self.config(archiveEndpoint: moto.endpoint, destination: destination),
-                                    environment: credentials)
-        try daemon.start()
+        let setup = try Setup()
+        defer { setup.stop() }
+        let (moto, destination, credentials, daemon) = (setup.moto, setup.destination, setup.credentials, setup.daemon)
         let client = HTTPClient()
         var events: [(id: String, payload: String)] = []
         for n in 0..<20 {
@@ -109,17 +128,9 @@ struct ArchiveDaemonTests {
     /// `reindex --from-archive` fetches them, so archived events answer search, payload and
     /// trace exactly as before.
     @Test func aBoxRestoredFromItsSegmentsAndTheBucketAnswersAsBefore() async throws {
-        let moto = try MotoS3()
-        defer { moto.stop() }
-        let bucket = try moto.createBucket()
-        let root = Support.temporaryDirectory()
-        defer { Support.remove(root) }
-        let destination = try DestinationServer(directory: root)
-        defer { destination.stop() }
-        let credentials = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey]
-        let daemon = try TestDaemon(config: Self.config(archiveEndpoint: moto.endpoint, destination: destination),
-                                    environment: credentials)
-        try daemon.start()
+        let setup = try Setup()
+        defer { setup.stop() }
+        let (moto, root, credentials, daemon, bucket) = (setup.moto, setup.root, setup.credentials, setup.daemon, setup.bucket)
         let client = HTTPClient()
         var events: [(id: String, payload: String)] = []
         for n in 0..<12 {
