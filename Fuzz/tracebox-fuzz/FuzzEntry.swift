@@ -2,9 +2,31 @@ import Dispatch
 import Foundation
 import FuzzTargets
 
-// The libFuzzer entry points. libFuzzer supplies main; this file only names the target
-// (TRACEBOX_FUZZ_TARGET) and runs each input through it. Built by Benchmarks/fuzz.sh with
-// `-sanitize=fuzzer,address`.
+// The libFuzzer entry points: the target is named by TRACEBOX_FUZZ_TARGET and each input
+// runs through it. Built by Benchmarks/fuzz.sh with `-sanitize=fuzzer,address`.
+//
+// SwiftPM links an executable's entry point as `<module>_main` (it renames `main` so tests
+// can import executables); libFuzzer's own `main` would not be reached, so that entry
+// point hands the command line to libFuzzer's driver.
+
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+@_cdecl("tracebox_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return withUnsafeMutablePointer(to: &count) { countPointer in
+        withUnsafeMutablePointer(to: &arguments) { argumentsPointer in
+            argumentsPointer.withMemoryRebound(to: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?.self, capacity: 1) {
+                runDriver(countPointer, $0, fuzzerTestOneInput)
+            }
+        }
+    }
+}
 
 nonisolated(unsafe) private var selected: FuzzTarget?
 
@@ -51,6 +73,8 @@ public func fuzzerInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeM
 public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     let target = target()
-    blocking { await target.run(input) }
+    if !target.runSynchronously(input) {
+        blocking { await target.run(input) }
+    }
     return 0
 }

@@ -17,6 +17,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The YAML configuration loader: every section, workflows and their templates.
     case config
 
+    /// Runs a target that needs no concurrency on one input, on the caller's thread (a
+    /// fuzzer's hop to a task per input would cost more than the work); false for `admin`.
+    public func runSynchronously(_ input: [UInt8]) -> Bool {
+        switch self {
+        case .segment: SegmentFuzz.run(input)
+        case .webhook: WebhookFuzz.run(input)
+        case .config: ConfigFuzz.run(input)
+        case .admin: return false
+        }
+        return true
+    }
+
     /// Runs the target on one input.
     public func run(_ input: [UInt8]) async {
         switch self {
