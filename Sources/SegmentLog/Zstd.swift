@@ -75,7 +75,20 @@ public final class Zstd: Sendable {
     }
 
     /// Decompresses one zstd frame whose decompressed size must be exactly `expectedLength`.
+    ///
+    /// The frame header's content size must say the same before anything is allocated: a
+    /// damaged or hostile segment claiming a 4 GiB body is refused, not allocated for (found
+    /// by the `segment` fuzz target). Every frame the writer makes records its content size.
     public func decompress(_ frame: UnsafeRawBufferPointer, expectedLength: Int, dictionary: ZstdDictionary?) throws -> [UInt8] {
+        let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+        // ZSTD_CONTENTSIZE_ERROR is (0ULL - 2), ZSTD_CONTENTSIZE_UNKNOWN (0ULL - 1).
+        guard declared < UInt64.max - 1 else {
+            throw SegmentLogError(.compression, declared == UInt64.max
+                ? "the zstd frame does not record its content size" : "not a zstd frame (its header does not decode)")
+        }
+        guard declared == UInt64(expectedLength) else {
+            throw SegmentLogError(.compression, "the zstd frame holds \(declared) bytes; the record says \(expectedLength)")
+        }
         let dctx = decompressors.withLock { $0.popLast() }?.pointer ?? ZSTD_createDCtx()!
         defer { decompressors.withLock { $0.append(PooledContext(pointer: dctx)) } }
         var output = [UInt8](repeating: 0, count: expectedLength)

@@ -48,6 +48,27 @@ struct DamageTests {
         }
     }
 
+    /// A frame whose CRC is right but whose body_length claims 4 GiB (a hostile or badly
+    /// written file): the read is refused as damaged before anything that size is allocated.
+    @Test func aBodyLengthTheZstdFrameDoesNotHoldIsRefusedWithoutAllocatingIt() async throws {
+        let directory = Support.temporaryDirectory()
+        defer { Support.remove(directory) }
+        let receipts = try await Self.smallLog(in: directory, events: 4)
+        let segment = try SegmentDirectory.segments(in: directory).last!.path
+        var bytes = try SegmentFile.openForReading(segment).readAll()
+        let frame = Int(receipts[1].location.offset)
+        bytes.storeLE(UInt32(0xFFFF_FFF0), at: frame + 28)
+        let crc = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[(frame + 12)..<(frame + Int(receipts[1].location.length))])) }
+        bytes.storeLE(crc, at: frame + 8)
+        _ = FileManager.default.createFile(atPath: segment, contents: Data(bytes))
+
+        let reader = try SegmentReader(path: segment)
+        let error = #expect(throws: SegmentLogError.self) { try reader.record(at: UInt64(frame), length: receipts[1].location.length) }
+        #expect(error?.message.contains("the zstd frame holds") == true, "\(String(describing: error))")
+        let report = SegmentVerifier.verify(paths: [directory])
+        #expect(report.failure?.offset == UInt64(frame), "\(String(describing: report.failure))")
+    }
+
     @Test func damageInTheMiddleOfTheActiveSegmentIsRefusedNotCut() async throws {
         let directory = Support.temporaryDirectory()
         defer { Support.remove(directory) }

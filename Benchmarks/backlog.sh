@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The engine under a backlog, end to end: HTTP ingest, the index follower, the engine and a
+# loopback destination. Bursts EVENTS (default 100000) events into a one-step workflow as
+# fast as ingest takes them, then reports at 100k, 10k and 1k pending: executions finished
+# per second, the daemon's CPU per execution, RSS, and the ingest p99 of a 50 events/s
+# probe sent during the drain (Benchmarks/backlog.py). Daemon on its defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
+ensure_apt wrk
+EVENTS=${EVENTS:-100000}
+build_release tracebox IngestNoopServer >&2
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-backlog.XXXXXX")
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+start_destination 7183 "$work/destination.log"; pids+=("$DESTINATION_PID")
+cat > "$work/tracebox.yaml" <<YAML
+data_dir: $work/data
+http: { listen: "127.0.0.1:7182" }
+workflows:
+  - id: backlog
+    on: { type: "*" }
+    steps:
+      - name: a
+        http: { url: "http://127.0.0.1:7183/destination/a", json: { event: "{{event.id}}" } }
+YAML
+.build/release/tracebox serve --config "$work/tracebox.yaml" > "$work/tracebox.log" 2>&1 & pids+=($!)
+daemon=${pids[-1]}
+for _ in $(seq 1 300); do [ -S "$work/data/admin.sock" ] && (exec 3<>/dev/tcp/127.0.0.1/7182) 2>/dev/null && break; sleep 0.1; done
+echo "## Backlog drain: $EVENTS events into a one-step workflow, daemon defaults, $(nproc) cores"
+python3 Benchmarks/backlog.py "$work" .build/release/tracebox 7182 "$EVENTS" "$daemon"
