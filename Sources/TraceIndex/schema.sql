@@ -74,6 +74,9 @@ CREATE TABLE executions (
 CREATE INDEX executions_by_event ON executions (event_id);
 -- The executor's work queue: what is due, oldest first. Bounded by disk, not memory.
 CREATE INDEX executions_due ON executions (next_run_at) WHERE status IN ('pending', 'running', 'retrying');
+-- The same queue by workflow and step: a scheduling pass reads only the steps whose
+-- destination has room, so its cost follows the work it starts, not the backlog.
+CREATE INDEX executions_due_by_step ON executions (workflow_id, next_step, next_run_at) WHERE status IN ('pending', 'running', 'retrying');
 CREATE INDEX executions_by_completion ON executions (completed_at) WHERE completed_at IS NOT NULL;
 -- A replay job's executions in flight (its concurrency limit), without scanning every execution.
 CREATE INDEX executions_in_flight_by_job ON executions (job_id) WHERE status IN ('pending', 'running', 'retrying');

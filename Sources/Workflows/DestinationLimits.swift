@@ -32,6 +32,13 @@ final class DestinationLimits: Sendable {
         }
     }
 
+    /// Attempts `destination` could start now: free workers, within its own limit.
+    func room(_ destination: String) -> Int {
+        inUse.withLock { state in
+            max(0, min(workers - state.total, perDestination - state.byDestination[destination, default: 0]))
+        }
+    }
+
     var isFull: Bool { inUse.withLock { $0.total >= workers } }
     var inFlight: Int { inUse.withLock { $0.total } }
 }

@@ -36,6 +36,8 @@ public final class WorkflowEngine: Sendable {
     private let inFlight = Mutex<Set<String>>([])
     private let stepsFinished = Atomic<Int>(0)
     private let passes = Atomic<Int>(0)
+    private let rowsScanned = Atomic<Int>(0)
+    private let sweep = OrphanSweep(interval: .seconds(30))
     /// Set by `wake()` (new events indexed, a reload, a test moving the clock): the next
     /// pass routes. Passes triggered by finished attempts skip routing.
     private let routeNeeded = Atomic<Bool>(true)
@@ -79,6 +81,10 @@ public final class WorkflowEngine: Sendable {
     /// to know the engine has looked (and started nothing, if nothing was due).
     public var schedulingPasses: Int { passes.load(ordering: .relaxed) }
 
+    /// Queue rows the scheduler has read since start: what a test checks stays bounded by
+    /// the work started, whatever the backlog.
+    public var scheduledRowsRead: Int { rowsScanned.load(ordering: .relaxed) }
+
     /// Executions with a step attempt under way (what a shutdown waits for).
     public var executionsInFlight: Int { inFlight.withLock { $0.count } }
 
@@ -118,32 +124,53 @@ public final class WorkflowEngine: Sendable {
     }
 
     /// Starts every due step attempt that has a free worker and destination slot.
+    ///
+    /// What a pass reads follows what it can start, not the backlog: for each step of each
+    /// workflow in force whose destination has room, the earliest due executions waiting at
+    /// that step (one index range, at most the room plus the executions in flight), merged
+    /// by due time. A step whose destination is full costs nothing, so a dead destination's
+    /// backlog never slows the others down, and a 100,000-execution queue costs a pass what
+    /// a 100-execution one does. Executions of workflows no longer in force are looked for
+    /// with one scan of the queue when the workflows change and every `sweepInterval`.
     private func launchDue(_ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
         guard !limits.isFull else { return (0, true) }
         let busy = inFlight.withLock { $0 }
-        let now = Timestamp.format(clock.now())
-        // Page through what is due, earliest first, until every free worker has something or
-        // the due rows run out: executions waiting for a full destination are skipped, so
-        // they never starve others queued behind them. At most 4096 rows per pass.
-        let page = busy.count + (limits.workers - limits.inFlight) * 2
-        var offset = 0
-        var started = 0
-        while offset < 4096 {
-            let (due, scanned) = try index.dueExecutions(now: now, limit: page, offset: offset, excluding: busy)
-            for execution in due {
-                guard execution.nextStep < execution.stepNames.count else { continue }
-                let workflow = catalog.workflow(id: execution.workflowID)
-                let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
-                guard limits.tryAcquire(destination) else {
-                    if limits.isFull { return (started, true) }
-                    continue
-                }
-                inFlight.withLock { _ = $0.insert(execution.executionID) }
-                start(execution, workflow, destination)
-                started += 1
+        let now = clock.now()
+        let nowText = Timestamp.format(now)
+        let workflows = catalog.workflows
+        var candidates: [ExecutionSummary] = []
+        var scanned = 0
+        func read(_ group: TraceIndex.DueGroup, room: Int) throws {
+            let (due, rows) = try index.dueExecutions(group, now: nowText, limit: busy.count + room * 2, excluding: busy)
+            candidates += due
+            scanned += rows
+        }
+        for workflow in workflows {
+            for (step, definition) in workflow.steps.enumerated() {
+                let room = limits.room(definition.destination)
+                if room > 0 { try read(.step(workflowID: workflow.id, step: step), room: room) }
             }
-            guard scanned == page else { break }
-            offset += page
+            try read(.beyond(workflowID: workflow.id, fromStep: workflow.steps.count), room: 1)
+        }
+        if sweep.needed(generation: catalog.generation, now: now) {
+            let before = candidates.count
+            try read(.otherThan(workflowIDs: workflows.map(\.id)), room: limits.workers - limits.inFlight)
+            if candidates.count == before { sweep.done(generation: catalog.generation, now: now) }
+        }
+        rowsScanned.add(scanned, ordering: .relaxed)
+        candidates.sort { ($0.nextRunAt ?? "", $0.executionID) < ($1.nextRunAt ?? "", $1.executionID) }
+        var started = 0
+        for execution in candidates {
+            guard execution.nextStep < execution.stepNames.count else { continue }
+            let workflow = catalog.workflow(id: execution.workflowID)
+            let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
+            guard limits.tryAcquire(destination) else {
+                if limits.isFull { return (started, true) }
+                continue
+            }
+            inFlight.withLock { _ = $0.insert(execution.executionID) }
+            start(execution, workflow, destination)
+            started += 1
         }
         return (started, false)
     }
