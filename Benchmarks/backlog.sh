@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
 ensure_apt wrk
 EVENTS=${EVENTS:-100000}
+# TRACEBOX: another build's binary, to compare two builds side by side (A/B).
 build_release tracebox IngestNoopServer >&2
+TRACEBOX=${TRACEBOX:-.build/release/tracebox}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-backlog.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
@@ -24,8 +26,8 @@ workflows:
       - name: a
         http: { url: "http://127.0.0.1:7183/destination/a", json: { event: "{{event.id}}" } }
 YAML
-.build/release/tracebox serve --config "$work/tracebox.yaml" > "$work/tracebox.log" 2>&1 & pids+=($!)
+"$TRACEBOX" serve --config "$work/tracebox.yaml" > "$work/tracebox.log" 2>&1 & pids+=($!)
 daemon=${pids[-1]}
 for _ in $(seq 1 300); do [ -S "$work/data/admin.sock" ] && (exec 3<>/dev/tcp/127.0.0.1/7182) 2>/dev/null && break; sleep 0.1; done
 echo "## Backlog drain: $EVENTS events into a one-step workflow, daemon defaults, $(nproc) cores"
-python3 Benchmarks/backlog.py "$work" .build/release/tracebox 7182 "$EVENTS" "$daemon"
+python3 Benchmarks/backlog.py "$work" "$TRACEBOX" 7182 "$EVENTS" "$daemon"
