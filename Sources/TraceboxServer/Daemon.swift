@@ -86,7 +86,7 @@ public enum Daemon {
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
                                      environment: configuration.environment),
             clock: clock, applyIndex: { try await indexer.catchUp() }, decodedChanges: follower.decoded, logger: logger)
-        relay.target = { engine.wake(jobs: false) }
+        relay.setTarget { engine.wake(jobs: false) }
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         applyIndex: { try await indexer.catchUp() }, logger: logger)
         let alerts = configuration.alerts
