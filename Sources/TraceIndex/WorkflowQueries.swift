@@ -22,28 +22,6 @@ extension TraceIndex {
         }
     }
 
-    /// Executions due at `now` (pending, running or waiting for a retry), earliest first:
-    /// of the `limit` rows from `offset`, those not in `excluding` (the engine's executions in
-    /// flight, which stay due until they finish and are skipped before being decoded), and
-    /// how many rows were looked at.
-    public func dueExecutions(now: String, limit: Int, offset: Int = 0, excluding busy: Set<String> = [])
-        throws -> (executions: [ExecutionSummary], scanned: Int) {
-        try readOne { db in
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT * FROM executions WHERE status IN ('pending', 'running', 'retrying') AND next_run_at <= ?
-                ORDER BY next_run_at, execution_id LIMIT ? OFFSET ?
-                """), arguments: [now, limit, offset])
-            var executions: [ExecutionSummary] = []
-            var scanned = 0
-            while let row = try rows.next() {
-                scanned += 1
-                if !busy.isEmpty, busy.contains(StoredID.text(row["execution_id"])) { continue }
-                executions.append(Self.execution(row))
-            }
-            return (executions, scanned)
-        }
-    }
-
     /// When the next execution not yet due becomes due.
     public func nextDueTime(after now: String) throws -> String? {
         try readOne { db in
