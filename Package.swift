@@ -209,6 +209,7 @@ let package = Package(
 
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
+        .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer"]),
         .testTarget(
             name: "SegmentLogTests",
             dependencies: [
