@@ -60,8 +60,7 @@ public final class AdminClient {
         nextID += 1
         var line = try JSONEncoder().encode(AdminRequest(id: id, method: method, params: params))
         line.append(0x0A)
-        try send(Array(line))
-        let response = try JSONDecoder().decode(AdminResponse<Result>.self, from: Data(try receiveLine()))
+        let response = try JSONDecoder().decode(AdminResponse<Result>.self, from: Data(try exchange(Array(line))))
         if let error = response.error { throw error }
         guard let result = response.result else { throw AdminErrorBody(code: "bad_response", message: "the daemon sent no result") }
         return result
@@ -69,7 +68,19 @@ public final class AdminClient {
 
     /// Sends raw bytes (for tests of malformed requests) and returns the next response line.
     public func raw(_ line: [UInt8]) throws -> [UInt8] {
-        try send(line)
+        try exchange(line)
+    }
+
+    /// Sends a request line and returns the response line. A daemon that refuses the peer
+    /// answers and closes at once, so the request may meet a closed socket (EPIPE): the
+    /// answer already waiting is then the reason to report, not the broken pipe.
+    private func exchange(_ line: [UInt8]) throws -> [UInt8] {
+        do {
+            try send(line)
+        } catch {
+            guard let answer = try? receiveLine() else { throw error }
+            return answer
+        }
         return try receiveLine()
     }
 
