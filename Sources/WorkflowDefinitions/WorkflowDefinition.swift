@@ -79,11 +79,14 @@ public struct Condition: Sendable, Equatable {
 
 /// One step: what it does, how long an attempt may take, and how failures are retried.
 public struct StepDefinition: Sendable {
-    public var name: String
+    public var name: String {
+        didSet { destination = Self.destination(of: action, name: name) }
+    }
     public var action: StepAction {
         didSet {
             templates = Self.templates(of: action)
             templateReads = TemplateReads(sources: templates.map(\.source))
+            destination = Self.destination(of: action, name: name)
         }
     }
     /// Every template of the step, listed once per action (rendering checks each for missing values).
@@ -105,6 +108,7 @@ public struct StepDefinition: Sendable {
         self.action = action
         templates = Self.templates(of: action)
         templateReads = TemplateReads(sources: templates.map(\.source))
+        destination = Self.destination(of: action, name: name)
         self.timeout = timeout
         self.retry = retry
         self.retryOn = retryOn
@@ -131,8 +135,11 @@ public struct StepDefinition: Sendable {
     }
 
     /// What the per-destination concurrency limit counts: the URL's scheme, host and port
-    /// when the template fixes them, else the step itself; the SMTP server for email.
-    public var destination: String {
+    /// when the template fixes them, else the step itself; the SMTP server for email. Found
+    /// once per action: every scheduling pass asks it of every step in force.
+    public private(set) var destination: String
+
+    private static func destination(of action: StepAction, name: String) -> String {
         switch action {
         case .email: return "smtp"
         case .http(let http):
