@@ -22,13 +22,10 @@ final class ShutdownWatch: Sendable {
     private let details = Mutex<[@Sendable () -> String?]>([])
     let timeout: Duration
     let logger: Logger
-    /// What happens when the timeout passes (the process exits; tests may observe instead).
-    let expire: @Sendable (String) -> Void
 
-    init(timeout: Duration, logger: Logger, expire: @escaping @Sendable (String) -> Void = { _ in exit(1) }) {
+    init(timeout: Duration, logger: Logger) {
         self.timeout = timeout
         self.logger = logger
-        self.expire = expire
     }
 
     /// Runs `body`, named as still running until it returns.
@@ -64,7 +61,7 @@ final class ShutdownWatch: Sendable {
             logger.error("shutdown did not finish within shutdown_timeout; exiting 1", metadata: [
                 "timeout": "\(timeout)", "still_running": "\(still)",
             ])
-            expire(still)
+            exit(1)
         }
     }
 

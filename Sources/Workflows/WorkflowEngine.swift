@@ -131,7 +131,7 @@ public final class WorkflowEngine: Sendable {
     /// by due time. A step whose destination is full costs nothing, so a dead destination's
     /// backlog never slows the others down, and a 100,000-execution queue costs a pass what
     /// a 100-execution one does. Executions of workflows no longer in force are looked for
-    /// with one scan of the queue when the workflows change and every `sweepInterval`.
+    /// with one scan of the queue when the workflows change and every 30 s (`OrphanSweep`).
     private func launchDue(_ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
         guard !limits.isFull else { return (0, true) }
         let busy = inFlight.withLock { $0 }
