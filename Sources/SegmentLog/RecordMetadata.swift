@@ -55,6 +55,17 @@ public struct TraceMetadata: Codable, Sendable, Equatable {
     }
 }
 
+extension TraceMetadata: StableJSONWritable {
+    public func writeStableJSON(to writer: inout StableJSONWriter) {
+        writer.object { json in
+            json.member("event_id", eventID)
+            json.member("execution_id", executionID)
+            json.member("recorded_at", recordedAt)
+            json.member("trace_type", traceType)
+        }
+    }
+}
+
 /// Metadata of a dictionary record; the body is the raw zstd dictionary.
 public struct DictionaryMetadata: Codable, Sendable, Equatable {
     public var dictionaryID: UInt32
@@ -89,7 +100,7 @@ public struct SealMetadata: Codable, Sendable, Equatable {
 enum MetadataCoding {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         do {
-            let bytes = Array(try StableJSON.encode(value))
+            let bytes = try StableJSON.bytes(value)
             guard bytes.count <= Int(UInt16.max) else {
                 throw SegmentLogError(.invalidRecord, "record metadata is \(bytes.count) bytes; the limit is 65535")
             }

@@ -121,7 +121,7 @@ public final class SegmentLog: Sendable {
     /// A trace record's body as the log stores it: JSON with sorted keys, so equal records
     /// have equal bytes.
     public static func traceJSON(_ body: some Encodable) throws -> [UInt8] {
-        Array(try StableJSON.encode(body))
+        try StableJSON.bytes(body)
     }
 
     /// Appends trace records in one commit, in this order; returns once all are durable.

@@ -1,5 +1,6 @@
 import Foundation
 import SegmentLog
+import Synchronization
 import TraceboxCore
 
 /// Applies the log to the index, in order, in batches: the one way rows get into the
@@ -16,6 +17,9 @@ public struct IndexFollower: Sendable {
     public let catalogDirectory: String?
     /// Changes the engine hands over already decoded (see `DecodedChanges`).
     public let decoded = DecodedChanges()
+    /// The last event record applied: what tells the router there is something new to route
+    /// (most catch-ups apply only the engine's own trace records).
+    public let appliedEvents = EventWatermark()
 
     public init(segmentDirectory: String, index: TraceIndex, catalogDirectory: String? = nil) {
         tail = LogTail(directory: segmentDirectory)
@@ -64,6 +68,10 @@ public struct IndexFollower: Sendable {
             position = IndexPosition(lastSequence: last.sequence, next: next)
             try index.apply(changes, position: position)
             decoded.forget(through: last.sequence)
+            for case .event(let row) in changes.reversed() {
+                appliedEvents.advance(to: UInt64(row.sequence))
+                break
+            }
         }
     }
 
@@ -151,5 +159,18 @@ public struct IndexFollower: Sendable {
             statusReason: metadata.ingestError, dedupKey: metadata.dedupKey,
             segment: Int64(location.segment), offset: Int64(location.offset), length: Int64(location.length),
             storageTier: "local")
+    }
+}
+
+/// The highest event sequence the follower has applied (0: none since start). Only grows.
+public final class EventWatermark: Sendable {
+    private let through = Atomic<UInt64>(0)
+
+    public init() {}
+
+    public var value: UInt64 { through.load(ordering: .acquiring) }
+
+    func advance(to sequence: UInt64) {
+        through.max(sequence, ordering: .acquiringAndReleasing)
     }
 }

@@ -11,7 +11,9 @@ final class IndexerService: Service {
     let gate: DedupGate
     let logger: Logger
     private let applier: IndexApplier
-    /// Told after every catch-up that applied something (the workflow engine routes new events).
+    /// Told after a catch-up that applied new events (the workflow engine routes them). Not
+    /// after the others: most catch-ups apply only the engine's own trace records, and a
+    /// routing pass for each of them was a query per step attempt for nothing.
     let onApplied: @Sendable () -> Void
 
     init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger, onApplied: @escaping @Sendable () -> Void = {}) {
@@ -25,10 +27,11 @@ final class IndexerService: Service {
 
     /// Applies everything committed so far (concurrent callers share one catch-up).
     func catchUp() async throws {
+        let eventsBefore = follower.appliedEvents.value
         if let position = try await applier.catchUp() {
             gate.indexed(through: position.lastSequence)
         }
-        onApplied()
+        if follower.appliedEvents.value != eventsBefore { onApplied() }
     }
 
     func run() async throws {
