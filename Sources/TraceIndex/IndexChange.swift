@@ -137,9 +137,9 @@ extension TraceIndex {
     private func applySkipped(_ skipped: StepSkipped, _ db: Database) throws {
         let execution = StoredID.value(skipped.executionID)
         try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO steps (execution_id, step_index, step_name, idempotency_key, status, attempt_count,
+            INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome,
                 started_at, completed_at, output_segment, output_offset, output_length, skipped_from)
-            VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, 0, ?, ?, 'skipped', ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [execution, skipped.stepIndex, skipped.stepName, skipped.idempotencyKey, skipped.skippedAt,
                                      skipped.skippedAt, Int64(skipped.output.segment), Int64(skipped.output.offset),
                                      Int64(skipped.output.length), StoredID.value(skipped.succeededIn)])

@@ -99,7 +99,7 @@ extension TraceIndex {
     public func attemptOutcomeCounts() throws -> [String: Int] {
         try read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) FROM step_attempts GROUP BY outcome") { counts[row[0]] = row[1] }
+            for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) FROM step_attempts WHERE attempt > 0 GROUP BY outcome") { counts[row[0]] = row[1] }
             return counts
         }
     }

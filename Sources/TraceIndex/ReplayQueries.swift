@@ -24,8 +24,8 @@ extension TraceIndex {
         var succeeded: [String: SucceededStep] = [:]
         try forEachSlice(of: keys) { slice, marks in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT idempotency_key, execution_id, output_segment, output_offset, output_length FROM steps
-                WHERE idempotency_key IN (\(marks)) AND status = 'succeeded'
+                SELECT idempotency_key, execution_id, output_segment, output_offset, output_length FROM step_attempts
+                WHERE idempotency_key IN (\(marks)) AND outcome = 'succeeded'
                 """), arguments: StatementArguments(slice))
             for row in rows {
                 guard let pointer = Self.pointer(row, "output") else { continue }

@@ -1,26 +1,36 @@
 import Foundation
 import GRDB
 import SegmentLog
+import Synchronization
 
 /// The SQLite index: one owner of the database file, one `DatabasePool` (WAL), and every
 /// query the daemon and CLI need. The schema comes from `schema.sql` at the repository root.
 public final class TraceIndex: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// SQL statements run on any connection since open, when counting (nil otherwise).
+    private let statements: StatementCounter?
 
     /// The version of `schema.sql`, kept in SQLite's `user_version`. Bump it with every
     /// schema change: an index of another version is deleted and rebuilt from the log
     /// (it is derived data), instead of being migrated.
-    public static let schemaVersion = 7
+    public static let schemaVersion = 8
 
     /// Opens (creating if needed) the index at `path`. An index written with another schema
     /// version is deleted first; the caller's catch-up then rebuilds it from the log.
-    public init(path: String) throws {
+    ///
+    /// `countingStatements`: count every SQL statement any connection runs (BEGIN and COMMIT
+    /// included), for benchmarks and tests that hold the index to a number of statements
+    /// per unit of work (`statementsRun`). It costs a callback per statement.
+    public init(path: String, countingStatements: Bool = false) throws {
         self.path = path
         try Self.discardIfOtherSchema(path: path)
+        let counter = countingStatements ? StatementCounter() : nil
+        statements = counter
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
+            if let counter { db.trace(options: .statement) { _ in counter.count.add(1, ordering: .relaxed) } }
             // The index can always be rebuilt from the log, so a lost last transaction after a
             // power cut costs nothing: the log tail is applied again on start.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -68,6 +78,9 @@ public final class TraceIndex: Sendable {
         }
         return try String(contentsOf: url, encoding: .utf8)
     }
+
+    /// SQL statements run since open (0 unless opened `countingStatements`).
+    public var statementsRun: Int { statements?.count.load(ordering: .relaxed) ?? 0 }
 
     /// Checkpoints the WAL into the main file and closes the pool, so the file can be moved.
     public func close() throws {
@@ -168,4 +181,9 @@ public struct IndexError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message + (path.map { " (\($0))" } ?? "") }
+}
+
+/// The statements a counting index has run (see `TraceIndex.init`).
+private final class StatementCounter: Sendable {
+    let count = Atomic<Int>(0)
 }

@@ -64,14 +64,19 @@ extension TraceIndex {
         try readOne { db in try Self.steps(executionID, db) }
     }
 
+    /// Each step's state, from its attempts (`StepFolding`).
     static func steps(_ executionID: String, _ db: Database) throws -> [StepSummary] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM steps WHERE execution_id = ? ORDER BY step_index"),
-                         arguments: [StoredID.value(executionID)]).map(Self.step)
+        var folding = StepFolding(executionID: executionID)
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT * FROM step_attempts WHERE execution_id = ? ORDER BY step_index, attempt"),
+                                       arguments: [StoredID.value(executionID)])
+        while let row = try rows.next() { folding.add(row) }
+        return folding.steps
     }
 
+    /// Every attempt (a skipped step is not one).
     public func attempts(executionID: String) throws -> [AttemptSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM step_attempts WHERE execution_id = ? ORDER BY step_index, attempt",
+            try Row.fetchAll(db, sql: "SELECT * FROM step_attempts WHERE execution_id = ? AND attempt > 0 ORDER BY step_index, attempt",
                              arguments: [StoredID.value(executionID)]).map(Self.attempt)
         }
     }
@@ -132,16 +137,6 @@ extension TraceIndex {
         return RecordPointer(segment: UInt64(segment), offset: UInt64(offset), length: UInt32(length))
     }
 
-    static func step(_ row: Row) -> StepSummary {
-        StepSummary(
-            executionID: StoredID.text(row["execution_id"]), stepIndex: row["step_index"], stepName: row["step_name"],
-            idempotencyKey: row["idempotency_key"], status: row["status"], attemptCount: row["attempt_count"],
-            startedAt: row["started_at"], completedAt: row["completed_at"], nextAttemptAt: row["next_attempt_at"],
-            errorClass: row["error_class"], errorMessage: row["error_message"], responseStatus: row["response_status"],
-            inputRecord: pointer(row, "input"), outputRecord: pointer(row, "output"),
-            skippedFrom: (row["skipped_from"] as DatabaseValue).isNull ? nil : StoredID.text(row["skipped_from"]))
-    }
-
     static func attempt(_ row: Row) -> AttemptSummary {
         AttemptSummary(
             stepIndex: row["step_index"], attempt: row["attempt"], outcome: row["outcome"], startedAt: row["started_at"],
@@ -162,7 +157,7 @@ extension TraceIndex {
     /// Every row of the index's tables, as text, in key order: what "the rebuilt index holds
     /// the same rows as the live one" compares.
     public func dump() throws -> [String: [String]] {
-        let tables = ["events": "sequence", "executions": "execution_id", "steps": "execution_id, step_index",
+        let tables = ["events": "sequence", "executions": "execution_id",
                       "step_attempts": "execution_id, step_index, attempt", "dlq": "execution_id",
                       "jobs": "job_id", "job_events": "job_id, position", "daily_rollups": "day, workflow_id, event_type",
                       "notifications": "notification_id", "notification_covers": "execution_id",

@@ -81,51 +81,36 @@ CREATE INDEX executions_by_completion ON executions (completed_at) WHERE complet
 -- A replay job's executions in flight (its concurrency limit), without scanning every execution.
 CREATE INDEX executions_in_flight_by_job ON executions (job_id) WHERE status IN ('pending', 'running', 'retrying');
 
--- One row per step of an execution that has started: its latest state.
-CREATE TABLE steps (
-    execution_id    BLOB NOT NULL,
-    step_index      INTEGER NOT NULL,
-    step_name       TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    status          TEXT NOT NULL,             -- running | retrying | succeeded | failed | skipped
-    attempt_count   INTEGER NOT NULL,
-    started_at      TEXT NOT NULL,
-    completed_at    TEXT,
-    next_attempt_at TEXT,
-    error_class     TEXT,
-    error_message   TEXT,
-    response_status INTEGER,
-    input_segment   INTEGER,                   -- the latest step.started record (rendered input)
-    input_offset    INTEGER,
-    input_length    INTEGER,
-    output_segment  INTEGER,                   -- the latest step.finished record (output or error);
-    output_offset   INTEGER,                   -- for a skipped step, the record of the success it reuses
-    output_length   INTEGER,
-    skipped_from    BLOB,                      -- skipped steps: the execution where the key succeeded
-    PRIMARY KEY (execution_id, step_index)
-);
-CREATE INDEX steps_by_key ON steps (idempotency_key);
-
--- Every attempt of every step, with where its records are in the log.
+-- One row per attempt of a step: what `tracebox trace` shows, and what a step's state is
+-- derived from (its latest attempt: `TraceIndex.steps`). A step skipped by a replay (its
+-- idempotency key already succeeded elsewhere) is one row with attempt 0 and outcome
+-- `skipped`. One row per attempt, not a row per step beside it, so that an attempt costs
+-- the index one insert and one update.
 CREATE TABLE step_attempts (
     execution_id    BLOB NOT NULL,
     step_index      INTEGER NOT NULL,
-    attempt         INTEGER NOT NULL,
-    outcome         TEXT NOT NULL,             -- running | succeeded | retrying | failed
+    attempt         INTEGER NOT NULL,          -- 1, 2, …; 0 for a skipped step
+    step_name       TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    outcome         TEXT NOT NULL,             -- running | succeeded | retrying | failed | skipped
     started_at      TEXT NOT NULL,
     completed_at    TEXT,
     duration_ms     REAL,
+    next_attempt_at TEXT,                      -- retrying: when the next attempt is due
     error_class     TEXT,
     error_message   TEXT,
     response_status INTEGER,
-    input_segment   INTEGER NOT NULL,
-    input_offset    INTEGER NOT NULL,
-    input_length    INTEGER NOT NULL,
-    output_segment  INTEGER,
-    output_offset   INTEGER,
+    input_segment   INTEGER,                   -- the step.started record (rendered input); NULL when skipped
+    input_offset    INTEGER,
+    input_length    INTEGER,
+    output_segment  INTEGER,                   -- the step.finished record (output or error);
+    output_offset   INTEGER,                   -- for a skipped step, the record of the success it reuses
     output_length   INTEGER,
+    skipped_from    BLOB,                      -- skipped steps: the execution where the key succeeded
     PRIMARY KEY (execution_id, step_index, attempt)
 );
+-- Where an idempotency key succeeded (replays skip such steps).
+CREATE INDEX step_attempts_succeeded ON step_attempts (idempotency_key) WHERE outcome = 'succeeded';
 
 -- The dead-letter queue: executions that failed for good, with what failed and why.
 CREATE TABLE dlq (
