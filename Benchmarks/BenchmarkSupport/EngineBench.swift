@@ -21,7 +21,8 @@ public struct EngineBench: Sendable {
 
     /// Parses the arguments (usage and exit status 2 when they are wrong), then opens
     /// `WORK_DIR/<name>` afresh and appends and indexes EVENTS corpus events.
-    public init(name: String, knob knobName: String, defaultTotal: Int, defaultKnob: Int) async throws {
+    /// `countingStatements`: the index counts the SQL statements it runs (`statementsRun`).
+    public init(name: String, knob knobName: String, defaultTotal: Int, defaultKnob: Int, countingStatements: Bool = false) async throws {
         let arguments = CommandLine.arguments
         guard arguments.count >= 4, let port = Int(arguments[3]) else {
             let program = (arguments.first as NSString?)?.lastPathComponent ?? name
@@ -35,7 +36,7 @@ public struct EngineBench: Sendable {
         try? FileManager.default.removeItem(atPath: work)
         let log = try SegmentLog.open(directory: work + "/segments", logger: logger)
         self.log = log
-        index = try TraceIndex(path: work + "/index.sqlite")
+        index = try TraceIndex(path: work + "/index.sqlite", countingStatements: countingStatements)
         applier = IndexApplier(follower: IndexFollower(segmentDirectory: work + "/segments", index: index), end: { log.committed.end })
         try await BenchmarkCorpus.append(total, from: try BenchmarkCorpus.load(arguments[2]), to: log)
         try await applier.catchUp()

@@ -2,7 +2,9 @@
 // (the destination answers 404, not retried); the workflow is fixed and a bulk replay job
 // over all of them runs, with the first step skipped (its idempotency key succeeded) and the
 // second sent to a loopback destination that answers at once (IngestNoopServer). Reports
-// replayed events/s from job creation to the last replay finished.
+// replayed events/s from job creation to the last replay finished, and the SQL statements
+// the index ran per replayed event (BEGIN and COMMIT included; the benchmark's own
+// progress checks left out).
 //
 // usage: ReplayBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [CONCURRENCY]
 import BenchmarkSupport
@@ -14,7 +16,8 @@ import TraceboxConfig
 import TraceboxCore
 import Workflows
 
-let bench = try await EngineBench(name: "replay-bench", knob: "CONCURRENCY", defaultTotal: 10_000, defaultKnob: 64)
+let bench = try await EngineBench(name: "replay-bench", knob: "CONCURRENCY", defaultTotal: 10_000, defaultKnob: 64,
+                                countingStatements: true)
 let (port, total, concurrency, index) = (bench.port, bench.total, bench.knob, bench.index)
 
 func workflows(secondPath: String, version: Int) throws -> Configuration {
@@ -41,19 +44,28 @@ print(String(format: "setup: %d events failed at step 2 in %.1f s", total, (Cont
 
 catalog.replace(with: try workflows(secondPath: "/destination/second", version: 2).workflows)
 let started = ContinuousClock.now
+let statementsBefore = index.statementsRun
+var progressStatements = 0
 let job = try await engine.replayer.createJob(
     filter: ReplayFilter(status: "failed", from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"), force: false,
     rate: 1_000_000, concurrency: concurrency, requestedBy: nil)
 try await bench.applier.catchUp()
 engine.wake()
 // Cheap checks while it runs (the job summary counts every event): all fed, none unfinished.
-while try !index.unfedJobEvents(jobID: job.jobID, limit: 1).isEmpty || index.unfinishedExecutionCount() > 0 {
+@MainActor func inProgress() throws -> Bool {
+    let before = index.statementsRun
+    defer { progressStatements += index.statementsRun - before }
+    return try !index.unfedJobEvents(jobID: job.jobID, limit: 1).isEmpty || index.unfinishedExecutionCount() > 0
+}
+while try inProgress() {
     try await Task.sleep(for: .milliseconds(20))
 }
 let seconds = (ContinuousClock.now - started).seconds
+let statements = index.statementsRun - statementsBefore - progressStatements
 let summary = try index.job(id: job.jobID, now: Date())!
 print(String(format: "replay job: %d events (%d succeeded, %d failed) in %.2f s: %.0f events/s (concurrency %d)",
              summary.selected, summary.succeeded, summary.failed, seconds, Double(summary.selected) / seconds, concurrency))
+print(String(format: "index: %d SQL statements, %.1f per replayed event", statements, Double(statements) / Double(summary.selected)))
 running.cancel()
 await running.value
 await bench.finish()
