@@ -19,34 +19,32 @@ public enum IndexChange: Sendable {
 
 extension TraceIndex {
     /// Applies a batch of changes and the new position in one transaction, then brings the
-    /// status of every event they touched up to date.
+    /// status of every event they touched and the daily rollups up to date, with a statement
+    /// per chunk of events and executions rather than one per row.
     public func apply(_ changes: [IndexChange], position: IndexPosition) throws {
         try write { db in
-            var touchedEvents = Set<String>()
+            var effects = BatchEffects()
             let pairs = AttemptPairs(changes)
             for (position, change) in changes.enumerated() {
                 switch change {
                 case .event(let row): try insertEvent(row, db)
                 case .executionsCreated(let created, let sequence):
                     try applyCreated(created, sequence: sequence, db)
-                    touchedEvents.formUnion(created.executions.map(\.eventID))
+                    effects.touchedEvents.formUnion(created.executions.map(\.eventID))
                 // An event's status changes only when one of its executions is created or
                 // ends; a step starting, retrying or handing over to the next leaves it
                 // `processing`, so those skip the (three-subquery) status update.
                 case .stepStarted(let started, let location):
                     if let (finished, finishedLocation) = pairs.finished(after: position) {
-                        try applyAttempt(started, location, finished, finishedLocation, db)
-                        if finished.endsExecution { touchedEvents.insert(finished.eventID) }
+                        try applyAttempt(started, location, finished, finishedLocation, &effects, db)
                     } else {
                         try applyStarted(started, location, db)
                     }
                 case .stepFinished(let finished, let location):
                     guard !pairs.isPaired(position) else { continue }
-                    try applyFinished(finished, location, db)
-                    if finished.endsExecution { touchedEvents.insert(finished.eventID) }
+                    try applyFinished(finished, location, &effects, db)
                 case .stepSkipped(let skipped):
-                    try applySkipped(skipped, db)
-                    if skipped.executionStatus != nil { touchedEvents.insert(skipped.eventID) }
+                    try applySkipped(skipped, &effects, db)
                 case .jobCreated(let job):
                     try applyJobCreated(job, db)
                 case .notificationEnqueued(let notification, let location, let sequence):
@@ -63,41 +61,39 @@ extension TraceIndex {
                         .execute(arguments: [cancelled.cancelledAt, StoredID.value(cancelled.jobID)])
                 }
             }
-            for eventID in touchedEvents { try updateEventStatus(eventID, db) }
+            try rollUp(effects.endedExecutions, db)
+            try updateEventStatuses(effects.touchedEvents, db)
             try storePosition(position, db)
         }
     }
 
+    /// The executions of one `executions.created` record: inserted a chunk at a time; a
+    /// replay marks the executions it follows up as superseded; a job's events are marked fed.
     private func applyCreated(_ created: ExecutionsCreated, sequence: UInt64, _ db: Database) throws {
-        let insert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO executions (execution_id, event_id, workflow_id, workflow_version, trigger, step_names,
-                created_at, status, next_step, next_run_at, created_sequence, replay_of, replay_of_version, requested_by,
-                force, job_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for execution in created.executions {
+        let rows = try created.executions.map { execution -> [DatabaseValueConvertible?] in
             let names = String(decoding: try JSONEncoder().encode(execution.stepNames), as: UTF8.self)
-            let id = StoredID.value(execution.executionID)
-            try insert.execute(arguments: [
-                id, StoredID.value(execution.eventID), execution.workflowID,
+            return [
+                StoredID.value(execution.executionID), StoredID.value(execution.eventID), execution.workflowID,
                 execution.workflowVersion, execution.trigger, names, execution.createdAt, execution.createdAt, Int64(sequence),
                 execution.replayOf.map(StoredID.value), execution.replayOfVersion, execution.requestedBy.map { Int64($0) },
                 execution.force == true, execution.jobID.map(StoredID.value),
-            ])
-            if execution.trigger == "replay" {
-                // The replay replaces every earlier execution of the workflow for this event
-                // in the event's status.
-                try db.cachedStatement(sql: """
-                    UPDATE executions SET superseded_by = ?
-                    WHERE event_id = ? AND workflow_id = ? AND execution_id != ? AND superseded_by IS NULL
-                    """).execute(arguments: [id, StoredID.value(execution.eventID), execution.workflowID, id])
-            }
+            ]
         }
+        try Self.forEachChunk(of: rows, max: 32) { chunk in
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO executions (execution_id, event_id, workflow_id, workflow_version, trigger, step_names,
+                    created_at, status, next_step, next_run_at, created_sequence, replay_of, replay_of_version, requested_by,
+                    force, job_id)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                """).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
+        }
+        try supersede(created.executions.filter { $0.trigger == "replay" }, db)
         if let job = created.job {
             let fedAt = created.executions.first?.createdAt ?? ""
-            let update = try db.cachedStatement(sql: "UPDATE job_events SET fed_at = ? WHERE job_id = ? AND event_id = ? AND fed_at IS NULL")
-            for eventID in job.eventIDs {
-                try update.execute(arguments: [fedAt, StoredID.value(job.jobID), StoredID.value(eventID)])
+            try Self.forEachChunk(of: job.eventIDs) { chunk in
+                try db.cachedStatement(sql: """
+                    UPDATE job_events SET fed_at = ? WHERE job_id = ? AND event_id IN (\(Self.marks(chunk.count))) AND fed_at IS NULL
+                    """).execute(arguments: StatementArguments([fedAt, StoredID.value(job.jobID)] + chunk.map(StoredID.value)))
             }
         }
         if let through = created.routedThrough {
@@ -105,6 +101,25 @@ extension TraceIndex {
                 INSERT INTO router_position (id, routed_through) VALUES (1, ?)
                 ON CONFLICT(id) DO UPDATE SET routed_through = max(routed_through, excluded.routed_through)
                 """).execute(arguments: [Int64(through)])
+        }
+    }
+
+    /// A replay replaces every earlier execution of its workflow for its event in the event's
+    /// status. One statement per chunk when the replays are of different event and workflow
+    /// pairs (one replay at a time per event, so always in the daemon); otherwise in order,
+    /// one by one, so that a later replay supersedes an earlier one of the same record.
+    private func supersede(_ replays: [NewExecution], _ db: Database) throws {
+        guard !replays.isEmpty else { return }
+        let distinct = Set(replays.map { [$0.eventID, $0.workflowID] }).count == replays.count
+        try Self.forEachChunk(of: replays, max: distinct ? 64 : 1) { chunk in
+            try db.cachedStatement(sql: """
+                UPDATE executions SET superseded_by = replay.column1
+                FROM (VALUES \(Self.rowMarks(chunk.count, columns: 3))) AS replay
+                WHERE executions.event_id = replay.column2 AND executions.workflow_id = replay.column3
+                    AND executions.execution_id != replay.column1 AND executions.superseded_by IS NULL
+                """).execute(arguments: StatementArguments(chunk.flatMap { execution -> [DatabaseValueConvertible?] in
+                    [StoredID.value(execution.executionID), StoredID.value(execution.eventID), execution.workflowID]
+                }))
         }
     }
 
@@ -122,19 +137,7 @@ extension TraceIndex {
         for execution in notification.covers ?? [] { try cover.execute(arguments: [StoredID.value(execution), id]) }
     }
 
-    /// Counts a finished execution in its day's rollup (the day it completed, UTC).
-    func rollUp(_ executionID: String, succeeded: Bool, completedAt: String, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO daily_rollups (day, workflow_id, event_type, executions, succeeded, failed, dead_lettered)
-            SELECT substr(?, 1, 10), x.workflow_id, e.event_type, 1, ?, ?, ?
-            FROM executions x JOIN events e ON e.event_id = x.event_id WHERE x.execution_id = ?
-            ON CONFLICT(day, workflow_id, event_type) DO UPDATE SET executions = executions + 1,
-                succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed,
-                dead_lettered = dead_lettered + excluded.dead_lettered
-            """).execute(arguments: [completedAt, succeeded ? 1 : 0, succeeded ? 0 : 1, succeeded ? 0 : 1, StoredID.value(executionID)])
-    }
-
-    private func applySkipped(_ skipped: StepSkipped, _ db: Database) throws {
+    private func applySkipped(_ skipped: StepSkipped, _ effects: inout BatchEffects, _ db: Database) throws {
         let execution = StoredID.value(skipped.executionID)
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome,
@@ -148,7 +151,8 @@ extension TraceIndex {
                 UPDATE executions SET status = 'succeeded', started_at = coalesce(started_at, ?), completed_at = ?,
                     next_step = ?, next_run_at = NULL WHERE execution_id = ?
                 """).execute(arguments: [skipped.skippedAt, skipped.skippedAt, skipped.stepIndex + 1, execution])
-            try rollUp(skipped.executionID, succeeded: true, completedAt: skipped.skippedAt, db)
+            effects.endedExecutions.append(skipped.executionID)
+            effects.touchedEvents.insert(skipped.eventID)
         } else {
             try db.cachedStatement(sql: """
                 UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
@@ -169,22 +173,5 @@ extension TraceIndex {
         for (position, eventID) in job.eventIDs.enumerated() {
             try insert.execute(arguments: [id, position, StoredID.value(eventID)])
         }
-    }
-
-    /// An event's status reflects its current executions (those no replay has superseded):
-    /// `processing` while any is unfinished, else `failed` if any failed, else `succeeded`.
-    /// Events without executions keep the status ingest gave them.
-    private func updateEventStatus(_ eventID: String, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            UPDATE events SET
-                processing_status = (SELECT CASE
-                    WHEN sum(status IN ('pending', 'running', 'retrying')) > 0 THEN 'processing'
-                    WHEN sum(status = 'failed') > 0 THEN 'failed'
-                    ELSE 'succeeded' END
-                    FROM executions WHERE event_id = events.event_id AND superseded_by IS NULL),
-                status_reason = (SELECT group_concat(workflow_id || ': ' || last_error, '; ')
-                    FROM executions WHERE event_id = events.event_id AND superseded_by IS NULL AND status = 'failed')
-            WHERE event_id = ? AND EXISTS (SELECT 1 FROM executions WHERE event_id = events.event_id AND superseded_by IS NULL)
-            """).execute(arguments: [StoredID.value(eventID)])
     }
 }

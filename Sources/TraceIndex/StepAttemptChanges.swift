@@ -76,7 +76,7 @@ extension TraceIndex {
     }
 
     /// `step.finished` of an attempt whose `step.started` was applied before.
-    func applyFinished(_ finished: StepFinished, _ location: RecordLocation, _ db: Database) throws {
+    func applyFinished(_ finished: StepFinished, _ location: RecordLocation, _ effects: inout BatchEffects, _ db: Database) throws {
         let execution = StoredID.value(finished.executionID)
         let result = AttemptResult(finished, location)
         try db.cachedStatement(sql: """
@@ -84,13 +84,13 @@ extension TraceIndex {
                 error_message = ?, response_status = ?, output_segment = ?, output_offset = ?, output_length = ?
             WHERE execution_id = ? AND step_index = ? AND attempt = ?
             """).execute(arguments: StatementArguments(result.columns + [execution, finished.stepIndex, finished.attempt]))
-        try applyOutcome(finished, result, startedAt: nil, db)
+        try applyOutcome(finished, result, startedAt: nil, &effects, db)
     }
 
     /// A whole attempt, `step.started` and `step.finished` together: its row is written once,
     /// as the two records applied in turn would leave it.
     func applyAttempt(_ started: StepStarted, _ startedLocation: RecordLocation,
-                      _ finished: StepFinished, _ location: RecordLocation, _ db: Database) throws {
+                      _ finished: StepFinished, _ location: RecordLocation, _ effects: inout BatchEffects, _ db: Database) throws {
         let execution = StoredID.value(started.executionID)
         let result = AttemptResult(finished, location)
         try db.cachedStatement(sql: """
@@ -102,14 +102,19 @@ extension TraceIndex {
             """).execute(arguments: StatementArguments(
                 [execution, started.stepIndex, started.attempt, started.stepName, started.idempotencyKey, started.startedAt,
                  Int64(startedLocation.segment), Int64(startedLocation.offset), Int64(startedLocation.length)] + result.columns))
-        try applyOutcome(finished, result, startedAt: started.startedAt, db)
+        try applyOutcome(finished, result, startedAt: started.startedAt, &effects, db)
     }
 
     /// What an attempt's end does to its execution (and, when the execution ends, to the
-    /// rollups and the dead-letter queue). `startedAt`: the attempt's `step.started` is
+    /// dead-letter queue; the rollups and the event's status follow at the end of the batch). `startedAt`: the attempt's `step.started` is
     /// applied in the same statement (it sets `started_at` when still unset; its
     /// `status = 'running'` and `next_step` are what these statements set anyway).
-    private func applyOutcome(_ finished: StepFinished, _ result: AttemptResult, startedAt: String?, _ db: Database) throws {
+    private func applyOutcome(_ finished: StepFinished, _ result: AttemptResult, startedAt: String?,
+                              _ effects: inout BatchEffects, _ db: Database) throws {
+        if finished.endsExecution {
+            effects.endedExecutions.append(finished.executionID)
+            effects.touchedEvents.insert(finished.eventID)
+        }
         let execution = StoredID.value(finished.executionID)
         let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
         switch (finished.outcome, finished.executionStatus) {
@@ -119,7 +124,6 @@ extension TraceIndex {
                     next_run_at = NULL
                 WHERE execution_id = ?
                 """).execute(arguments: [startedAt, finished.completedAt, finished.stepIndex + 1, execution])
-            try rollUp(finished.executionID, succeeded: true, completedAt: finished.completedAt, db)
         case (.succeeded, _):
             try db.cachedStatement(sql: """
                 UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
@@ -143,7 +147,6 @@ extension TraceIndex {
                 """).execute(arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
                                  finished.error?.errorClass.rawValue ?? "unknown", result.errorMessage ?? "", finished.attempt,
                                  finished.completedAt])
-            try rollUp(finished.executionID, succeeded: false, completedAt: finished.completedAt, db)
         }
     }
 }
