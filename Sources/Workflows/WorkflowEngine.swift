@@ -37,7 +37,13 @@ public final class WorkflowEngine: Sendable {
     private let stepsFinished = Atomic<Int>(0)
     private let passes = Atomic<Int>(0)
     private let rowsScanned = Atomic<Int>(0)
+    private let queueQueries = Atomic<Int>(0)
     private let sweep = OrphanSweep(interval: .seconds(30))
+    /// Due executions read ahead, per workflow step (see `DueBuffer`).
+    private let buffer = DueBuffer(readAhead: 64)
+    /// When executions waiting beyond the last step of their workflow's version in force were
+    /// last looked for (see `launchDue`).
+    private let beyondChecked = Mutex<ContinuousClock.Instant?>(nil)
     /// Set by `wake()` (new events indexed, a reload, a test moving the clock): the next
     /// pass routes. Passes triggered by finished attempts skip routing.
     private let routeNeeded = Atomic<Bool>(true)
@@ -70,6 +76,8 @@ public final class WorkflowEngine: Sendable {
     /// when told, and once a second.
     public func wake(jobs: Bool = true) {
         routeNeeded.store(true, ordering: .releasing)
+        buffer.clear()
+        beyondChecked.withLock { $0 = nil }
         wakeup.signal()
         if jobs { feederWakeup.signal() }
     }
@@ -84,6 +92,10 @@ public final class WorkflowEngine: Sendable {
     /// Queue rows the scheduler has read since start: what a test checks stays bounded by
     /// the work started, whatever the backlog.
     public var scheduledRowsRead: Int { rowsScanned.load(ordering: .relaxed) }
+
+    /// Queries of the queue the scheduler has made since start: with rows read ahead, far
+    /// fewer than the attempts it starts.
+    public var scheduledQueries: Int { queueQueries.load(ordering: .relaxed) }
 
     /// Executions with a step attempt under way (what a shutdown waits for).
     public var executionsInFlight: Int { inFlight.withLock { $0.count } }
@@ -127,45 +139,77 @@ public final class WorkflowEngine: Sendable {
     ///
     /// What a pass reads follows what it can start, not the backlog: for each step of each
     /// workflow in force whose destination has room, the earliest due executions waiting at
-    /// that step (one index range, at most the room plus the executions in flight), merged
-    /// by due time. A step whose destination is full costs nothing, so a dead destination's
-    /// backlog never slows the others down, and a 100,000-execution queue costs a pass what
-    /// a 100-execution one does. Executions of workflows no longer in force are looked for
-    /// with one scan of the queue when the workflows change and every 30 s (`OrphanSweep`).
+    /// that step (one index range, `DueBuffer.readAhead` rows past those in flight), merged
+    /// by due time; what it does not start now is kept for the next passes, so the pass that
+    /// follows each finished attempt usually reads nothing. A step whose destination is full
+    /// costs nothing, so a dead destination's backlog never slows the others down, and a
+    /// 100,000-execution queue costs a pass what a 100-execution one does. Executions waiting
+    /// beyond the last step of their workflow (a reload removed steps) are looked for at
+    /// most once a second and on every wake-up; those of workflows no longer in force with
+    /// one scan of the queue when the workflows change and every 30 s (`OrphanSweep`).
     private func launchDue(_ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
         guard !limits.isFull else { return (0, true) }
         let busy = inFlight.withLock { $0 }
         let now = clock.now()
         let nowText = Timestamp.format(now)
         let workflows = catalog.workflows
-        var candidates: [ExecutionSummary] = []
+        let generation = catalog.generation
+        var candidates: [(execution: ExecutionSummary, key: DueBuffer.Key?)] = []
         var scanned = 0
-        func read(_ group: TraceIndex.DueGroup, room: Int) throws {
-            let (due, rows) = try index.dueExecutions(group, now: nowText, limit: busy.count + room * 2, excluding: busy)
-            candidates += due
+        func read(_ group: TraceIndex.DueGroup, limit: Int) throws -> [ExecutionSummary] {
+            let (due, rows) = try index.dueExecutions(group, now: nowText, limit: busy.count + limit, excluding: busy)
             scanned += rows
+            queueQueries.add(1, ordering: .relaxed)
+            return due
         }
         for workflow in workflows {
             for (step, definition) in workflow.steps.enumerated() {
                 let room = limits.room(definition.destination)
-                if room > 0 { try read(.step(workflowID: workflow.id, step: step), room: room) }
+                guard room > 0 else { continue }
+                let key = DueBuffer.Key(workflowID: workflow.id, step: step)
+                var due = buffer.take(key, count: room, generation: generation, excluding: busy)
+                if due.isEmpty {
+                    due = try read(.step(workflowID: workflow.id, step: step), limit: max(room, buffer.readAhead))
+                    buffer.keep(due.dropFirst(room), for: key, generation: generation)
+                    due = Array(due.prefix(room))
+                }
+                candidates += due.map { ($0, key) }
             }
-            try read(.beyond(workflowID: workflow.id, fromStep: workflow.steps.count), room: 1)
         }
-        if sweep.needed(generation: catalog.generation, now: now) {
-            let before = candidates.count
-            try read(.otherThan(workflowIDs: workflows.map(\.id)), room: limits.workers - limits.inFlight)
-            if candidates.count == before { sweep.done(generation: catalog.generation, now: now) }
+        let checkBeyond = beyondChecked.withLock { last in
+            let due = last.map { ContinuousClock.now - $0 >= .seconds(1) } ?? true
+            if due { last = ContinuousClock.now }
+            return due
+        }
+        if checkBeyond {
+            for workflow in workflows {
+                candidates += try read(.beyond(workflowID: workflow.id, fromStep: workflow.steps.count), limit: 1).map { ($0, nil) }
+            }
+        }
+        if sweep.needed(generation: generation, now: now) {
+            let found = try read(.otherThan(workflowIDs: workflows.map(\.id)), limit: limits.workers - limits.inFlight)
+            candidates += found.map { ($0, nil) }
+            if found.isEmpty { sweep.done(generation: generation, now: now) }
         }
         rowsScanned.add(scanned, ordering: .relaxed)
-        candidates.sort { ($0.nextRunAt ?? "", $0.executionID) < ($1.nextRunAt ?? "", $1.executionID) }
+        candidates.sort { ($0.execution.nextRunAt ?? "", $0.execution.executionID) < ($1.execution.nextRunAt ?? "", $1.execution.executionID) }
         var started = 0
-        for execution in candidates {
+        var notStarted: [DueBuffer.Key: [ExecutionSummary]] = [:]
+        // Taken from a step's range (or the buffer) but not started: back to the buffer's
+        // front, in order, so the next pass starts them before those read after them.
+        defer { for (key, executions) in notStarted { buffer.putBack(executions, for: key, generation: generation) } }
+        for (position, (execution, key)) in candidates.enumerated() {
             guard execution.nextStep < execution.stepNames.count else { continue }
             let workflow = catalog.workflow(id: execution.workflowID)
             let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
             guard limits.tryAcquire(destination) else {
-                if limits.isFull { return (started, true) }
+                if let key { notStarted[key, default: []].append(execution) }
+                if limits.isFull {
+                    for (rest, restKey) in candidates[(position + 1)...] {
+                        if let restKey { notStarted[restKey, default: []].append(rest) }
+                    }
+                    return (started, true)
+                }
                 continue
             }
             inFlight.withLock { _ = $0.insert(execution.executionID) }

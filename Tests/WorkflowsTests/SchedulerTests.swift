@@ -60,10 +60,57 @@ struct SchedulerTests {
         }
         let rows = harness.engine.scheduledRowsRead - rowsBefore
         let passes = harness.engine.schedulingPasses - passesBefore
-        // Each pass reads at most the executions in flight plus twice the room of each step
+        // Each pass reads at most the executions in flight plus 64 read ahead for each step
         // with room (32 workers, 8 per destination): never thousands.
         #expect(passes > 0 && rows / passes <= 100, "\(rows) rows in \(passes) passes with \(backlog) pending")
         #expect(try harness.index.unfinishedExecutionCount() > backlog - 1000)
+        await harness.stop()
+    }
+
+    /// The pass after each finished attempt takes the next execution from the rows read
+    /// ahead, not from a new query: a query serves dozens of starts, in due order.
+    @Test func rowsReadAheadServeManyStartsInDueOrder() async throws {
+        let destination = try DestinationServer(directory: Support.temporaryDirectory())
+        defer { destination.stop() }
+        let harness = try EngineHarness("""
+            workflows:
+              - id: quick
+                on: { source: crm, type: quick }
+                steps:
+                  - name: call
+                    http: { url: "\(destination.baseURL)/ok/quick", json: { execution: "{{execution.id}}" } }
+            """)
+        // 1,000 executions due one millisecond apart, created in one record (as a bulk replay
+        // would), so their due order is known: the order of this list.
+        let total = 1_000
+        let now = harness.clock.now()
+        var executions: [NewExecution] = []
+        for n in 0..<total {
+            let eventID = UUIDv7.make(at: now).uuidString.lowercased()
+            let metadata = EventMetadata(eventID: eventID, sourceSystem: "crm", eventType: "manual", receivedAt: Timestamp.format(now))
+            _ = try await harness.log.append(event: metadata, payload: Array(#"{"n": \#(n)}"#.utf8))
+            let due = now.addingTimeInterval(-10 + Double(n) / 1000)
+            executions.append(NewExecution(
+                executionID: UUIDv7.make(at: due).uuidString.lowercased(), eventID: eventID, workflowID: "quick", workflowVersion: 1,
+                trigger: "replay", createdAt: Timestamp.format(due), stepNames: ["call"]))
+        }
+        _ = try await harness.log.append(trace: TraceMetadata(traceType: TraceType.executionsCreated.rawValue, recordedAt: Timestamp.format(now)),
+                                         json: ExecutionsCreated(routedThrough: nil, executions: executions))
+        try await harness.applyIndex()
+        harness.start()
+        harness.engine.wake()
+        #expect(try await waitUntil(timeout: 300) { try harness.index.executionStatusCounts()["succeeded", default: 0] == total })
+        let queries = harness.engine.scheduledQueries
+        #expect(queries <= total / 10, "\(queries) queue queries for \(total) executions")
+        // Started in due order, 8 at a time: each request arrives at most a few places from
+        // its execution's place in the list.
+        let place = Dictionary(uniqueKeysWithValues: executions.enumerated().map { ($0.element.executionID, $0.offset) })
+        let order = destination.requests().compactMap { request -> String? in
+            (try? JSONSerialization.jsonObject(with: Data(request.body.utf8)) as? [String: Any])?["execution"] as? String
+        }
+        #expect(order.count == total)
+        let displaced = order.enumerated().filter { abs($0.offset - (place[$0.element] ?? -1000)) > 16 }
+        #expect(displaced.isEmpty, "requests far from their execution's place: \(displaced.prefix(5))")
         await harness.stop()
     }
 }
