@@ -53,9 +53,12 @@ struct StepExecution: Sendable {
     }
 
     /// Runs one attempt of the execution's next step. Returns true when the step is done
-    /// (succeeded or skipped), so the next one may follow at once.
+    /// (succeeded or skipped), so the next one may follow at once. `answered` is called as
+    /// soon as the destination has answered (or failed to), before the outcome is recorded:
+    /// the destination is free for another attempt then, while this one's record is written.
     @discardableResult
-    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory) async throws -> Bool {
+    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory,
+             answered: () -> Void = {}) async throws -> Bool {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
         if memory.steps == nil {
@@ -122,6 +125,7 @@ struct StepExecution: Sendable {
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
             startedAt: Timestamp.format(started), input: input)), memory: &memory)
         let result = await runner.send(input, step: step, idempotencyKey: key, now: started)
+        answered()
         let isLast = stepIndex == execution.stepNames.count - 1
         switch result {
         case .succeeded(let output):

@@ -244,15 +244,25 @@ public final class WorkflowEngine: Sendable {
         var memory = StepExecution.Memory()
         while true {
             var done = false
+            // The destination's slot is given back as soon as it has answered, not once the
+            // outcome is durable: the limit bounds requests in flight to it, and a slot held
+            // through the log's sync as well let 8 slots carry only ~900 attempts a second.
+            // The execution stays in flight (not startable) until the index shows the outcome.
+            var released = false
+            let releasing = { [limits, wakeup] in
+                released = true
+                limits.release(destination)
+                wakeup.signal()
+            }
             do {
-                done = try await stepExecution.run(execution, workflow: workflow, memory: &memory)
+                done = try await stepExecution.run(execution, workflow: workflow, memory: &memory, answered: releasing)
             } catch {
                 logger.error("step attempt not recorded; it will be tried again", metadata: [
                     "execution_id": "\(execution.executionID)", "error": "\(error)",
                 ])
             }
             stepsFinished.add(1, ordering: .relaxed)
-            limits.release(destination)
+            if !released { limits.release(destination) }
             let next = execution.nextStep + 1
             guard done, !Task.isCancelled, next < execution.stepNames.count,
                   let nextDestination = workflow?.step(named: execution.stepNames[next])?.destination,
