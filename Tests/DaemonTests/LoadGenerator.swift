@@ -20,6 +20,9 @@ final class LoadGenerator: @unchecked Sendable {
     private var url: String
     private var paused = false
     private var stopped = false
+    /// Stopped while paused (a test that failed between `pause` and `resume`): deliveries
+    /// in flight are given up instead of redelivered to a daemon that may never come back.
+    private var abandoned = false
     private var acks: [String: Ack] = [:]
     private var running = 0
 
@@ -43,10 +46,12 @@ final class LoadGenerator: @unchecked Sendable {
         }
     }
 
-    /// Stops every sender and waits for them to finish.
+    /// Stops every sender and waits for them to finish. Stopped while paused, deliveries in
+    /// flight are abandoned (otherwise their senders would wait for a `resume` forever).
     func stop() {
         condition.lock()
         stopped = true
+        if paused { abandoned = true }
         condition.broadcast()
         while running > 0 { condition.wait() }
         condition.unlock()
@@ -76,13 +81,14 @@ final class LoadGenerator: @unchecked Sendable {
             var attempted = false
             while true {
                 condition.lock()
-                while paused && (!stopped || attempted) { condition.wait() }
+                while paused && !abandoned && (!stopped || attempted) { condition.wait() }
                 let stop = stopped
+                let abandon = abandoned
                 let url = self.url
                 condition.unlock()
                 // A delivery already sent may have been stored: finish it (as a vendor would
                 // redeliver) before stopping, so every stored event has its acknowledgement.
-                if stop && !attempted { return }
+                if abandon || (stop && !attempted) { return }
                 attempted = true
                 guard let response = try? easy.perform(Webhooks.request(for: file, url: url, delivery: delivery)),
                       response.status == 202 || response.status == 200,
