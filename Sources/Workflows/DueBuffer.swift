@@ -10,8 +10,9 @@ import TraceboxCore
 /// first, and any execution that becomes due later (created, handed back by a task at its
 /// next step, a retry whose time came) has a later `next_run_at` than all of them. Only the
 /// engine changes a waiting execution, and it starts buffered ones only from here, so a
-/// buffered row stays what the index holds. Emptied on every wake-up (new events, a reload,
-/// a replay, a test moving the clock) and when the workflows in force change.
+/// buffered row stays what the index holds. New events, replays and a clock moved forward
+/// only add executions due after those kept, so a wake-up keeps them; a change of the
+/// workflows in force empties the buffer.
 final class DueBuffer: Sendable {
     struct Key: Hashable {
         let workflowID: String
@@ -65,9 +66,5 @@ final class DueBuffer: Sendable {
             guard state.generation == generation else { return }
             state.byStep[key] = ArraySlice(executions + (state.byStep[key] ?? []))
         }
-    }
-
-    func clear() {
-        state.withLock { $0.byStep = [:] }
     }
 }

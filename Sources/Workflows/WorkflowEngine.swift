@@ -42,8 +42,8 @@ public final class WorkflowEngine: Sendable {
     /// Due executions read ahead, per workflow step (see `DueBuffer`).
     private let buffer = DueBuffer(readAhead: 64)
     /// When executions waiting beyond the last step of their workflow's version in force were
-    /// last looked for (see `launchDue`).
-    private let beyondChecked = Mutex<ContinuousClock.Instant?>(nil)
+    /// last looked for, and with which workflows (see `launchDue`).
+    private let beyondChecked = Mutex<(at: ContinuousClock.Instant, generation: Int)?>(nil)
     /// Set by `wake()` (new events indexed, a reload, a test moving the clock): the next
     /// pass routes. Passes triggered by finished attempts skip routing.
     private let routeNeeded = Atomic<Bool>(true)
@@ -76,8 +76,6 @@ public final class WorkflowEngine: Sendable {
     /// when told, and once a second.
     public func wake(jobs: Bool = true) {
         routeNeeded.store(true, ordering: .releasing)
-        buffer.clear()
-        beyondChecked.withLock { $0 = nil }
         wakeup.signal()
         if jobs { feederWakeup.signal() }
     }
@@ -144,8 +142,8 @@ public final class WorkflowEngine: Sendable {
     /// follows each finished attempt usually reads nothing. A step whose destination is full
     /// costs nothing, so a dead destination's backlog never slows the others down, and a
     /// 100,000-execution queue costs a pass what a 100-execution one does. Executions waiting
-    /// beyond the last step of their workflow (a reload removed steps) are looked for at
-    /// most once a second and on every wake-up; those of workflows no longer in force with
+    /// beyond the last step of their workflow (a reload removed steps) are looked for once
+    /// a second and when the workflows change; those of workflows no longer in force with
     /// one scan of the queue when the workflows change and every 30 s (`OrphanSweep`).
     private func launchDue(_ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
         guard !limits.isFull else { return (0, true) }
@@ -177,8 +175,8 @@ public final class WorkflowEngine: Sendable {
             }
         }
         let checkBeyond = beyondChecked.withLock { last in
-            let due = last.map { ContinuousClock.now - $0 >= .seconds(1) } ?? true
-            if due { last = ContinuousClock.now }
+            let due = last.map { $0.generation != generation || ContinuousClock.now - $0.at >= .seconds(1) } ?? true
+            if due { last = (ContinuousClock.now, generation) }
             return due
         }
         if checkBeyond {

@@ -105,7 +105,7 @@ struct SchedulerTests {
         #expect(try await waitUntil(timeout: 300) { try harness.index.executionStatusCounts()["succeeded", default: 0] == total })
         // A read of the step's range per 64 starts (and a few more: the first pass, the sweep
         // for removed workflows), and looks for executions beyond the workflow's last step at
-        // most once a second and on wake-ups; a read per pass would be 300 or more.
+        // most once a second; a read per pass would be 300 or more.
         let seconds = Int((ContinuousClock.now - started).components.seconds)
         let queries = harness.engine.scheduledQueries
         #expect(queries <= total / 64 + 8 + 2 * seconds, "\(queries) queue queries for \(total) executions in \(seconds) s")
