@@ -8,7 +8,9 @@ import TraceboxCore
 ///
 /// Taking from the buffer keeps due order: it holds rows due when they were read, earliest
 /// first, and any execution that becomes due later (created, handed back by a task at its
-/// next step, a retry whose time came) has a later `next_run_at` than all of them. Only the
+/// next step, a retry whose time came) has a later `next_run_at` than all of them. The one
+/// exception is an execution stamped just before a read whose record reached the index just
+/// after it: it waits behind the rows kept, at most `readAhead` starts. Only the
 /// engine changes a waiting execution, and it starts buffered ones only from here, so a
 /// buffered row stays what the index holds. New events, replays and a clock moved forward
 /// only add executions due after those kept, so a wake-up keeps them; a change of the
