@@ -11,8 +11,11 @@ import TraceIndex
 /// not kept, a later task of the same execution) reads the index as before. An entry lives
 /// from an execution's creation to its first step, so there are as many as executions wait
 /// to start: after a burst of ingest, the whole burst (routing is far quicker than running).
-/// At most `limit` (32,768 by default, ~0.5 KB each): when full, new executions are not
-/// kept, so a larger backlog costs no more memory, and the oldest (which run first) keep theirs.
+/// At most `limit` (131,072 by default, ~0.5 KB each, so up to ~64 MB): when full, new
+/// executions are not kept, so a larger backlog costs no more memory, and the oldest (which
+/// run first) keep theirs. An execution without an entry reads its state from the index
+/// when its first step runs, ~250 µs more; at 32,768 that made every execution past the
+/// first 32k of a burst dearer (`docs/benchmarks.md`, backlog drain).
 final class ExecutionHandOver: Sendable {
     struct Known: Sendable {
         var event: EventRow
@@ -22,7 +25,7 @@ final class ExecutionHandOver: Sendable {
     private let entries = Mutex<[String: Known]>([:])
     let limit: Int
 
-    init(limit: Int = 32_768) {
+    init(limit: Int = 131_072) {
         self.limit = limit
     }
 
