@@ -85,7 +85,7 @@ extension TraceIndex {
     private static func forEachSlice<T>(of values: [T], _ body: (ArraySlice<T>, String) throws -> Void) rethrows {
         for start in stride(from: 0, to: values.count, by: 500) {
             let slice = values[start..<min(values.count, start + 500)]
-            try body(slice, Array(repeating: "?", count: slice.count).joined(separator: ", "))
+            try body(slice, marks(slice.count))
         }
     }
 

@@ -5,23 +5,21 @@ import Foundation
 /// unescaped, so equal values always give equal bytes.
 public enum StableJSON {
     public static func encode(_ value: some Encodable) throws -> Data {
-        if let writable = value as? any StableJSONWritable, writable.canWriteStableJSON {
-            return Data(write(writable))
-        }
+        if let bytes = written(value) { return Data(bytes) }
         return try encoder().encode(value)
     }
 
     /// The same bytes as `encode`, as an array (what the log appends).
     public static func bytes(_ value: some Encodable) throws -> [UInt8] {
-        if let writable = value as? any StableJSONWritable, writable.canWriteStableJSON {
-            return write(writable)
-        }
-        return Array(try encoder().encode(value))
+        try written(value) ?? Array(encoder().encode(value))
     }
 
-    private static func write(_ value: some StableJSONWritable) -> [UInt8] {
+    /// The bytes of a value that writes itself (`StableJSONWritable`); nil for the others,
+    /// which `JSONEncoder` writes (and refuses, when they cannot be JSON).
+    private static func written(_ value: some Encodable) -> [UInt8]? {
+        guard let writable = value as? any StableJSONWritable, writable.canWriteStableJSON else { return nil }
         var writer = StableJSONWriter()
-        value.writeStableJSON(to: &writer)
+        writable.writeStableJSON(to: &writer)
         return writer.bytes
     }
 

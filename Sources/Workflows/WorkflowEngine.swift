@@ -192,29 +192,25 @@ public final class WorkflowEngine: Sendable {
         rowsScanned.add(scanned, ordering: .relaxed)
         candidates.sort { ($0.execution.nextRunAt ?? "", $0.execution.executionID) < ($1.execution.nextRunAt ?? "", $1.execution.executionID) }
         var started = 0
-        var notStarted: [DueBuffer.Key: [ExecutionSummary]] = [:]
+        var saturated = false
         // Taken from a step's range (or the buffer) but not started: back to the buffer's
         // front, in order, so the next pass starts them before those read after them.
-        defer { for (key, executions) in notStarted { buffer.putBack(executions, for: key, generation: generation) } }
-        for (position, (execution, key)) in candidates.enumerated() {
+        var notStarted: [DueBuffer.Key: [ExecutionSummary]] = [:]
+        for (execution, key) in candidates {
             guard execution.nextStep < execution.stepNames.count else { continue }
             let workflow = catalog.workflow(id: execution.workflowID)
             let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
-            guard limits.tryAcquire(destination) else {
+            guard !saturated, limits.tryAcquire(destination) else {
                 if let key { notStarted[key, default: []].append(execution) }
-                if limits.isFull {
-                    for (rest, restKey) in candidates[(position + 1)...] {
-                        if let restKey { notStarted[restKey, default: []].append(rest) }
-                    }
-                    return (started, true)
-                }
+                saturated = saturated || limits.isFull
                 continue
             }
             inFlight.withLock { _ = $0.insert(execution.executionID) }
             start(execution, workflow, destination)
             started += 1
         }
-        return (started, false)
+        for (key, executions) in notStarted { buffer.putBack(executions, for: key, generation: generation) }
+        return (started, saturated)
     }
 
     /// Feeds replay jobs at their rates until cancelled: often while a job is active (tokens
