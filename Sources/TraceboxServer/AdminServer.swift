@@ -23,12 +23,18 @@ final class AdminServer: Service {
     /// A request line longer than this is refused (the connection is closed).
     static let maxLineBytes = 1024 * 1024
 
-    init(path: String, group: String?, allowUIDs: [UInt32], handler: AdminHandler, logger: Logger) {
+    /// The listening socket, bound by `listen` so that the daemon announces itself
+    /// (`serve.json`) only once the socket exists.
+    private let server: NIOAsyncChannel<Connection, Never>
+
+    private init(path: String, group: String?, allowedUIDs: Set<UInt32>, handler: AdminHandler, logger: Logger,
+                 server: NIOAsyncChannel<Connection, Never>) {
         self.path = path
         self.group = group
-        self.allowedUIDs = Set(allowUIDs + [getuid()])
+        self.allowedUIDs = allowedUIDs
         self.handler = handler
         self.logger = logger
+        self.server = server
     }
 
     /// `ucred` as the kernel fills it for SO_PEERCRED (Glibc's type is not visible from Swift).
@@ -43,7 +49,9 @@ final class AdminServer: Service {
         var peer: PeerCredentials?
     }
 
-    func run() async throws {
+    /// Binds the socket (0600, or 0660 for `group`); `run` then serves it.
+    static func listen(path: String, group: String?, allowUIDs: [UInt32], handler: AdminHandler,
+                       logger: Logger) async throws -> AdminServer {
         // The socket file gets mode 0777 & ~umask when bound: bind with a strict umask so it
         // is never open to others, even for a moment.
         let previous = umask(group == nil ? 0o177 : 0o117)
@@ -62,8 +70,19 @@ final class AdminServer: Service {
             throw AdminServerError(message: "cannot listen on the admin socket \(path): \(error)")
         }
         umask(previous)
-        try applyGroup()
+        do {
+            try applyGroup(group, path: path)
+        } catch {
+            try? await server.channel.close()
+            throw error
+        }
         logger.info("admin socket listening", metadata: ["path": "\(path)"])
+        return AdminServer(path: path, group: group, allowedUIDs: Set(allowUIDs + [getuid()]), handler: handler,
+                           logger: logger, server: server)
+    }
+
+    func run() async throws {
+        let server = self.server
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await server.executeThenClose { connections in
@@ -78,7 +97,7 @@ final class AdminServer: Service {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    private func applyGroup() throws {
+    private static func applyGroup(_ group: String?, path: String) throws {
         guard let group else { return }
         guard let entry = getgrnam(group) else {
             throw AdminServerError(message: "admin.group \(group) does not exist")

@@ -118,7 +118,7 @@ public enum Daemon {
             configuration: configuration, index: index, clock: clock, logger: logger)
         let handler = AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
                                    monitor: monitor, archive: archive)
-        let admin = AdminServer(
+        let admin = try await AdminServer.listen(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
             handler: handler, logger: logger)
         return Parts(index: index, indexer: indexer, ingest: ingest, engine: engine, workflows: workflows, monitoring: monitoring,
