@@ -24,8 +24,8 @@ extension TraceIndex {
     public func apply(_ changes: [IndexChange], position: IndexPosition) throws {
         try write { db in
             var effects = BatchEffects()
-            let pairs = AttemptPairs(changes)
-            for (position, change) in changes.enumerated() {
+            var steps = StepWrites()
+            for change in changes {
                 switch change {
                 case .event(let row): try insertEvent(row, db)
                 case .executionsCreated(let created, let sequence):
@@ -35,16 +35,22 @@ extension TraceIndex {
                 // ends; a step starting, retrying or handing over to the next leaves it
                 // `processing`, so those skip the (three-subquery) status update.
                 case .stepStarted(let started, let location):
-                    if let (finished, finishedLocation) = pairs.finished(after: position) {
-                        try applyAttempt(started, location, finished, finishedLocation, &effects, db)
-                    } else {
-                        try applyStarted(started, location, db)
-                    }
+                    steps.started(started, location)
                 case .stepFinished(let finished, let location):
-                    guard !pairs.isPaired(position) else { continue }
-                    try applyFinished(finished, location, &effects, db)
+                    steps.finished(finished, location)
+                    if finished.endsExecution {
+                        effects.endedExecutions.append(finished.executionID)
+                        effects.touchedEvents.insert(finished.eventID)
+                    }
+                    if finished.outcome == .failed && finished.executionStatus != "succeeded" {
+                        try deadLetter(finished, location, db)
+                    }
                 case .stepSkipped(let skipped):
-                    try applySkipped(skipped, &effects, db)
+                    steps.skipped(skipped)
+                    if skipped.executionStatus == "succeeded" {
+                        effects.endedExecutions.append(skipped.executionID)
+                        effects.touchedEvents.insert(skipped.eventID)
+                    }
                 case .jobCreated(let job):
                     try applyJobCreated(job, db)
                 case .notificationEnqueued(let notification, let location, let sequence):
@@ -61,6 +67,7 @@ extension TraceIndex {
                         .execute(arguments: [cancelled.cancelledAt, StoredID.value(cancelled.jobID)])
                 }
             }
+            try steps.write(db)
             try rollUp(effects.endedExecutions, db)
             try updateEventStatuses(effects.touchedEvents, db)
             try storePosition(position, db)
@@ -137,41 +144,23 @@ extension TraceIndex {
         for execution in notification.covers ?? [] { try cover.execute(arguments: [StoredID.value(execution), id]) }
     }
 
-    private func applySkipped(_ skipped: StepSkipped, _ effects: inout BatchEffects, _ db: Database) throws {
-        let execution = StoredID.value(skipped.executionID)
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome,
-                started_at, completed_at, output_segment, output_offset, output_length, skipped_from)
-            VALUES (?, ?, 0, ?, ?, 'skipped', ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [execution, skipped.stepIndex, skipped.stepName, skipped.idempotencyKey, skipped.skippedAt,
-                                     skipped.skippedAt, Int64(skipped.output.segment), Int64(skipped.output.offset),
-                                     Int64(skipped.output.length), StoredID.value(skipped.succeededIn)])
-        if skipped.executionStatus == "succeeded" {
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'succeeded', started_at = coalesce(started_at, ?), completed_at = ?,
-                    next_step = ?, next_run_at = NULL WHERE execution_id = ?
-                """).execute(arguments: [skipped.skippedAt, skipped.skippedAt, skipped.stepIndex + 1, execution])
-            effects.endedExecutions.append(skipped.executionID)
-            effects.touchedEvents.insert(skipped.eventID)
-        } else {
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
-                WHERE execution_id = ?
-                """).execute(arguments: [skipped.skippedAt, skipped.stepIndex + 1, skipped.skippedAt, execution])
-        }
-    }
-
     private func applyJobCreated(_ job: JobCreated, _ db: Database) throws {
         let id = StoredID.value(job.jobID)
-        let filter = String(decoding: try JSONEncoder().encode(job.filter), as: UTF8.self)
+        // Sorted keys: the same job gives the same row in a live and a rebuilt index.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let filter = String(decoding: try encoder.encode(job.filter), as: UTF8.self)
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO jobs (job_id, created_at, requested_by, filter, force, rate, concurrency, selected)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [id, job.createdAt, job.requestedBy.map { Int64($0) }, filter, job.force, job.rate,
                                      job.concurrency, job.eventIDs.count])
-        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job_events (job_id, position, event_id) VALUES (?, ?, ?)")
-        for (position, eventID) in job.eventIDs.enumerated() {
-            try insert.execute(arguments: [id, position, StoredID.value(eventID)])
+        try Self.forEachChunk(of: Array(job.eventIDs.enumerated())) { chunk in
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO job_events (job_id, position, event_id) VALUES \(Self.rowMarks(chunk.count, columns: 3))
+                """).execute(arguments: StatementArguments(chunk.flatMap { position, eventID -> [DatabaseValueConvertible?] in
+                    [id, position, StoredID.value(eventID)]
+                }))
         }
     }
 }

@@ -2,50 +2,235 @@ import GRDB
 import SegmentLog
 import TraceboxCore
 
-/// The `step.started` / `step.finished` records of one batch whose attempt starts and ends
-/// in that batch (always, when `tracebox reindex` rebuilds an index; in the daemon when an
-/// attempt is quicker than the time between two catch-ups). Such an attempt's row is written
-/// once, in its final state, and its execution updated once: three statements instead of four.
+/// The step rows and execution updates of one batch of changes, gathered while the batch is
+/// applied and written at its end with one statement per chunk of rows (`write`), instead of
+/// two or three statements per trace record: that was most of the statements a step cost.
 ///
-/// That gives the same rows as applying the two records one after the other: between an
-/// attempt's two records the log holds no other record of its execution (one task runs an
-/// execution's steps in order), and nothing else in a batch reads or writes its step rows.
-struct AttemptPairs {
-    private struct Key: Hashable {
+/// The result is the same as applying the records one after the other because each fold
+/// below gives what the statements in turn would leave:
+/// - an attempt's row is written whole: a `step.finished` whose `step.started` is in the
+///   batch fills in that row; a later row for the same attempt replaces it (`INSERT OR
+///   REPLACE`); a `step.finished` of an attempt started before the batch becomes an update;
+/// - an execution's columns are last-writer-wins, except `started_at`, which keeps the first
+///   value given (`coalesce`), and `completed_at` and `last_error`, which only some records set.
+/// Nothing else in a batch reads step rows, and what reads executions (rollups, event
+/// statuses) runs after `write`.
+struct StepWrites {
+    private struct AttemptKey: Hashable {
         let executionID: String
         let stepIndex: Int
         let attempt: Int
     }
 
-    /// For each paired `step.started` (by position in the batch), its `step.finished`.
-    private var finishedOf: [Int: (StepFinished, RecordLocation, position: Int)] = [:]
-    private var pairedFinished = Set<Int>()
+    /// Rows written whole: attempts started in the batch (and finished, when that is in it
+    /// too) and skipped steps (attempt 0).
+    private var rows: [AttemptKey: AttemptRow] = [:]
+    /// Attempts started in an earlier batch that end in this one.
+    private var finishes: [AttemptKey: AttemptResult] = [:]
+    private var executions: [String: ExecutionUpdate] = [:]
 
-    init(_ changes: [IndexChange]) {
-        var started: [Key: Int] = [:]
-        for (position, change) in changes.enumerated() {
-            switch change {
-            case .stepStarted(let record, _):
-                started[Key(executionID: record.executionID, stepIndex: record.stepIndex, attempt: record.attempt)] = position
-            case .stepFinished(let record, let location):
-                let key = Key(executionID: record.executionID, stepIndex: record.stepIndex, attempt: record.attempt)
-                guard let start = started.removeValue(forKey: key) else { continue }
-                finishedOf[start] = (record, location, position)
-                pairedFinished.insert(position)
-            default:
-                continue
-            }
+    var isEmpty: Bool { rows.isEmpty && finishes.isEmpty && executions.isEmpty }
+
+    /// `step.started`: the execution is running this step; the attempt is on record.
+    mutating func started(_ started: StepStarted, _ location: RecordLocation) {
+        let key = AttemptKey(executionID: started.executionID, stepIndex: started.stepIndex, attempt: started.attempt)
+        finishes[key] = nil
+        rows[key] = AttemptRow(started, location)
+        // A later step's first attempt follows its predecessor's success or skip, which left
+        // the execution `running` at this step, started and due: nothing to change.
+        if started.stepIndex == 0 || started.attempt > 1 {
+            update(started.executionID, ExecutionUpdate(status: "running", startedAt: started.startedAt,
+                                                        nextStep: started.stepIndex, nextRunAt: started.startedAt))
         }
     }
 
-    /// The `step.finished` that ends the attempt started at `position`, if it is in the batch.
-    func finished(after position: Int) -> (StepFinished, RecordLocation)? {
-        finishedOf[position].map { ($0.0, $0.1) }
+    /// `step.finished`: the attempt's result, and what it does to its execution (the
+    /// dead-letter row is the caller's, as it goes to a table of its own).
+    mutating func finished(_ finished: StepFinished, _ location: RecordLocation) {
+        let key = AttemptKey(executionID: finished.executionID, stepIndex: finished.stepIndex, attempt: finished.attempt)
+        let result = AttemptResult(finished, location)
+        if rows[key] != nil {
+            rows[key]?.result = result
+        } else {
+            finishes[key] = result
+        }
+        let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
+        let change: ExecutionUpdate
+        switch (finished.outcome, finished.executionStatus) {
+        case (_, "succeeded"?):
+            change = ExecutionUpdate(status: "succeeded", nextStep: finished.stepIndex + 1, nextRunAt: nil,
+                                     completedAt: .set(finished.completedAt))
+        case (.succeeded, _):
+            change = ExecutionUpdate(status: "running", nextStep: finished.stepIndex + 1, nextRunAt: finished.completedAt)
+        case (.retrying, _):
+            change = ExecutionUpdate(status: "retrying", nextStep: finished.stepIndex, nextRunAt: finished.nextAttemptAt,
+                                     lastError: .set(lastError))
+        case (.failed, _):
+            change = ExecutionUpdate(status: "failed", nextStep: finished.stepIndex, nextRunAt: nil,
+                                     completedAt: .set(finished.completedAt), lastError: .set(lastError))
+        }
+        update(finished.executionID, change)
     }
 
-    /// Whether the `step.finished` at `position` was written with its `step.started`.
-    func isPaired(_ position: Int) -> Bool {
-        pairedFinished.contains(position)
+    /// `step.skipped`: attempt 0 reuses the success recorded elsewhere; the execution moves on.
+    mutating func skipped(_ skipped: StepSkipped) {
+        let key = AttemptKey(executionID: skipped.executionID, stepIndex: skipped.stepIndex, attempt: 0)
+        finishes[key] = nil
+        rows[key] = AttemptRow(skipped)
+        let ends = skipped.executionStatus == "succeeded"
+        update(skipped.executionID, ExecutionUpdate(
+            status: ends ? "succeeded" : "running", startedAt: skipped.skippedAt, nextStep: skipped.stepIndex + 1,
+            nextRunAt: ends ? nil : skipped.skippedAt, completedAt: ends ? .set(skipped.skippedAt) : .unchanged))
+    }
+
+    private mutating func update(_ executionID: String, _ change: ExecutionUpdate) {
+        if let earlier = executions[executionID] {
+            executions[executionID] = earlier.followed(by: change)
+        } else {
+            executions[executionID] = change
+        }
+    }
+
+    /// Writes everything gathered: attempt rows, then the ends of earlier attempts, then the
+    /// executions, each a statement per chunk of up to 64 rows.
+    func write(_ db: Database) throws {
+        try TraceIndex.forEachChunk(of: Array(rows.values)) { chunk in
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome,
+                    started_at, input_segment, input_offset, input_length, skipped_from,
+                    completed_at, duration_ms, next_attempt_at, error_class, error_message, response_status,
+                    output_segment, output_offset, output_length)
+                VALUES \(TraceIndex.rowMarks(chunk.count, columns: AttemptRow.columnCount))
+                """).execute(arguments: StatementArguments(chunk.flatMap(\.columns)))
+        }
+        try TraceIndex.forEachChunk(of: Array(finishes)) { chunk in
+            try db.cachedStatement(sql: """
+                UPDATE step_attempts SET outcome = v.column4, completed_at = v.column5, duration_ms = v.column6,
+                    next_attempt_at = v.column7, error_class = v.column8, error_message = v.column9,
+                    response_status = v.column10, output_segment = v.column11, output_offset = v.column12,
+                    output_length = v.column13
+                FROM (VALUES \(TraceIndex.rowMarks(chunk.count, columns: 3 + AttemptResult.columnCount))) AS v
+                WHERE step_attempts.execution_id = v.column1 AND step_attempts.step_index = v.column2
+                    AND step_attempts.attempt = v.column3
+                """).execute(arguments: StatementArguments(chunk.flatMap { key, result -> [DatabaseValueConvertible?] in
+                    [StoredID.value(key.executionID), key.stepIndex, key.attempt] + result.columns
+                }))
+        }
+        try TraceIndex.forEachChunk(of: Array(executions)) { chunk in
+            try db.cachedStatement(sql: """
+                UPDATE executions SET status = v.column2, started_at = coalesce(executions.started_at, v.column3),
+                    next_step = v.column4, next_run_at = v.column5,
+                    completed_at = CASE WHEN v.column6 THEN v.column7 ELSE executions.completed_at END,
+                    last_error = CASE WHEN v.column8 THEN v.column9 ELSE executions.last_error END
+                FROM (VALUES \(TraceIndex.rowMarks(chunk.count, columns: 9))) AS v
+                WHERE executions.execution_id = v.column1
+                """).execute(arguments: StatementArguments(chunk.flatMap { id, change -> [DatabaseValueConvertible?] in
+                    [StoredID.value(id)] + change.columns
+                }))
+        }
+    }
+}
+
+/// A column some records set and others leave as it is.
+private enum ColumnChange<Value: DatabaseValueConvertible> {
+    case unchanged
+    case set(Value?)
+
+    /// `(whether to set, the value)`, as the execution statement takes them.
+    var columns: [DatabaseValueConvertible?] {
+        switch self {
+        case .unchanged: [false, nil]
+        case .set(let value): [true, value]
+        }
+    }
+
+    func followed(by later: ColumnChange) -> ColumnChange {
+        if case .set = later { return later }
+        return self
+    }
+}
+
+/// What a batch does to one execution's row, as the records fold into it.
+private struct ExecutionUpdate {
+    var status: String
+    /// Set when the row has none yet (`coalesce`): the first value given wins.
+    var startedAt: String?
+    var nextStep: Int
+    var nextRunAt: String?
+    var completedAt: ColumnChange<String>
+    var lastError: ColumnChange<String>
+
+    init(status: String, startedAt: String? = nil, nextStep: Int, nextRunAt: String?,
+         completedAt: ColumnChange<String> = .unchanged, lastError: ColumnChange<String> = .unchanged) {
+        self.status = status
+        self.startedAt = startedAt
+        self.nextStep = nextStep
+        self.nextRunAt = nextRunAt
+        self.completedAt = completedAt
+        self.lastError = lastError
+    }
+
+    func followed(by later: ExecutionUpdate) -> ExecutionUpdate {
+        ExecutionUpdate(status: later.status, startedAt: startedAt ?? later.startedAt, nextStep: later.nextStep,
+                        nextRunAt: later.nextRunAt, completedAt: completedAt.followed(by: later.completedAt),
+                        lastError: lastError.followed(by: later.lastError))
+    }
+
+    /// status, started_at, next_step, next_run_at, then completed_at's and last_error's pairs.
+    var columns: [DatabaseValueConvertible?] {
+        [status, startedAt, nextStep, nextRunAt] + completedAt.columns + lastError.columns
+    }
+}
+
+/// One `step_attempts` row written whole.
+private struct AttemptRow {
+    static let columnCount = 11 + AttemptResult.columnCount - 1
+    /// execution_id … input_length, skipped_from: what the start (or the skip) sets.
+    let start: [DatabaseValueConvertible?]
+    var result: AttemptResult?
+
+    init(_ started: StepStarted, _ location: RecordLocation) {
+        start = [StoredID.value(started.executionID), started.stepIndex, started.attempt, started.stepName,
+                 started.idempotencyKey, "running", started.startedAt,
+                 Int64(location.segment), Int64(location.offset), Int64(location.length), nil]
+    }
+
+    init(_ skipped: StepSkipped) {
+        start = [StoredID.value(skipped.executionID), skipped.stepIndex, 0, skipped.stepName, skipped.idempotencyKey,
+                 "skipped", skipped.skippedAt, nil, nil, nil, StoredID.value(skipped.succeededIn)]
+        result = AttemptResult(skippedAt: skipped.skippedAt, output: skipped.output)
+    }
+
+    var columns: [DatabaseValueConvertible?] {
+        guard let result else { return start + Array(repeating: nil, count: AttemptResult.columnCount - 1) }
+        var columns = start
+        columns[5] = result.columns[0]  // the outcome
+        return columns + result.columns.dropFirst()
+    }
+}
+
+/// The columns a `step.finished` sets: outcome, completed_at, duration_ms, next_attempt_at,
+/// error_class, error_message (its first 2,000 characters), response_status, and the
+/// record's location.
+struct AttemptResult {
+    static let columnCount = 10
+    let columns: [DatabaseValueConvertible?]
+    let errorMessage: String?
+
+    init(_ finished: StepFinished, _ location: RecordLocation) {
+        let responseStatus = finished.output?.status ?? finished.error?.response?.status
+        let errorMessage = finished.error.map { String($0.message.prefix(2000)) }
+        self.errorMessage = errorMessage
+        columns = [finished.outcome.rawValue, finished.completedAt, finished.durationMS, finished.nextAttemptAt,
+                   finished.error?.errorClass.rawValue, errorMessage, responseStatus,
+                   Int64(location.segment), Int64(location.offset), Int64(location.length)]
+    }
+
+    /// A skipped step: completed when skipped, its output the success it reuses.
+    init(skippedAt: String, output: RecordPointer) {
+        errorMessage = nil
+        columns = ["skipped", skippedAt, nil, nil, nil, nil, nil,
+                   Int64(output.segment), Int64(output.offset), Int64(output.length)]
     }
 }
 
@@ -56,114 +241,13 @@ extension StepFinished {
 }
 
 extension TraceIndex {
-    /// `step.started`: the execution is running this step; the attempt is on record.
-    func applyStarted(_ started: StepStarted, _ location: RecordLocation, _ db: Database) throws {
-        let execution = StoredID.value(started.executionID)
-        // A later step's first attempt follows its predecessor's success or skip, which left
-        // the execution `running` at this step, started and due: nothing to change.
-        if started.stepIndex == 0 || started.attempt > 1 {
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
-                WHERE execution_id = ?
-                """).execute(arguments: [started.startedAt, started.stepIndex, started.startedAt, execution])
-        }
+    /// A failed execution's row in the dead-letter queue.
+    func deadLetter(_ finished: StepFinished, _ location: RecordLocation, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome,
-                started_at, input_segment, input_offset, input_length)
-            VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
-            """).execute(arguments: [execution, started.stepIndex, started.attempt, started.stepName, started.idempotencyKey,
-                             started.startedAt, Int64(location.segment), Int64(location.offset), Int64(location.length)])
-    }
-
-    /// `step.finished` of an attempt whose `step.started` was applied before.
-    func applyFinished(_ finished: StepFinished, _ location: RecordLocation, _ effects: inout BatchEffects, _ db: Database) throws {
-        let execution = StoredID.value(finished.executionID)
-        let result = AttemptResult(finished, location)
-        try db.cachedStatement(sql: """
-            UPDATE step_attempts SET outcome = ?, completed_at = ?, duration_ms = ?, next_attempt_at = ?, error_class = ?,
-                error_message = ?, response_status = ?, output_segment = ?, output_offset = ?, output_length = ?
-            WHERE execution_id = ? AND step_index = ? AND attempt = ?
-            """).execute(arguments: StatementArguments(result.columns + [execution, finished.stepIndex, finished.attempt]))
-        try applyOutcome(finished, result, startedAt: nil, &effects, db)
-    }
-
-    /// A whole attempt, `step.started` and `step.finished` together: its row is written once,
-    /// as the two records applied in turn would leave it.
-    func applyAttempt(_ started: StepStarted, _ startedLocation: RecordLocation,
-                      _ finished: StepFinished, _ location: RecordLocation, _ effects: inout BatchEffects, _ db: Database) throws {
-        let execution = StoredID.value(started.executionID)
-        let result = AttemptResult(finished, location)
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, started_at,
-                input_segment, input_offset, input_length,
-                outcome, completed_at, duration_ms, next_attempt_at, error_class, error_message, response_status,
-                output_segment, output_offset, output_length)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: StatementArguments(
-                [execution, started.stepIndex, started.attempt, started.stepName, started.idempotencyKey, started.startedAt,
-                 Int64(startedLocation.segment), Int64(startedLocation.offset), Int64(startedLocation.length)] + result.columns))
-        try applyOutcome(finished, result, startedAt: started.startedAt, &effects, db)
-    }
-
-    /// What an attempt's end does to its execution (and, when the execution ends, to the
-    /// dead-letter queue; the rollups and the event's status follow at the end of the batch). `startedAt`: the attempt's `step.started` is
-    /// applied in the same statement (it sets `started_at` when still unset; its
-    /// `status = 'running'` and `next_step` are what these statements set anyway).
-    private func applyOutcome(_ finished: StepFinished, _ result: AttemptResult, startedAt: String?,
-                              _ effects: inout BatchEffects, _ db: Database) throws {
-        if finished.endsExecution {
-            effects.endedExecutions.append(finished.executionID)
-            effects.touchedEvents.insert(finished.eventID)
-        }
-        let execution = StoredID.value(finished.executionID)
-        let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
-        switch (finished.outcome, finished.executionStatus) {
-        case (_, "succeeded"?):
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'succeeded', started_at = coalesce(started_at, ?), completed_at = ?, next_step = ?,
-                    next_run_at = NULL
-                WHERE execution_id = ?
-                """).execute(arguments: [startedAt, finished.completedAt, finished.stepIndex + 1, execution])
-        case (.succeeded, _):
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'running', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?
-                WHERE execution_id = ?
-                """).execute(arguments: [startedAt, finished.stepIndex + 1, finished.completedAt, execution])
-        case (.retrying, _):
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'retrying', started_at = coalesce(started_at, ?), next_step = ?, next_run_at = ?,
-                    last_error = ?
-                WHERE execution_id = ?
-                """).execute(arguments: [startedAt, finished.stepIndex, finished.nextAttemptAt, lastError, execution])
-        case (.failed, _):
-            try db.cachedStatement(sql: """
-                UPDATE executions SET status = 'failed', started_at = coalesce(started_at, ?), completed_at = ?, next_step = ?,
-                    next_run_at = NULL, last_error = ?
-                WHERE execution_id = ?
-                """).execute(arguments: [startedAt, finished.completedAt, finished.stepIndex, lastError, execution])
-            try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO dlq (execution_id, event_id, workflow_id, step_name, error_class, last_error, attempts, failed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [execution, StoredID.value(finished.eventID), finished.workflowID, finished.stepName,
-                                 finished.error?.errorClass.rawValue ?? "unknown", result.errorMessage ?? "", finished.attempt,
-                                 finished.completedAt])
-        }
-    }
-}
-
-/// The columns a `step.finished` sets, in the order the statements above list them.
-private struct AttemptResult {
-    /// outcome, completed_at, duration_ms, next_attempt_at, error_class, error_message, response_status, output location.
-    let columns: [DatabaseValueConvertible?]
-    /// The error's message as the index keeps it (the first 2,000 characters).
-    let errorMessage: String?
-
-    init(_ finished: StepFinished, _ location: RecordLocation) {
-        let responseStatus = finished.output?.status ?? finished.error?.response?.status
-        let errorMessage = finished.error.map { String($0.message.prefix(2000)) }
-        self.errorMessage = errorMessage
-        columns = [finished.outcome.rawValue, finished.completedAt, finished.durationMS, finished.nextAttemptAt,
-                   finished.error?.errorClass.rawValue, errorMessage, responseStatus,
-                   Int64(location.segment), Int64(location.offset), Int64(location.length)]
+            INSERT OR REPLACE INTO dlq (execution_id, event_id, workflow_id, step_name, error_class, last_error, attempts, failed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [StoredID.value(finished.executionID), StoredID.value(finished.eventID), finished.workflowID,
+                             finished.stepName, finished.error?.errorClass.rawValue ?? "unknown",
+                             AttemptResult(finished, location).errorMessage ?? "", finished.attempt, finished.completedAt])
     }
 }

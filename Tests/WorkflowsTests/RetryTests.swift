@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 import TraceIndex
 import TraceboxCore
+import Workflows
 
 /// Destinations that succeed, fail then succeed, time out, throttle and refuse: the trace
 /// shows each attempt and the retries follow the policy, on a manual clock.
@@ -161,10 +162,12 @@ struct RetryTests {
         await harness.stop()
     }
 
-    /// The index applies a step attempt's two records as one write when a batch holds both;
-    /// the rows must be the same as when each record is applied alone. Retries, a success
-    /// that hands over to the next step, a failure into the DLQ: the live index, an index
-    /// rebuilt one record per transaction and one rebuilt in a single batch are equal.
+    /// The index folds a batch's step records into a few set-based writes (an attempt's two
+    /// records into one row, an execution's changes into one update); the rows must be the
+    /// same as when each record is applied alone. Retries, a success that hands over to the
+    /// next step, a failure into the DLQ, a replay job that skips the step that succeeded:
+    /// the live index, an index rebuilt one record per transaction and one rebuilt in a
+    /// single batch are equal.
     @Test func batchedAndRecordByRecordIndexesAreEqual() async throws {
         let destination = try DestinationServer(directory: Support.temporaryDirectory())
         defer { destination.stop() }
@@ -186,6 +189,13 @@ struct RetryTests {
         harness.advance(by: 11)
         #expect(try await harness.waitForExecutions(of: won, in: ["succeeded"]))
         #expect(try await harness.waitForExecutions(of: lost, in: ["failed"]))
+        let filter = ReplayFilter(status: "failed", from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z")
+        _ = try await harness.engine.replayer.createJob(filter: filter, force: false, rate: 100, concurrency: 4, requestedBy: 0)
+        try await harness.applyIndex()
+        harness.engine.wake()
+        #expect(try await waitUntil { try harness.executions(of: lost).count == 2 && harness.status(of: lost) == "failed" })
+        let replay = try #require(harness.executions(of: lost).first { $0.trigger == "replay" })
+        #expect(try harness.index.steps(executionID: replay.executionID).map(\.status) == ["skipped", "failed"])
         try await harness.applyIndex()
         let live = try harness.index.dump()
         for batchSize in [1, 5000] {
