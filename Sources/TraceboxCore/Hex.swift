@@ -52,23 +52,33 @@ extension Hex {
         return out
     }
 
-    /// 16 bytes as a lowercase canonical UUID (`8-4-4-4-12`).
+    /// 16 bytes as a lowercase canonical UUID (`8-4-4-4-12`). Inlinable so that it is
+    /// specialized for the caller's collection (the index turns every id it reads back into
+    /// text: unspecialized, this generic walk was 3.6% of a bulk replay's CPU).
+    @inlinable
     public static func uuidText(_ bytes: some Collection<UInt8>) -> String {
         precondition(bytes.count == 16, "a UUID has 16 bytes")
-        let digits = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 36) { out in
             var o = 0
-            for (i, b) in bytes.enumerated() {
+            var i = 0
+            for b in bytes {
                 if i == 4 || i == 6 || i == 8 || i == 10 {
                     out[o] = UInt8(ascii: "-")
                     o += 1
                 }
-                out[o] = digits[Int(b >> 4)]
-                out[o + 1] = digits[Int(b & 0x0F)]
+                out[o] = digit(b >> 4)
+                out[o + 1] = digit(b & 0x0F)
                 o += 2
+                i += 1
             }
             return o
         }
+    }
+
+    /// The lowercase hex digit for `value` (0…15).
+    @inlinable
+    static func digit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") - 10 + value
     }
 
     static func nibble(_ c: UInt8) -> UInt8? {
