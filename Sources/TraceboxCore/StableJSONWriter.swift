@@ -36,15 +36,35 @@ public struct StableJSONWriter {
 
     /// Starts the member `name` (callers write its value next). Names are plain ASCII keys.
     public mutating func key(_ name: StaticString) {
+        separateMember()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Starts a member whose name is data (escaped as any string). Callers write an
+    /// object's members in `JSONEncoder`'s `.sortedKeys` order: by the names' UTF-8 bytes.
+    public mutating func key(_ name: String) {
+        separateMember()
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func separateMember() {
         if first[first.count - 1] {
             first[first.count - 1] = false
         } else {
             bytes.append(UInt8(ascii: ","))
         }
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+    }
+
+    public mutating func bool(_ value: Bool) {
+        bytes.append(contentsOf: value ? Self.trueBytes : Self.falseBytes)
+    }
+
+    public mutating func null() {
+        bytes.append(contentsOf: Self.nullBytes)
     }
 
     public mutating func member(_ name: StaticString, _ value: String) {
@@ -149,6 +169,7 @@ public struct StableJSONWriter {
 
     private static let trueBytes = Array("true".utf8)
     private static let falseBytes = Array("false".utf8)
+    private static let nullBytes = Array("null".utf8)
     private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 

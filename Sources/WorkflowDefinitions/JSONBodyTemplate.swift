@@ -48,18 +48,20 @@ public indirect enum JSONBodyTemplate: Sendable {
     /// and replays).
     public func render(_ context: TemplateContext) throws(TemplateError) -> [UInt8] {
         do {
-            return Array(try StableJSON.encode(try RenderedJSON(renderValue(context))))
+            return try StableJSON.bytes(try RenderedJSON(renderValue(context)))
         } catch {
             throw TemplateError(template: "json body", reason: "the JSON body cannot be serialised: \(error)")
         }
     }
 }
 
-/// A rendered body as JSON values, encoded by `JSONEncoder`: `JSONSerialization` on Linux
-/// bridges every dictionary to `NSDictionary` and back and sorts keys through `NSString`,
-/// which made it a quarter of a step's rendering. The values are the plain ones template
-/// contexts hold (see `TemplateContext.plain`).
-private enum RenderedJSON: Encodable {
+/// A rendered body as JSON values, written by `StableJSONWriter` (the bytes `JSONEncoder`
+/// gives with sorted keys; `JSONEncoder` itself for a double that is not finite, which it
+/// refuses). `JSONSerialization` on Linux bridges every dictionary to `NSDictionary` and
+/// back and sorts keys through `NSString`, which made it a quarter of a step's rendering;
+/// `JSONEncoder`'s generic walk was then 3% of the engine's CPU. The values are the plain
+/// ones template contexts hold (see `TemplateContext.plain`).
+enum RenderedJSON: Encodable, StableJSONWritable {
     case object([String: RenderedJSON])
     case array([RenderedJSON])
     case string(String)
@@ -83,6 +85,33 @@ private enum RenderedJSON: Encodable {
         case let array as [Any]: self = .array(try array.map(RenderedJSON.init))
         case is NSNull: self = .null
         default: throw Unsupported(typeName: "\(type(of: value))")
+        }
+    }
+
+    func writeStableJSON(to writer: inout StableJSONWriter) {
+        switch self {
+        case .object(let object):
+            writer.object { writer in
+                for (name, value) in object.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                    writer.key(name)
+                    value.writeStableJSON(to: &writer)
+                }
+            }
+        case .array(let array): writer.array(array) { writer, value in value.writeStableJSON(to: &writer) }
+        case .string(let string): writer.string(string)
+        case .bool(let bool): writer.bool(bool)
+        case .integer(let integer): writer.integer(integer)
+        case .number(let number): writer.double(number)
+        case .null: writer.null()
+        }
+    }
+
+    var canWriteStableJSON: Bool {
+        switch self {
+        case .object(let object): object.values.allSatisfy(\.canWriteStableJSON)
+        case .array(let array): array.allSatisfy(\.canWriteStableJSON)
+        case .number(let number): number.isFinite
+        case .string, .bool, .integer, .null: true
         }
     }
 
