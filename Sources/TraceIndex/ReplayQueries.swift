@@ -22,7 +22,8 @@ extension TraceIndex {
 
     private static func succeededSteps(_ keys: [String], _ db: Database) throws -> [String: SucceededStep] {
         var succeeded: [String: SucceededStep] = [:]
-        try forEachSlice(of: keys) { slice, marks in
+        try Self.forEachChunk(of: keys, max: 512) { slice in
+            let marks = Self.marks(slice.count)
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT idempotency_key, execution_id, output_segment, output_offset, output_length FROM step_attempts
                 WHERE idempotency_key IN (\(marks)) AND outcome = 'succeeded'
@@ -37,7 +38,7 @@ extension TraceIndex {
     }
 
     /// Each of `eventIDs` the index holds, with all its executions, newest first: what
-    /// planning their replays reads, in one read of two statements (per 500 events) for a
+    /// planning their replays reads, in one read of two statements (per 512 events) for a
     /// whole batch, not two per event.
     public func replayFacts(eventIDs: [String]) throws -> [String: ReplayFacts] {
         try readOne { db in
@@ -45,7 +46,8 @@ extension TraceIndex {
             var asked: [String: String] = [:]
             for id in eventIDs { asked[StoredID.canonical(id)] = id }
             var facts: [String: ReplayFacts] = [:]
-            try Self.forEachSlice(of: Array(asked.values)) { slice, marks in
+            try Self.forEachChunk(of: Array(asked.values), max: 512) { slice in
+                let marks = Self.marks(slice.count)
                 let arguments = StatementArguments(slice.map(StoredID.value))
                 let events = try EventRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id IN (\(marks))"),
                                                    arguments: arguments)
@@ -68,7 +70,8 @@ extension TraceIndex {
     public func eventsWithUnfinishedExecutions(_ eventIDs: [String]) throws -> Set<String> {
         try readOne { db in
             var found = Set<String>()
-            try Self.forEachSlice(of: eventIDs) { slice, marks in
+            try Self.forEachChunk(of: eventIDs, max: 512) { slice in
+                let marks = Self.marks(slice.count)
                 let rows = try DatabaseValue.fetchAll(db.cachedStatement(sql: """
                     SELECT DISTINCT event_id FROM executions
                     WHERE event_id IN (\(marks)) AND status IN ('pending', 'running', 'retrying')
@@ -76,16 +79,6 @@ extension TraceIndex {
                 found.formUnion(rows.map(StoredID.text))
             }
             return found
-        }
-    }
-
-    /// Calls `body` with `values` in slices of at most 500 and the `?, ?, …` placeholders
-    /// for an `IN (…)` list of that slice, so a statement stays within SQLite's limit on
-    /// bound variables however many values there are.
-    private static func forEachSlice<T>(of values: [T], _ body: (ArraySlice<T>, String) throws -> Void) rethrows {
-        for start in stride(from: 0, to: values.count, by: 500) {
-            let slice = values[start..<min(values.count, start + 500)]
-            try body(slice, marks(slice.count))
         }
     }
 
