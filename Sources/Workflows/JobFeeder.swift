@@ -8,12 +8,21 @@ import TraceboxCore
 /// token bucket on the engine's clock) and with at most `concurrency` of its replay
 /// executions in flight. An event is fed once (the feeding record marks it); an event with
 /// an execution still running waits, so two jobs over the same event replay it one at a time.
+///
+/// A batch is handed to `launch` rather than awaited: creating its replays ends with a
+/// durable append and an index catch-up (~2 and ~13 ms of a 24 ms pass, measured under a
+/// 20,000-event job), and a loop that waited for each batch fed at most a batch per pass.
+/// Until a batch's replays are in the index, its events are kept here (`launched`): no other
+/// pass or job takes them, and they count as in flight for their job, so the limits hold.
 final class JobFeeder: Sendable {
     let index: TraceIndex
     let replayer: Replayer
     let clock: any WallClock
     let logger: Logger
     private let buckets = Mutex<[String: (tokens: Double, refilled: Date)]>([:])
+    /// Events of batches launched whose replays are not in the index yet, and their number
+    /// per job.
+    private let launched = Mutex<(events: Set<String>, perJob: [String: Int])>(([], [:]))
 
     init(index: TraceIndex, replayer: Replayer, clock: any WallClock, logger: Logger) {
         self.index = index
@@ -22,8 +31,11 @@ final class JobFeeder: Sendable {
         self.logger = logger
     }
 
-    /// Feeds what each active job may feed now. Returns whether any job is still active.
-    func feed() async throws -> (fed: Int, active: Bool) {
+    /// Feeds what each active job may feed now: each batch goes to `launch`, which runs it
+    /// (creates its replays); `fedBatch` is called once a batch's replays are in the index.
+    /// Returns how many events were launched and whether any job is still active.
+    func feed(launch: (@escaping @Sendable () async -> Void) -> Void,
+              fedBatch: @escaping @Sendable () -> Void) async throws -> (fed: Int, active: Bool) {
         let jobs = try index.activeJobIDs()
         var fed = 0
         // Events fed in this pass are not in the index yet: another job must not take them.
@@ -38,7 +50,10 @@ final class JobFeeder: Sendable {
                 buckets[jobID] = bucket
                 return Int(bucket.tokens)
             }
-            let inFlight = try index.jobExecutionsInFlight(jobID: jobID)
+            // Read before the index: a batch that lands in between is then counted twice
+            // (too little fed this pass), never missed (too much).
+            let launchedEvents = launched.withLock { $0.perJob[jobID, default: 0] }
+            let inFlight = try index.jobExecutionsInFlight(jobID: jobID) + launchedEvents
             let room = job.concurrency - inFlight
             // Fed in batches of at least a quarter of the job's concurrency (or of its rate):
             // each batch costs the same reads, one record and one index catch-up however
@@ -46,23 +61,45 @@ final class JobFeeder: Sendable {
             guard inFlight == 0 || room >= max(1, min(job.concurrency / 4, Int(job.rate))) else { continue }
             let wanted = min(allowance, room)
             guard wanted > 0 else { continue }
-            let candidates = try index.unfedJobEvents(jobID: jobID, limit: wanted * 4)
-                .filter { !taken.contains($0) && !replayer.claims.isClaimed($0) }
+            let unfed = try index.unfedJobEvents(jobID: jobID, limit: wanted * 4 + launchedEvents)
+            let candidates = launched.withLock { launched in
+                unfed.filter { !taken.contains($0) && !launched.events.contains($0) && !replayer.claims.isClaimed($0) }
+            }
             let busy = try index.eventsWithUnfinishedExecutions(candidates)
             let batch = Array(candidates.lazy.filter { !busy.contains($0) }.prefix(wanted))
             taken.formUnion(batch)
             guard !batch.isEmpty else { continue }
-            // An event the job's workflow no longer matches is fed with no execution. A single
-            // replay of one of these events created at this instant makes the batch wait.
-            do {
-                _ = try await replayer.replay(eventIDs: batch, force: job.force, workflowID: job.filter.workflow,
-                                              requestedBy: job.requestedBy, job: jobID)
-            } catch let error as ReplayError where error.code == .busy {
-                continue
-            }
             buckets.withLock { $0[jobID]?.tokens -= Double(batch.count) }
+            launched.withLock { launched in
+                launched.events.formUnion(batch)
+                launched.perJob[jobID, default: 0] += batch.count
+            }
             fed += batch.count
+            launch { [self] in
+                await run(batch, of: job, id: jobID)
+                launched.withLock { launched in
+                    launched.events.subtract(batch)
+                    launched.perJob[jobID, default: 0] -= batch.count
+                    if launched.perJob[jobID] == 0 { launched.perJob[jobID] = nil }
+                }
+                fedBatch()
+            }
         }
         return (fed, !jobs.isEmpty)
+    }
+
+    /// Creates one batch's replays. An event the job's workflow no longer matches is fed
+    /// with no execution. A single replay of one of these events created at this instant
+    /// makes the batch wait (its tokens are given back).
+    private func run(_ batch: [String], of job: JobSettings, id jobID: String) async {
+        do {
+            _ = try await replayer.replay(eventIDs: batch, force: job.force, workflowID: job.filter.workflow,
+                                          requestedBy: job.requestedBy, job: jobID)
+        } catch let error as ReplayError where error.code == .busy {
+            buckets.withLock { $0[jobID]?.tokens += Double(batch.count) }
+        } catch {
+            logger.error("feeding a replay job failed; its events are fed again later",
+                         metadata: ["job_id": "\(jobID)", "events": "\(batch.count)", "error": "\(error)"])
+        }
     }
 }

@@ -214,18 +214,25 @@ public final class WorkflowEngine: Sendable {
     }
 
     /// Feeds replay jobs at their rates until cancelled: often while a job is active (tokens
-    /// refill with time), and on every wake-up otherwise.
+    /// refill with time), and on every wake-up otherwise. Batches run as child tasks, so the
+    /// next pass does not wait for the last batch's append and index catch-up.
     private func feedJobs() async {
-        while !Task.isCancelled {
-            var active = false
-            do {
-                let feeding = try await feeder.feed()
-                active = feeding.active
-                if feeding.fed > 0 { wakeup.signal() }
-            } catch {
-                logger.error("feeding replay jobs failed; retrying", metadata: ["error": "\(error)"])
+        await withDiscardingTaskGroup { batches in
+            while !Task.isCancelled {
+                var active = false
+                do {
+                    let feeding = try await feeder.feed(
+                        launch: { batch in batches.addTask { await batch() } },
+                        fedBatch: { [wakeup, feederWakeup] in
+                            wakeup.signal()
+                            feederWakeup.signal()
+                        })
+                    active = feeding.active
+                } catch {
+                    logger.error("feeding replay jobs failed; retrying", metadata: ["error": "\(error)"])
+                }
+                await feederWakeup.wait(timeout: active ? .milliseconds(10) : .seconds(1))
             }
-            await feederWakeup.wait(timeout: active ? .milliseconds(10) : .seconds(1))
         }
     }
 

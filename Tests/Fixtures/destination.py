@@ -4,7 +4,8 @@
 Usage: destination.py LOG_FILE   (prints "PORT <n>" once listening)
 
 Every request is appended to LOG_FILE as one JSON line: method, path, headers, body,
-idempotency_key, and the status answered. Behaviour by path:
+idempotency_key, the status answered, and when the request arrived (`arrived`) and was
+answered (`time`), in seconds since the epoch. Behaviour by path:
   /ok[/...]           200 {"id": "rec-<n>", "received": <request body as JSON or text>}
   /fail/N[/...]       503 for the first N requests with a given Idempotency-Key, then 200
   /status/CODE        answers CODE; ?retry_after=S adds Retry-After: S
@@ -30,6 +31,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def handle_any(self):
+        arrived = time.time()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         url = urlparse(self.path)
@@ -62,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
             log_file.write(json.dumps({
                 "method": self.command, "path": url.path, "query": url.query,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": body, "idempotency_key": key, "status": status, "time": time.time(),
+                "body": body, "idempotency_key": key, "status": status, "arrived": arrived, "time": time.time(),
             }) + "\n")
         data = json.dumps(reply).encode()
         self.send_response(status)

@@ -22,9 +22,12 @@ public final class DestinationServer: StoppableFixture {
         public var body: String
         public var idempotencyKey: String
         public var status: Int
+        /// When the request arrived and when it was answered (seconds since the epoch).
+        public var arrived: Double
+        public var answered: Double
 
         enum CodingKeys: String, CodingKey {
-            case method, path, query, headers, body, status, idempotencyKey = "idempotency_key"
+            case method, path, query, headers, body, status, idempotencyKey = "idempotency_key", arrived, answered = "time"
         }
     }
 
@@ -40,6 +43,24 @@ public final class DestinationServer: StoppableFixture {
     public func requests() -> [Request] {
         guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
+    }
+
+    /// The most of `requests` that were ever being answered at once.
+    public static func mostAtOnce(_ requests: [Request]) -> Int {
+        var edges: [(time: Double, change: Int)] = []
+        for request in requests {
+            edges.append((request.arrived, 1))
+            edges.append((request.answered, -1))
+        }
+        // At equal times an answer counts before an arrival.
+        edges.sort { $0.time != $1.time ? $0.time < $1.time : $0.change < $1.change }
+        var current = 0
+        var most = 0
+        for edge in edges {
+            current += edge.change
+            most = max(most, current)
+        }
+        return most
     }
 
     public func stop() { _ = child.kill() }

@@ -100,6 +100,40 @@ struct ReplayTests {
         await harness.stop()
     }
 
+    /// Batches of a job are fed without waiting for the last one to be durable and indexed;
+    /// the job's concurrency must still bound its replays in flight. Each replay holds the
+    /// destination for 100 ms, so the replays of a job with concurrency 3 overlap at most 3
+    /// at a time at the destination (and do overlap: feeding is not one at a time).
+    @Test func aJobNeverHasMoreReplaysInFlightThanItsConcurrency() async throws {
+        let root = Support.temporaryDirectory()
+        let destination = try DestinationServer(directory: root)
+        defer { destination.stop() }
+        let harness = try EngineHarness("""
+            engine: { workers: 16, per_destination: 16 }
+            workflows:
+              - id: slow
+                on: { source: crm, type: deal.won }
+                steps:
+                  - name: hold
+                    http: { url: "\(destination.baseURL)/sleep/100", json: { deal: "{{event.payload.deal}}" } }
+            """)
+        harness.start()
+        for n in 0..<24 { _ = try await harness.ingest(type: "deal.won", payload: #"{"deal": "D-\#(n)"}"#) }
+        #expect(try await waitUntil { try harness.index.executionStatusCounts()["succeeded"] == 24 })
+        let original = destination.requests().count
+        let all = ReplayFilter(type: "deal.won", from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z")
+        let job = try await harness.engine.replayer.createJob(filter: all, force: true, rate: 1000, concurrency: 3, requestedBy: 0)
+        try await harness.applyIndex()
+        harness.engine.wake()
+        #expect(try await Self.waitMovingClock(harness) {
+            try harness.index.job(id: job.jobID, now: harness.clock.now())!.status == "completed"
+        })
+        let replays = DestinationServer.mostAtOnce(Array(destination.requests().dropFirst(original)))
+        #expect(destination.requests().count == original + 24)
+        #expect(replays <= 3 && replays >= 2, "at most \(replays) replays at the destination at once")
+        await harness.stop()
+    }
+
     @Test func dryRunChangesNothingAndForceSendsNewKeys() async throws {
         let root = Support.temporaryDirectory()
         let crm = try DestinationServer(directory: root)
