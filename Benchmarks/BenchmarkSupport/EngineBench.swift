@@ -54,4 +54,11 @@ public struct EngineBench: Sendable {
         return WorkflowEngine(log: log, index: index, catalog: catalog, settings: settings, clock: SystemWallClock(),
                               applyIndex: { try await applier.catchUp() }, decodedChanges: applier.follower.decoded, logger: logger)
     }
+
+    /// CPU time this process has used (user + system), in seconds.
+    public static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
 }

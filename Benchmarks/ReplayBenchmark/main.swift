@@ -2,9 +2,10 @@
 // (the destination answers 404, not retried); the workflow is fixed and a bulk replay job
 // over all of them runs, with the first step skipped (its idempotency key succeeded) and the
 // second sent to a loopback destination that answers at once (IngestNoopServer). Reports
-// replayed events/s from job creation to the last replay finished, and the SQL statements
-// the index ran per replayed event (BEGIN and COMMIT included; the benchmark's own
-// progress checks left out).
+// replayed events/s from job creation to the last replay finished, the process's CPU per
+// replayed event over that span (its own 20 ms progress checks included), and the SQL
+// statements the index ran per replayed event (BEGIN and COMMIT included; the progress
+// checks left out).
 //
 // usage: ReplayBenchmark WORK_DIR CORPUS_DIR DESTINATION_PORT [EVENTS] [CONCURRENCY]
 import BenchmarkSupport
@@ -45,6 +46,7 @@ print(String(format: "setup: %d events failed at step 2 in %.1f s", total, (Cont
 catalog.replace(with: try workflows(secondPath: "/destination/second", version: 2).workflows)
 let started = ContinuousClock.now
 let statementsBefore = index.statementsRun
+let cpuBefore = EngineBench.cpuSeconds()
 var progressStatements = 0
 let job = try await engine.replayer.createJob(
     filter: ReplayFilter(status: "failed", from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"), force: false,
@@ -61,10 +63,13 @@ while try inProgress() {
     try await Task.sleep(for: .milliseconds(20))
 }
 let seconds = (ContinuousClock.now - started).seconds
+let cpu = EngineBench.cpuSeconds() - cpuBefore
 let statements = index.statementsRun - statementsBefore - progressStatements
 let summary = try index.job(id: job.jobID, now: Date())!
 print(String(format: "replay job: %d events (%d succeeded, %d failed) in %.2f s: %.0f events/s (concurrency %d)",
              summary.selected, summary.succeeded, summary.failed, seconds, Double(summary.selected) / seconds, concurrency))
+print(String(format: "CPU: %.0f µs per replayed event (this process: feeder, planning, engine, log, index; %.2f cores)",
+             cpu / Double(summary.selected) * 1e6, cpu / seconds))
 print(String(format: "index: %d SQL statements, %.1f per replayed event", statements, Double(statements) / Double(summary.selected)))
 running.cancel()
 await running.value

@@ -34,13 +34,7 @@ let yaml = """
 let configuration = try Configuration.parse(yaml, file: "bench.yaml", environment: [:])
 let engine = bench.engine(catalog: WorkflowCatalog(configuration.workflows),
                           settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination))
-/// CPU time this process has used (user + system), in seconds.
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-let cpuBefore = cpuSeconds()
+let cpuBefore = EngineBench.cpuSeconds()
 let commitsBefore = log.statistics.commits
 let started = ContinuousClock.now
 let running = Task { await engine.run() }
@@ -52,7 +46,7 @@ let elapsed = ContinuousClock.now - started
 running.cancel()
 await running.value
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-let cpu = cpuSeconds() - cpuBefore
+let cpu = EngineBench.cpuSeconds() - cpuBefore
 let counts = try index.executionStatusCounts()
 let steps = total * 3
 print(String(format: "workers %d: %d executions (%d succeeded, %d failed), %d steps in %.2f s", workers, total,
