@@ -7,6 +7,12 @@ struct BatchEffects {
     var touchedEvents = Set<String>()
     /// Executions that ended (succeeded or failed for good), counted in the daily rollups.
     var endedExecutions: [String] = []
+
+    /// An execution of `eventID` ended: it is counted, and its event's status derived again.
+    mutating func ended(_ executionID: String, of eventID: String) {
+        endedExecutions.append(executionID)
+        touchedEvents.insert(eventID)
+    }
 }
 
 extension TraceIndex {

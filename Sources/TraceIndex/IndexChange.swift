@@ -38,19 +38,11 @@ extension TraceIndex {
                     steps.started(started, location)
                 case .stepFinished(let finished, let location):
                     steps.finished(finished, location)
-                    if finished.endsExecution {
-                        effects.endedExecutions.append(finished.executionID)
-                        effects.touchedEvents.insert(finished.eventID)
-                    }
-                    if finished.outcome == .failed && finished.executionStatus != "succeeded" {
-                        try deadLetter(finished, location, db)
-                    }
+                    if finished.endsExecution { effects.ended(finished.executionID, of: finished.eventID) }
+                    if finished.deadLetters { try deadLetter(finished, db) }
                 case .stepSkipped(let skipped):
                     steps.skipped(skipped)
-                    if skipped.executionStatus == "succeeded" {
-                        effects.endedExecutions.append(skipped.executionID)
-                        effects.touchedEvents.insert(skipped.eventID)
-                    }
+                    if skipped.executionStatus == "succeeded" { effects.ended(skipped.executionID, of: skipped.eventID) }
                 case .jobCreated(let job):
                     try applyJobCreated(job, db)
                 case .notificationEnqueued(let notification, let location, let sequence):

@@ -29,8 +29,6 @@ struct StepWrites {
     private var finishes: [AttemptKey: AttemptResult] = [:]
     private var executions: [String: ExecutionUpdate] = [:]
 
-    var isEmpty: Bool { rows.isEmpty && finishes.isEmpty && executions.isEmpty }
-
     /// `step.started`: the execution is running this step; the attempt is on record.
     mutating func started(_ started: StepStarted, _ location: RecordLocation) {
         let key = AttemptKey(executionID: started.executionID, stepIndex: started.stepIndex, attempt: started.attempt)
@@ -215,20 +213,16 @@ private struct AttemptRow {
 struct AttemptResult {
     static let columnCount = 10
     let columns: [DatabaseValueConvertible?]
-    let errorMessage: String?
 
     init(_ finished: StepFinished, _ location: RecordLocation) {
         let responseStatus = finished.output?.status ?? finished.error?.response?.status
-        let errorMessage = finished.error.map { String($0.message.prefix(2000)) }
-        self.errorMessage = errorMessage
         columns = [finished.outcome.rawValue, finished.completedAt, finished.durationMS, finished.nextAttemptAt,
-                   finished.error?.errorClass.rawValue, errorMessage, responseStatus,
+                   finished.error?.errorClass.rawValue, finished.indexedErrorMessage, responseStatus,
                    Int64(location.segment), Int64(location.offset), Int64(location.length)]
     }
 
     /// A skipped step: completed when skipped, its output the success it reuses.
     init(skippedAt: String, output: RecordPointer) {
-        errorMessage = nil
         columns = ["skipped", skippedAt, nil, nil, nil, nil, nil,
                    Int64(output.segment), Int64(output.offset), Int64(output.length)]
     }
@@ -238,16 +232,23 @@ extension StepFinished {
     /// Whether this attempt ended its execution (succeeded as the last step, or failed for good),
     /// which is when the event's status can change.
     var endsExecution: Bool { executionStatus != nil || outcome == .failed }
+
+    /// Whether this attempt failed its execution for good, which puts it in the dead-letter
+    /// queue (a failure that still ended the execution as succeeded does not).
+    var deadLetters: Bool { outcome == .failed && executionStatus != "succeeded" }
+
+    /// The error's message as the index keeps it (the first 2,000 characters).
+    var indexedErrorMessage: String? { error.map { String($0.message.prefix(2000)) } }
 }
 
 extension TraceIndex {
     /// A failed execution's row in the dead-letter queue.
-    func deadLetter(_ finished: StepFinished, _ location: RecordLocation, _ db: Database) throws {
+    func deadLetter(_ finished: StepFinished, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO dlq (execution_id, event_id, workflow_id, step_name, error_class, last_error, attempts, failed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [StoredID.value(finished.executionID), StoredID.value(finished.eventID), finished.workflowID,
                              finished.stepName, finished.error?.errorClass.rawValue ?? "unknown",
-                             AttemptResult(finished, location).errorMessage ?? "", finished.attempt, finished.completedAt])
+                             finished.indexedErrorMessage ?? "", finished.attempt, finished.completedAt])
     }
 }
