@@ -87,7 +87,7 @@ public struct StableJSONWriter {
 
     public mutating func member(_ name: StaticString, _ value: Bool) {
         key(name)
-        bytes.append(contentsOf: value ? Self.trueBytes : Self.falseBytes)
+        bool(value)
     }
 
     public mutating func member(_ name: StaticString, _ value: Bool?) {
@@ -159,7 +159,7 @@ public struct StableJSONWriter {
                 case 0x09: bytes.append(UInt8(ascii: "t"))
                 default:
                     bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                              Self.hexDigits[Int(byte >> 4)], Self.hexDigits[Int(byte & 0xF)]])
+                                              Hex.digit(byte >> 4), Hex.digit(byte & 0xF)])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
@@ -170,7 +170,6 @@ public struct StableJSONWriter {
     private static let trueBytes = Array("true".utf8)
     private static let falseBytes = Array("false".utf8)
     private static let nullBytes = Array("null".utf8)
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// A value `StableJSONWriter` writes directly (see there).

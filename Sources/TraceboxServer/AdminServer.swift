@@ -16,7 +16,6 @@ import Glibc
 /// error line and the connection is closed.
 final class AdminServer: Service {
     let path: String
-    let group: String?
     let allowedUIDs: Set<UInt32>
     let handler: AdminHandler
     let logger: Logger
@@ -27,10 +26,9 @@ final class AdminServer: Service {
     /// (`serve.json`) only once the socket exists.
     private let server: NIOAsyncChannel<Connection, Never>
 
-    private init(path: String, group: String?, allowedUIDs: Set<UInt32>, handler: AdminHandler, logger: Logger,
+    private init(path: String, allowedUIDs: Set<UInt32>, handler: AdminHandler, logger: Logger,
                  server: NIOAsyncChannel<Connection, Never>) {
         self.path = path
-        self.group = group
         self.allowedUIDs = allowedUIDs
         self.handler = handler
         self.logger = logger
@@ -77,7 +75,7 @@ final class AdminServer: Service {
             throw error
         }
         logger.info("admin socket listening", metadata: ["path": "\(path)"])
-        return AdminServer(path: path, group: group, allowedUIDs: Set(allowUIDs + [getuid()]), handler: handler,
+        return AdminServer(path: path, allowedUIDs: Set(allowUIDs + [getuid()]), handler: handler,
                            logger: logger, server: server)
     }
 
