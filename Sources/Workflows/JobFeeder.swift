@@ -20,9 +20,8 @@ final class JobFeeder: Sendable {
     let clock: any WallClock
     let logger: Logger
     private let buckets = Mutex<[String: (tokens: Double, refilled: Date)]>([:])
-    /// Events of batches launched whose replays are not in the index yet, and their number
-    /// per job.
-    private let launched = Mutex<(events: Set<String>, perJob: [String: Int])>(([], [:]))
+    /// Per job, the events of its batches launched whose replays are not in the index yet.
+    private let launched = Mutex<[String: Set<String>]>([:])
 
     init(index: TraceIndex, replayer: Replayer, clock: any WallClock, logger: Logger) {
         self.index = index
@@ -33,13 +32,10 @@ final class JobFeeder: Sendable {
 
     /// Feeds what each active job may feed now: each batch goes to `launch`, which runs it
     /// (creates its replays); `fedBatch` is called once a batch's replays are in the index.
-    /// Returns how many events were launched and whether any job is still active.
+    /// Returns whether any job is still active.
     func feed(launch: (@escaping @Sendable () async -> Void) -> Void,
-              fedBatch: @escaping @Sendable () -> Void) async throws -> (fed: Int, active: Bool) {
+              fedBatch: @escaping @Sendable () -> Void) async throws -> Bool {
         let jobs = try index.activeJobIDs()
-        var fed = 0
-        // Events fed in this pass are not in the index yet: another job must not take them.
-        var taken = Set<String>()
         for jobID in jobs {
             guard let job = try index.jobSettings(id: jobID) else { continue }
             let now = clock.now()
@@ -52,7 +48,7 @@ final class JobFeeder: Sendable {
             }
             // Read before the index: a batch that lands in between is then counted twice
             // (too little fed this pass), never missed (too much).
-            let launchedEvents = launched.withLock { $0.perJob[jobID, default: 0] }
+            let launchedEvents = launched.withLock { $0[jobID]?.count ?? 0 }
             let inFlight = try index.jobExecutionsInFlight(jobID: jobID) + launchedEvents
             let room = job.concurrency - inFlight
             // Fed in batches of at least a quarter of the job's concurrency (or of its rate):
@@ -62,30 +58,27 @@ final class JobFeeder: Sendable {
             let wanted = min(allowance, room)
             guard wanted > 0 else { continue }
             let unfed = try index.unfedJobEvents(jobID: jobID, limit: wanted * 4 + launchedEvents)
+            // Launched events (of any job, this pass's included) are not in the index yet.
             let candidates = launched.withLock { launched in
-                unfed.filter { !taken.contains($0) && !launched.events.contains($0) && !replayer.claims.isClaimed($0) }
+                unfed.filter { event in
+                    !launched.values.contains { $0.contains(event) } && !replayer.claims.isClaimed(event)
+                }
             }
             let busy = try index.eventsWithUnfinishedExecutions(candidates)
             let batch = Array(candidates.lazy.filter { !busy.contains($0) }.prefix(wanted))
-            taken.formUnion(batch)
             guard !batch.isEmpty else { continue }
             buckets.withLock { $0[jobID]?.tokens -= Double(batch.count) }
-            launched.withLock { launched in
-                launched.events.formUnion(batch)
-                launched.perJob[jobID, default: 0] += batch.count
-            }
-            fed += batch.count
+            launched.withLock { $0[jobID, default: []].formUnion(batch) }
             launch { [self] in
                 await run(batch, of: job, id: jobID)
                 launched.withLock { launched in
-                    launched.events.subtract(batch)
-                    launched.perJob[jobID, default: 0] -= batch.count
-                    if launched.perJob[jobID] == 0 { launched.perJob[jobID] = nil }
+                    launched[jobID]?.subtract(batch)
+                    if launched[jobID]?.isEmpty == true { launched[jobID] = nil }
                 }
                 fedBatch()
             }
         }
-        return (fed, !jobs.isEmpty)
+        return !jobs.isEmpty
     }
 
     /// Creates one batch's replays. An event the job's workflow no longer matches is fed

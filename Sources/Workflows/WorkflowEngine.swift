@@ -221,13 +221,12 @@ public final class WorkflowEngine: Sendable {
             while !Task.isCancelled {
                 var active = false
                 do {
-                    let feeding = try await feeder.feed(
+                    active = try await feeder.feed(
                         launch: { batch in batches.addTask { await batch() } },
                         fedBatch: { [wakeup, feederWakeup] in
                             wakeup.signal()
                             feederWakeup.signal()
                         })
-                    active = feeding.active
                 } catch {
                     logger.error("feeding replay jobs failed; retrying", metadata: ["error": "\(error)"])
                 }
