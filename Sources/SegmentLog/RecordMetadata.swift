@@ -34,6 +34,28 @@ public struct EventMetadata: Codable, Sendable, Equatable {
     }
 }
 
+extension EventMetadata: StableJSONWritable {
+    /// Written on every ingest; `JSONEncoder`'s generic walk for it was ~6 µs per event.
+    /// Keys in sorted order; header names sorted by their UTF-8 bytes, as `.sortedKeys` does.
+    public func writeStableJSON(to writer: inout StableJSONWriter) {
+        writer.object { json in
+            json.member("dedup_key", dedupKey)
+            json.member("event_id", eventID)
+            json.member("event_type", eventType)
+            json.key("headers")
+            json.object { members in
+                for (name, value) in headers.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                    members.key(name)
+                    members.string(value)
+                }
+            }
+            json.member("ingest_error", ingestError)
+            json.member("received_at", receivedAt)
+            json.member("source_system", sourceSystem)
+        }
+    }
+}
+
 /// Metadata of a trace record. The body is a JSON document whose shape is set by
 /// `traceType`; the workflow engine owns those shapes (`docs/segment-format.md` §4.2).
 public struct TraceMetadata: Codable, Sendable, Equatable {

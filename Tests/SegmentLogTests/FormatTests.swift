@@ -16,6 +16,26 @@ struct FormatTests {
         #expect(CRC32.checksum(bytes) == byteByByte)
     }
 
+    /// Event metadata is written by hand (`StableJSONWriter`) on every ingest; its bytes must
+    /// stay `JSONEncoder`'s (sorted keys, slashes unescaped), which the format documents.
+    @Test func eventMetadataHasJSONEncodersBytes() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let texts = ["", "plain", "a/b \"q\" \\ \u{0}\u{1F}\t\n", "é日本🎉\u{2028}", "x-github-delivery"]
+        for (index, text) in texts.enumerated() {
+            var headers: [String: String] = [:]
+            for other in texts.prefix(index + 1) { headers[other.isEmpty ? "empty" : other] = text }
+            headers["e\u{301}x"] = "combining"
+            headers["éa"] = "precomposed"
+            let metadata = EventMetadata(
+                eventID: "0190a1b2-\(index)", sourceSystem: text.isEmpty ? "github" : text, eventType: text,
+                receivedAt: "2026-11-30T05:00:00.123456Z", dedupKey: index % 2 == 0 ? nil : text,
+                headers: index == 0 ? [:] : headers, ingestError: index % 3 == 0 ? nil : "invalid_json: \(text)")
+            let expected = Array(try encoder.encode(metadata))
+            #expect(try MetadataCoding.encode(metadata) == expected, "\(String(decoding: expected, as: UTF8.self))")
+        }
+    }
+
     @Test func headerRoundTripsAndRejectsDamage() throws {
         let header = SegmentHeader(firstSequence: 4097, createdAtMicros: 1_704_067_200_000_000,
                                    previousChain: (0..<32).map { UInt8($0) })
