@@ -55,7 +55,7 @@ enum SegmentFuzz {
         options.segmentMaxBytes = 24 * 1024
         let log = try SegmentLog.open(directory: directory, options: options)
         for (n, payload) in payloads.prefix(60).enumerated() {
-            let metadata = EventMetadata(eventID: UUIDv7.make(at: Date()).uuidString.lowercased(), sourceSystem: payload.source,
+            let metadata = EventMetadata(eventID: UUIDv7.text(at: Date()), sourceSystem: payload.source,
                                          eventType: "seed", receivedAt: Timestamp.format(Date()), dedupKey: "d\(n)",
                                          headers: ["content-type": "application/json"])
             let receipt = try await log.append(event: metadata, payload: payload.bytes)

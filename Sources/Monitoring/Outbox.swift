@@ -35,7 +35,7 @@ public struct Outbox: Sendable {
     public func enqueue(channel: NotificationChannel, kind: String, key: String?, body: String, subject: String? = nil,
                         to: [String]? = nil, html: String? = nil, covers: [String]? = nil) async throws {
         let notification = NotificationEnqueued(
-            notificationID: UUIDv7.make(at: clock.now()).uuidString.lowercased(), channel: channel, kind: kind, key: key,
+            notificationID: UUIDv7.text(at: clock.now()), channel: channel, kind: kind, key: key,
             createdAt: Timestamp.format(clock.now()), body: body, subject: subject, to: to, html: html, covers: covers)
         try await append(.notificationEnqueued, notification)
     }

@@ -1,4 +1,8 @@
 import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Time-ordered identifiers (RFC 9562 UUID version 7).
 ///
@@ -30,9 +34,54 @@ public enum UUIDv7 {
         return make(unixMilliseconds: ms, using: &generator)
     }
 
+    /// A new version-7 UUID for the given instant as lowercase text (the spelling of ids on
+    /// every interface), its random bits drawn from `RandomPool` (one `getrandom` per 4 KiB
+    /// instead of two per id, as `SystemRandomNumberGenerator` makes on the ingest path).
+    public static func text(at date: Date) -> String {
+        var generator = RandomPool.Generator()
+        let ms = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
+        return withUnsafeBytes(of: make(unixMilliseconds: ms, using: &generator).uuid) { Hex.uuidText($0) }
+    }
+
     /// The millisecond timestamp embedded in a version-7 UUID.
     public static func unixMilliseconds(of id: UUID) -> UInt64 {
         let u = id.uuid
         return [u.0, u.1, u.2, u.3, u.4, u.5].reduce(0) { ($0 << 8) | UInt64($1) }
+    }
+}
+
+/// Random bytes from the system's CSPRNG, fetched 4 KiB at a time: ids stay unguessable and
+/// unique across restarts (every byte is fresh from the kernel), at one system call per ~250
+/// ids. A fork does not share the pool (the daemon does not fork after start).
+public enum RandomPool {
+    private static let pool = Mutex(Buffer())
+
+    struct Buffer {
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        var next = 4096
+    }
+
+    /// Eight random bytes.
+    public static func next() -> UInt64 {
+        pool.withLock { buffer in
+            if buffer.next + 8 > buffer.bytes.count {
+                buffer.bytes.withUnsafeMutableBytes { Self.fill($0) }
+                buffer.next = 0
+            }
+            defer { buffer.next += 8 }
+            return buffer.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: buffer.next, as: UInt64.self) }
+        }
+    }
+
+    /// One `getrandom(2)` for the whole buffer (glibc's `arc4random_buf`; it blocks only
+    /// before the kernel's pool is first seeded, early in boot).
+    private static func fill(_ bytes: UnsafeMutableRawBufferPointer) {
+        arc4random_buf(bytes.baseAddress!, bytes.count)
+    }
+
+    /// `RandomPool` as a `RandomNumberGenerator`.
+    public struct Generator: RandomNumberGenerator {
+        public init() {}
+        public mutating func next() -> UInt64 { RandomPool.next() }
     }
 }

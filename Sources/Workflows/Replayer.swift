@@ -113,7 +113,7 @@ public struct Replayer: Sendable {
         let executions = plans.flatMap { plan in
             plan.workflows.map { workflow in
                 NewExecution(
-                    executionID: UUIDv7.make(at: now).uuidString.lowercased(), eventID: plan.eventID, workflowID: workflow.workflowID,
+                    executionID: UUIDv7.text(at: now), eventID: plan.eventID, workflowID: workflow.workflowID,
                     workflowVersion: workflow.version, trigger: "replay", createdAt: Timestamp.format(now),
                     stepNames: workflow.steps.map(\.name), replayOf: workflow.replayOf, replayOfVersion: workflow.replayOfVersion,
                     requestedBy: requestedBy, force: force ? true : nil, jobID: job)
@@ -147,7 +147,7 @@ public struct Replayer: Sendable {
             throw ReplayError(.noWorkflow, "no workflow \(workflow) is configured")
         }
         let events = try index.selectEvents(filter, limit: limit)
-        let job = JobCreated(jobID: UUIDv7.make(at: clock.now()).uuidString.lowercased(), createdAt: Timestamp.format(clock.now()),
+        let job = JobCreated(jobID: UUIDv7.text(at: clock.now()), createdAt: Timestamp.format(clock.now()),
                              requestedBy: requestedBy, filter: filter, force: force, rate: rate, concurrency: concurrency,
                              eventIDs: events)
         _ = try await traces.append(.jobCreated, eventID: nil, executionID: nil, body: job)

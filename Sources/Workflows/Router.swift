@@ -56,7 +56,7 @@ final class Router: Sendable {
         for event in events where event.statusReason == nil {
             for workflow in Self.workflows(workflows, triggeredBy: event, log: log) {
                 let execution = NewExecution(
-                    executionID: UUIDv7.make(at: clock.now()).uuidString.lowercased(), eventID: event.eventID,
+                    executionID: UUIDv7.text(at: clock.now()), eventID: event.eventID,
                     workflowID: workflow.id, workflowVersion: workflow.version, trigger: "event", createdAt: now,
                     stepNames: workflow.steps.map(\.name))
                 executions.append(execution)

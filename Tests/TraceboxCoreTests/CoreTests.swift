@@ -15,6 +15,22 @@ struct CoreTests {
         #expect("89ab".contains(Array(text)[19]))
     }
 
+    /// Ids drawn from the pooled CSPRNG: canonical lowercase UUIDv7 text with the instant's
+    /// milliseconds, and no repeats across many refills of the pool.
+    @Test func pooledUUIDv7TextIsCanonicalAndUnique() {
+        let instant = Date(timeIntervalSince1970: 1_704_067_200.123)
+        var seen = Set<String>()
+        for _ in 0..<5_000 {
+            let text = UUIDv7.text(at: instant)
+            let uuid = UUID(uuidString: text)
+            #expect(uuid != nil && text == uuid?.uuidString.lowercased())
+            #expect(uuid.map(UUIDv7.unixMilliseconds) == 1_704_067_200_123)
+            #expect(Array(text)[14] == "7" && "89ab".contains(Array(text)[19]))
+            seen.insert(text)
+        }
+        #expect(seen.count == 5_000)
+    }
+
     @Test func memoCacheMakesAValueOnceKeepsNoNilAndStaysWithinItsLimit() {
         let cache = MemoCache<String, Int>(limit: 2)
         var made = 0
