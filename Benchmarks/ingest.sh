@@ -30,14 +30,19 @@ wait_for_port() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
+# Context switches (voluntary + involuntary) of every thread of the process, alive now.
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 
 load() {  # load URL LABEL SERVER_PID: wrk, then the server's CPU per request
     echo "### $2"
     local before; before=$(cpu_ticks "$3")
+    local switched; switched=$(switches "$3")
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s Benchmarks/wrk/corpus.lua "$1" -- "$corpus" | tee "$work/$2.wrk"
     local requests; requests=$(awk '/requests in/ {print $1}' "$work/$2.wrk")
     echo $(( ($(cpu_ticks "$3") - before) * 1000000 / $(getconf CLK_TCK) / requests )) > "$work/$2.cpu"
     echo "server CPU per request: $(cat "$work/$2.cpu") µs"
+    python3 -c "print(f'{($(switches "$3") - $switched) / $requests:.2f}')" > "$work/$2.switches"
+    echo "server context switches per request: $(cat "$work/$2.switches")"
     echo
 }
 
@@ -71,10 +76,10 @@ fi
 echo "## Summary"
 rps() { awk '/Requests\/sec/ {print $2}' "$work/$1.wrk"; }
 pct() { awk -v p="$2" '$1 == p {print $2}' "$work/$1.wrk"; }
-echo "| system | requests/s | p50 | p99 | server CPU per request |"
-echo "|---|---:|---:|---:|---:|"
-echo "| no-op Hummingbird (ceiling) | $(rps noop) | $(pct noop 50%) | $(pct noop 99%) | $(cat "$work/noop.cpu") µs |"
-echo "| Tracebox (durable) | $(rps tracebox) | $(pct tracebox 50%) | $(pct tracebox 99%) | $(cat "$work/tracebox.cpu") µs |"
+echo "| system | requests/s | p50 | p99 | server CPU per request | context switches per request |"
+echo "|---|---:|---:|---:|---:|---:|"
+echo "| no-op Hummingbird (ceiling) | $(rps noop) | $(pct noop 50%) | $(pct noop 99%) | $(cat "$work/noop.cpu") µs | $(cat "$work/noop.switches") |"
+echo "| Tracebox (durable) | $(rps tracebox) | $(pct tracebox 50%) | $(pct tracebox 99%) | $(cat "$work/tracebox.cpu") µs | $(cat "$work/tracebox.switches") |"
 python3 - "$(rps tracebox)" "$(rps noop)" <<'PY'
 import sys
 t, n = float(sys.argv[1]), float(sys.argv[2])

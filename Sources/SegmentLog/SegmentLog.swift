@@ -93,18 +93,56 @@ public final class SegmentLog: Sendable {
         if let samples = decision.trainingSamples {
             // This event completed the training set. Training happens here, after the event is
             // durable, so it delays this one acknowledgement and blocks nobody else.
-            do {
-                if let trained = try dictionaries.train(source: metadata.sourceSystem, samples: samples, now: clock.now()) {
-                    logger.info("trained zstd dictionary", metadata: [
-                        "source": "\(metadata.sourceSystem)", "dictionary_id": "\(trained.id)",
-                        "bytes": "\(trained.zstd.bytes.count)", "samples": "\(samples.count)",
-                    ])
-                }
-            } catch {
-                logger.error("dictionary training failed", metadata: ["source": "\(metadata.sourceSystem)", "error": "\(error)"])
-            }
+            train(source: metadata.sourceSystem, samples: samples)
         }
         return receipt
+    }
+
+    /// Appends an event without a task: hashes and compresses it on the caller's thread,
+    /// hands it to the writer and returns at once; `completion` runs on `executor` once the
+    /// event is durable (or could not be written), in one call with the other completions of
+    /// its commit (see `CompletionExecutor`). Throws only what is wrong with the event itself
+    /// (no source, too large), before anything is queued.
+    public func append(event metadata: EventMetadata, payload: [UInt8], onDurable: (@Sendable (AppendReceipt) -> Void)? = nil,
+                       on executor: any CompletionExecutor,
+                       completion: @escaping @Sendable (Result<AppendReceipt, any Error>) -> Void) throws {
+        guard !metadata.sourceSystem.isEmpty else {
+            throw SegmentLogError(.invalidRecord, "an event needs a source_system")
+        }
+        let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
+        var handOver: (@Sendable ([AppendReceipt]) -> Void)?
+        if let onDurable { handOver = { onDurable($0[0]) } }
+        writer.beginPreparing()
+        let record: PreparedRecord
+        do {
+            record = try prepare(.event, metadata: try MetadataCoding.encode(metadata), body: payload, dictionary: decision.dictionary)
+        } catch {
+            writer.abandonPreparing()
+            throw error
+        }
+        let source = metadata.sourceSystem
+        let samples = decision.trainingSamples
+        writer.submit(.append([record], onDurable: handOver, .callback(executor) { [self] result in
+            if let samples, case .success = result {
+                // Trained off the caller's thread (an event loop must not stall for it).
+                Task.detached { self.train(source: source, samples: samples) }
+            }
+            completion(result.map { $0[0] })
+        }), wasPrepared: true)
+    }
+
+    /// Trains and installs `source`'s dictionary from the samples ingest collected.
+    private func train(source: String, samples: [[UInt8]]) {
+        do {
+            if let trained = try dictionaries.train(source: source, samples: samples, now: clock.now()) {
+                logger.info("trained zstd dictionary", metadata: [
+                    "source": "\(source)", "dictionary_id": "\(trained.id)",
+                    "bytes": "\(trained.zstd.bytes.count)", "samples": "\(samples.count)",
+                ])
+            }
+        } catch {
+            logger.error("dictionary training failed", metadata: ["source": "\(source)", "error": "\(error)"])
+        }
     }
 
     /// Appends a trace record; returns once it is durable.
@@ -238,7 +276,7 @@ public final class SegmentLog: Sendable {
             throw error
         }
         return try await withCheckedThrowingContinuation { continuation in
-            writer.submit(.append(records, onDurable: onDurable, continuation), wasPrepared: true)
+            writer.submit(.append(records, onDurable: onDurable, .task(continuation)), wasPrepared: true)
         }
     }
 }

@@ -23,9 +23,15 @@ final class SegmentWriter: Sendable {
     enum Command: Sendable {
         /// Records that go into one commit, in order, and what to call with their receipts
         /// once they are durable, before followers of the log are told of the commit.
-        case append([PreparedRecord], onDurable: (@Sendable ([AppendReceipt]) -> Void)?,
-                    CheckedContinuation<[AppendReceipt], any Error>)
+        case append([PreparedRecord], onDurable: (@Sendable ([AppendReceipt]) -> Void)?, Waiter)
         case roll(CheckedContinuation<Void, any Error>)
+    }
+
+    /// Who waits for an append: a task, resumed by the writer; or a callback, run on its
+    /// executor together with the other callbacks of the same commit that share it.
+    enum Waiter: Sendable {
+        case task(CheckedContinuation<[AppendReceipt], any Error>)
+        case callback(any CompletionExecutor, @Sendable (Result<[AppendReceipt], any Error>) -> Void)
     }
 
     struct Queue: Sendable {
@@ -104,10 +110,9 @@ final class SegmentWriter: Sendable {
         }
         if !accepted {
             let error = SegmentLogError(.closed, "the segment log is closed")
-            switch command {
-            case .append(_, _, let continuation): continuation.resume(throwing: error)
-            case .roll(let continuation): continuation.resume(throwing: error)
-            }
+            var completions = CompletionBatches()
+            completions.complete(command, with: .failure(error), roll: .failure(error))
+            completions.run()
         }
     }
 
@@ -288,12 +293,11 @@ final class SegmentWriter: Sendable {
                 receipts = batch.map { _ in .failure(error) }
                 if case .success = rollResult { rollResult = .failure(error) }
             }
+            var completions = CompletionBatches()
             for (command, receipt) in zip(batch, receipts) {
-                switch command {
-                case .append(_, _, let continuation): continuation.resume(with: receipt)
-                case .roll(let continuation): continuation.resume(with: rollResult)
-                }
+                completions.complete(command, with: receipt, roll: rollResult)
             }
+            completions.run()
         }
     }
 
@@ -319,5 +323,33 @@ extension SegmentWriter.Command {
         case .append(let records, _, _): records
         case .roll: []
         }
+    }
+}
+
+/// The callbacks of one commit, by executor: each executor is called once with all of its
+/// callbacks (for HTTP ingest, one wake-up of each event loop per commit instead of one per
+/// request). Tasks waiting on the commit are resumed at once.
+struct CompletionBatches {
+    private var batches: [(executor: any CompletionExecutor, completions: [AppendCompletion])] = []
+
+    mutating func complete(_ command: SegmentWriter.Command, with result: Result<[AppendReceipt], any Error>,
+                           roll: Result<Void, any Error>) {
+        switch command {
+        case .append(_, _, .task(let continuation)):
+            continuation.resume(with: result)
+        case .append(_, _, .callback(let executor, let callback)):
+            let completion = AppendCompletion(callback: callback, result: result)
+            if let index = batches.firstIndex(where: { $0.executor === executor }) {
+                batches[index].completions.append(completion)
+            } else {
+                batches.append((executor, [completion]))
+            }
+        case .roll(let continuation):
+            continuation.resume(with: roll)
+        }
+    }
+
+    func run() {
+        for batch in batches { batch.executor.execute(batch.completions) }
     }
 }

@@ -145,8 +145,11 @@ public enum Daemon {
         MetricsRoute.add(to: router, metrics: metrics, index: index, segmentDirectory: configuration.segmentDirectory,
                          queue: BlockingQueue(label: "tracebox-metrics"))
         let infoPath = serveInfoPath(dataDirectory: configuration.dataDirectory)
+        // Ingest requests are answered on the event loop that read them (`IngestChannelHandler`);
+        // the rest go through Hummingbird's router.
         let app = Application(
             router: router,
+            server: .http1(additionalChannelHandlers: [IngestChannelHandler(ingest: ingest, metrics: metrics)]),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
             services: [Watched("index follower", indexer, watch), Watched("workflow engine", workflows, watch),
                        Watched("monitoring", monitoring, watch), Watched("archive", archive, watch),

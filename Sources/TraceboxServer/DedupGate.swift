@@ -30,43 +30,50 @@ final class DedupGate: Sendable {
     /// index already holds.
     func claim(_ key: Key, lookupIndex: () throws -> String?) async throws -> Claim {
         while true {
-            enum Step { case duplicate(String), wait, lookup }
-            let step = entries.withLock { entries -> Step in
-                switch entries[key] {
-                case .stored(let eventID, _)?: return .duplicate(eventID)
-                case .inFlight?: return .wait
-                case nil:
-                    entries[key] = .inFlight([])
-                    return .lookup
+            if let claim = try claimNow(key, lookupIndex: lookupIndex) { return claim }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waiting = entries.withLock { entries -> Bool in
+                    guard case .inFlight(var waiters)? = entries[key] else { return false }
+                    waiters.append(continuation)
+                    entries[key] = .inFlight(waiters)
+                    return true
                 }
+                if !waiting { continuation.resume() }
             }
-            switch step {
-            case .duplicate(let eventID):
-                return .duplicate(eventID: eventID)
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let waiting = entries.withLock { entries -> Bool in
-                        guard case .inFlight(var waiters)? = entries[key] else { return false }
-                        waiters.append(continuation)
-                        entries[key] = .inFlight(waiters)
-                        return true
-                    }
-                    if !waiting { continuation.resume() }
-                }
-            case .lookup:
-                let found: String?
-                do {
-                    found = try lookupIndex()
-                } catch {
-                    abandon(key)
-                    throw error
-                }
-                if let found {
-                    abandon(key)
-                    return .duplicate(eventID: found)
-                }
-                return .proceed
+        }
+    }
+
+    /// Claims `key` without waiting (the event-loop ingest path): nil when another request
+    /// is storing it right now, and the caller must wait with `claim`.
+    func claimNow(_ key: Key, lookupIndex: () throws -> String?) throws -> Claim? {
+        enum Step { case duplicate(String), wait, lookup }
+        let step = entries.withLock { entries -> Step in
+            switch entries[key] {
+            case .stored(let eventID, _)?: return .duplicate(eventID)
+            case .inFlight?: return .wait
+            case nil:
+                entries[key] = .inFlight([])
+                return .lookup
             }
+        }
+        switch step {
+        case .duplicate(let eventID):
+            return .duplicate(eventID: eventID)
+        case .wait:
+            return nil
+        case .lookup:
+            let found: String?
+            do {
+                found = try lookupIndex()
+            } catch {
+                abandon(key)
+                throw error
+            }
+            if let found {
+                abandon(key)
+                return .duplicate(eventID: found)
+            }
+            return .proceed
         }
     }
 

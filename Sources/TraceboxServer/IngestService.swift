@@ -45,7 +45,91 @@ final class IngestService: Sendable {
         rulesBySource.value(for: name) { configuration.rules(forSource: name) }
     }
 
+    /// A request that passed its signature check and was classified: what `store` appends.
+    struct Admitted: Sendable {
+        var rules: SourceRules
+        var classification: SourceRules.Classification
+        var body: [UInt8]
+        var receivedAt: Date
+    }
+
+    /// What `admit` decided without waiting.
+    enum Admission: Sendable {
+        /// The answer is known (refused, or a duplicate).
+        case answer(IngestResult)
+        /// Store it; `claimed` is the dedup key this request now holds, if any.
+        case store(Admitted, claimed: DedupGate.Key?)
+        /// Another request is storing the same dedup key right now: wait for it (`ingest`).
+        case busy
+    }
+
+    /// Receives one webhook from start to finish, waiting where it must (the task path, and
+    /// the event-loop path's fallback when a dedup key is being stored by another request).
     func ingest(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) async -> IngestResult {
+        let admitted: Admitted
+        switch screen(rules: rules, headers: headers, body: body) {
+        case .failure(let refusal): return refusal.result
+        case .success(let screened): admitted = screened
+        }
+        var claimedKey: DedupGate.Key?
+        if let key = dedupKey(admitted) {
+            do {
+                switch try await gate.claim(key, lookupIndex: lookup(key)) {
+                case .duplicate(let eventID): return .duplicate(eventID: eventID)
+                case .proceed: claimedKey = key
+                }
+            } catch {
+                return indexUnavailable(error)
+            }
+        }
+        let (metadata, handOver) = prepare(admitted)
+        do {
+            let receipt = try await log.append(event: metadata, payload: admitted.body, onDurable: handOver)
+            return stored(metadata, claimed: claimedKey, .success(receipt))
+        } catch {
+            return stored(metadata, claimed: claimedKey, .failure(error))
+        }
+    }
+
+    /// Everything up to the append, without waiting: signature, classification, dedup.
+    func admit(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) -> Admission {
+        let admitted: Admitted
+        switch screen(rules: rules, headers: headers, body: body) {
+        case .failure(let refusal): return .answer(refusal.result)
+        case .success(let screened): admitted = screened
+        }
+        guard let key = dedupKey(admitted) else { return .store(admitted, claimed: nil) }
+        do {
+            switch try gate.claimNow(key, lookupIndex: lookup(key)) {
+            case .duplicate(let eventID)?: return .answer(.duplicate(eventID: eventID))
+            case .proceed?: return .store(admitted, claimed: key)
+            case nil: return .busy
+            }
+        } catch {
+            return .answer(indexUnavailable(error))
+        }
+    }
+
+    /// Appends an admitted event without a task; `completion` runs on `executor` with the
+    /// answer once the event is durable or failed (see `CompletionExecutor`).
+    func store(_ admitted: Admitted, claimed: DedupGate.Key?, on executor: any CompletionExecutor,
+               completion: @escaping @Sendable (IngestResult) -> Void) {
+        let (metadata, handOver) = prepare(admitted)
+        do {
+            try log.append(event: metadata, payload: admitted.body, onDurable: handOver, on: executor) { result in
+                completion(self.stored(metadata, claimed: claimed, result))
+            }
+        } catch {
+            completion(stored(metadata, claimed: claimed, .failure(error)))
+        }
+    }
+
+    private struct Refusal: Error {
+        var result: IngestResult
+    }
+
+    /// Checks the signature and classifies the body.
+    private func screen(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) -> Result<Admitted, Refusal> {
         func header(_ name: String) -> String? {
             let wanted = name.lowercased()
             return headers.first { $0.name.lowercased() == wanted }?.value
@@ -54,46 +138,51 @@ final class IngestService: Sendable {
         do {
             try rules.signature.verify(body: body, header: header, now: now)
         } catch {
-            return .refused(status: 401, code: error.code, message: error.description)
+            return .failure(Refusal(result: .refused(status: 401, code: error.code, message: error.description)))
         }
         let classification = rules.classify(body: body, header: header, allHeaders: headers.map { ($0.name, $0.value) })
-        var claimedKey: DedupGate.Key?
-        if let dedupKey = classification.dedupKey {
-            let key = DedupGate.Key(source: rules.name, dedupKey: dedupKey)
-            do {
-                switch try await gate.claim(key, lookupIndex: { try index.eventID(source: rules.name, dedupKey: dedupKey) }) {
-                case .duplicate(let eventID):
-                    return .duplicate(eventID: eventID)
-                case .proceed:
-                    claimedKey = key
-                }
-            } catch {
-                logger.error("dedup lookup failed", metadata: ["error": "\(error)"])
-                return .refused(status: 503, code: "index_unavailable", message: "the index cannot be read; try again")
-            }
-        }
-        let eventID = UUIDv7.make(at: now).uuidString.lowercased()
+        return .success(Admitted(rules: rules, classification: classification, body: body, receivedAt: now))
+    }
+
+    private func dedupKey(_ admitted: Admitted) -> DedupGate.Key? {
+        admitted.classification.dedupKey.map { DedupGate.Key(source: admitted.rules.name, dedupKey: $0) }
+    }
+
+    private func lookup(_ key: DedupGate.Key) -> () throws -> String? {
+        { try self.index.eventID(source: key.source, dedupKey: key.dedupKey) }
+    }
+
+    private func indexUnavailable(_ error: any Error) -> IngestResult {
+        logger.error("dedup lookup failed", metadata: ["error": "\(error)"])
+        return .refused(status: 503, code: "index_unavailable", message: "the index cannot be read; try again")
+    }
+
+    /// The event's metadata, and what hands its index row to the follower as soon as it is
+    /// durable, before the follower hears of the commit.
+    private func prepare(_ admitted: Admitted) -> (EventMetadata, (@Sendable (AppendReceipt) -> Void)?) {
+        let classification = admitted.classification
         let metadata = EventMetadata(
-            eventID: eventID, sourceSystem: rules.name, eventType: classification.eventType,
-            receivedAt: Timestamp.format(now), dedupKey: classification.dedupKey, headers: classification.headers,
+            eventID: UUIDv7.text(at: admitted.receivedAt), sourceSystem: admitted.rules.name, eventType: classification.eventType,
+            receivedAt: Timestamp.format(admitted.receivedAt), dedupKey: classification.dedupKey, headers: classification.headers,
             ingestError: classification.ingestError)
-        do {
-            // The index row is handed to the follower as soon as the event is durable, before
-            // the follower hears of the commit.
-            let decoded = decoded
-            let bodyLength = UInt32(body.count)
-            let receipt = try await log.append(event: metadata, payload: body, onDurable: decoded.map { decoded in
-                { @Sendable receipt in
-                    decoded.remember(.event(IndexFollower.eventRow(metadata, sequence: receipt.sequence, location: receipt.location,
-                                                                   bodySHA256: receipt.bodySHA256, bodyLength: bodyLength)),
-                                     sequence: receipt.sequence)
-                }
-            })
-            if let claimedKey { gate.stored(claimedKey, eventID: eventID, sequence: receipt.sequence) }
-            return .stored(eventID: eventID)
-        } catch {
-            if let claimedKey { gate.abandon(claimedKey) }
-            logger.error("event not stored", metadata: ["source": "\(rules.name)", "error": "\(error)"])
+        guard let decoded else { return (metadata, nil) }
+        let bodyLength = UInt32(admitted.body.count)
+        return (metadata, { receipt in
+            decoded.remember(.event(IndexFollower.eventRow(metadata, sequence: receipt.sequence, location: receipt.location,
+                                                           bodySHA256: receipt.bodySHA256, bodyLength: bodyLength)),
+                             sequence: receipt.sequence)
+        })
+    }
+
+    /// The answer for an append's outcome; releases or settles the claimed dedup key.
+    private func stored(_ metadata: EventMetadata, claimed: DedupGate.Key?, _ result: Result<AppendReceipt, any Error>) -> IngestResult {
+        switch result {
+        case .success(let receipt):
+            if let claimed { gate.stored(claimed, eventID: metadata.eventID, sequence: receipt.sequence) }
+            return .stored(eventID: metadata.eventID)
+        case .failure(let error):
+            if let claimed { gate.abandon(claimed) }
+            logger.error("event not stored", metadata: ["source": "\(metadata.sourceSystem)", "error": "\(error)"])
             let detail = (error as? SegmentLogError)?.isDiskFull == true ? "the disk is full" : "the event log cannot be written"
             return .refused(status: 503, code: "storage_unavailable", message: "\(detail); nothing was stored, retry later")
         }

@@ -1,0 +1,204 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOHTTPTypes
+import TraceboxConfig
+import WebhookSources
+
+/// `POST /v1/events/{source}` on the event loop that read it.
+///
+/// Sits in each HTTP/1 connection's pipeline in front of Hummingbird's handler and takes the
+/// ingest requests; every other request passes through to Hummingbird's router untouched.
+/// A request is read, checked, classified, hashed and compressed on this loop, handed to the
+/// log's writer, and answered when the writer runs its completion here: the writer wakes each
+/// loop once per commit for all of that loop's answers (`EventLoopCompletions`). The task
+/// path cost two hops per request (loop → task → writer → task → loop), each a thread
+/// wake-up; this one costs the writer's wake-up, shared by a commit's requests.
+///
+/// The answers are Hummingbird's: the same statuses, `{"error": …}` bodies and headers.
+/// Requests on one connection are answered in order (NIO's pipelining handler in front
+/// holds the next request until this one's answer is written).
+final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let ingest: IngestService
+    private let metrics: DaemonMetrics
+    private var state = State.idle
+    /// A graceful shutdown asked the connection to close: done once the answer is written.
+    private var quiescing = false
+    private var removed = false
+    private var isIdle: Bool {
+        if case .idle = state { true } else { false }
+    }
+
+    private enum State {
+        case idle
+        /// Another route: parts go to Hummingbird until the request's end.
+        case passing
+        /// An ingest request whose body is arriving.
+        case reading(IngestRequest)
+        /// Answered early (the body is too large): the rest of the body is dropped.
+        case discarding(closeAfter: Bool)
+        /// The event is being stored; the answer follows.
+        case answering(closeAfter: Bool)
+    }
+
+    private struct IngestRequest {
+        var rules: SourceRules
+        var headers: [(name: String, value: String)]
+        var body: ByteBuffer?
+        var started: ContinuousClock.Instant
+        var closeAfter: Bool
+    }
+
+    init(ingest: IngestService, metrics: DaemonMetrics) {
+        self.ingest = ingest
+        self.metrics = metrics
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            guard head.method == .post, let source = Self.source(inPath: head.path) else {
+                state = .passing
+                context.fireChannelRead(data)
+                return
+            }
+            begin(head, source: source, context: context)
+        case (.passing, _):
+            if case .end = part { state = .idle }
+            context.fireChannelRead(data)
+        case (.reading(var request), .body(let chunk)):
+            state = .idle  // the request is moved out while its body grows (no copy of the buffer)
+            if request.body == nil {
+                request.body = chunk
+            } else {
+                request.body!.writeImmutableBuffer(chunk)
+            }
+            if (request.body?.readableBytes ?? 0) > request.rules.maxBodyBytes {
+                tooLarge(request, context: context, message:
+                    "the body is larger than the limit for \(request.rules.name) (\(request.rules.maxBodyBytes) bytes)")
+            } else {
+                state = .reading(request)
+            }
+        case (.reading(let request), .end):
+            finish(request, context: context)
+        case (.discarding(let closeAfter), .end):
+            state = .idle
+            if closeAfter || quiescing { context.close(promise: nil) }
+        case (.discarding, _):
+            break
+        default:
+            // A head while a request is open, or parts after the answer: the peer broke HTTP.
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            switch state {
+            case .reading, .answering, .discarding:
+                quiescing = true
+                return
+            case .idle, .passing:
+                break
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch state {
+        case .idle, .passing: context.fireErrorCaught(error)
+        case .reading, .answering, .discarding: context.close(promise: nil)
+        }
+    }
+
+    /// The `{source}` of `/v1/events/{source}` (the query ignored), or nil for any other path
+    /// or a name that needs decoding: those go to Hummingbird's router as before.
+    static func source(inPath path: String?) -> String? {
+        guard let path, path.hasPrefix("/v1/events/") else { return nil }
+        var name = path.dropFirst("/v1/events/".count)
+        if let query = name.firstIndex(of: "?") { name = name[..<query] }
+        guard !name.isEmpty, !name.contains("/"), !name.contains("%") else { return nil }
+        return String(name)
+    }
+
+    private func begin(_ head: HTTPRequest, source: String, context: ChannelHandlerContext) {
+        let started = ContinuousClock.now
+        let closeAfter = head.headerFields[.connection]?.lowercased() == "close"
+        guard let rules = ingest.rules(forSource: source) else {
+            state = .discarding(closeAfter: closeAfter)
+            answer(IngestAnswer.error(404, "unknown_source", "no source named \"\(source)\" is configured"), started: started,
+                   closeAfter: false, context: context)
+            return
+        }
+        let request = IngestRequest(rules: rules, headers: head.headerFields.map { (name: $0.name.rawName, value: $0.value) },
+                                    body: nil, started: started, closeAfter: closeAfter)
+        if let declared = head.headerFields[.contentLength].flatMap(Int.init), declared > rules.maxBodyBytes {
+            tooLarge(request, context: context, message:
+                "the body is \(declared) bytes; the limit for \(source) is \(rules.maxBodyBytes)")
+            return
+        }
+        state = .reading(request)
+    }
+
+    /// Answers 413 before the body has all arrived, and drops the rest of it.
+    private func tooLarge(_ request: IngestRequest, context: ChannelHandlerContext, message: String) {
+        state = .discarding(closeAfter: request.closeAfter)
+        answer(IngestAnswer.error(413, "body_too_large", message), started: request.started, closeAfter: false, context: context)
+    }
+
+    private func finish(_ request: IngestRequest, context: ChannelHandlerContext) {
+        state = .answering(closeAfter: request.closeAfter)
+        let body = request.body.map { Array(buffer: $0) } ?? []
+        let started = request.started
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        switch ingest.admit(rules: request.rules, headers: request.headers, body: body) {
+        case .answer(let result):
+            answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
+        case .store(let admitted, let claimed):
+            ingest.store(admitted, claimed: claimed, on: EventLoopCompletions.on(context.eventLoop)) { result in
+                let (handler, context) = bound.value
+                handler.answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
+            }
+        case .busy:
+            // Another request is storing the same dedup key: wait for its outcome in a task.
+            let (ingest, rules, headers, closeAfter) = (ingest, request.rules, request.headers, request.closeAfter)
+            let loop = context.eventLoop
+            Task {
+                let result = await ingest.ingest(rules: rules, headers: headers, body: body)
+                loop.execute {
+                    let (handler, context) = bound.value
+                    handler.answer(IngestAnswer(result), started: started, closeAfter: closeAfter, context: context)
+                }
+            }
+        }
+    }
+
+    /// Writes the answer; the connection stays open for the next request unless the client
+    /// or a shutdown asked otherwise.
+    private func answer(_ answer: IngestAnswer, started: ContinuousClock.Instant, closeAfter: Bool, context: ChannelHandlerContext) {
+        metrics.recordIngest(status: answer.status, duration: ContinuousClock.now - started)
+        if case .answering = state { state = .idle }
+        guard !removed, context.channel.isActive else { return }
+        let close = closeAfter || (quiescing && isIdle)
+        var head = HTTPResponse(status: .init(code: answer.status))
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(answer.body.count)
+        head.headerFields[.server] = "tracebox"
+        head.headerFields[.date] = HTTPDate.now()
+        if close { head.headerFields[.connection] = "close" }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if close { context.close(promise: nil) }
+    }
+}
