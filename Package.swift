@@ -220,7 +220,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WebhookSourcesTests",
-            dependencies: ["WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["WebhookSources", "TraceboxCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions", "TraceboxCore"]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),

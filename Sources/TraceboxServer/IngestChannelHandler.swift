@@ -16,16 +16,24 @@ import WebhookSources
 /// wake-up; this one costs the writer's wake-up, shared by a commit's requests.
 ///
 /// The answers are Hummingbird's: the same statuses, `{"error": …}` bodies and headers.
-/// Requests on one connection are answered in order (NIO's pipelining handler in front
-/// holds the next request until this one's answer is written).
-final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// Requests on one connection are answered in order, pipelined or not: a request that arrives
+/// while an earlier one is being answered (here or by Hummingbird, whose answers pass through
+/// this handler on their way out) is held, and reading from the socket paused, until that
+/// answer is written.
+final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
     private let ingest: IngestService
     private let metrics: DaemonMetrics
     private var state = State.idle
+    /// Parts of later requests that arrived while an answer was due (pipelining).
+    private var held: [HTTPRequestPart] = []
+    /// A read the pipeline asked for while parts were held: issued once they are released.
+    private var readPending = false
+    private var releasing = false
     /// A graceful shutdown asked the connection to close: done once the answer is written.
     private var quiescing = false
     private var removed = false
@@ -35,14 +43,24 @@ final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private enum State {
         case idle
-        /// Another route: parts go to Hummingbird until the request's end.
-        case passing
+        /// Another route: the request's parts go to Hummingbird; idle again once the request
+        /// has ended and Hummingbird's answer has been written.
+        case passing(requestEnded: Bool, answered: Bool)
         /// An ingest request whose body is arriving.
         case reading(IngestRequest)
-        /// Answered early (the body is too large): the rest of the body is dropped.
+        /// Answered early (the body is too large, the source unknown): the rest of the body
+        /// is dropped.
         case discarding(closeAfter: Bool)
         /// The event is being stored; the answer follows.
-        case answering(closeAfter: Bool)
+        case answering
+    }
+
+    /// Whether parts arriving now belong to a later request that must wait for an answer.
+    private var mustHold: Bool {
+        switch state {
+        case .answering, .passing(requestEnded: true, answered: false): true
+        default: false
+        }
     }
 
     private struct IngestRequest {
@@ -64,17 +82,26 @@ final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if mustHold || !held.isEmpty {
+            held.append(part)
+        } else {
+            process(part, context: context)
+        }
+    }
+
+    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
             guard head.method == .post, let source = Self.source(inPath: head.path) else {
-                state = .passing
-                context.fireChannelRead(data)
+                state = .passing(requestEnded: false, answered: false)
+                context.fireChannelRead(wrapInboundOut(part))
                 return
             }
             begin(head, source: source, context: context)
-        case (.passing, _):
-            if case .end = part { state = .idle }
-            context.fireChannelRead(data)
+        case (.passing(false, let answered), _):
+            if case .end = part { state = answered ? .idle : .passing(requestEnded: true, answered: false) }
+            context.fireChannelRead(wrapInboundOut(part))
+            if isIdle { releaseHeld(context: context) }
         case (.reading(var request), .body(let chunk)):
             state = .idle  // the request is moved out while its body grows (no copy of the buffer)
             if request.body == nil {
@@ -92,12 +119,50 @@ final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler
             finish(request, context: context)
         case (.discarding(let closeAfter), .end):
             state = .idle
-            if closeAfter || quiescing { context.close(promise: nil) }
+            if closeAfter || quiescing {
+                context.close(promise: nil)
+            } else {
+                releaseHeld(context: context)
+            }
         case (.discarding, _):
             break
         default:
             // A head while a request is open, or parts after the answer: the peer broke HTTP.
             context.close(promise: nil)
+        }
+    }
+
+    /// Hummingbird's answers on their way out: the end of one lets held requests go.
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+        if case .end = unwrapOutboundIn(data), case .passing(let requestEnded, answered: false) = state {
+            state = requestEnded ? .idle : .passing(requestEnded: false, answered: true)
+            if isIdle { releaseHeld(context: context) }
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if mustHold || !held.isEmpty {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Goes on with the requests that waited for the answer just written.
+    private func releaseHeld(context: ChannelHandlerContext) {
+        guard !releasing else { return }
+        releasing = true
+        defer { releasing = false }
+        let released = !held.isEmpty
+        while !held.isEmpty, !mustHold, !removed {
+            process(held.removeFirst(), context: context)
+        }
+        // Hummingbird's handler takes what it was sent at the end of a read.
+        if released { context.fireChannelReadComplete() }
+        if held.isEmpty, !mustHold, readPending {
+            readPending = false
+            context.read()
         }
     }
 
@@ -108,7 +173,7 @@ final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler
                 quiescing = true
                 return
             case .idle, .passing:
-                break
+                held = []
             }
         }
         context.fireUserInboundEventTriggered(event)
@@ -157,7 +222,7 @@ final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func finish(_ request: IngestRequest, context: ChannelHandlerContext) {
-        state = .answering(closeAfter: request.closeAfter)
+        state = .answering
         let body = request.body.map { Array(buffer: $0) } ?? []
         let started = request.started
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -199,6 +264,11 @@ final class IngestChannelHandler: ChannelInboundHandler, RemovableChannelHandler
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        if close { context.close(promise: nil) }
+        if close {
+            held = []
+            context.close(promise: nil)
+        } else if isIdle {
+            releaseHeld(context: context)
+        }
     }
 }

@@ -15,15 +15,23 @@ public struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Validates a JSON document and reads the values at some pointers, in one pass of
-/// Foundation's `JSONDecoder`: it checks the whole document, but only the pointed-to values
-/// are materialised (5× faster than building the whole tree with `JSONSerialization`, which
-/// matters when every webhook is validated).
+/// Validates a JSON document and reads the values at some pointers. `JSONScanner` answers
+/// in one pass for the documents it is sure of (nearly all); the others go through
+/// Foundation's `JSONDecoder`, whose verdict and values are the reference: it checks the
+/// whole document, but only the pointed-to values are materialised.
 public enum JSONProbe {
     /// The values at `pointers` as text (strings as they are; numbers and booleans in JSON
     /// spelling; nil for objects, arrays, null and missing values). Throws when `body` is
     /// not valid JSON.
     public static func values(at pointers: [JSONPointer], in body: [UInt8]) throws -> [String?] {
+        if case .valid(let values) = body.withUnsafeBufferPointer({ JSONScanner.scan($0, pointers: pointers) }) {
+            return values
+        }
+        return try decoderValues(at: pointers, in: body)
+    }
+
+    /// `values(at:in:)` by `JSONDecoder` alone: the reference the scanner is tested against.
+    public static func decoderValues(at pointers: [JSONPointer], in body: [UInt8]) throws -> [String?] {
         let decoder = JSONDecoder()
         decoder.userInfo[Probe.pointersKey] = pointers
         return try decoder.decode(Probe.self, from: Data(body)).values

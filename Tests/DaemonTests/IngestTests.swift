@@ -205,19 +205,70 @@ struct IngestTests {
         #expect(daemon.stop() == 0)
     }
 
-    /// Sends headers promising 1,000 bytes, 100 bytes of body, then closes the connection.
-    func sendTruncatedRequest(to address: String, path: String) throws {
+    /// Ingest requests are answered on the event loop, the others by Hummingbird's router:
+    /// on one keep-alive connection, with requests sent back to back without waiting
+    /// (pipelined), the answers come in request order, a body refused early as too large
+    /// leaves the connection usable, and `Connection: close` closes it after its answer.
+    @Test func pipelinedRequestsOnOneConnectionAreAnsweredInOrder() async throws {
+        let daemon = try TestDaemon(config: Webhooks.config, environment: Webhooks.environment)
+        try daemon.start()
+        func post(_ path: String, _ body: String, close: Bool = false) -> String {
+            "POST \(path) HTTP/1.1\r\nHost: \(daemon.http)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
+                + (close ? "Connection: close\r\n" : "") + "\r\n" + body
+        }
+        let requests = [
+            post("/v1/events/slack", #"{"type":"first"}"#),
+            "GET /healthz HTTP/1.1\r\nHost: \(daemon.http)\r\n\r\n",
+            post("/v1/events/shop", String(repeating: " ", count: 5000)),
+            post("/v1/events/nosuch", "{}"),
+            post("/v1/events/slack", #"{"type":"second"}"#),
+            post("/v1/events/slack?via=query", #"{"type":"third"}"#, close: true),
+        ]
+        let fd = try connect(to: daemon.http)
+        defer { close(fd) }
+        let all = requests.joined()
+        #expect(all.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, 0) } == all.utf8.count)
+        // The server closes after the last answer: read to the end (each read waits at most 10 s).
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { break }
+            received += chunk[0..<count]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+        #expect(statuses == ["202", "200", "413", "404", "202", "202"], "\(text)")
+        #expect(text.contains(#"{"status":"ok"}"#) && text.contains("body_too_large") && text.contains("unknown_source"))
+        #expect(text.lowercased().contains("connection: close"))
+        try daemon.waitUntilIndexed()
+        let types = try daemon.admin().call(AdminMethod.eventsSearch, EventsSearchParams(source: "slack"), as: EventsSearchResult.self)
+            .events.map(\.eventType)
+        #expect(Set(types) == ["first", "second", "third"])
+        #expect(daemon.stop() == 0)
+    }
+
+    /// A connected TCP socket to `address` (`host:port`).
+    func connect(to address: String) throws -> Int32 {
         let parts = address.split(separator: ":")
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
         inet_pton(AF_INET, String(parts[0]), &addr.sin_addr)
         let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         #expect(connected == 0)
+        return fd
+    }
+
+    /// Sends headers promising 1,000 bytes, 100 bytes of body, then closes the connection.
+    func sendTruncatedRequest(to address: String, path: String) throws {
+        let fd = try connect(to: address)
+        defer { close(fd) }
         let request = "POST \(path) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
             + "{\"type\":\"partial\"," + String(repeating: " ", count: 82)
         _ = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, 0) }
