@@ -36,7 +36,7 @@ func fresh(_ name: String) -> String {
 }
 
 func metadata(_ file: CorpusFile) -> EventMetadata {
-    EventMetadata(eventID: UUIDv7.make().uuidString.lowercased(), sourceSystem: file.source, eventType: file.eventType,
+    EventMetadata(eventID: UUIDv7.text(at: Date()), sourceSystem: file.source, eventType: file.eventType,
                   receivedAt: Timestamp.format(Date()), dedupKey: nil, headers: ["content-type": "application/json"])
 }
 
@@ -72,6 +72,65 @@ func measureAppends(appenders: Int, total: Int, level: Int32, directory: String,
     return Double(total) / seconds
 }
 
+/// A serial queue as the writer's completion executor: one hop per commit, as an event loop.
+final class QueueCompletions: CompletionExecutor, @unchecked Sendable {
+    let queue: DispatchQueue
+    init(_ label: String) { queue = DispatchQueue(label: label) }
+    func execute(_ completions: [AppendCompletion]) {
+        queue.async { for completion in completions { completion.run() } }
+    }
+}
+
+/// One thread's appends; its state is touched only on its executor's queue.
+final class QueueAppender: @unchecked Sendable {
+    let log: SegmentLog
+    let executor: QueueCompletions
+    let step: Int
+    let total: Int
+    let done: DispatchSemaphore
+    var next: Int
+    var finished = 0
+    let mine: Int
+
+    init(log: SegmentLog, executor: QueueCompletions, first: Int, step: Int, total: Int, done: DispatchSemaphore) {
+        (self.log, self.executor, self.next, self.step, self.total, self.done) = (log, executor, first, step, total, done)
+        mine = stride(from: first, to: total, by: step).underestimatedCount
+    }
+
+    func appendNext() {
+        guard next < total else { return }
+        let file = corpus[next % corpus.count]
+        next += step
+        try! log.append(event: metadata(file), payload: file.bytes, on: executor) { result in
+            if case .failure(let error) = result { fatalError("\(error)") }
+            self.finished += 1
+            if self.finished == self.mine { self.done.signal() }
+            self.appendNext()
+        }
+    }
+}
+
+/// Appends `total` payloads the way HTTP ingest does: `threads` serial queues (one per
+/// core, like NIO's event loops) each keep `appenders / threads` callback appends in flight,
+/// hashing and compressing on their own thread; returns appends/s.
+func measureCallbackAppends(appenders: Int, threads: Int, total: Int, directory: String) throws -> Double {
+    let log = try SegmentLog.open(directory: directory, options: LogOptions())
+    for (source, files) in Dictionary(grouping: corpus, by: \.source) {
+        _ = try log.trainDictionary(source: source, samples: files.map(\.bytes))
+    }
+    let done = DispatchSemaphore(value: 0)
+    let started = ContinuousClock.now
+    for thread in 0..<threads {
+        let appender = QueueAppender(log: log, executor: QueueCompletions("appender-\(thread)"), first: thread, step: threads,
+                                     total: total, done: done)
+        appender.executor.queue.async { for _ in 0..<(appenders / threads) { appender.appendNext() } }
+    }
+    for _ in 0..<threads { done.wait() }
+    let elapsed = ContinuousClock.now - started
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return Double(total) / seconds
+}
+
 print("\n## Durable appends (corpus payloads, group commit, fdatasync per batch)")
 print("| appenders | zstd level | appends | appends/s | payload MB/s |")
 print("|---:|---:|---:|---:|---:|")
@@ -84,6 +143,12 @@ for (appenders, total, level) in runs {
     let mbps = rate * Double(rawBytes) / Double(corpus.count) / 1e6
     print(String(format: "| %d | %d | %d | %.0f | %.1f |", appenders, level, total, rate, mbps))
     if level == 3 { verifyDirectory = directory }
+}
+do {
+    // Ingest's shape since issue 17: callback appends from two threads (the event loops).
+    let rate = try measureCallbackAppends(appenders: 64, threads: 2, total: 200_000, directory: fresh("appends-callbacks"))
+    print(String(format: "| 64 callback appends on 2 threads (HTTP ingest's path) | 3 | 200000 | %.0f | %.1f |",
+                 rate, rate * Double(rawBytes) / Double(corpus.count) / 1e6))
 }
 if arguments.count <= 3 {
     // The size class NOTES.md's ceilings are measured on: payloads of at most 2 KiB (mean ~1 KiB).
