@@ -85,15 +85,15 @@ extension TraceIndex {
         }
         if let from = query.from {
             conditions.append("received_at >= ?")
-            _ = arguments.append(contentsOf: [from])
+            _ = arguments.append(contentsOf: [StoredTime.value(from)])
         }
         if let to = query.to {
             conditions.append("received_at <= ?")
-            _ = arguments.append(contentsOf: [to])
+            _ = arguments.append(contentsOf: [StoredTime.value(to)])
         }
         if let cursor = query.cursor {
             conditions.append("(received_at, sequence) < (?, ?)")
-            _ = arguments.append(contentsOf: [cursor.receivedAt, cursor.sequence])
+            _ = arguments.append(contentsOf: [StoredTime.value(cursor.receivedAt), cursor.sequence])
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = "SELECT * FROM events \(whereClause) ORDER BY received_at DESC, sequence DESC LIMIT ?"

@@ -49,7 +49,7 @@ public struct EventRow: Sendable, Equatable, FetchableRecord {
         eventType = row["event_type"]
         payloadHash = StoredHash.text(row["payload_hash"])
         payloadBytes = row["payload_bytes"]
-        receivedAt = row["received_at"]
+        receivedAt = StoredTime.text(row["received_at"])
         processingStatus = row["processing_status"]
         statusReason = row["status_reason"]
         dedupKey = row["dedup_key"]
@@ -57,6 +57,24 @@ public struct EventRow: Sendable, Equatable, FetchableRecord {
         offset = row["offset"]
         length = row["length"]
         storageTier = row["storage_tier"]
+    }
+}
+
+/// Times in the database: microseconds since the Unix epoch, 8 bytes where the RFC 3339 text
+/// takes 27, in the row and in each index on it (by time, by type and time): ~60 bytes per
+/// event. Text on every interface, as `Timestamp.format` spells it (any other text is kept
+/// as text, and sorts after every number).
+enum StoredTime {
+    static func value(_ text: String) -> any DatabaseValueConvertible {
+        Timestamp.parseMicroseconds(text) ?? text as any DatabaseValueConvertible
+    }
+
+    static func text(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .int64(let micros): Timestamp.format(unixMicroseconds: micros)
+        case .string(let text): text
+        default: ""
+        }
     }
 }
 

@@ -107,7 +107,9 @@ extension TraceIndex {
     /// When the first event the index knows of was received (archived ones included), or nil
     /// before any has arrived.
     public func firstEventReceivedAt() throws -> String? {
-        try readOne { db in try String.fetchOne(db, sql: "SELECT min(received_at) FROM events") }
+        try readOne { db in
+            try DatabaseValue.fetchOne(db, sql: "SELECT min(received_at) FROM events").flatMap { $0.isNull ? nil : StoredTime.text($0) }
+        }
     }
 
     /// A week's figures: events received, executions completed, and failures by event type
@@ -115,7 +117,7 @@ extension TraceIndex {
     public func weeklyFigures(from: String, to: String) throws -> WeeklyFigures {
         try read { db in
             let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE received_at >= ? AND received_at < ?",
-                                          arguments: [from, to]) ?? 0
+                                          arguments: [StoredTime.value(from), StoredTime.value(to)]) ?? 0
             let executions = try Row.fetchOne(db, sql: """
                 SELECT count(*) AS total, coalesce(sum(status = 'succeeded'), 0) AS succeeded, coalesce(sum(status = 'failed'), 0) AS failed
                 FROM executions WHERE completed_at >= ? AND completed_at < ?

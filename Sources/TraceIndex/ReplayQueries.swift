@@ -87,8 +87,8 @@ extension TraceIndex {
     public func selectEvents(_ filter: ReplayFilter, limit: Int) throws -> [String] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
-        if let from = filter.from { conditions.append("received_at >= ?"); arguments += [from] }
-        if let to = filter.to { conditions.append("received_at <= ?"); arguments += [to] }
+        if let from = filter.from { conditions.append("received_at >= ?"); arguments += [StoredTime.value(from)] }
+        if let to = filter.to { conditions.append("received_at <= ?"); arguments += [StoredTime.value(to)] }
         if let source = filter.source { conditions.append("source_system = ?"); arguments += [source] }
         if let type = filter.type {
             if type.hasSuffix("*") {

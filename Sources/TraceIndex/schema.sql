@@ -20,7 +20,7 @@ CREATE TABLE events (
     event_type        TEXT NOT NULL,
     payload_hash      BLOB NOT NULL,            -- SHA-256 of the exact body, 32 bytes
     payload_bytes     INTEGER NOT NULL,
-    received_at       TEXT NOT NULL,
+    received_at       INTEGER NOT NULL,         -- microseconds since the Unix epoch (UTC)
     processing_status TEXT NOT NULL,            -- received | processing | succeeded | failed
     status_reason     TEXT,                     -- why it failed (e.g. invalid_json: …)
     dedup_key         TEXT,
