@@ -37,6 +37,10 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// A graceful shutdown asked the connection to close: done once the answer is written.
     private var quiescing = false
     private var removed = false
+    /// The rules of the source this connection posted to last (a sender keeps to one source),
+    /// and the `Date` header: per connection, so a request takes no lock for either.
+    private var lastRules: SourceRules?
+    private var date = HTTPDate()
     private var isIdle: Bool {
         if case .idle = state { true } else { false }
     }
@@ -199,12 +203,14 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func begin(_ head: HTTPRequest, source: String, context: ChannelHandlerContext) {
         let started = ContinuousClock.now
         let closeAfter = head.headerFields[.connection]?.lowercased() == "close"
-        guard let rules = ingest.rules(forSource: source) else {
+        let known = lastRules.flatMap { $0.name == source ? $0 : nil }
+        guard let rules = known ?? ingest.rules(forSource: source) else {
             state = .discarding(closeAfter: closeAfter)
             answer(IngestAnswer.error(404, "unknown_source", "no source named \"\(source)\" is configured"), started: started,
                    closeAfter: false, context: context)
             return
         }
+        lastRules = rules
         let request = IngestRequest(rules: rules, headers: head.headerFields.map { (name: $0.name.rawName, value: $0.value) },
                                     body: nil, started: started, closeAfter: closeAfter)
         if let declared = head.headerFields[.contentLength].flatMap(Int.init), declared > rules.maxBodyBytes {
@@ -259,7 +265,7 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         head.headerFields[.contentType] = "application/json"
         head.headerFields[.contentLength] = String(answer.body.count)
         head.headerFields[.server] = "tracebox"
-        head.headerFields[.date] = HTTPDate.now()
+        head.headerFields[.date] = date.now()
         if close { head.headerFields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.body))), promise: nil)

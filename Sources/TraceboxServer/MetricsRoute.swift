@@ -10,25 +10,12 @@ import TraceboxCore
 /// segment bytes, outbox depth) is read from the index at scrape time.
 final class DaemonMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    let ingestLatency: DurationHistogram
-    /// The ingest counter of each HTTP status, made once (the registry's lookup by name and
-    /// labels cost more than the increment, on every request).
-    private let ingestCounters = MemoCache<Int, Counter>(limit: 1024)
-
-    init() {
-        ingestLatency = registry.makeDurationHistogram(
-            descriptor: Self.name("ingest_duration", unit: "seconds", help: "Time from request to answer for POST /v1/events/{source}"),
-            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)])
-    }
+    /// Recorded on every ingest request, without a lock (`IngestMetrics`).
+    let ingest = IngestMetrics()
 
     /// Counts one ingest request by its answer.
     func recordIngest(status: Int, duration: Duration) {
-        ingestCounters.value(for: status) {
-            registry.makeCounter(descriptor: Self.name("ingest_requests", unit: "total", help: "Ingest requests by HTTP status"),
-                                 labels: [("status", String(status))])
-        }?.increment()
-        ingestLatency.record(duration)
+        ingest.record(status: status, duration: duration)
     }
 
     /// `tracebox_<name>_<unit>` (no unit suffix when `unit` is empty).
@@ -59,7 +46,7 @@ final class DaemonMetrics: Sendable {
         }
         let bytes = SegmentDirectory.bytes(of: (try? SegmentDirectory.segments(in: segmentDirectory)) ?? [])
         gauge("tracebox_segment_bytes", [], "Bytes of segment files on disk", bytes)
-        var buffer: [UInt8] = []
+        var buffer = Array(ingest.render().utf8)
         registry.emit(into: &buffer)
         return buffer
     }
