@@ -25,9 +25,20 @@ extension TraceIndex {
         try write { db in
             var effects = BatchEffects()
             var steps = StepWrites()
+            // Event rows go in together (`insertEvents`), before any other change that may
+            // read them (an execution created for an event of the same batch).
+            var events: [EventRow] = []
             for change in changes {
+                if case .event(let row) = change {
+                    events.append(row)
+                    continue
+                }
+                if !events.isEmpty {
+                    try insertEvents(events, db)
+                    events.removeAll(keepingCapacity: true)
+                }
                 switch change {
-                case .event(let row): try insertEvent(row, db)
+                case .event: break
                 case .executionsCreated(let created, let sequence):
                     try applyCreated(created, sequence: sequence, db)
                     effects.touchedEvents.formUnion(created.executions.map(\.eventID))
@@ -59,6 +70,7 @@ extension TraceIndex {
                         .execute(arguments: [cancelled.cancelledAt, StoredID.value(cancelled.jobID)])
                 }
             }
+            try insertEvents(events, db)
             try steps.write(db)
             try rollUp(effects.endedExecutions, db)
             try updateEventStatuses(effects.touchedEvents, db)

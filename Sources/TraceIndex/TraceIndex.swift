@@ -108,20 +108,27 @@ public final class TraceIndex: Sendable {
         try apply(events.map(IndexChange.event), position: position)
     }
 
-    func insertEvent(_ event: EventRow, _ db: Database) throws {
-        // One cached statement for the batch: GRDB's record upsert prepares and returns
-        // rows, which costs several times more per row.
-        let insert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO events (sequence, event_id, source_system, event_type, payload_hash,
-                payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
-                storage_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        try insert.execute(arguments: [
-            event.sequence, StoredID.value(event.eventID), event.sourceSystem, event.eventType,
-            StoredHash.value(event.payloadHash),
-            event.payloadBytes, StoredTime.value(event.receivedAt), event.processingStatus, event.statusReason, event.dedupKey,
-            event.segment, event.offset, event.length, event.storageTier,
-        ])
+    /// Inserts event rows, up to 64 in one statement (`forEachChunk`): a statement per row
+    /// cost its preparation, binding and reset each time, for rows that arrive a commit's
+    /// worth at a time.
+    func insertEvents(_ events: [EventRow], _ db: Database) throws {
+        try Self.forEachChunk(of: events) { chunk in
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO events (sequence, event_id, source_system, event_type, payload_hash,
+                    payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
+                    storage_tier) VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", "))
+                """)
+            var values: [(any DatabaseValueConvertible)?] = []
+            values.reserveCapacity(chunk.count * 14)
+            for event in chunk {
+                values += [event.sequence, StoredID.value(event.eventID), event.sourceSystem, event.eventType,
+                           StoredHash.value(event.payloadHash), event.payloadBytes, StoredTime.value(event.receivedAt),
+                           event.processingStatus, event.statusReason, event.dedupKey, event.segment, event.offset,
+                           event.length, event.storageTier]
+            }
+            try insert.execute(arguments: StatementArguments(values))
+        }
     }
 
     func storePosition(_ position: IndexPosition, _ db: Database) throws {
