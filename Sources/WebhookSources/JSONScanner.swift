@@ -115,12 +115,7 @@ struct JSONScanner {
     }
 
     private mutating func object(depth: Int, track: UInt64) throws(Undecided) {
-        position += 1
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            return
-        }
+        if opensEmpty(closing: UInt8(ascii: "}")) { return }
         var matchedHere: UInt64 = 0
         while true {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw Undecided() }
@@ -149,27 +144,12 @@ struct JSONScanner {
             position += 1
             skipWhitespace()
             try value(depth: depth + 1, track: child)
-            skipWhitespace()
-            guard position < bytes.count else { throw Undecided() }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-                skipWhitespace()
-            } else if bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return
-            } else {
-                throw Undecided()
-            }
+            if try closes(with: UInt8(ascii: "}")) { return }
         }
     }
 
     private mutating func array(depth: Int, track: UInt64) throws(Undecided) {
-        position += 1
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-            position += 1
-            return
-        }
+        if opensEmpty(closing: UInt8(ascii: "]")) { return }
         var index = 0
         while true {
             var child: UInt64 = 0
@@ -181,18 +161,34 @@ struct JSONScanner {
             }
             try value(depth: depth + 1, track: child)
             index += 1
-            skipWhitespace()
-            guard position < bytes.count else { throw Undecided() }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-                skipWhitespace()
-            } else if bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return
-            } else {
-                throw Undecided()
-            }
+            if try closes(with: UInt8(ascii: "]")) { return }
         }
+    }
+
+    /// Steps into a container; true when it is empty (and stepped past).
+    @inline(__always)
+    private mutating func opensEmpty(closing: UInt8) -> Bool {
+        position += 1
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == closing else { return false }
+        position += 1
+        return true
+    }
+
+    /// After a member or an element: true at the container's closing byte (stepped past),
+    /// false after a comma and the whitespace after it.
+    @inline(__always)
+    private mutating func closes(with closing: UInt8) throws(Undecided) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw Undecided() }
+        if bytes[position] == UInt8(ascii: ",") {
+            position += 1
+            skipWhitespace()
+            return false
+        }
+        guard bytes[position] == closing else { throw Undecided() }
+        position += 1
+        return true
     }
 
     private mutating func literal(_ word: StaticString) throws(Undecided) {
