@@ -106,6 +106,21 @@ public final class SegmentLog: Sendable {
     public func append(event metadata: EventMetadata, payload: [UInt8], onDurable: (@Sendable (AppendReceipt) -> Void)? = nil,
                        on executor: any CompletionExecutor,
                        completion: @escaping @Sendable (Result<AppendReceipt, any Error>) -> Void) throws {
+        submit([try prepare(event: metadata, payload: payload, onDurable: onDurable, on: executor, completion: completion)])
+    }
+
+    /// An event hashed and compressed for the log, not yet handed to its writer (`submit`).
+    public struct PreparedAppend: Sendable {
+        fileprivate let command: SegmentWriter.Command
+    }
+
+    /// The first half of `append(event:…on:completion:)`: the event hashed and compressed on
+    /// the caller's thread. The writer holds its next commit for prepared appends (up to
+    /// `commitDelay`), so a caller that gathers several (an event loop, over the requests of
+    /// one turn) should `submit` them soon, together.
+    public func prepare(event metadata: EventMetadata, payload: [UInt8], onDurable: (@Sendable (AppendReceipt) -> Void)? = nil,
+                        on executor: any CompletionExecutor,
+                        completion: @escaping @Sendable (Result<AppendReceipt, any Error>) -> Void) throws -> PreparedAppend {
         guard !metadata.sourceSystem.isEmpty else {
             throw SegmentLogError(.invalidRecord, "an event needs a source_system")
         }
@@ -122,13 +137,18 @@ public final class SegmentLog: Sendable {
         }
         let source = metadata.sourceSystem
         let samples = decision.trainingSamples
-        writer.submit(.append([record], onDurable: handOver, .callback(executor) { [self] result in
+        return PreparedAppend(command: .append([record], onDurable: handOver, .callback(executor) { [self] result in
             if let samples, case .success = result {
                 // Trained off the caller's thread (an event loop must not stall for it).
                 Task.detached { self.train(source: source, samples: samples) }
             }
             completion(result.map { $0[0] })
-        }), wasPrepared: true)
+        }))
+    }
+
+    /// Hands prepared appends to the writer, in this order, with one wake-up of it.
+    public func submit(_ appends: [PreparedAppend]) {
+        writer.submit(appends.map(\.command), prepared: appends.count)
     }
 
     /// Trains and installs `source`'s dictionary from the samples ingest collected.

@@ -98,10 +98,16 @@ final class SegmentWriter: Sendable {
     }
 
     func submit(_ command: Command, wasPrepared: Bool = false) {
+        submit([command], prepared: wasPrepared ? 1 : 0)
+    }
+
+    /// Queues `commands` in order, with one wake-up of the writer; `prepared` of them were
+    /// announced by `beginPreparing`.
+    func submit(_ commands: [Command], prepared: Int) {
         let accepted = queue.withLock { queue -> Bool in
-            if wasPrepared { queue.preparing -= 1 }
+            queue.preparing -= prepared
             guard !queue.closing else { return false }
-            queue.commands.append(command)
+            queue.commands.append(contentsOf: commands)
             if queue.writerIsWaiting, !queue.gathering || queue.preparing == 0 {
                 queue.writerIsWaiting = false
                 wakeup.signal()
@@ -111,7 +117,7 @@ final class SegmentWriter: Sendable {
         if !accepted {
             let error = SegmentLogError(.closed, "the segment log is closed")
             var completions = CompletionBatches()
-            completions.complete(command, with: .failure(error), roll: .failure(error))
+            for command in commands { completions.complete(command, with: .failure(error), roll: .failure(error)) }
             completions.run()
         }
     }

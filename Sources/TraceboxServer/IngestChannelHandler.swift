@@ -41,6 +41,15 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// and the `Date` header: per connection, so a request takes no lock for either.
     private var lastRules: SourceRules?
     private var date = HTTPDate()
+    /// This loop's batch of appends for the log's writer, found once per connection.
+    private var loopAppends: EventLoopAppends?
+
+    private func appends(_ context: ChannelHandlerContext) -> EventLoopAppends {
+        if let loopAppends { return loopAppends }
+        let made = EventLoopAppends.on(context.eventLoop, log: ingest.log)
+        loopAppends = made
+        return made
+    }
     private var isIdle: Bool {
         if case .idle = state { true } else { false }
     }
@@ -236,10 +245,12 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case .answer(let result):
             answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
         case .store(let admitted, let claimed):
-            ingest.store(admitted, claimed: claimed, on: EventLoopCompletions.on(context.eventLoop)) { result in
+            let appends = self.appends(context)
+            let prepared = ingest.prepareStore(admitted, claimed: claimed, on: appends.completions) { result in
                 let (handler, context) = bound.value
                 handler.answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
             }
+            if let prepared { appends.add(prepared) }
         case .busy:
             // Another request is storing the same dedup key: wait for its outcome in a task.
             let (ingest, rules, headers, closeAfter) = (ingest, request.rules, request.headers, request.closeAfter)

@@ -110,17 +110,21 @@ final class IngestService: Sendable {
         }
     }
 
-    /// Appends an admitted event without a task; `completion` runs on `executor` with the
-    /// answer once the event is durable or failed (see `CompletionExecutor`).
-    func store(_ admitted: Admitted, claimed: DedupGate.Key?, on executor: any CompletionExecutor,
-               completion: @escaping @Sendable (IngestResult) -> Void) {
+    /// Prepares an admitted event's append without a task (hashed and compressed here); the
+    /// caller hands it to the log with `SegmentLog.submit`, alone or with others. `completion`
+    /// runs on `executor` with the answer once the event is durable or failed (see
+    /// `CompletionExecutor`); when the event cannot even be prepared, it is called at once
+    /// and nil is returned.
+    func prepareStore(_ admitted: Admitted, claimed: DedupGate.Key?, on executor: any CompletionExecutor,
+                      completion: @escaping @Sendable (IngestResult) -> Void) -> SegmentLog.PreparedAppend? {
         let (metadata, handOver) = prepare(admitted)
         do {
-            try log.append(event: metadata, payload: admitted.body, onDurable: handOver, on: executor) { result in
+            return try log.prepare(event: metadata, payload: admitted.body, onDurable: handOver, on: executor) { result in
                 completion(self.stored(metadata, claimed: claimed, result))
             }
         } catch {
             completion(stored(metadata, claimed: claimed, .failure(error)))
+            return nil
         }
     }
 
