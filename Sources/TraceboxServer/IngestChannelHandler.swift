@@ -44,12 +44,6 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// This loop's batch of appends for the log's writer, found once per connection.
     private var loopAppends: EventLoopAppends?
 
-    private func appends(_ context: ChannelHandlerContext) -> EventLoopAppends {
-        if let loopAppends { return loopAppends }
-        let made = EventLoopAppends.on(context.eventLoop, log: ingest.log)
-        loopAppends = made
-        return made
-    }
     private var isIdle: Bool {
         if case .idle = state { true } else { false }
     }
@@ -263,6 +257,14 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 }
             }
         }
+    }
+
+    /// This loop's batch of appends (looked up once per connection).
+    private func appends(_ context: ChannelHandlerContext) -> EventLoopAppends {
+        if let loopAppends { return loopAppends }
+        let made = EventLoopAppends.on(context.eventLoop, log: ingest.log)
+        loopAppends = made
+        return made
     }
 
     /// Writes the answer; the connection stays open for the next request unless the client

@@ -45,7 +45,7 @@ final class IngestService: Sendable {
         rulesBySource.value(for: name) { configuration.rules(forSource: name) }
     }
 
-    /// A request that passed its signature check and was classified: what `store` appends.
+    /// A request that passed its signature check and was classified: what `prepareStore` appends.
     struct Admitted: Sendable {
         var rules: SourceRules
         var classification: SourceRules.Classification
