@@ -32,23 +32,34 @@ public final class AdminLineResponder: @unchecked Sendable {
     /// Frames `bytes` into lines as the admin socket does and answers each; returns the
     /// answers in order, or the framing error that would close the connection.
     public func respond(toStream bytes: [UInt8]) async -> Result<[[UInt8]], any Error> {
-        let channel = EmbeddedChannel()
-        var lines: [ByteBuffer] = []
-        do {
-            try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: AdminServer.maxLineBytes))
-            try channel.writeInbound(ByteBuffer(bytes: bytes))
-            while let line = try channel.readInbound(as: ByteBuffer.self) { lines.append(line) }
-            _ = try? channel.finish()
-        } catch {
-            _ = try? channel.finish()
-            return .failure(error)
+        let lines: [ByteBuffer]
+        switch Self.frame(bytes) {
+        case .failure(let error): return .failure(error)
+        case .success(let framed): lines = framed
         }
         var answers: [[UInt8]] = []
         for line in lines {
             answers.append(await parts.handler.respond(to: Array(buffer: line), peerUID: getuid()))
         }
         return .success(answers)
+    }
+
+    /// The lines the admin socket's decoder makes of `bytes`. Synchronous, so the embedded
+    /// channel lives and dies on one thread (an `EmbeddedEventLoop` must not be touched from
+    /// another, and the caller's awaits may move it).
+    private static func frame(_ bytes: [UInt8]) -> Result<[ByteBuffer], any Error> {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        var lines: [ByteBuffer] = []
+        do {
+            try channel.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: AdminServer.maxLineBytes))
+            try channel.writeInbound(ByteBuffer(bytes: bytes))
+            while let line = try channel.readInbound(as: ByteBuffer.self) { lines.append(line) }
+        } catch {
+            return .failure(error)
+        }
+        return .success(lines)
     }
 
     public func close() async {
