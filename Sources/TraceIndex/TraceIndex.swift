@@ -113,11 +113,10 @@ public final class TraceIndex: Sendable {
     /// worth at a time.
     func insertEvents(_ events: [EventRow], _ db: Database) throws {
         try Self.forEachChunk(of: events) { chunk in
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             let insert = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO events (sequence, event_id, source_system, event_type, payload_hash,
                     payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
-                    storage_tier) VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", "))
+                    storage_tier) VALUES \(Self.rowMarks(chunk.count, columns: 14))
                 """)
             var values: [(any DatabaseValueConvertible)?] = []
             values.reserveCapacity(chunk.count * 14)
