@@ -81,16 +81,9 @@ public final class SegmentLog: Sendable {
     /// Appends an event; returns once it is durable. `onDurable` as for `append(traces:)`.
     public func append(event metadata: EventMetadata, payload: [UInt8],
                        onDurable: (@Sendable (AppendReceipt) -> Void)? = nil) async throws -> AppendReceipt {
-        guard !metadata.sourceSystem.isEmpty else {
-            throw SegmentLogError(.invalidRecord, "an event needs a source_system")
-        }
-        let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
-        var handOver: (@Sendable ([AppendReceipt]) -> Void)?
-        if let onDurable { handOver = { onDurable($0[0]) } }
-        let receipt = try await submit(onDurable: handOver) {
-            [try prepare(.event, metadata: try MetadataCoding.encode(metadata), body: payload, dictionary: decision.dictionary)]
-        }[0]
-        if let samples = decision.trainingSamples {
+        let event = try preparedEvent(metadata, payload: payload, onDurable: onDurable)
+        let receipt = try await waitFor([event.record], onDurable: event.handOver)[0]
+        if let samples = event.trainingSamples {
             // This event completed the training set. Training happens here, after the event is
             // durable, so it delays this one acknowledgement and blocks nobody else.
             train(source: metadata.sourceSystem, samples: samples)
@@ -121,23 +114,10 @@ public final class SegmentLog: Sendable {
     public func prepare(event metadata: EventMetadata, payload: [UInt8], onDurable: (@Sendable (AppendReceipt) -> Void)? = nil,
                         on executor: any CompletionExecutor,
                         completion: @escaping @Sendable (Result<AppendReceipt, any Error>) -> Void) throws -> PreparedAppend {
-        guard !metadata.sourceSystem.isEmpty else {
-            throw SegmentLogError(.invalidRecord, "an event needs a source_system")
-        }
-        let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
-        var handOver: (@Sendable ([AppendReceipt]) -> Void)?
-        if let onDurable { handOver = { onDurable($0[0]) } }
-        writer.beginPreparing()
-        let record: PreparedRecord
-        do {
-            record = try prepare(.event, metadata: try MetadataCoding.encode(metadata), body: payload, dictionary: decision.dictionary)
-        } catch {
-            writer.abandonPreparing()
-            throw error
-        }
+        let event = try preparedEvent(metadata, payload: payload, onDurable: onDurable)
         let source = metadata.sourceSystem
-        let samples = decision.trainingSamples
-        return PreparedAppend(command: .append([record], onDurable: handOver, .callback(executor) { [self] result in
+        let samples = event.trainingSamples
+        return PreparedAppend(command: .append([event.record], onDurable: event.handOver, .callback(executor) { [self] result in
             if let samples, case .success = result {
                 // Trained off the caller's thread (an event loop must not stall for it).
                 Task.detached { self.train(source: source, samples: samples) }
@@ -149,6 +129,24 @@ public final class SegmentLog: Sendable {
     /// Hands prepared appends to the writer, in this order, with one wake-up of it.
     public func submit(_ appends: [PreparedAppend]) {
         writer.submit(appends.map(\.command), prepared: appends.count)
+    }
+
+    /// An event checked, hashed and compressed (announced to the writer, which may hold its
+    /// next commit for it): what both ways of appending an event hand to the writer, with
+    /// the follower's hand-over and, when this event completed its source's training set,
+    /// the samples to train on.
+    private func preparedEvent(_ metadata: EventMetadata, payload: [UInt8], onDurable: (@Sendable (AppendReceipt) -> Void)?)
+        throws -> (record: PreparedRecord, handOver: (@Sendable ([AppendReceipt]) -> Void)?, trainingSamples: [[UInt8]]?) {
+        guard !metadata.sourceSystem.isEmpty else {
+            throw SegmentLogError(.invalidRecord, "an event needs a source_system")
+        }
+        let decision = dictionaries.observe(source: metadata.sourceSystem, payload: payload)
+        let record = try announced {
+            try prepare(.event, metadata: try MetadataCoding.encode(metadata), body: payload, dictionary: decision.dictionary)
+        }
+        var handOver: (@Sendable ([AppendReceipt]) -> Void)?
+        if let onDurable { handOver = { onDurable($0[0]) } }
+        return (record, handOver, decision.trainingSamples)
     }
 
     /// Trains and installs `source`'s dictionary from the samples ingest collected.
@@ -287,15 +285,24 @@ public final class SegmentLog: Sendable {
     /// waits for durability.
     private func submit(onDurable: (@Sendable ([AppendReceipt]) -> Void)?,
                         _ prepare: () throws -> [PreparedRecord]) async throws -> [AppendReceipt] {
+        try await waitFor(try announced(prepare), onDurable: onDurable)
+    }
+
+    /// Runs `prepare` announced to the writer (`beginPreparing`), withdrawing the
+    /// announcement when it throws.
+    private func announced<T>(_ prepare: () throws -> T) throws -> T {
         writer.beginPreparing()
-        let records: [PreparedRecord]
         do {
-            records = try prepare()
+            return try prepare()
         } catch {
             writer.abandonPreparing()
             throw error
         }
-        return try await withCheckedThrowingContinuation { continuation in
+    }
+
+    /// Hands announced records to the writer as one commit and waits for durability.
+    private func waitFor(_ records: [PreparedRecord], onDurable: (@Sendable ([AppendReceipt]) -> Void)?) async throws -> [AppendReceipt] {
+        try await withCheckedThrowingContinuation { continuation in
             writer.submit(.append(records, onDurable: onDurable, .task(continuation)), wasPrepared: true)
         }
     }
