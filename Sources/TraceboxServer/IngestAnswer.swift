@@ -20,6 +20,18 @@ struct IngestAnswer: Sendable, Equatable {
         self.body = body
     }
 
+    /// 404: the path names no configured source.
+    static func unknownSource(_ name: String) -> IngestAnswer {
+        error(404, "unknown_source", "no source named \"\(name)\" is configured")
+    }
+
+    /// 413: the body is over the source's limit, as declared by `Content-Length`, or found
+    /// while reading it (`declared` nil).
+    static func bodyTooLarge(source: String, limit: Int, declared: Int? = nil) -> IngestAnswer {
+        error(413, "body_too_large", declared.map { "the body is \($0) bytes; the limit for \(source) is \(limit)" }
+            ?? "the body is larger than the limit for \(source) (\(limit) bytes)")
+    }
+
     static func error(_ status: Int, _ code: String, _ message: String) -> IngestAnswer {
         json(status, ErrorBody(error: .init(code: code, message: message)))
     }

@@ -117,8 +117,7 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 request.body!.writeImmutableBuffer(chunk)
             }
             if (request.body?.readableBytes ?? 0) > request.rules.maxBodyBytes {
-                tooLarge(request, context: context, message:
-                    "the body is larger than the limit for \(request.rules.name) (\(request.rules.maxBodyBytes) bytes)")
+                tooLarge(request, context: context, answer: .bodyTooLarge(source: request.rules.name, limit: request.rules.maxBodyBytes))
             } else {
                 state = .reading(request)
             }
@@ -209,25 +208,23 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         let known = lastRules.flatMap { $0.name == source ? $0 : nil }
         guard let rules = known ?? ingest.rules(forSource: source) else {
             state = .discarding(closeAfter: closeAfter)
-            answer(IngestAnswer.error(404, "unknown_source", "no source named \"\(source)\" is configured"), started: started,
-                   closeAfter: false, context: context)
+            answer(.unknownSource(source), started: started, closeAfter: false, context: context)
             return
         }
         lastRules = rules
         let request = IngestRequest(rules: rules, headers: head.headerFields.map { (name: $0.name.rawName, value: $0.value) },
                                     body: nil, started: started, closeAfter: closeAfter)
         if let declared = head.headerFields[.contentLength].flatMap(Int.init), declared > rules.maxBodyBytes {
-            tooLarge(request, context: context, message:
-                "the body is \(declared) bytes; the limit for \(source) is \(rules.maxBodyBytes)")
+            tooLarge(request, context: context, answer: .bodyTooLarge(source: source, limit: rules.maxBodyBytes, declared: declared))
             return
         }
         state = .reading(request)
     }
 
     /// Answers 413 before the body has all arrived, and drops the rest of it.
-    private func tooLarge(_ request: IngestRequest, context: ChannelHandlerContext, message: String) {
+    private func tooLarge(_ request: IngestRequest, context: ChannelHandlerContext, answer tooLarge: IngestAnswer) {
         state = .discarding(closeAfter: request.closeAfter)
-        answer(IngestAnswer.error(413, "body_too_large", message), started: request.started, closeAfter: false, context: context)
+        answer(tooLarge, started: request.started, closeAfter: false, context: context)
     }
 
     private func finish(_ request: IngestRequest, context: ChannelHandlerContext) {

@@ -26,17 +26,17 @@ enum IngestRoutes {
     private static func handle(_ request: Request, _ context: BasicRequestContext, ingest: IngestService) async throws -> IngestAnswer {
         let source = context.parameters.get("source") ?? ""
         guard let rules = ingest.rules(forSource: source) else {
-            return .error(404, "unknown_source", "no source named \"\(source)\" is configured")
+            return .unknownSource(source)
         }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > rules.maxBodyBytes {
-            return .error(413, "body_too_large", "the body is \(declared) bytes; the limit for \(source) is \(rules.maxBodyBytes)")
+            return .bodyTooLarge(source: source, limit: rules.maxBodyBytes, declared: declared)
         }
         var request = request
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: rules.maxBodyBytes)
         } catch let failure as any HTTPResponseError where failure.status == .contentTooLarge {
-            return .error(413, "body_too_large", "the body is larger than the limit for \(source) (\(rules.maxBodyBytes) bytes)")
+            return .bodyTooLarge(source: source, limit: rules.maxBodyBytes)
         }
         let headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }
         return IngestAnswer(await ingest.ingest(rules: rules, headers: headers, body: Array(buffer: buffer)))
