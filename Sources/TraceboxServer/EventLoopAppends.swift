@@ -7,18 +7,25 @@ import Synchronization
 /// requests the loop read in that turn, where each request used to wake it on its own (and
 /// the writer, woken early, committed a few records per `fdatasync`).
 ///
-/// Touched only on its loop's thread (`add` runs there, and so does the flush it schedules).
-final class EventLoopAppends: @unchecked Sendable {
+/// It is also the way back: as the writer's `CompletionExecutor`, the completions of one
+/// commit that belong to this loop's connections run in one `execute`, one wake-up for all.
+///
+/// `pending` is touched only on the loop's thread (`add` runs there, and so does the flush it
+/// schedules).
+final class EventLoopAppends: CompletionExecutor, @unchecked Sendable {
     let loop: any EventLoop
     let log: SegmentLog
-    /// Where the writer runs this loop's completions.
-    let completions: EventLoopCompletions
     private var pending: [SegmentLog.PreparedAppend] = []
 
     private init(loop: any EventLoop, log: SegmentLog) {
         self.loop = loop
         self.log = log
-        completions = EventLoopCompletions.on(loop)
+    }
+
+    func execute(_ completions: [AppendCompletion]) {
+        loop.execute {
+            for completion in completions { completion.run() }
+        }
     }
 
     /// Queues `append` for the end of this turn of the loop.

@@ -11,7 +11,7 @@ import WebhookSources
 /// ingest requests; every other request passes through to Hummingbird's router untouched.
 /// A request is read, checked, classified, hashed and compressed on this loop, handed to the
 /// log's writer, and answered when the writer runs its completion here: the writer wakes each
-/// loop once per commit for all of that loop's answers (`EventLoopCompletions`). The task
+/// loop once per commit for all of that loop's answers (`EventLoopAppends`). The task
 /// path cost two hops per request (loop → task → writer → task → loop), each a thread
 /// wake-up; this one costs the writer's wake-up, shared by a commit's requests.
 ///
@@ -237,7 +237,7 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
             answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
         case .store(let admitted, let claimed):
             let appends = self.appends(context)
-            let prepared = ingest.prepareStore(admitted, claimed: claimed, on: appends.completions) { result in
+            let prepared = ingest.prepareStore(admitted, claimed: claimed, on: appends) { result in
                 let (handler, context) = bound.value
                 handler.answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
             }
