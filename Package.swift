@@ -125,11 +125,27 @@ let package = Package(
             ]
         ),
 
+        // The web console: a client of the admin socket that renders pages for a browser
+        // (`docs/console.md`). Templates and assets are compiled into the binary.
+        .target(
+            name: "Console",
+            dependencies: [
+                "AdminProtocol", "TraceboxCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Assets")]
+        ),
+
         // The one executable: daemon and CLI subcommands.
         .executableTarget(
             name: "tracebox",
             dependencies: [
                 "Archive", "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
+                "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
