@@ -3,6 +3,9 @@
 
 Usage: smtp_sink.py DIR   (prints "PORT <n>" once listening)
 
+While a file named `reject` exists in DIR, every recipient is refused with
+"550 5.7.1 Relaying denied" (a mail server that is misconfigured, then fixed).
+
 Each accepted message is written to DIR as <n>.eml (the raw message as received) and
 <n>.json (envelope sender and recipients), the .json last, so a reader that sees it sees
 the whole message.
@@ -22,6 +25,12 @@ serial = [0]
 
 
 class Sink:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if os.path.exists(os.path.join(directory, "reject")):
+            return f"550 5.7.1 Relaying denied for <{address}>"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         with lock:
             serial[0] += 1

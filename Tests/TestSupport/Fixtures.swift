@@ -98,6 +98,18 @@ public final class SMTPSink: StoppableFixture {
 
     public var url: String { "smtp://127.0.0.1:\(port)" }
 
+    /// Path of the file whose presence makes the server refuse every recipient (550).
+    public var refusalSwitch: String { directory + "/reject" }
+
+    /// Refuses every recipient from now on (a misconfigured mail server), or accepts again.
+    public func refuseRecipients(_ refuse: Bool) {
+        if refuse {
+            _ = FileManager.default.createFile(atPath: refusalSwitch, contents: Data())
+        } else {
+            try? FileManager.default.removeItem(atPath: refusalSwitch)
+        }
+    }
+
     public func messages() -> [Message] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted { Int($0.dropLast(5)) ?? 0 < Int($1.dropLast(5)) ?? 0 }.compactMap { name in

@@ -37,7 +37,7 @@ extension ConsolePages {
         let filter = job.filter
         let described = [("type", filter.type), ("source", filter.source), ("status", filter.status), ("workflow", filter.workflow),
                          ("from", filter.from), ("to", filter.to)].compactMap { name, value in value.map { "\(name) \($0)" } }
-        return [
+        let context: [String: Any?] = [
             "job_id": job.jobID, "status": job.status, "created_at": job.createdAt, "filter": described.joined(separator: ", "),
             "force": job.force, "rate": String(format: "%g/s", job.rate), "concurrency": job.concurrency,
             "selected": job.selected, "done": job.done, "succeeded": job.succeeded, "failed": job.failed,
@@ -45,7 +45,8 @@ extension ConsolePages {
             "rate_now": job.ratePerSecond.map { String(format: "%.1f/s", $0) } ?? "—",
             "eta": job.etaSeconds.map(Format.seconds) ?? "—",
             "active": job.status == "running" || job.status == "pending",
-            "cancelled_at": job.cancelledAt ?? "",
+            "cancelled_at": job.cancelledAt,
         ]
+        return context.present
     }
 }
