@@ -149,7 +149,7 @@ public enum Daemon {
         // the rest go through Hummingbird's router.
         let app = Application(
             router: router,
-            server: .http1(additionalChannelHandlers: [IngestChannelHandler(ingest: ingest, metrics: metrics)]),
+            server: .http1(configuration: .init(additionalChannelHandlers: [IngestChannelHandler(ingest: ingest, metrics: metrics)])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
             services: [Watched("index follower", indexer, watch), Watched("workflow engine", workflows, watch),
                        Watched("monitoring", monitoring, watch), Watched("archive", archive, watch),
