@@ -120,11 +120,11 @@ extension TraceIndex {
         }
     }
 
-    /// Event counts by processing status.
+    /// Event counts by processing status (kept by triggers, `schema.sql`).
     public func statusCounts() throws -> [String: Int] {
         try read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT processing_status, COUNT(*) FROM events GROUP BY processing_status") {
+            for row in try Row.fetchAll(db, sql: "SELECT status, events FROM event_status_counts WHERE events > 0") {
                 counts[row[0]] = row[1]
             }
             return counts

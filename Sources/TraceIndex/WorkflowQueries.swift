@@ -107,11 +107,11 @@ extension TraceIndex {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM dlq") ?? 0 }
     }
 
-    /// Executions by status (for `status`).
+    /// Executions by status (for `status`; kept by triggers, `schema.sql`).
     public func executionStatusCounts() throws -> [String: Int] {
         try read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) FROM executions GROUP BY status") {
+            for row in try Row.fetchAll(db, sql: "SELECT status, executions FROM execution_status_counts WHERE executions > 0") {
                 counts[row[0]] = row[1]
             }
             return counts
@@ -169,6 +169,9 @@ extension TraceIndex {
             for (table, key) in tables {
                 dump[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(key)").map { $0.description }
             }
+            // The counts kept by triggers must agree, whatever order of changes made them.
+            dump["event_status_counts"] = try Row.fetchAll(db, sql: "SELECT * FROM event_status_counts WHERE events > 0 ORDER BY status").map { $0.description }
+            dump["execution_status_counts"] = try Row.fetchAll(db, sql: "SELECT * FROM execution_status_counts WHERE executions > 0 ORDER BY status").map { $0.description }
             return dump
         }
     }

@@ -42,6 +42,27 @@ CREATE INDEX events_by_time ON events (received_at);
 CREATE INDEX events_by_type ON events (event_type, received_at);
 CREATE INDEX events_failed ON events (received_at) WHERE processing_status = 'failed';
 
+-- Events per processing status, kept by triggers so that `status` (asked by every console
+-- page and CLI call) answers from a handful of rows: a GROUP BY over a million events
+-- scanned them all on every call.
+CREATE TABLE event_status_counts (
+    status TEXT PRIMARY KEY,
+    events INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER events_counted AFTER INSERT ON events BEGIN
+    INSERT INTO event_status_counts (status, events) VALUES (NEW.processing_status, 1)
+        ON CONFLICT (status) DO UPDATE SET events = events + 1;
+END;
+CREATE TRIGGER events_recounted AFTER UPDATE OF processing_status ON events
+    WHEN OLD.processing_status IS NOT NEW.processing_status BEGIN
+    UPDATE event_status_counts SET events = events - 1 WHERE status = OLD.processing_status;
+    INSERT INTO event_status_counts (status, events) VALUES (NEW.processing_status, 1)
+        ON CONFLICT (status) DO UPDATE SET events = events + 1;
+END;
+CREATE TRIGGER events_uncounted AFTER DELETE ON events BEGIN
+    UPDATE event_status_counts SET events = events - 1 WHERE status = OLD.processing_status;
+END;
+
 -- How far the workflow router has routed events: the last event sequence it handled.
 CREATE TABLE router_position (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
@@ -72,6 +93,25 @@ CREATE TABLE executions (
     created_sequence INTEGER NOT NULL          -- log sequence of the record that created it
 );
 CREATE INDEX executions_by_event ON executions (event_id);
+
+-- Executions per status, kept by triggers for the same reason as event_status_counts.
+CREATE TABLE execution_status_counts (
+    status     TEXT PRIMARY KEY,
+    executions INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER executions_counted AFTER INSERT ON executions BEGIN
+    INSERT INTO execution_status_counts (status, executions) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET executions = executions + 1;
+END;
+CREATE TRIGGER executions_recounted AFTER UPDATE OF status ON executions
+    WHEN OLD.status IS NOT NEW.status BEGIN
+    UPDATE execution_status_counts SET executions = executions - 1 WHERE status = OLD.status;
+    INSERT INTO execution_status_counts (status, executions) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET executions = executions + 1;
+END;
+CREATE TRIGGER executions_uncounted AFTER DELETE ON executions BEGIN
+    UPDATE execution_status_counts SET executions = executions - 1 WHERE status = OLD.status;
+END;
 -- The executor's work queue: what is due, oldest first. Bounded by disk, not memory.
 CREATE INDEX executions_due ON executions (next_run_at) WHERE status IN ('pending', 'running', 'retrying');
 -- The same queue by workflow and step: a scheduling pass reads only the steps whose
