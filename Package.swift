@@ -228,6 +228,10 @@ let package = Package(
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer"]),
         .testTarget(
+            name: "ConsoleTests",
+            dependencies: ["Console", "AdminProtocol", "TraceboxCore", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        .testTarget(
             name: "SegmentLogTests",
             dependencies: [
                 "SegmentLog", "TraceboxCore", "SegmentLogLoadChild", "tracebox", "TestSupport",

@@ -51,10 +51,7 @@ enum Charts {
         return svg + "</svg>"
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ text: String) -> String { ConsoleHTML.escape(text) }
 
     private static func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
 }

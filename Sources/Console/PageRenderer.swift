@@ -5,19 +5,21 @@ import Hummingbird
 import Mustache
 
 /// Renders pages from the templates compiled into the binary (`Assets/*.mustache`): a
-/// page's own template, then `layout` around it. Mustache escapes every `{{value}}` for
-/// HTML, so text from payloads and destinations can never become markup; the one
-/// triple-brace value is `content`, the page body this renderer made itself.
+/// page's own template, then `layout` around it. Every `{{value}}` is escaped for HTML
+/// (`ConsoleHTML`), so text from payloads and destinations can never become markup; the
+/// triple-brace values are `content`, the page body this renderer made itself, and the
+/// SVG charts, which escape their own labels.
 struct PageRenderer: Sendable {
     let library: MustacheLibrary
     let csrf: String
 
     init(csrf: String) {
+        ConsoleHTML.registered
         var library = MustacheLibrary()
         for (name, bytes) in Self.templates {
             // The templates ship with the binary and are covered by the tests, so a parse
             // error is a build mistake, not input.
-            try! library.register(String(decoding: bytes, as: UTF8.self), named: name)
+            try! library.register("{{% CONTENT_TYPE: \(ConsoleHTML.name)}}" + String(decoding: bytes, as: UTF8.self), named: name)
         }
         self.library = library
         self.csrf = csrf

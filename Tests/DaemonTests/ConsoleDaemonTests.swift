@@ -8,7 +8,7 @@ import Testing
 /// check), escaping of everything that comes from payloads and destinations, and the seed
 /// scenario played in a real browser.
 @Suite("Web console", .serialized)
-struct ConsoleTests {
+struct ConsoleDaemonTests {
     @Test func signInHostAndCSRFGates() async throws {
         let daemon = try TestDaemon()
         try daemon.start()
