@@ -55,6 +55,10 @@ let package = Package(
             dependencies: ["TraceboxCore", .product(name: "Mustache", package: "swift-mustache")]
         ),
 
+        // Provable history: the RFC 9162 Merkle tree over the log's records, its proofs, and
+        // C2SP checkpoints signed as notes with Ed25519 (`docs/checkpoints.md`). No I/O.
+        .target(name: "Transparency", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
         // The YAML configuration: every key, its default, and validation with file and line.
         .target(
             name: "TraceboxConfig",
@@ -227,6 +231,7 @@ let package = Package(
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer"]),
+        .testTarget(name: "TransparencyTests", dependencies: ["Transparency", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ConsoleTests",
             dependencies: ["Console", "AdminProtocol", "TraceboxCore", .product(name: "Hummingbird", package: "hummingbird")]

@@ -1,0 +1,122 @@
+import Crypto
+import Foundation
+
+/// Why a note, key or checkpoint was refused.
+public struct NoteError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A C2SP `signed-note` verifier key for Ed25519: a name, the 4-byte key id and the public
+/// key. Its text form is `<name>+<key id, 8 hex digits>+<base64(0x01 ‖ public key)>`.
+public struct NoteVerifier: Sendable, Equatable {
+    public let name: String
+    public let keyID: [UInt8]
+    public let publicKey: [UInt8]
+
+    public init(name: String, publicKey: [UInt8]) throws {
+        guard NoteVerifier.validName(name) else { throw NoteError("a key name must be non-empty and hold no spaces or '+': \(name)") }
+        guard publicKey.count == 32 else { throw NoteError("an Ed25519 public key has 32 bytes, not \(publicKey.count)") }
+        self.name = name
+        self.publicKey = publicKey
+        keyID = NoteVerifier.keyID(name: name, publicKey: publicKey)
+    }
+
+    /// Parses the `vkey` text form.
+    public init(encoded: String) throws {
+        // Base64 may itself hold '+': the name and the id cannot, so split twice only.
+        let parts = encoded.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let key = Data(base64Encoded: String(parts[2])), key.count == 33, key.first == 0x01 else {
+            throw NoteError("a verifier key looks like NAME+KEYID+BASE64 with an Ed25519 key (type 0x01)")
+        }
+        try self.init(name: String(parts[0]), publicKey: Array(key.dropFirst()))
+        guard Hex.encode(keyID) == parts[1].lowercased() else { throw NoteError("the verifier key's id does not match its name and key") }
+    }
+
+    public var encoded: String { "\(name)+\(Hex.encode(keyID))+\(Data([0x01] + publicKey).base64EncodedString())" }
+
+    /// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key), first 4 bytes.
+    static func keyID(name: String, publicKey: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(data: Array(name.utf8) + [0x0A, 0x01] + publicKey).prefix(4))
+    }
+
+    static func validName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains(where: { $0 == "+" || $0.isWhitespace || $0.unicodeScalars.contains { $0.value < 0x20 } })
+    }
+
+    /// Checks that `note` carries a valid signature by this key; returns the signed text.
+    /// Signatures by other keys are ignored, as the spec says.
+    public func verify(note: String) throws -> String {
+        let (text, signatures) = try SignedNote.split(note)
+        let key = try Curve25519.Signing.PublicKey(rawRepresentation: publicKey)
+        for signature in signatures where signature.name == name && signature.bytes.count == 68 && Array(signature.bytes.prefix(4)) == keyID {
+            if key.isValidSignature(Data(signature.bytes.dropFirst(4)), for: Data(text.utf8)) { return text }
+            throw NoteError("the signature by \(name) does not match the note's text")
+        }
+        throw NoteError("the note has no signature by \(name)+\(Hex.encode(keyID))")
+    }
+}
+
+/// An Ed25519 signer of notes. Its text form (the key file) is
+/// `PRIVATE+KEY+<name>+<key id>+<base64(0x01 ‖ 32-byte seed)>`.
+public struct NoteSigner: Sendable {
+    public let verifier: NoteVerifier
+    /// The 32-byte Ed25519 seed (kept as bytes: swift-crypto's key type is not `Sendable`).
+    private let seed: [UInt8]
+
+    public init(name: String, key: Curve25519.Signing.PrivateKey = .init()) throws {
+        seed = Array(key.rawRepresentation)
+        verifier = try NoteVerifier(name: name, publicKey: Array(key.publicKey.rawRepresentation))
+    }
+
+    public init(encoded: String) throws {
+        let parts = encoded.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
+              let seed = Data(base64Encoded: String(parts[4])), seed.count == 33, seed.first == 0x01,
+              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed.dropFirst()) else {
+            throw NoteError("a signer key looks like PRIVATE+KEY+NAME+KEYID+BASE64 with an Ed25519 seed (type 0x01)")
+        }
+        try self.init(name: String(parts[2]), key: key)
+        guard Hex.encode(verifier.keyID) == parts[3].lowercased() else { throw NoteError("the signer key's id does not match its name and key") }
+    }
+
+    public var encoded: String {
+        "PRIVATE+KEY+\(verifier.name)+\(Hex.encode(verifier.keyID))+\(Data([0x01] + seed).base64EncodedString())"
+    }
+
+    /// The signed note: `text` (which must end in a newline), a blank line, and one signature line.
+    public func sign(_ text: String) throws -> String {
+        guard text.hasSuffix("\n"), !text.contains("\n\n") else { throw NoteError("a note's text ends with one newline and has no blank line") }
+        let signature = try Curve25519.Signing.PrivateKey(rawRepresentation: seed).signature(for: Data(text.utf8))
+        return text + "\n" + "\u{2014} \(verifier.name) \(Data(verifier.keyID + Array(signature)).base64EncodedString())\n"
+    }
+}
+
+/// The note format itself: text, a blank line, signature lines `— NAME BASE64`.
+enum SignedNote {
+    struct Signature {
+        var name: String
+        var bytes: [UInt8]
+    }
+
+    static func split(_ note: String) throws -> (text: String, signatures: [Signature]) {
+        guard let range = note.range(of: "\n\n") else { throw NoteError("a signed note has its text, a blank line, then signatures") }
+        let text = String(note[..<range.lowerBound]) + "\n"
+        let block = note[range.upperBound...]
+        guard block.hasSuffix("\n") else { throw NoteError("a signed note ends with a newline") }
+        var signatures: [Signature] = []
+        for line in block.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count == 3, fields[0] == "\u{2014}", let bytes = Data(base64Encoded: String(fields[2])), bytes.count >= 4 else {
+                throw NoteError("a signature line is '— NAME BASE64': \(line.prefix(80))")
+            }
+            signatures.append(Signature(name: String(fields[1]), bytes: Array(bytes)))
+        }
+        guard !signatures.isEmpty else { throw NoteError("the note has no signature") }
+        return (text, signatures)
+    }
+}
+
+enum Hex {
+    static func encode(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+}
