@@ -92,7 +92,7 @@ let package = Package(
         // The SQLite index (GRDB): a materialized view of the log, and its queries.
         .target(
             name: "TraceIndex",
-            dependencies: ["SegmentLog", "TraceboxCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SegmentLog", "TraceboxCore", "Transparency", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("schema.sql")]
         ),
 
@@ -270,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "tracebox", "TestSupport", "Outbound", "AdminProtocol", "TraceIndex", "SegmentLog", "TraceboxCore",
+                "tracebox", "TestSupport", "Outbound", "AdminProtocol", "TraceIndex", "SegmentLog", "TraceboxCore", "Transparency",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SegmentLog
 import TraceboxCore
+import Transparency
 
 /// One change the log makes to the index, decoded from a record. Applied in log order, so
 /// the live index and a rebuilt one go through the same states.
@@ -21,8 +22,10 @@ extension TraceIndex {
     /// Applies a batch of changes and the new position in one transaction, then brings the
     /// status of every event they touched and the daily rollups up to date, with a statement
     /// per chunk of events and executions rather than one per row.
-    public func apply(_ changes: [IndexChange], position: IndexPosition) throws {
-        try write { db in
+    public func apply(_ changes: [IndexChange], position: IndexPosition, leaves: [TreeLeaf] = []) throws {
+        let edge = try write { db -> CompactRange? in
+            // The tree grows by the batch's records in the same transaction as the position.
+            let edge = try growTree(leaves, size: try storedPosition(db)?.lastSequence ?? 0, db)
             var effects = BatchEffects()
             var steps = StepWrites()
             // Event rows go in together (`insertEvents`), before any other change that may
@@ -75,7 +78,9 @@ extension TraceIndex {
             try rollUp(effects.endedExecutions, db)
             try updateEventStatuses(effects.touchedEvents, db)
             try storePosition(position, db)
+            return edge
         }
+        if let edge { treeEdge.withLock { $0 = edge } }
     }
 
     /// The executions of one `executions.created` record: inserted a chunk at a time; a

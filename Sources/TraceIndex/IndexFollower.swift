@@ -66,7 +66,7 @@ public struct IndexFollower: Sendable {
             }
             let changes = try entries.compactMap { try change($0) }
             position = IndexPosition(lastSequence: last.sequence, next: next)
-            try index.apply(changes, position: position)
+            try index.apply(changes, position: position, leaves: entries.map(TreeLeaf.init))
             decoded.forget(through: last.sequence)
             for case .event(let row) in changes.reversed() {
                 appliedEvents.advance(to: UInt64(row.sequence))
@@ -81,7 +81,8 @@ public struct IndexFollower: Sendable {
         var pending: [(TailEntry, [UInt8]?)] = []
         func flush() throws {
             guard !pending.isEmpty else { return }
-            try index.apply(try pending.compactMap { try change($0.0, body: $0.1) }, position: position)
+            try index.apply(try pending.compactMap { try change($0.0, body: $0.1) }, position: position,
+                            leaves: pending.map { TreeLeaf($0.0) })
             pending.removeAll(keepingCapacity: true)
         }
         for segment in catalog.segments {

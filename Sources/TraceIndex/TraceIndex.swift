@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SegmentLog
 import Synchronization
+import Transparency
 
 /// The SQLite index: one owner of the database file, one `DatabasePool` (WAL), and every
 /// query the daemon and CLI need. The schema comes from `schema.sql` at the repository root.
@@ -10,11 +11,14 @@ public final class TraceIndex: Sendable {
     let pool: DatabasePool
     /// SQL statements run on any connection since open, when counting (nil otherwise).
     private let statements: StatementCounter?
+    /// The right edge of the Merkle tree as far as the index has applied the log; loaded on
+    /// the first apply, then moved forward with every batch (`MerkleIndex.swift`).
+    let treeEdge = Mutex<CompactRange?>(nil)
 
     /// The version of `schema.sql`, kept in SQLite's `user_version`. Bump it with every
     /// schema change: an index of another version is deleted and rebuilt from the log
     /// (it is derived data), instead of being migrated.
-    public static let schemaVersion = 10
+    public static let schemaVersion = 11
 
     /// Opens (creating if needed) the index at `path`. An index written with another schema
     /// version is deleted first; the caller's catch-up then rebuilds it from the log.
@@ -94,11 +98,13 @@ public final class TraceIndex: Sendable {
 
     /// How far the index has applied the log, or nil for an empty index.
     public func position() throws -> IndexPosition? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT last_sequence, next_segment, next_offset FROM log_position WHERE id = 1").map {
-                IndexPosition(lastSequence: UInt64($0[0] as Int64),
-                              next: LogCursor(segment: UInt64($0[1] as Int64), offset: UInt64($0[2] as Int64)))
-            }
+        try read { db in try storedPosition(db) }
+    }
+
+    func storedPosition(_ db: Database) throws -> IndexPosition? {
+        try Row.fetchOne(db, sql: "SELECT last_sequence, next_segment, next_offset FROM log_position WHERE id = 1").map {
+            IndexPosition(lastSequence: UInt64($0[0] as Int64),
+                          next: LogCursor(segment: UInt64($0[1] as Int64), offset: UInt64($0[2] as Int64)))
         }
     }
 

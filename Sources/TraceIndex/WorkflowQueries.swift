@@ -163,7 +163,7 @@ extension TraceIndex {
                       "notifications": "notification_id", "notification_covers": "execution_id",
                       "router_position": "id", "log_position": "id", "archive_objects": "object_key",
                       "archived_segments": "segment", "archived_records": "segment, offset",
-                      "archived_dictionaries": "segment, dictionary_id"]
+                      "archived_dictionaries": "segment, dictionary_id", "merkle_nodes": "level, idx"]
         return try read { db in
             var dump: [String: [String]] = [:]
             for (table, key) in tables {

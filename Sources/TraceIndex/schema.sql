@@ -63,6 +63,17 @@ CREATE TRIGGER events_uncounted AFTER DELETE ON events BEGIN
     UPDATE event_status_counts SET events = events - 1 WHERE status = OLD.processing_status;
 END;
 
+-- The Merkle tree over every record of the log (docs/checkpoints.md §2): the complete
+-- subtrees whose level is a multiple of 4, level 0 being the leaf hashes. Node (level, idx)
+-- covers leaves [idx * 2^level, (idx + 1) * 2^level); leaf s - 1 is the record with sequence
+-- s. The tree's size is the index's last applied sequence (log_position).
+CREATE TABLE merkle_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,                        -- 32 bytes
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
 -- How far the workflow router has routed events: the last event sequence it handled.
 CREATE TABLE router_position (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
