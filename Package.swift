@@ -115,7 +115,8 @@ let package = Package(
             dependencies: [
                 "Archive",
                 "SegmentLog", "TraceIndex", "WebhookSources", "TraceboxConfig", "AdminProtocol", "TraceboxCore",
-                "Workflows", "WorkflowDefinitions", "Monitoring",
+                "Workflows", "WorkflowDefinitions", "Monitoring", "Transparency",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -149,7 +150,7 @@ let package = Package(
             name: "tracebox",
             dependencies: [
                 "Archive", "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
-                "Console",
+                "Console", "Transparency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -87,9 +87,9 @@ public final class SegmentFile: Sendable {
     /// Creates `path` holding `contents`, atomically: write a temporary file, fsync it,
     /// rename it into place, fsync the directory. A crash leaves either no file or the
     /// whole file (and perhaps a stray `.tmp`, which recovery removes).
-    static func createAtomically(_ path: String, contents: [UInt8]) throws {
+    static func createAtomically(_ path: String, contents: [UInt8], mode: mode_t = 0o644) throws {
         let temporary = path + ".tmp"
-        let fd = Glibc.open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = Glibc.open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SegmentLogError.io("cannot create segment", path: temporary) }
         let file = SegmentFile(path: temporary, fd: fd)
         do {
@@ -113,5 +113,13 @@ public final class SegmentFile: Sendable {
         guard dfd >= 0 else { throw SegmentLogError.io("cannot open directory", path: directory) }
         defer { Glibc.close(dfd) }
         guard fsync(dfd) == 0 else { throw SegmentLogError.io("cannot fsync directory", path: directory) }
+    }
+}
+
+/// Small files written whole or not at all (checkpoints, keys): a temporary file, synced,
+/// renamed into place, the directory synced.
+public enum DurableFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        try SegmentFile.createAtomically(path, contents: bytes, mode: mode)
     }
 }

@@ -44,6 +44,8 @@ public struct Configuration: Sendable {
     public var alerts: AlertSettings
     /// Retention and the S3 archive (credentials from the standard AWS variables).
     public var archive: ArchiveSettings
+    /// Signed checkpoints of the log's Merkle tree (`docs/checkpoints.md`).
+    public var checkpoint: CheckpointSettings
     /// How long SIGTERM/SIGINT may take: requests and step attempts in flight finish within
     /// it, or the daemon exits 1 naming what was still running (nothing acknowledged is lost).
     public var shutdownTimeout: Duration
@@ -72,6 +74,7 @@ public struct Configuration: Sendable {
         environment = ProcessInfo.processInfo.environment
         alerts = AlertSettings()
         archive = ArchiveSettings()
+        checkpoint = CheckpointSettings()
         archive.applyAWSEnvironment(environment)
         shutdownTimeout = .seconds(10)
     }
@@ -200,4 +203,17 @@ public struct ArchiveSettings: Sendable {
             + "<Status>Enabled</Status><Transition><Days>\(glacierAfterDays)</Days><StorageClass>GLACIER</StorageClass></Transition>"
             + "</Rule></LifecycleConfiguration>"
     }
+}
+
+/// The `checkpoint` section: how often the daemon signs a checkpoint of its Merkle tree
+/// (when records were added), with which key, under which origin.
+public struct CheckpointSettings: Sendable {
+    public var interval: Duration = .seconds(60)
+    /// The signer key file; nil: `<data>/checkpoint.key`, made on first start.
+    public var keyFile: String?
+    /// The checkpoint's first line and the key's name; nil: `tracebox/<first 8 bytes of the
+    /// public key's SHA-256, hex>`, fixed by the key.
+    public var origin: String?
+
+    public init() {}
 }

@@ -56,7 +56,22 @@ struct ConfigurationBuilder {
         try buildWorkflows(into: &config)
         try buildAlerts(into: &config.alerts)
         try buildArchive(into: &config.archive)
+        try buildCheckpoint(into: &config.checkpoint, dataDirectory: config.dataDirectory)
         return config
+    }
+
+    private func buildCheckpoint(into checkpoint: inout CheckpointSettings, dataDirectory: String) throws(ConfigError) {
+        if let interval = try duration(raw.checkpoint?.interval, ["checkpoint", "interval"]) {
+            guard interval >= .seconds(1) else { throw locator.error(["checkpoint", "interval"], "must be at least 1s") }
+            checkpoint.interval = interval
+        }
+        checkpoint.keyFile = raw.checkpoint?.key_file
+        if let origin = raw.checkpoint?.origin {
+            guard !origin.isEmpty, !origin.contains(where: { $0 == "+" || $0.isWhitespace }) else {
+                throw locator.error(["checkpoint", "origin"], "must be non-empty, without spaces or '+' (it names the signing key too)")
+            }
+            checkpoint.origin = origin
+        }
     }
 
     private func buildArchive(into archive: inout ArchiveSettings) throws(ConfigError) {

@@ -15,6 +15,13 @@ struct RawConfig: Decodable {
     var alerts: Alerts?
     var retention: Retention?
     var archive: Archive?
+    var checkpoint: Checkpoint?
+
+    struct Checkpoint: Decodable {
+        var interval: String?
+        var key_file: String?
+        var origin: String?
+    }
 
     struct Retention: Decodable {
         var hot_age: String?
@@ -123,7 +130,8 @@ struct RawConfig: Decodable {
     /// Keys each mapping may hold; anything else is a typo and is refused.
     static let allowedKeys: [String: Set<String>] = [
         "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "shutdown_timeout", "sources",
-             "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive"],
+             "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive", "checkpoint"],
+        "checkpoint": ["interval", "key_file", "origin"],
         "engine": ["workers", "per_destination", "max_response_bytes"],
         "smtp": ["url", "tls", "from", "username_env", "password_env"],
         "alerts": ["failure_rate", "pagerduty", "slack", "weekly_summary", "check_interval"],

@@ -17,6 +17,7 @@ struct AdminHandler: Sendable {
     let workflows: WorkflowService
     let monitor: Monitor
     let archive: ArchiveService
+    let checkpoints: CheckpointService
     let queue = BlockingQueue(label: "tracebox-admin")
 
     static let version = "0.1.0"
@@ -73,6 +74,15 @@ struct AdminHandler: Sendable {
                 return encode(AdminResponse(id: id, result: try await weeklyPreview()))
             case AdminMethod.archiveStatus:
                 return encode(AdminResponse(id: id, result: try await archive.status()))
+            case AdminMethod.checkpointLatest:
+                let params = try decodeParams(CheckpointParams.self, data)
+                return encode(AdminResponse(id: id, result: try await checkpointLatest(params)))
+            case AdminMethod.proofInclusion:
+                let params = try decodeParams(InclusionParams.self, data)
+                return encode(AdminResponse(id: id, result: try await inclusion(params)))
+            case AdminMethod.proofConsistency:
+                let params = try decodeParams(ConsistencyParams.self, data)
+                return encode(AdminResponse(id: id, result: try await consistency(params)))
             case AdminMethod.archiveRun:
                 return encode(AdminResponse(id: id, result: try await archive.runNow()))
             case AdminMethod.jobsList:

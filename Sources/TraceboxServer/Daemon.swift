@@ -63,6 +63,7 @@ public enum Daemon {
         let workflows: WorkflowService
         let monitoring: MonitoringService
         let archive: ArchiveService
+        let checkpoints: CheckpointService
         let admin: AdminServer
         let handler: AdminHandler
     }
@@ -116,13 +117,16 @@ public enum Daemon {
                            })
             },
             configuration: configuration, index: index, clock: clock, logger: logger)
+        let checkpoints = try CheckpointService(settings: configuration.checkpoint, dataDirectory: configuration.dataDirectory,
+                                                index: index, log: log, clock: clock, applyIndex: { try await indexer.catchUp() },
+                                                logger: logger)
         let handler = AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
-                                   monitor: monitor, archive: archive)
+                                   monitor: monitor, archive: archive, checkpoints: checkpoints)
         let admin = try await AdminServer.listen(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
             handler: handler, logger: logger)
         return Parts(index: index, indexer: indexer, ingest: ingest, engine: engine, workflows: workflows, monitoring: monitoring,
-                     archive: archive, admin: admin, handler: handler)
+                     archive: archive, checkpoints: checkpoints, admin: admin, handler: handler)
     }
 
     private static func serve(configuration: Configuration, log: SegmentLog, watch: ShutdownWatch, clock: any WallClock,
@@ -153,6 +157,7 @@ public enum Daemon {
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
             services: [Watched("index follower", indexer, watch), Watched("workflow engine", workflows, watch),
                        Watched("monitoring", monitoring, watch), Watched("archive", archive, watch),
+                       Watched("checkpoints", parts.checkpoints, watch),
                        Watched("admin socket", admin, watch)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort

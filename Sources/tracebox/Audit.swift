@@ -5,10 +5,12 @@ import SegmentLog
 import TraceboxServer
 import TraceboxCore
 
-/// `tracebox audit`: offline tools for segment files. They need no daemon and no index.
+/// `tracebox audit`: offline tools for segment files (they need no daemon and no index),
+/// and the provable-history tools: the checkpoint key, evidence bundles, consistency proofs.
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check and read segment files offline.", subcommands: [Verify.self, Cat.self])
+        abstract: "Check and read segment files offline; prove records with signed checkpoints.",
+        subcommands: [Verify.self, Cat.self, Key.self, Proof.self, Consistency.self, CheckBundle.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,106 @@
+extension AdminMethod {
+    public static let checkpointLatest = "checkpoint.latest"
+    public static let proofInclusion = "proof.inclusion"
+    public static let proofConsistency = "proof.consistency"
+}
+
+/// `checkpoint.latest`: `fresh` signs a new checkpoint first if records were added since the last.
+public struct CheckpointParams: Codable, Sendable {
+    public var fresh: Bool?
+    public init(fresh: Bool? = nil) { self.fresh = fresh }
+}
+
+/// A signed checkpoint and the key that verifies it.
+public struct CheckpointResult: Codable, Sendable, Equatable {
+    public var note: String
+    public var treeSize: UInt64
+    /// Base64, as in the note.
+    public var rootHash: String
+    public var verifierKey: String
+
+    public init(note: String, treeSize: UInt64, rootHash: String, verifierKey: String) {
+        self.note = note
+        self.treeSize = treeSize
+        self.rootHash = rootHash
+        self.verifierKey = verifierKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case note, treeSize = "tree_size", rootHash = "root_hash", verifierKey = "verifier_key"
+    }
+}
+
+/// `proof.inclusion`: the record of the event `event_id` in the tree of `tree_size` leaves.
+public struct InclusionParams: Codable, Sendable {
+    public var eventID: String
+    public var treeSize: UInt64
+
+    public init(eventID: String, treeSize: UInt64) {
+        self.eventID = eventID
+        self.treeSize = treeSize
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", treeSize = "tree_size"
+    }
+}
+
+/// One record's leaf fields and its inclusion proof (`docs/checkpoints.md` §1, §3).
+public struct InclusionResult: Codable, Sendable, Equatable {
+    public var sequence: UInt64
+    public var recordType: UInt8
+    /// The record's metadata JSON exactly as stored.
+    public var metadata: String
+    /// Hex.
+    public var bodySHA256: String
+    public var treeSize: UInt64
+    /// Base64 hashes, leaf side first.
+    public var proof: [String]
+
+    public init(sequence: UInt64, recordType: UInt8, metadata: String, bodySHA256: String, treeSize: UInt64, proof: [String]) {
+        self.sequence = sequence
+        self.recordType = recordType
+        self.metadata = metadata
+        self.bodySHA256 = bodySHA256
+        self.treeSize = treeSize
+        self.proof = proof
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sequence, recordType = "record_type", metadata, bodySHA256 = "body_sha256", treeSize = "tree_size", proof
+    }
+}
+
+/// `proof.consistency`: from the tree of `old_size` leaves to that of `new_size`.
+public struct ConsistencyParams: Codable, Sendable {
+    public var oldSize: UInt64
+    public var newSize: UInt64
+
+    public init(oldSize: UInt64, newSize: UInt64) {
+        self.oldSize = oldSize
+        self.newSize = newSize
+    }
+
+    enum CodingKeys: String, CodingKey { case oldSize = "old_size", newSize = "new_size" }
+}
+
+public struct ConsistencyResult: Codable, Sendable, Equatable {
+    public var oldSize: UInt64
+    public var newSize: UInt64
+    /// Base64 roots of both trees, as the index computes them.
+    public var oldRoot: String
+    public var newRoot: String
+    public var proof: [String]
+
+    public init(oldSize: UInt64, newSize: UInt64, oldRoot: String, newRoot: String, proof: [String]) {
+        self.oldSize = oldSize
+        self.newSize = newSize
+        self.oldRoot = oldRoot
+        self.newRoot = newRoot
+        self.proof = proof
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case oldSize = "old_size", newSize = "new_size", oldRoot = "old_root", newRoot = "new_root", proof
+    }
+}

@@ -1,0 +1,50 @@
+import AdminProtocol
+import Foundation
+import SegmentLog
+import TraceboxCore
+import Transparency
+
+/// Checkpoints and proofs over the admin socket (`docs/checkpoints.md`): what
+/// `tracebox audit proof` and `audit consistency` build evidence from.
+extension AdminHandler {
+    func checkpointLatest(_ params: CheckpointParams) async throws -> CheckpointResult {
+        var signed = params.fresh == true ? nil : try checkpoints.latest()
+        if signed == nil { signed = try await checkpoints.checkpointIfGrown() }
+        guard let signed else { throw AdminErrorBody.notFound("the log is empty: there is nothing to checkpoint yet") }
+        return CheckpointResult(note: signed.note, treeSize: signed.checkpoint.size,
+                                rootHash: Data(signed.checkpoint.rootHash).base64EncodedString(),
+                                verifierKey: checkpoints.signer.verifier.encoded)
+    }
+
+    func inclusion(_ params: InclusionParams) async throws -> InclusionResult {
+        let row = try await row(params.eventID)
+        let log = log, index = index
+        let location = RecordLocation(segment: UInt64(row.segment), offset: UInt64(row.offset), length: UInt32(row.length))
+        let record = try await queue.run { try log.read(location) }
+        let proof = try await queue.run { () throws -> [[UInt8]] in
+            do {
+                return try index.inclusionProof(sequence: record.sequence, size: params.treeSize)
+            } catch {
+                throw AdminErrorBody.badRequest("no proof of record \(record.sequence) in a tree of \(params.treeSize): \(error)")
+            }
+        }
+        return InclusionResult(sequence: record.sequence, recordType: record.type.rawValue, metadata: String(decoding: record.metadata, as: UTF8.self),
+                               bodySHA256: Hex.encode(record.bodySHA256), treeSize: params.treeSize,
+                               proof: proof.map { Data($0).base64EncodedString() })
+    }
+
+    func consistency(_ params: ConsistencyParams) async throws -> ConsistencyResult {
+        let index = index
+        return try await queue.run {
+            do {
+                let proof = try index.consistencyProof(oldSize: params.oldSize, newSize: params.newSize)
+                return ConsistencyResult(oldSize: params.oldSize, newSize: params.newSize,
+                                         oldRoot: Data(try index.treeRoot(size: params.oldSize)).base64EncodedString(),
+                                         newRoot: Data(try index.treeRoot(size: params.newSize)).base64EncodedString(),
+                                         proof: proof.map { Data($0).base64EncodedString() })
+            } catch {
+                throw AdminErrorBody.badRequest("no consistency proof from \(params.oldSize) to \(params.newSize): \(error)")
+            }
+        }
+    }
+}
