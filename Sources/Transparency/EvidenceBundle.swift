@@ -59,6 +59,10 @@ public struct EvidenceBundle: Codable, Sendable, Equatable {
             guard let bodyHash = Self.hex(record.bodySHA256), bodyHash.count == 32 else {
                 throw NoteError("record \(record.sequence): body_sha256 is not 32 bytes of hex")
             }
+            // An event's evidence is its payload: a bundle without it proves only a hash.
+            if record.recordType == 1 && record.payloadBase64 == nil {
+                throw NoteError("record \(record.sequence) is an event, and the bundle lacks its payload")
+            }
             if let payload = record.payloadBase64 {
                 guard let bytes = Data(base64Encoded: payload), Array(SHA256.hash(data: bytes)) == bodyHash else {
                     throw NoteError("record \(record.sequence): the payload does not match body_sha256")

@@ -155,6 +155,8 @@ def check_bundle(path, vkey):
         body = bytes.fromhex(record["body_sha256"])
         if len(body) != 32:
             raise Failed(f"record {sequence}: body_sha256 is not 32 bytes")
+        if record["record_type"] == 1 and record.get("payload_base64") is None:
+            raise Failed(f"record {sequence} is an event, and the bundle lacks its payload")
         if record.get("payload_base64") is not None:
             if sha256(base64.b64decode(record["payload_base64"], validate=True)) != body:
                 raise Failed(f"record {sequence}: the payload does not match body_sha256")

@@ -1,0 +1,130 @@
+import Foundation
+import Outbound
+import TestSupport
+import Testing
+import Transparency
+
+/// Signed checkpoints from the outside: the key file, evidence bundles checked by the CLI
+/// and by the independent Python verifier (and refused by both when any value is changed),
+/// consistency proofs, and checkpoints that stay consistent across SIGKILL and reindex.
+@Suite("Checkpoints in the daemon", .serialized)
+struct CheckpointDaemonTests {
+    static let config = "checkpoint: { interval: 1s }\n"
+
+    func checkpointFiles(_ daemon: TestDaemon) -> [String] {
+        let directory = daemon.dataDirectory + "/checkpoints"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".checkpoint") }.sorted().map { directory + "/" + $0 }
+    }
+
+    func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let run = try Support.run("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/IndependentReader/verify_evidence.py"] + arguments)
+        return (run.status, String(decoding: run.stdout, as: UTF8.self) + run.stderr)
+    }
+
+    @Test func bundlesAndConsistencyProofsVerifyInSwiftAndInPython() async throws {
+        let daemon = try TestDaemon(config: Self.config)
+        try daemon.start()
+        let dir = ["--data-dir", daemon.dataDirectory]
+        let keyFile = daemon.dataDirectory + "/checkpoint.key"
+        let mode = (try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        let client = HTTPClient()
+        var events: [String] = []
+        for n in 0..<10 { events.append(try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "n": \#(n)}"#)) }
+        #expect(await waitUntil(timeout: 30) { !checkpointFiles(daemon).isEmpty })
+        let old = try #require(checkpointFiles(daemon).last)
+        for n in 10..<20 { events.append(try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "n": \#(n)}"#)) }
+
+        let vkey = String(decoding: try daemon.cli(["audit", "key"] + dir).stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let offline = try daemon.cli(["audit", "key", "--key-file", keyFile])
+        #expect(String(decoding: offline.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == vkey)
+        #expect(try NoteVerifier(encoded: vkey).name.hasPrefix("tracebox/"))
+
+        let proof = try daemon.cli(["audit", "proof", events[13]] + dir)
+        #expect(proof.status == 0, "\(proof.stderr)")
+        let bundlePath = daemon.root + "/bundle.json"
+        try proof.stdout.write(to: URL(fileURLWithPath: bundlePath))
+        let bundle = try JSONDecoder().decode(EvidenceBundle.self, from: proof.stdout)
+        #expect(bundle.records.count == 1 && bundle.records[0].payloadBase64 != nil)
+        #expect(proof.stdout.count < 4096 + 200, "a bundle is at most 4 KiB plus its payload")
+        let checked = try daemon.cli(["audit", "check-bundle", bundlePath, "--key", vkey])
+        #expect(checked.status == 0 && String(decoding: checked.stdout, as: UTF8.self).hasPrefix("OK"), "\(checked.stderr)")
+        let independent = try python(["bundle", bundlePath, vkey])
+        #expect(independent.status == 0 && independent.output.hasPrefix("OK"), "\(independent.output)")
+        // Against the older checkpoint too.
+        let againstOld = try daemon.cli(["audit", "proof", events[3], "--checkpoint", old] + dir)
+        #expect(againstOld.status == 0, "\(againstOld.stderr)")
+
+        // Any value changed: both verifiers refuse the bundle.
+        let original = Array(proof.stdout)
+        var mutated = 0
+        for position in stride(from: 0, to: original.count, by: max(original.count / 40, 1)) {
+            guard let changed = Self.changed(original[position]), position + 1 < original.count, original[position + 1] != UInt8(ascii: "=") else { continue }
+            var bytes = original
+            bytes[position] = changed
+            let path = daemon.root + "/mutant.json"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let swift = try daemon.cli(["audit", "check-bundle", path, "--key", vkey])
+            #expect(swift.status == 1, "byte \(position) changed, check-bundle still says \(String(decoding: swift.stdout, as: UTF8.self))")
+            #expect(try python(["bundle", path, vkey]).status == 1, "byte \(position) changed, the Python verifier still accepts it")
+            mutated += 1
+        }
+        #expect(mutated >= 20)
+
+        // Consistency: the latest tree extends the old checkpoint's, and not the other way round.
+        let consistency = try daemon.cli(["audit", "consistency", old, "--json"] + dir)
+        #expect(consistency.status == 0, "\(consistency.stderr)")
+        let proofPath = daemon.root + "/consistency.json"
+        try consistency.stdout.write(to: URL(fileURLWithPath: proofPath))
+        let newest = try #require(checkpointFiles(daemon).last)
+        let newest2 = try daemon.cli(["audit", "consistency", old, newest, "--json"] + dir)
+        try newest2.stdout.write(to: URL(fileURLWithPath: proofPath))
+        #expect(try python(["consistency", old, newest, proofPath, vkey]).status == 0)
+        #expect(try python(["consistency", newest, old, proofPath, vkey]).status == 1)
+        #expect(try daemon.cli(["audit", "consistency", newest, old] + dir).status != 0)
+        #expect(daemon.stop() == 0)
+    }
+
+    /// A different character of the same kind: digits, hex letters and other letters.
+    static func changed(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "8"), UInt8(ascii: "a")...UInt8(ascii: "e"), UInt8(ascii: "A")...UInt8(ascii: "E"): byte + 1
+        case UInt8(ascii: "9"): UInt8(ascii: "0")
+        case UInt8(ascii: "f"): UInt8(ascii: "a")
+        case UInt8(ascii: "F"): UInt8(ascii: "A")
+        case UInt8(ascii: "g")...UInt8(ascii: "y"), UInt8(ascii: "G")...UInt8(ascii: "Y"): byte + 1
+        default: nil
+        }
+    }
+
+    @Test func checkpointsStayConsistentAcrossSIGKILLAndReindex() async throws {
+        let daemon = try TestDaemon(config: Self.config)
+        try daemon.start()
+        let dir = ["--data-dir", daemon.dataDirectory]
+        let client = HTTPClient()
+        for round in 0..<3 {
+            for n in 0..<15 { _ = try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "round": \#(round), "n": \#(n)}"#) }
+            let before = checkpointFiles(daemon).count
+            #expect(await waitUntil(timeout: 30) { checkpointFiles(daemon).count > before })
+            for n in 15..<25 { _ = try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "round": \#(round), "n": \#(n)}"#) }
+            daemon.kill()
+            try daemon.start()
+        }
+        func everyCheckpointIsExtendedByTheLog() throws {
+            let files = checkpointFiles(daemon)
+            #expect(files.count >= 3)
+            for file in files {
+                let result = try daemon.cli(["audit", "consistency", file] + dir)
+                #expect(result.status == 0, "\(file): \(result.stderr)")
+            }
+        }
+        try everyCheckpointIsExtendedByTheLog()
+        #expect(daemon.stop() == 0)
+        let reindex = try daemon.cli(["reindex"] + dir)
+        #expect(reindex.status == 0, "\(reindex.stderr)")
+        try daemon.start()
+        try everyCheckpointIsExtendedByTheLog()
+        #expect(daemon.stop() == 0)
+    }
+}
