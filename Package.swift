@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "Console",
             dependencies: [
-                "AdminProtocol", "TraceboxCore",
+                "AdminProtocol", "TraceboxCore", "Transparency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -222,6 +222,11 @@ let package = Package(
             name: "IngestWorkBenchmark",
             dependencies: ["SegmentLog", "WebhookSources", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/IngestWorkBenchmark"
+        ),
+        .executableTarget(
+            name: "ProofBenchmark",
+            dependencies: ["TraceIndex", "SegmentLog", "Transparency"],
+            path: "Benchmarks/ProofBenchmark"
         ),
         .executableTarget(
             name: "SearchBenchmark",

@@ -44,6 +44,7 @@ public struct ConsoleServer: Sendable {
         router.get("/events") { request, _ in try await pages.events(request) }
         router.get("/events/:id") { request, context in try await pages.event(request, id: try ConsolePages.parameter(context, "id")) }
         router.get("/events/:id/payload") { _, context in try await pages.payload(id: try ConsolePages.parameter(context, "id")) }
+        router.get("/events/:id/evidence") { _, context in try await pages.evidence(id: try ConsolePages.parameter(context, "id")) }
         router.get("/events/:id/replay") { _, context in try await pages.replayPlan(eventID: try ConsolePages.parameter(context, "id")) }
         router.post("/events/:id/replay") { request, context in try await pages.replayRun(request, eventID: try ConsolePages.parameter(context, "id")) }
         router.get("/executions/:id") { _, context in try await pages.execution(id: try ConsolePages.parameter(context, "id")) }

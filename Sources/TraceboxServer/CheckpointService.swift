@@ -17,7 +17,7 @@ struct SignedCheckpoint: Sendable, Equatable {
 }
 
 /// Signs checkpoints of the index's Merkle tree (`docs/checkpoints.md` §4): every
-/// `checkpoint.interval` in which records were added, and on request. Each is written to
+/// `checkpoint.interval` and at every segment seal, when records were added, and on request. Each is written to
 /// `<data>/checkpoints/<size>.checkpoint` and appended to the log as a `checkpoint.signed`
 /// trace record, so the log carries its own history of signed heads.
 final class CheckpointService: Service {
@@ -50,10 +50,19 @@ final class CheckpointService: Service {
         if let latest = try Self.newestFile(in: directory) { signedThrough.withLock { $0 = latest.size + 1 } }
     }
 
+    /// Signs every `interval`, and within a second of every segment seal (the log's
+    /// committed end moving to a new segment), when records were added.
     func run() async throws {
+        var segment = log.committed.end.segment
+        var signedAt = ContinuousClock.now
+        let tick = min(interval, .seconds(1))
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
             guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+            let current = log.committed.end.segment
+            guard current != segment || ContinuousClock.now - signedAt >= interval else { continue }
+            segment = current
+            signedAt = .now
             do { _ = try await checkpointIfGrown() } catch { logger.error("checkpoint failed", metadata: ["error": "\(error)"]) }
         }
     }

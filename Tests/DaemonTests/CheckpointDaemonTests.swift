@@ -98,6 +98,22 @@ struct CheckpointDaemonTests {
         }
     }
 
+    @Test func aSegmentSealMakesACheckpoint() async throws {
+        // An hour between checkpoints: only the seal can make one.
+        let daemon = try TestDaemon(config: "checkpoint: { interval: 1h }\nlog: { segment_max_bytes: 65536 }\n")
+        try daemon.start()
+        let client = HTTPClient()
+        let filler = String(repeating: "x", count: 2000)
+        var n = 0
+        while (try? FileManager.default.contentsOfDirectory(atPath: daemon.dataDirectory + "/segments"))?.filter({ $0.hasSuffix(".seg") }).count ?? 0 < 2 {
+            _ = try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "n": \#(n), "fill": "\#(filler)"}"#)
+            n += 1
+            try #require(n < 500, "no segment was sealed")
+        }
+        #expect(await waitUntil(timeout: 30) { !checkpointFiles(daemon).isEmpty })
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func checkpointsStayConsistentAcrossSIGKILLAndReindex() async throws {
         let daemon = try TestDaemon(config: Self.config)
         try daemon.start()

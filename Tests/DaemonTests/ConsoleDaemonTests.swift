@@ -116,6 +116,15 @@ struct ConsoleDaemonTests {
         #expect(raw.status == 200 && raw.body == garbage)
         #expect(raw.header("Content-Type") == "application/octet-stream")
         #expect(try await console.get("/events/\(eventID)/payload").body == payload)
+
+        // "Download evidence": a bundle that the CLI checks with the daemon's key.
+        let evidence = try await console.get("/events/\(eventID)/evidence")
+        #expect(evidence.status == 200 && evidence.header("Content-Disposition")?.contains("evidence.json") == true)
+        let bundlePath = daemon.root + "/evidence.json"
+        try Data(evidence.body).write(to: URL(fileURLWithPath: bundlePath))
+        let key = String(decoding: try daemon.cli(["audit", "key", "--data-dir", daemon.dataDirectory]).stdout, as: UTF8.self)
+        let checked = try daemon.cli(["audit", "check-bundle", bundlePath, "--key", key.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(checked.status == 0, "\(checked.stderr)")
         #expect(daemon.stop() == 0)
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import TraceboxCore
+import Transparency
 
 extension ConsolePages {
     /// Page 2: one event: metadata, stored headers, payload (pretty-printed, and checked
@@ -78,5 +79,28 @@ extension ConsolePages {
             "replay_of": execution.replayOf, "job_id": execution.jobID,
         ]
         return row.present
+    }
+}
+
+extension ConsolePages {
+    /// The event's evidence bundle (`docs/checkpoints.md` §6), as `tracebox audit proof`
+    /// makes it: a fresh checkpoint, the record's leaf fields, its inclusion proof, the payload.
+    func evidence(id: String) async throws -> Response {
+        let latest = try await admin.call(AdminMethod.checkpointLatest, CheckpointParams(fresh: true), as: CheckpointResult.self)
+        let inclusion = try await admin.call(AdminMethod.proofInclusion, InclusionParams(eventID: id, treeSize: latest.treeSize),
+                                             as: InclusionResult.self)
+        let payload = try await admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: id), as: PayloadResult.self)
+        let bundle = EvidenceBundle(checkpoint: latest.note, records: [
+            .init(sequence: inclusion.sequence, recordType: inclusion.recordType, metadata: inclusion.metadata,
+                  bodySHA256: inclusion.bodySHA256, inclusionProof: inclusion.proof, payloadBase64: payload.payloadBase64),
+        ])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json", .contentDisposition: "attachment; filename=\"\(id).evidence.json\"",
+                      .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(bundle)))
+        )
     }
 }
