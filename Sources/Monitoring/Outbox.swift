@@ -79,6 +79,9 @@ public struct Outbox: Sendable {
         case .slack:
             guard let url = settings.slackWebhookURL else { return "no Slack webhook URL is configured" }
             return await post(url, notification.body)
+        case .checkpoint:
+            guard let url = notification.to?.first else { return "the checkpoint notification names no URL" }
+            return await post(url, notification.body, contentType: "text/plain; charset=utf-8")
         case .email:
             guard let smtp = settings.smtp else { return "no SMTP server is configured" }
             let message = SMTPMessage(from: settings.mailFrom, to: notification.to ?? [], subject: notification.subject ?? "",
@@ -93,9 +96,9 @@ public struct Outbox: Sendable {
         }
     }
 
-    private func post(_ url: String, _ body: String) async -> String? {
+    private func post(_ url: String, _ body: String, contentType: String = "application/json") async -> String? {
         do {
-            let response = try await client.send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")],
+            let response = try await client.send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", contentType)],
                                                              body: Array(body.utf8), timeout: .seconds(10)))
             return (200..<300).contains(response.status)
                 ? nil : "the receiver answered \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))"

@@ -216,7 +216,7 @@ CREATE TABLE daily_rollups (
 -- The notification outbox (notification.enqueued and notification.attempted records).
 CREATE TABLE notifications (
     notification_id BLOB PRIMARY KEY,
-    channel         TEXT NOT NULL,             -- pagerduty | slack | email
+    channel         TEXT NOT NULL,             -- pagerduty | slack | email | checkpoint
     kind            TEXT NOT NULL,             -- failure_rate.trigger | failure_rate.resolve | dlq | weekly_summary
     key             TEXT,                      -- the alert rule, or the week of a summary
     created_at      TEXT NOT NULL,

@@ -214,6 +214,9 @@ public struct CheckpointSettings: Sendable {
     /// The checkpoint's first line and the key's name; nil: `tracebox/<first 8 bytes of the
     /// public key's SHA-256, hex>`, fixed by the key.
     public var origin: String?
+    /// Each new checkpoint is POSTed (as `text/plain`) to each of these, through the
+    /// durable outbox: retried until accepted, across restarts.
+    public var publishURLs: [String] = []
 
     public init() {}
 }

@@ -72,6 +72,12 @@ struct ConfigurationBuilder {
             }
             checkpoint.origin = origin
         }
+        for (n, url) in (raw.checkpoint?.publish_urls ?? []).enumerated() {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw locator.error(["checkpoint", "publish_urls", String(n)], "must be an http(s) URL")
+            }
+        }
+        checkpoint.publishURLs = raw.checkpoint?.publish_urls ?? []
     }
 
     private func buildArchive(into archive: inout ArchiveSettings) throws(ConfigError) {

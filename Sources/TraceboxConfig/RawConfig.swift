@@ -21,6 +21,7 @@ struct RawConfig: Decodable {
         var interval: String?
         var key_file: String?
         var origin: String?
+        var publish_urls: [String]?
     }
 
     struct Retention: Decodable {
@@ -131,7 +132,7 @@ struct RawConfig: Decodable {
     static let allowedKeys: [String: Set<String>] = [
         "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "shutdown_timeout", "sources",
              "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive", "checkpoint"],
-        "checkpoint": ["interval", "key_file", "origin"],
+        "checkpoint": ["interval", "key_file", "origin", "publish_urls"],
         "engine": ["workers", "per_destination", "max_response_bytes"],
         "smtp": ["url", "tls", "from", "username_env", "password_env"],
         "alerts": ["failure_rate", "pagerduty", "slack", "weekly_summary", "check_interval"],

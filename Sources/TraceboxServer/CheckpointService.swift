@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Monitoring
 import SegmentLog
 import ServiceLifecycle
 import Synchronization
@@ -27,6 +28,9 @@ final class CheckpointService: Service {
     let directory: String
     let interval: Duration
     let applyIndex: @Sendable () async throws -> Void
+    /// Where each new checkpoint is published (`checkpoint.publish_urls`), and the outbox that delivers it.
+    let publishURLs: [String]
+    let outbox: Outbox
     let clock: any WallClock
     let logger: Logger
     private let queue = BlockingQueue(label: "tracebox-checkpoint")
@@ -36,7 +40,7 @@ final class CheckpointService: Service {
     /// One checkpoint at a time (the timer and an admin request may ask together).
     private let signing = AsyncSerial()
 
-    init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: SegmentLog, clock: any WallClock,
+    init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: SegmentLog, outbox: Outbox, clock: any WallClock,
          applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) throws {
         signer = try Self.loadSigner(settings: settings, dataDirectory: dataDirectory)
         self.index = index
@@ -44,6 +48,8 @@ final class CheckpointService: Service {
         directory = dataDirectory + "/checkpoints"
         interval = settings.interval
         self.applyIndex = applyIndex
+        publishURLs = settings.publishURLs
+        self.outbox = outbox
         self.clock = clock
         self.logger = logger
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -82,6 +88,9 @@ final class CheckpointService: Service {
                 trace: TraceMetadata(traceType: "checkpoint.signed", recordedAt: Timestamp.format(self.clock.now())),
                 json: CheckpointRecord(treeSize: head.size, rootHash: Data(head.root).base64EncodedString(), note: signed.note))
             self.signedThrough.withLock { $0 = receipt.sequence }
+            for url in self.publishURLs {
+                try await self.outbox.enqueue(channel: .checkpoint, kind: "checkpoint", key: String(head.size), body: signed.note, to: [url])
+            }
             self.logger.info("checkpoint signed", metadata: ["tree_size": "\(head.size)"])
             return signed
         }

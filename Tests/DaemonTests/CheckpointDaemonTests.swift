@@ -98,6 +98,26 @@ struct CheckpointDaemonTests {
         }
     }
 
+    @Test func checkpointsArePublishedThroughTheOutboxUntilAccepted() async throws {
+        let root = Support.temporaryDirectory()
+        let receiver = try DestinationServer(directory: root)
+        defer { receiver.stop() }
+        // The receiver refuses the first two deliveries (503); the outbox retries.
+        let daemon = try TestDaemon(config: """
+            checkpoint: { interval: 1s, publish_urls: ["\(receiver.baseURL)/fail/2/checkpoints"] }
+            alerts: { check_interval: 1s }
+            """)
+        try daemon.start()
+        for n in 0..<3 { _ = try await WorkflowDaemonTests.post(HTTPClient(), daemon, #"{"type": "t", "n": \#(n)}"#) }
+        #expect(await waitUntil(timeout: 60) { receiver.requests().contains { $0.status == 200 } })
+        let accepted = try #require(receiver.requests().first { $0.status == 200 })
+        let files = checkpointFiles(daemon)
+        let published = try files.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        #expect(published.contains(accepted.body), "the receiver got a checkpoint the daemon wrote")
+        #expect(receiver.requests().filter { $0.status == 503 }.count >= 2)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func aSegmentSealMakesACheckpoint() async throws {
         // An hour between checkpoints: only the seal can make one.
         let daemon = try TestDaemon(config: "checkpoint: { interval: 1h }\nlog: { segment_max_bytes: 65536 }\n")

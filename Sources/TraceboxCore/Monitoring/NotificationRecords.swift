@@ -5,6 +5,8 @@ public enum NotificationChannel: String, Codable, Sendable, CaseIterable {
     case pagerduty
     case slack
     case email
+    /// A signed checkpoint POSTed (as text) to one of `checkpoint.publish_urls`, named in `to`.
+    case checkpoint
 }
 
 /// `notification.enqueued`.
