@@ -96,6 +96,15 @@ struct ArchiveDaemonTests {
         let search = try daemon.cli(["events", "search", "--type", "deal.won", "--limit", "100", "--json"] + dir)
         #expect(String(decoding: search.stdout, as: UTF8.self).split(separator: "\n").count == 20)
 
+        // Archived records still get proofs: an evidence bundle of an archived event verifies.
+        let bundle = try daemon.cli(["audit", "proof", events[7].id] + dir)
+        #expect(bundle.status == 0, "\(bundle.stderr)")
+        let bundlePath = setup.root + "/archived-bundle.json"
+        try bundle.stdout.write(to: URL(fileURLWithPath: bundlePath))
+        let vkey = String(decoding: try daemon.cli(["audit", "key"] + dir).stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let checked = try daemon.cli(["audit", "check-bundle", bundlePath, "--key", vkey])
+        #expect(checked.status == 0, "\(checked.stderr)")
+
         // Replay reads the archived payload and runs the workflow again.
         let replay = try daemon.cli(["replay", events[5].id] + dir)
         #expect(replay.status == 0, "\(replay.stderr)")
