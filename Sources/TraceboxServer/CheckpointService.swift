@@ -1,3 +1,4 @@
+import Archive
 import Crypto
 import Foundation
 import Logging
@@ -31,6 +32,9 @@ final class CheckpointService: Service {
     /// Where each new checkpoint is published (`checkpoint.publish_urls`), and the outbox that delivers it.
     let publishURLs: [String]
     let outbox: Outbox
+    /// The archive bucket, when one is configured: every checkpoint is uploaded under
+    /// `checkpoints/<origin>/`, in order, each after the one before it.
+    let bucket: (store: ArchiveStore, policy: ArchivePolicy)?
     let clock: any WallClock
     let logger: Logger
     private let queue = BlockingQueue(label: "tracebox-checkpoint")
@@ -40,7 +44,8 @@ final class CheckpointService: Service {
     /// One checkpoint at a time (the timer and an admin request may ask together).
     private let signing = AsyncSerial()
 
-    init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: SegmentLog, outbox: Outbox, clock: any WallClock,
+    init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: SegmentLog, outbox: Outbox,
+         bucket: (store: ArchiveStore, policy: ArchivePolicy)?, clock: any WallClock,
          applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) throws {
         signer = try Self.loadSigner(settings: settings, dataDirectory: dataDirectory)
         self.index = index
@@ -50,6 +55,7 @@ final class CheckpointService: Service {
         self.applyIndex = applyIndex
         publishURLs = settings.publishURLs
         self.outbox = outbox
+        self.bucket = bucket
         self.clock = clock
         self.logger = logger
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -70,6 +76,24 @@ final class CheckpointService: Service {
             segment = current
             signedAt = .now
             do { _ = try await checkpointIfGrown() } catch { logger.error("checkpoint failed", metadata: ["error": "\(error)"]) }
+            do { try await uploadPending() } catch { logger.warning("checkpoint upload failed; will retry", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// Uploads, in order, the checkpoints the bucket does not hold yet. The size of the last
+    /// one uploaded is kept in `checkpoints/uploaded`, so a failure is retried next time.
+    func uploadPending() async throws {
+        guard let bucket else { return }
+        let marker = directory + "/uploaded"
+        let origin = signer.verifier.name
+        try await queue.run {
+            let done = FileManager.default.contents(atPath: marker).flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
+            for file in try Self.files(in: self.directory) where file.size > done {
+                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file.path)))
+                let name = String(format: "%020llu.checkpoint", file.size)
+                try bucket.store.upload("checkpoints/\(origin)/\(name)", bytes: bytes, sha256: Array(SHA256.hash(data: bytes)), policy: bucket.policy)
+                try DurableFile.write(Array(String(file.size).utf8), to: marker)
+            }
         }
     }
 
@@ -110,11 +134,16 @@ final class CheckpointService: Service {
     }
 
     private static func newestFile(in directory: String) throws -> (path: String, size: UInt64)? {
+        try files(in: directory).last
+    }
+
+    /// The checkpoint files, oldest (smallest tree) first.
+    private static func files(in directory: String) throws -> [(path: String, size: UInt64)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap { name -> (String, UInt64)? in
             guard name.hasSuffix(".checkpoint"), let size = UInt64(name.dropLast(".checkpoint".count)) else { return nil }
             return (directory + "/" + name, size)
-        }.max { $0.1 < $1.1 }
+        }.sorted { $0.1 < $1.1 }
     }
 
     /// The signer key from `checkpoint.key_file`, or `<data>/checkpoint.key`, made (mode

@@ -118,7 +118,8 @@ public enum Daemon {
             },
             configuration: configuration, index: index, clock: clock, logger: logger)
         let checkpoints = try CheckpointService(settings: configuration.checkpoint, dataDirectory: configuration.dataDirectory,
-                                                index: index, log: log, outbox: monitor.outbox, clock: clock,
+                                                index: index, log: log, outbox: monitor.outbox,
+                                                bucket: archiveStore.map { ($0, configuration.archive.policy) }, clock: clock,
                                                 applyIndex: { try await indexer.catchUp() },
                                                 logger: logger)
         let handler = AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,

@@ -104,6 +104,11 @@ struct ArchiveDaemonTests {
         let vkey = String(decoding: try daemon.cli(["audit", "key"] + dir).stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let checked = try daemon.cli(["audit", "check-bundle", bundlePath, "--key", vkey])
         #expect(checked.status == 0, "\(checked.stderr)")
+        // Checkpoints (one at each seal) are uploaded to the bucket beside the archive.
+        #expect(try await waitUntil(timeout: 30) { try !setup.bucket.listObjects(prefix: "checkpoints/").isEmpty })
+        let uploaded = try #require(try setup.bucket.listObjects(prefix: "checkpoints/").first)
+        let local = daemon.dataDirectory + "/checkpoints/" + String(uploaded.key.split(separator: "/").last!)
+        #expect(try setup.bucket.getObject(key: uploaded.key) == Array(try Data(contentsOf: URL(fileURLWithPath: local))))
 
         // Replay reads the archived payload and runs the workflow again.
         let replay = try daemon.cli(["replay", events[5].id] + dir)
