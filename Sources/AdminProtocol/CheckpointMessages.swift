@@ -1,3 +1,5 @@
+import TraceboxCore
+
 extension AdminMethod {
     public static let checkpointLatest = "checkpoint.latest"
     public static let proofInclusion = "proof.inclusion"
@@ -30,18 +32,21 @@ public struct CheckpointResult: Codable, Sendable, Equatable {
     }
 }
 
-/// `proof.inclusion`: the record of the event `event_id` in the tree of `tree_size` leaves.
+/// `proof.inclusion`: a record in the tree of `tree_size` leaves: the event `event_id`'s,
+/// or the one at `record` (a location as `trace.get` gives them: segment, offset, length).
 public struct InclusionParams: Codable, Sendable {
-    public var eventID: String
+    public var eventID: String?
+    public var record: RecordPointer?
     public var treeSize: UInt64
 
-    public init(eventID: String, treeSize: UInt64) {
+    public init(eventID: String? = nil, record: RecordPointer? = nil, treeSize: UInt64) {
         self.eventID = eventID
+        self.record = record
         self.treeSize = treeSize
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "event_id", treeSize = "tree_size"
+        case eventID = "event_id", record, treeSize = "tree_size"
     }
 }
 
@@ -53,21 +58,26 @@ public struct InclusionResult: Codable, Sendable, Equatable {
     public var metadata: String
     /// Hex.
     public var bodySHA256: String
+    /// The record's body, base64 (an event's payload; a trace record's JSON).
+    public var bodyBase64: String
     public var treeSize: UInt64
     /// Base64 hashes, leaf side first.
     public var proof: [String]
 
-    public init(sequence: UInt64, recordType: UInt8, metadata: String, bodySHA256: String, treeSize: UInt64, proof: [String]) {
+    public init(sequence: UInt64, recordType: UInt8, metadata: String, bodySHA256: String, bodyBase64: String, treeSize: UInt64,
+                proof: [String]) {
         self.sequence = sequence
         self.recordType = recordType
         self.metadata = metadata
         self.bodySHA256 = bodySHA256
+        self.bodyBase64 = bodyBase64
         self.treeSize = treeSize
         self.proof = proof
     }
 
     enum CodingKeys: String, CodingKey {
-        case sequence, recordType = "record_type", metadata, bodySHA256 = "body_sha256", treeSize = "tree_size", proof
+        case sequence, recordType = "record_type", metadata, bodySHA256 = "body_sha256", bodyBase64 = "body_base64",
+             treeSize = "tree_size", proof
     }
 }
 

@@ -17,10 +17,22 @@ extension AdminHandler {
     }
 
     func inclusion(_ params: InclusionParams) async throws -> InclusionResult {
-        let row = try await row(params.eventID)
+        let location: RecordLocation
+        if let eventID = params.eventID {
+            let row = try await row(eventID)
+            location = RecordLocation(segment: UInt64(row.segment), offset: UInt64(row.offset), length: UInt32(row.length))
+        } else if let pointer = params.record {
+            location = RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length)
+        } else {
+            throw AdminErrorBody.badRequest("name the record: event_id, or record {segment, offset, length}")
+        }
         let log = log, index = index
-        let location = RecordLocation(segment: UInt64(row.segment), offset: UInt64(row.offset), length: UInt32(row.length))
-        let record = try await queue.run { try log.read(location) }
+        let record: LogRecord
+        do {
+            record = try await queue.run { try log.read(location) }
+        } catch {
+            throw AdminErrorBody.notFound("no record at segment \(location.segment) offset \(location.offset): \(error)")
+        }
         let proof = try await queue.run { () throws -> [[UInt8]] in
             do {
                 return try index.inclusionProof(sequence: record.sequence, size: params.treeSize)
@@ -29,7 +41,8 @@ extension AdminHandler {
             }
         }
         return InclusionResult(sequence: record.sequence, recordType: record.type.rawValue, metadata: String(decoding: record.metadata, as: UTF8.self),
-                               bodySHA256: Hex.encode(record.bodySHA256), treeSize: params.treeSize,
+                               bodySHA256: Hex.encode(record.bodySHA256), bodyBase64: Data(record.body).base64EncodedString(),
+                               treeSize: params.treeSize,
                                proof: proof.map { Data($0).base64EncodedString() })
     }
 

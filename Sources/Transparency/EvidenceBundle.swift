@@ -17,7 +17,8 @@ public struct EvidenceBundle: Codable, Sendable, Equatable {
         public var bodySHA256: String
         /// Base64 hashes, leaf side first.
         public var inclusionProof: [String]
-        /// The event's payload, base64 (events only).
+        /// The record's body, base64: an event's payload (required for events), a trace
+        /// record's JSON (the step's rendered input, the destination's answer).
         public var payloadBase64: String?
 
         public init(sequence: UInt64, recordType: UInt8, metadata: String, bodySHA256: String, inclusionProof: [String],

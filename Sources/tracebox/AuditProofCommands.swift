@@ -1,6 +1,7 @@
 import AdminProtocol
 import ArgumentParser
 import Foundation
+import TraceboxCore
 import Transparency
 
 /// `tracebox audit key | proof | consistency | check-bundle`: provable history
@@ -31,14 +32,24 @@ extension Audit {
 
     struct Proof: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write an evidence bundle for an event: its record, payload, inclusion proof and a signed checkpoint.",
-            discussion: "Without --checkpoint the daemon signs a fresh checkpoint if the log grew. Check the bundle with `tracebox audit check-bundle`.")
+            abstract: "Write an evidence bundle: records, their bodies and inclusion proofs, and a signed checkpoint.",
+            discussion: """
+                For an event: its record and payload. With --execution: the event's record and every step attempt's \
+                trace records (input, and output or error) of that execution. Without --checkpoint the daemon signs a \
+                fresh checkpoint if the log grew. Check the bundle with `tracebox audit check-bundle`.
+                """)
 
         @Argument(help: "The event's id.")
-        var eventID: String
+        var eventID: String?
+        @Option(help: "An execution's id: prove its trace records instead of one event.")
+        var execution: String?
         @Option(help: "Prove inclusion in the tree of this checkpoint (a note the daemon signed).")
         var checkpoint: String?
         @OptionGroup var daemon: DaemonOptions
+
+        func validate() throws {
+            guard (eventID == nil) != (execution == nil) else { throw ValidationError("name an event id, or --execution ID") }
+        }
 
         func run() throws {
             let client = try daemon.connect()
@@ -54,12 +65,27 @@ extension Audit {
             } catch {
                 throw CLIError("the checkpoint does not verify with the daemon's key: \(error)")
             }
-            let inclusion = try call(client, AdminMethod.proofInclusion, InclusionParams(eventID: eventID, treeSize: size), as: InclusionResult.self)
-            let payload = try call(client, AdminMethod.eventsPayload, EventIDParams(eventID: eventID), as: PayloadResult.self)
-            let bundle = EvidenceBundle(checkpoint: note, records: [
-                .init(sequence: inclusion.sequence, recordType: inclusion.recordType, metadata: inclusion.metadata,
-                      bodySHA256: inclusion.bodySHA256, inclusionProof: inclusion.proof, payloadBase64: payload.payloadBase64),
-            ])
+            var wanted: [InclusionParams] = []
+            if let eventID { wanted.append(InclusionParams(eventID: eventID, treeSize: size)) }
+            if let execution {
+                let trace = try call(client, AdminMethod.traceGet, TraceParams(id: execution), as: TraceResult.self)
+                guard let run = trace.executions.first(where: { $0.execution.executionID == execution }) else {
+                    throw CLIError("\(execution) is not an execution id")
+                }
+                wanted.append(InclusionParams(eventID: trace.event.eventID, treeSize: size))
+                for step in run.steps {
+                    for attempt in step.attempts {
+                        wanted.append(InclusionParams(record: attempt.attempt.inputRecord, treeSize: size))
+                        if let output = attempt.attempt.outputRecord { wanted.append(InclusionParams(record: output, treeSize: size)) }
+                    }
+                }
+            }
+            let records = try wanted.map { params -> EvidenceBundle.Record in
+                let inclusion = try call(client, AdminMethod.proofInclusion, params, as: InclusionResult.self)
+                return .init(sequence: inclusion.sequence, recordType: inclusion.recordType, metadata: inclusion.metadata,
+                             bodySHA256: inclusion.bodySHA256, inclusionProof: inclusion.proof, payloadBase64: inclusion.bodyBase64)
+            }
+            let bundle = EvidenceBundle(checkpoint: note, records: records)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             FileHandle.standardOutput.write(try encoder.encode(bundle) + Data([0x0A]))

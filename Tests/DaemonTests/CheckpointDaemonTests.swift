@@ -118,6 +118,42 @@ struct CheckpointDaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func anExecutionsTraceRecordsAreProvable() async throws {
+        let root = Support.temporaryDirectory()
+        let destination = try DestinationServer(directory: root)
+        defer { destination.stop() }
+        let daemon = try TestDaemon(config: Self.config + """
+            workflows:
+              - id: record
+                version: 1
+                on: { source: crm }
+                steps:
+                  - name: call
+                    http: { url: "\(destination.baseURL)/fail/1/records", json: { n: "{{event.payload.n}}" } }
+                    retry: { max_attempts: 3, initial: 100ms, max: 1s }
+            """)
+        try daemon.start()
+        let event = try await WorkflowDaemonTests.post(HTTPClient(), daemon, #"{"type": "t", "n": 7}"#)
+        #expect(try await waitUntil(timeout: 30) { try WorkflowDaemonTests.executions(daemon, event).first?.execution.status == "succeeded" })
+        let execution = try #require(try WorkflowDaemonTests.executions(daemon, event).first?.execution.executionID)
+        let dir = ["--data-dir", daemon.dataDirectory]
+        let proof = try daemon.cli(["audit", "proof", "--execution", execution] + dir)
+        #expect(proof.status == 0, "\(proof.stderr)")
+        let bundle = try JSONDecoder().decode(EvidenceBundle.self, from: proof.stdout)
+        // The event, then each of the two attempts' input and outcome records.
+        #expect(bundle.records.count == 5 && bundle.records[0].recordType == 1)
+        #expect(bundle.records.dropFirst().allSatisfy { $0.recordType == 2 && $0.payloadBase64 != nil })
+        let firstInput = String(decoding: Data(base64Encoded: bundle.records[1].payloadBase64 ?? "") ?? Data(), as: UTF8.self)
+        #expect(firstInput.contains("/fail/1/records"), "the rendered input is in the bundle")
+        let path = daemon.root + "/execution.json"
+        try proof.stdout.write(to: URL(fileURLWithPath: path))
+        let vkey = String(decoding: try daemon.cli(["audit", "key"] + dir).stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try daemon.cli(["audit", "check-bundle", path, "--key", vkey]).status == 0)
+        #expect(try python(["bundle", path, vkey]).status == 0)
+        #expect(try daemon.cli(["audit", "proof", event, "--execution", execution] + dir).status != 0)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func aSegmentSealMakesACheckpoint() async throws {
         // An hour between checkpoints: only the seal can make one.
         let daemon = try TestDaemon(config: "checkpoint: { interval: 1h }\nlog: { segment_max_bytes: 65536 }\n")

@@ -89,10 +89,9 @@ extension ConsolePages {
         let latest = try await admin.call(AdminMethod.checkpointLatest, CheckpointParams(fresh: true), as: CheckpointResult.self)
         let inclusion = try await admin.call(AdminMethod.proofInclusion, InclusionParams(eventID: id, treeSize: latest.treeSize),
                                              as: InclusionResult.self)
-        let payload = try await admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: id), as: PayloadResult.self)
         let bundle = EvidenceBundle(checkpoint: latest.note, records: [
             .init(sequence: inclusion.sequence, recordType: inclusion.recordType, metadata: inclusion.metadata,
-                  bodySHA256: inclusion.bodySHA256, inclusionProof: inclusion.proof, payloadBase64: payload.payloadBase64),
+                  bodySHA256: inclusion.bodySHA256, inclusionProof: inclusion.proof, payloadBase64: inclusion.bodyBase64),
         ])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
