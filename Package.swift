@@ -237,6 +237,7 @@ let package = Package(
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer"]),
+        .testTarget(name: "TraceIndexTests", dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore", "TestSupport"]),
         .testTarget(name: "TransparencyTests", dependencies: ["Transparency", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ConsoleTests",

@@ -62,13 +62,21 @@ extension TraceIndex {
             conditions.append("source_system = ?")
             _ = arguments.append(contentsOf: [source])
         }
+        var types: [String]?
         if let type = query.type {
             if type.hasSuffix("*") {
-                // A prefix can match many types: walk the time index newest first and filter
-                // (the unary + keeps SQLite from choosing the type index and sorting every match).
                 let prefix = String(type.dropLast())
-                conditions.append("+event_type >= ? AND +event_type < ?")
-                _ = arguments.append(contentsOf: [prefix, prefix + "\u{10FFFF}"])
+                types = try read { db in
+                    try String.fetchAll(db, sql: "SELECT event_type FROM event_types WHERE event_type >= ? AND event_type < ? LIMIT ?",
+                                        arguments: [prefix, prefix + "\u{10FFFF}", Self.maxPrefixTypes + 1])
+                }
+                if types!.count > Self.maxPrefixTypes {
+                    // Very many types: walk the time index newest first and filter (the unary +
+                    // keeps SQLite from choosing the type index and sorting every match).
+                    types = nil
+                    conditions.append("+event_type >= ? AND +event_type < ?")
+                    _ = arguments.append(contentsOf: [prefix, prefix + "\u{10FFFF}"])
+                }
             } else {
                 conditions.append("event_type = ?")
                 _ = arguments.append(contentsOf: [type])
@@ -95,14 +103,34 @@ extension TraceIndex {
             conditions.append("(received_at, sequence) < (?, ?)")
             _ = arguments.append(contentsOf: [StoredTime.value(cursor.receivedAt), cursor.sequence])
         }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT * FROM events \(whereClause) ORDER BY received_at DESC, sequence DESC LIMIT ?"
+        let order = "ORDER BY received_at DESC, sequence DESC LIMIT ?"
+        let sql: String
+        if let types {
+            // One leg per matching type, each reading that type's newest rows from
+            // events_by_type and stopping at the page size; the legs are merged and cut.
+            guard !types.isEmpty else { return EventPage(events: [], nextCursor: nil) }
+            let shared = arguments
+            arguments = []
+            let legs = types.map { type -> String in
+                _ = arguments.append(contentsOf: [type])
+                _ = arguments.append(contentsOf: shared)
+                _ = arguments.append(contentsOf: [query.limit + 1])
+                return "SELECT * FROM (SELECT * FROM events WHERE " + (["event_type = ?"] + conditions).joined(separator: " AND ") + " \(order))"
+            }
+            sql = "SELECT * FROM (" + legs.joined(separator: " UNION ALL ") + ") \(order)"
+        } else {
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            sql = "SELECT * FROM events \(whereClause) \(order)"
+        }
         _ = arguments.append(contentsOf: [query.limit + 1])
         let rows = try read { db in try EventRow.fetchAll(db, sql: sql, arguments: arguments) }
         let page = Array(rows.prefix(query.limit))
         let next = rows.count > query.limit ? page.last.map { EventCursor(receivedAt: $0.receivedAt, sequence: $0.sequence) } : nil
         return EventPage(events: page, nextCursor: next)
     }
+
+    /// A type prefix matching more types than this is searched by walking the time index.
+    static let maxPrefixTypes = 64
 
     public func event(id: String) throws -> EventRow? {
         try readOne { db in try Self.event(id, db) }
