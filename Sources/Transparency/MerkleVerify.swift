@@ -8,12 +8,7 @@ public enum MerkleVerify {
             if sn == 0 { return false }
             if fn & 1 == 1 || fn == sn {
                 r = MerkleHash.node(p, r)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
-                }
+                if fn & 1 == 0 { shiftUntilOddOrZero(&fn, &sn) }
             } else {
                 r = MerkleHash.node(r, p)
             }
@@ -42,12 +37,7 @@ public enum MerkleVerify {
             if fn & 1 == 1 || fn == sn {
                 fr = MerkleHash.node(c, fr)
                 sr = MerkleHash.node(c, sr)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
-                }
+                if fn & 1 == 0 { shiftUntilOddOrZero(&fn, &sn) }
             } else {
                 sr = MerkleHash.node(sr, c)
             }
@@ -55,5 +45,13 @@ public enum MerkleVerify {
             sn >>= 1
         }
         return fr == oldRoot && sr == newRoot && sn == 0
+    }
+
+    /// "Right-shift both fn and sn equally until either LSB(fn) is set or fn is 0."
+    private static func shiftUntilOddOrZero(_ fn: inout UInt64, _ sn: inout UInt64) {
+        while fn & 1 == 0 && fn != 0 {
+            fn >>= 1
+            sn >>= 1
+        }
     }
 }
