@@ -241,7 +241,7 @@ let package = Package(
         .testTarget(name: "TransparencyTests", dependencies: ["Transparency", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ConsoleTests",
-            dependencies: ["Console", "AdminProtocol", "TraceboxCore", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["Console", "AdminProtocol", "TraceboxCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "SegmentLogTests",

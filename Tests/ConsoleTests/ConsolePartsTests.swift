@@ -1,6 +1,7 @@
 import AdminProtocol
 import Foundation
 import Hummingbird
+import TestSupport
 import Testing
 import TraceboxCore
 @testable import Console
@@ -97,5 +98,37 @@ struct ConsolePartsTests {
         ])
         #expect(groups.map(\.count) == [2, 1, 1])
         #expect(groups[0][0].errorClass == "http_5xx" && groups[1][0].errorClass == "http_4xx")
+    }
+}
+
+/// The payload layout re-spaces JSON and changes nothing else.
+@Suite("Payload layout")
+struct JSONLayoutTests {
+    static func same(_ a: String, _ b: [UInt8]) throws -> Bool {
+        let x = try JSONSerialization.jsonObject(with: Data(a.utf8), options: [.fragmentsAllowed])
+        let y = try JSONSerialization.jsonObject(with: Data(b), options: [.fragmentsAllowed])
+        return NSDictionary(dictionary: ["v": x]).isEqual(to: ["v": y])
+    }
+
+    @Test func layoutKeepsEveryValueAndKeyOrder() throws {
+        let samples = [
+            #"{"b":1,"a":[1,2,{"c":"x, y: {z}"}],"e":{},"f":[],"g":"q\"uo\\te","h":null,"i":-1.5e3,"j":true}"#,
+            #"  [ "a" , { } , [ ] , 0 ]  "#, #""just a string""#, "42",
+            #"{"nested":{"deeper":{"deepest":["\u00e9\n", "é"]}}}"#,
+        ]
+        for sample in samples {
+            let laid = JSONLayout.indented(Array(sample.utf8))
+            #expect(try Self.same(laid, Array(sample.utf8)), "\(sample) -> \(laid)")
+            #expect(JSONLayout.indented(Array(laid.utf8)) == laid, "layout is idempotent")
+        }
+        let laid = JSONLayout.indented(Array(#"{"b":1,"a":{"x":[]}}"#.utf8))
+        #expect(laid == "{\n  \"b\": 1,\n  \"a\": {\n    \"x\": []\n  }\n}")
+        for set in Support.payloadSets {
+            for file in set.files {
+                let bytes = file.bytes
+                guard (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil else { continue }
+                #expect(try Self.same(JSONLayout.indented(bytes), bytes), "\(file.path)")
+            }
+        }
     }
 }

@@ -59,13 +59,12 @@ extension ConsolePages {
         return "\(location.tier): segment \(location.segment) at \(location.offset) (+\(location.length))"
     }
 
-    /// Payloads are shown pretty-printed when they are JSON (keys sorted: the raw download
-    /// keeps the original order), else as text with invalid UTF-8 replaced; at most 256 KiB.
+    /// Payloads are shown laid out one member per line when they are JSON (keys in their
+    /// order, values as received), else as text with invalid UTF-8 replaced; at most 256 KiB.
     static func displayed(_ bytes: Data) -> String {
         let limit = 256 * 1024
-        if bytes.count <= limit, let object = try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed]),
-           let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) {
-            return String(decoding: pretty, as: UTF8.self)
+        if bytes.count <= limit, (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil {
+            return JSONLayout.indented(Array(bytes))
         }
         let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
         return bytes.count > limit ? text + "\n… (\(Format.count(bytes.count - limit)) more bytes in the raw download)" : text
