@@ -8,7 +8,7 @@ import Transparency
 /// the live index and a rebuilt one go through the same states.
 public enum IndexChange: Sendable {
     case event(EventRow)
-    case executionsCreated(ExecutionsCreated, sequence: UInt64)
+    case executionsCreated(ExecutionsCreated, sequence: UInt64, location: RecordLocation)
     case stepStarted(StepStarted, location: RecordLocation)
     case stepFinished(StepFinished, location: RecordLocation)
     case stepSkipped(StepSkipped)
@@ -42,8 +42,8 @@ extension TraceIndex {
                 }
                 switch change {
                 case .event: break
-                case .executionsCreated(let created, let sequence):
-                    try applyCreated(created, sequence: sequence, db)
+                case .executionsCreated(let created, let sequence, let location):
+                    try applyCreated(created, sequence: sequence, location: location, db)
                     effects.touchedEvents.formUnion(created.executions.map(\.eventID))
                 // An event's status changes only when one of its executions is created or
                 // ends; a step starting, retrying or handing over to the next leaves it
@@ -85,7 +85,7 @@ extension TraceIndex {
 
     /// The executions of one `executions.created` record: inserted a chunk at a time; a
     /// replay marks the executions it follows up as superseded; a job's events are marked fed.
-    private func applyCreated(_ created: ExecutionsCreated, sequence: UInt64, _ db: Database) throws {
+    private func applyCreated(_ created: ExecutionsCreated, sequence: UInt64, location: RecordLocation, _ db: Database) throws {
         let rows = try created.executions.map { execution -> [DatabaseValueConvertible?] in
             let names = String(decoding: try JSONEncoder().encode(execution.stepNames), as: UTF8.self)
             return [
@@ -93,14 +93,15 @@ extension TraceIndex {
                 execution.workflowVersion, execution.trigger, names, execution.createdAt, execution.createdAt, Int64(sequence),
                 execution.replayOf.map(StoredID.value), execution.replayOfVersion, execution.requestedBy.map { Int64($0) },
                 execution.force == true, execution.jobID.map(StoredID.value),
+                Int64(location.segment), Int64(location.offset), Int64(location.length),
             ]
         }
         try Self.forEachChunk(of: rows, max: 32) { chunk in
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO executions (execution_id, event_id, workflow_id, workflow_version, trigger, step_names,
                     created_at, status, next_step, next_run_at, created_sequence, replay_of, replay_of_version, requested_by,
-                    force, job_id)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                    force, job_id, created_segment, created_offset, created_length)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
                 """).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
         }
         try supersede(created.executions.filter { $0.trigger == "replay" }, db)

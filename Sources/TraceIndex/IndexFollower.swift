@@ -120,7 +120,8 @@ public struct IndexFollower: Sendable {
             let decoder = JSONDecoder()
             switch type {
             case .executionsCreated:
-                return .executionsCreated(try decoder.decode(ExecutionsCreated.self, from: Data(body)), sequence: entry.sequence)
+                return .executionsCreated(try decoder.decode(ExecutionsCreated.self, from: Data(body)), sequence: entry.sequence,
+                                          location: entry.location)
             case .stepStarted:
                 return .stepStarted(try decoder.decode(StepStarted.self, from: Data(body)), location: entry.location)
             case .stepFinished:

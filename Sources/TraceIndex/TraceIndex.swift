@@ -18,7 +18,7 @@ public final class TraceIndex: Sendable {
     /// The version of `schema.sql`, kept in SQLite's `user_version`. Bump it with every
     /// schema change: an index of another version is deleted and rebuilt from the log
     /// (it is derived data), instead of being migrated.
-    public static let schemaVersion = 12
+    public static let schemaVersion = 13
 
     /// Opens (creating if needed) the index at `path`. An index written with another schema
     /// version is deleted first; the caller's catch-up then rebuilds it from the log.

@@ -120,7 +120,7 @@ extension TraceIndex {
 
     static func execution(_ row: Row) -> ExecutionSummary {
         let names = (row["step_names"] as String?).map(StepNames.decode) ?? []
-        return ExecutionSummary(
+        var summary = ExecutionSummary(
             executionID: StoredID.text(row["execution_id"]), eventID: StoredID.text(row["event_id"]),
             workflowID: row["workflow_id"], workflowVersion: row["workflow_version"], trigger: row["trigger"],
             stepNames: names, createdAt: row["created_at"], startedAt: row["started_at"], completedAt: row["completed_at"],
@@ -129,6 +129,8 @@ extension TraceIndex {
             replayOfVersion: row["replay_of_version"], requestedBy: (row["requested_by"] as Int64?).map { UInt32($0) },
             force: row["force"], jobID: (row["job_id"] as DatabaseValue).isNull ? nil : StoredID.text(row["job_id"]),
             supersededBy: (row["superseded_by"] as DatabaseValue).isNull ? nil : StoredID.text(row["superseded_by"]))
+        summary.createdRecord = pointer(row, "created")
+        return summary
     }
 
     static func pointer(_ row: Row, _ prefix: String) -> RecordPointer? {

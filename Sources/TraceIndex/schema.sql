@@ -111,7 +111,10 @@ CREATE TABLE executions (
     requested_by     INTEGER,                  -- replays: the admin peer's uid
     force            INTEGER NOT NULL DEFAULT 0,   -- replays with --force: every step runs, with keys of its own
     job_id           BLOB,                     -- the bulk replay job that fed it
-    created_sequence INTEGER NOT NULL          -- log sequence of the record that created it
+    created_sequence INTEGER NOT NULL,         -- log sequence of the record that created it
+    created_segment  INTEGER,                  -- ... and where that record is (an evidence
+    created_offset   INTEGER,                  --     bundle of the execution proves it)
+    created_length   INTEGER
 );
 CREATE INDEX executions_by_event ON executions (event_id);
 

@@ -48,7 +48,7 @@ struct TraceWriter: Sendable {
         case let started as StepStarted: .stepStarted(started, location: receipt.location)
         case let finished as StepFinished: .stepFinished(finished, location: receipt.location)
         case let skipped as StepSkipped: .stepSkipped(skipped)
-        case let created as ExecutionsCreated: .executionsCreated(created, sequence: receipt.sequence)
+        case let created as ExecutionsCreated: .executionsCreated(created, sequence: receipt.sequence, location: receipt.location)
         default: nil
         }
     }

@@ -73,6 +73,7 @@ extension Audit {
                     throw CLIError("\(execution) is not an execution id")
                 }
                 wanted.append(InclusionParams(eventID: trace.event.eventID, treeSize: size))
+                if let created = run.execution.createdRecord { wanted.append(InclusionParams(record: created, treeSize: size)) }
                 for step in run.steps {
                     for attempt in step.attempts {
                         wanted.append(InclusionParams(record: attempt.attempt.inputRecord, treeSize: size))

@@ -141,10 +141,12 @@ struct CheckpointDaemonTests {
         let proof = try daemon.cli(["audit", "proof", "--execution", execution] + dir)
         #expect(proof.status == 0, "\(proof.stderr)")
         let bundle = try JSONDecoder().decode(EvidenceBundle.self, from: proof.stdout)
-        // The event, then each of the two attempts' input and outcome records.
-        #expect(bundle.records.count == 5 && bundle.records[0].recordType == 1)
+        // The event, the record that created the execution, then each of the two attempts'
+        // input and outcome records.
+        #expect(bundle.records.count == 6 && bundle.records[0].recordType == 1)
         #expect(bundle.records.dropFirst().allSatisfy { $0.recordType == 2 && $0.payloadBase64 != nil })
-        let firstInput = String(decoding: Data(base64Encoded: bundle.records[1].payloadBase64 ?? "") ?? Data(), as: UTF8.self)
+        #expect(bundle.records[1].metadata.contains("executions.created"))
+        let firstInput = String(decoding: Data(base64Encoded: bundle.records[2].payloadBase64 ?? "") ?? Data(), as: UTF8.self)
         #expect(firstInput.contains("/fail/1/records"), "the rendered input is in the bundle")
         let path = daemon.root + "/execution.json"
         try proof.stdout.write(to: URL(fileURLWithPath: path))

@@ -20,6 +20,8 @@ public struct ExecutionSummary: Codable, Sendable, Equatable {
     public var force: Bool
     public var jobID: String?
     public var supersededBy: String?
+    /// Where the `executions.created` record that created it is in the log.
+    public var createdRecord: RecordPointer?
 
     public init(executionID: String, eventID: String, workflowID: String, workflowVersion: Int, trigger: String,
                 stepNames: [String], createdAt: String, startedAt: String?, completedAt: String?, status: String,
@@ -52,7 +54,7 @@ public struct ExecutionSummary: Codable, Sendable, Equatable {
         case startedAt = "started_at", completedAt = "completed_at", status, nextStep = "next_step"
         case nextRunAt = "next_run_at", lastError = "last_error", replayOf = "replay_of"
         case replayOfVersion = "replay_of_version", requestedBy = "requested_by", force, jobID = "job_id"
-        case supersededBy = "superseded_by"
+        case supersededBy = "superseded_by", createdRecord = "created_record"
     }
 }
 
