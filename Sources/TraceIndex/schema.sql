@@ -42,15 +42,13 @@ CREATE INDEX events_by_time ON events (received_at);
 CREATE INDEX events_by_type ON events (event_type, received_at);
 CREATE INDEX events_failed ON events (received_at) WHERE processing_status = 'failed';
 
--- Every event type seen, kept by a trigger: a prefix search (`deal.*`) looks up the types
--- it matches here, then reads each type's newest events from events_by_type and merges
--- them, instead of walking the time index past every event of other types.
+-- Every event type seen (written with each batch of event rows, once per type): a prefix
+-- search (`deal.*`) looks up the types it matches here, then reads each type's newest
+-- events from events_by_type and merges them, instead of walking the time index past
+-- every event of other types.
 CREATE TABLE event_types (
     event_type TEXT PRIMARY KEY
 ) WITHOUT ROWID;
-CREATE TRIGGER events_typed AFTER INSERT ON events BEGIN
-    INSERT OR IGNORE INTO event_types (event_type) VALUES (NEW.event_type);
-END;
 
 -- Events per processing status, kept by triggers so that `status` (asked by every console
 -- page and CLI call) answers from a handful of rows: a GROUP BY over a million events
