@@ -57,7 +57,7 @@ let package = Package(
 
         // Provable history: the RFC 9162 Merkle tree over the log's records, its proofs, and
         // C2SP checkpoints signed as notes with Ed25519 (`docs/checkpoints.md`). No I/O.
-        .target(name: "Transparency", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Transparency", dependencies: ["TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]),
 
         // The YAML configuration: every key, its default, and validation with file and line.
         .target(
@@ -238,7 +238,7 @@ let package = Package(
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer"]),
         .testTarget(name: "TraceIndexTests", dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore", "TestSupport"]),
-        .testTarget(name: "TransparencyTests", dependencies: ["Transparency", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ConsoleTests",
             dependencies: ["Console", "AdminProtocol", "TraceboxCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]

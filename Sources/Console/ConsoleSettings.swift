@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TraceboxCore
 
 /// How one `tracebox console` is reached and whom it lets in.
 public struct ConsoleSettings: Sendable {
@@ -26,7 +27,7 @@ public struct ConsoleSettings: Sendable {
     /// A fresh token: 32 bytes from the system's CSPRNG, in hex.
     public static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// Whether `host` is a loopback address, where the console may listen without `--public`.
@@ -38,7 +39,7 @@ public struct ConsoleSettings: Sendable {
     /// stable for one start and unknown to any page that cannot read the console's HTML.
     var csrfToken: String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("tracebox-console-csrf".utf8), using: SymmetricKey(data: Data(token.utf8)))
-        return Data(mac).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
     }
 
     /// `host:port` as a URL authority (IPv6 in brackets).

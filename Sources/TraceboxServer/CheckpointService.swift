@@ -164,7 +164,7 @@ final class CheckpointService: Service {
         }
         guard settings.keyFile == nil else { throw CheckpointError("the checkpoint key file \(path) does not exist") }
         let key = Curve25519.Signing.PrivateKey()
-        let origin = settings.origin ?? "tracebox/" + SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8).map { String(format: "%02x", $0) }.joined()
+        let origin = settings.origin ?? "tracebox/" + Hex.encode(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8))
         let signer = try NoteSigner(name: origin, key: key)
         try DurableFile.write(Array((signer.encoded + "\n").utf8), to: path, mode: 0o600)
         return signer

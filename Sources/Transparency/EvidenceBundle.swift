@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TraceboxCore
 
 /// One JSON document that proves records were in the log (`docs/checkpoints.md` §6): a
 /// signed checkpoint, and per record the fields of its leaf, its inclusion proof in the
@@ -57,7 +58,7 @@ public struct EvidenceBundle: Codable, Sendable, Equatable {
         let checkpoint = try Checkpoint.verified(note: self.checkpoint, key: key)
         guard !records.isEmpty else { throw NoteError("the bundle holds no record") }
         for record in records {
-            guard let bodyHash = Self.hex(record.bodySHA256), bodyHash.count == 32 else {
+            guard let bodyHash = Hex.decode(record.bodySHA256), bodyHash.count == 32 else {
                 throw NoteError("record \(record.sequence): body_sha256 is not 32 bytes of hex")
             }
             // An event's evidence is its payload: a bundle without it proves only a hash.
@@ -81,19 +82,6 @@ public struct EvidenceBundle: Codable, Sendable, Equatable {
             }
         }
         return checkpoint
-    }
-
-    static func hex(_ text: String) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TraceboxCore
 
 /// Why a note, key or checkpoint was refused.
 public struct NoteError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -115,8 +116,4 @@ enum SignedNote {
         guard !signatures.isEmpty else { throw NoteError("the note has no signature") }
         return (text, signatures)
     }
-}
-
-enum Hex {
-    static func encode(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }

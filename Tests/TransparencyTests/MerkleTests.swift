@@ -1,21 +1,13 @@
 import Foundation
 import Testing
+import TraceboxCore
 @testable import Transparency
 
 /// RFC 9162 (RFC 6962) tree heads and proofs against the published test vectors, then every
 /// leaf and size pair of larger trees, and tampering.
 @Suite("Merkle tree")
 struct MerkleTests {
-    static func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
-    }
+    static func hex(_ text: String) -> [UInt8] { Hex.decode(text)! }
 
     /// The eight leaves of the Certificate Transparency reference tests.
     static let leaves: [[UInt8]] = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]

@@ -26,7 +26,7 @@ extension ConsolePages {
         do {
             let payload = try await admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: id), as: PayloadResult.self)
             let bytes = Data(base64Encoded: payload.payloadBase64) ?? Data()
-            let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let digest = Hex.encode(SHA256.hash(data: bytes))
             context["payload"] = [
                 "text": Self.displayed(bytes), "sha256": digest, "recorded": event.payloadHash,
                 "matches": digest == event.payloadHash, "json": (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil,
@@ -43,7 +43,7 @@ extension ConsolePages {
     func payload(id: String) async throws -> Response {
         let payload = try await admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: id), as: PayloadResult.self)
         guard let bytes = Data(base64Encoded: payload.payloadBase64),
-              SHA256.hash(data: bytes).map({ String(format: "%02x", $0) }).joined() == payload.payloadSHA256 else {
+              Hex.encode(SHA256.hash(data: bytes)) == payload.payloadSHA256 else {
             throw ConsoleFailure(status: .badGateway, title: "Payload damaged", message: "The bytes the daemon sent do not match their SHA-256.")
         }
         return Response(
