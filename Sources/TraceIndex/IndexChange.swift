@@ -25,7 +25,7 @@ extension TraceIndex {
     public func apply(_ changes: [IndexChange], position: IndexPosition, leaves: [TreeLeaf] = []) throws {
         let edge = try write { db -> CompactRange? in
             // The tree grows by the batch's records in the same transaction as the position.
-            let edge = try growTree(leaves, size: try storedPosition(db)?.lastSequence ?? 0, db)
+            let edge = try growTree(leaves, db)
             var effects = BatchEffects()
             var steps = StepWrites()
             // Event rows go in together (`insertEvents`), before any other change that may

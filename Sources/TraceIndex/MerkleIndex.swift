@@ -38,9 +38,11 @@ extension TraceIndex {
 
     /// Adds `leaves` (the records following the tree's last one) inside the batch's
     /// transaction; returns the new right edge, to keep once the transaction has committed.
-    func growTree(_ leaves: [TreeLeaf], size: UInt64, _ db: Database) throws -> CompactRange? {
+    /// The edge is read from the stored nodes (at the index's position) only the first time.
+    func growTree(_ leaves: [TreeLeaf], _ db: Database) throws -> CompactRange? {
         guard !leaves.isEmpty else { return nil }
-        var edge = try treeEdge.withLock { $0 } ?? CompactRange(size: size, source: StoredNodes(db: db))
+        var edge = try treeEdge.withLock { $0 }
+            ?? CompactRange(size: try storedPosition(db)?.lastSequence ?? 0, source: StoredNodes(db: db))
         var rows: [DatabaseValueConvertible] = []
         for leaf in leaves {
             guard leaf.sequence == edge.size + 1 else {
