@@ -27,9 +27,10 @@ extension ConsolePages {
             let payload = try await admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: id), as: PayloadResult.self)
             let bytes = Data(base64Encoded: payload.payloadBase64) ?? Data()
             let digest = Hex.encode(SHA256.hash(data: bytes))
+            let shown = Self.displayed(bytes)
             context["payload"] = [
-                "text": Self.displayed(bytes), "sha256": digest, "recorded": event.payloadHash,
-                "matches": digest == event.payloadHash, "json": (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil,
+                "text": shown.text, "sha256": digest, "recorded": event.payloadHash,
+                "matches": digest == event.payloadHash, "json": shown.isJSON,
             ]
         } catch let failure as ConsoleFailure {
             context["payload_error"] = failure.message
@@ -61,13 +62,13 @@ extension ConsolePages {
 
     /// Payloads are shown laid out one member per line when they are JSON (keys in their
     /// order, values as received), else as text with invalid UTF-8 replaced; at most 256 KiB.
-    static func displayed(_ bytes: Data) -> String {
+    /// `isJSON`: whether `JSONSerialization` accepts the payload (parsed once, here).
+    static func displayed(_ bytes: Data) -> (text: String, isJSON: Bool) {
         let limit = 256 * 1024
-        if bytes.count <= limit, (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil {
-            return JSONLayout.indented(Array(bytes))
-        }
+        let isJSON = (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil
+        if isJSON, bytes.count <= limit { return (JSONLayout.indented(Array(bytes)), true) }
         let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
-        return bytes.count > limit ? text + "\n… (\(Format.count(bytes.count - limit)) more bytes in the raw download)" : text
+        return (bytes.count > limit ? text + "\n… (\(Format.count(bytes.count - limit)) more bytes in the raw download)" : text, isJSON)
     }
 
     static func executionRow(_ execution: ExecutionSummary) -> [String: Any] {
