@@ -107,7 +107,7 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "AdminProtocol", dependencies: ["TraceboxCore"]),
+        .target(name: "AdminProtocol", dependencies: ["TraceboxCore", "Transparency"]),
 
         // The daemon: HTTP ingest, the index applier, the admin socket server, service wiring.
         .target(

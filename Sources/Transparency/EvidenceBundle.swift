@@ -92,3 +92,12 @@ extension Checkpoint {
         try self.init(text: SignedNote.split(note).text)
     }
 }
+
+extension EvidenceBundle {
+    /// The bundle as written for people and tools: pretty-printed JSON, keys sorted.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}

@@ -81,15 +81,8 @@ extension Audit {
                     }
                 }
             }
-            let records = try wanted.map { params -> EvidenceBundle.Record in
-                let inclusion = try call(client, AdminMethod.proofInclusion, params, as: InclusionResult.self)
-                return .init(sequence: inclusion.sequence, recordType: inclusion.recordType, metadata: inclusion.metadata,
-                             bodySHA256: inclusion.bodySHA256, inclusionProof: inclusion.proof, payloadBase64: inclusion.bodyBase64)
-            }
-            let bundle = EvidenceBundle(checkpoint: note, records: records)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try encoder.encode(bundle) + Data([0x0A]))
+            let records = try wanted.map { try call(client, AdminMethod.proofInclusion, $0, as: InclusionResult.self).bundleRecord }
+            FileHandle.standardOutput.write(try EvidenceBundle(checkpoint: note, records: records).encoded() + Data([0x0A]))
         }
     }
 

@@ -89,17 +89,12 @@ extension ConsolePages {
         let latest = try await admin.call(AdminMethod.checkpointLatest, CheckpointParams(fresh: true), as: CheckpointResult.self)
         let inclusion = try await admin.call(AdminMethod.proofInclusion, InclusionParams(eventID: id, treeSize: latest.treeSize),
                                              as: InclusionResult.self)
-        let bundle = EvidenceBundle(checkpoint: latest.note, records: [
-            .init(sequence: inclusion.sequence, recordType: inclusion.recordType, metadata: inclusion.metadata,
-                  bodySHA256: inclusion.bodySHA256, inclusionProof: inclusion.proof, payloadBase64: inclusion.bodyBase64),
-        ])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let bundle = EvidenceBundle(checkpoint: latest.note, records: [inclusion.bundleRecord])
         return Response(
             status: .ok,
             headers: [.contentType: "application/json", .contentDisposition: "attachment; filename=\"\(id).evidence.json\"",
                       .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(bundle)))
+            body: .init(byteBuffer: ByteBuffer(bytes: try bundle.encoded()))
         )
     }
 }
