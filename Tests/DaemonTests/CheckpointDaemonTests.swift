@@ -200,26 +200,19 @@ struct CheckpointDaemonTests {
     static func rebuild(from source: String, into destination: String, changingEvent: Int?) async throws {
         let reader = try SegmentLog.open(directory: source)
         let forged = try SegmentLog.open(directory: destination)
-        let tail = LogTail(directory: source)
-        var cursor = try #require(try tail.start())
         var events = 0
-        while true {
-            let (entries, next) = try tail.read(from: cursor, limit: 1000, end: nil)
-            if entries.isEmpty { break }
-            for entry in entries {
-                let record = try reader.read(entry.location)
-                switch entry.type {
-                case .event:
-                    let payload = events == changingEvent ? Array(#"{"type": "t", "n": 999}"#.utf8) : record.body
-                    _ = try await forged.append(event: try record.eventMetadata(), payload: payload)
-                    events += 1
-                case .trace:
-                    _ = try await forged.append(trace: try record.traceMetadata(), body: record.body)
-                default:
-                    Issue.record("record \(entry.sequence) is a \(entry.type): this rebuild copies only events and traces")
-                }
+        for entry in try MerkleTreeDaemonTests.entries(in: source) {
+            let record = try reader.read(entry.location)
+            switch entry.type {
+            case .event:
+                let payload = events == changingEvent ? Array(#"{"type": "t", "n": 999}"#.utf8) : record.body
+                _ = try await forged.append(event: try record.eventMetadata(), payload: payload)
+                events += 1
+            case .trace:
+                _ = try await forged.append(trace: try record.traceMetadata(), body: record.body)
+            default:
+                Issue.record("record \(entry.sequence) is a \(entry.type): this rebuild copies only events and traces")
             }
-            cursor = next
         }
         await reader.close()
         await forged.close()

@@ -10,17 +10,22 @@ import Transparency
 /// files, after a SIGKILL and after a reindex, and its proofs verify.
 @Suite("Merkle tree in the daemon", .serialized)
 struct MerkleTreeDaemonTests {
-    /// Every record's leaf, read from the segment files alone.
-    static func leavesFromSegments(_ directory: String) throws -> [TreeLeaf] {
+    /// Every record of the segment files in `directory`, in order (frames and metadata).
+    static func entries(in directory: String) throws -> [TailEntry] {
         let tail = LogTail(directory: directory)
         guard var cursor = try tail.start() else { return [] }
-        var leaves: [TreeLeaf] = []
+        var all: [TailEntry] = []
         while true {
             let (entries, next) = try tail.read(from: cursor, limit: 1000, end: nil)
-            if entries.isEmpty { return leaves }
-            leaves += entries.map(TreeLeaf.init)
+            if entries.isEmpty { return all }
+            all += entries
             cursor = next
         }
+    }
+
+    /// Every record's leaf, read from the segment files alone.
+    static func leavesFromSegments(_ directory: String) throws -> [TreeLeaf] {
+        try entries(in: directory).map(TreeLeaf.init)
     }
 
     @Test func theIndexTreeIsTheTreeOfTheSegmentsAfterSIGKILLAndReindex() async throws {
