@@ -18,6 +18,11 @@ struct CheckpointDaemonTests {
             .filter { $0.hasSuffix(".checkpoint") }.sorted().map { directory + "/" + $0 }
     }
 
+    /// The checkpoint files whose tree holds at least `records` records (the name is the size).
+    func checkpointFiles(_ daemon: TestDaemon, covering records: UInt64) -> [String] {
+        checkpointFiles(daemon).filter { UInt64($0.split(separator: "/").last!.prefix(20)) ?? 0 >= records }
+    }
+
     func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let run = try Support.run("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/IndependentReader/verify_evidence.py"] + arguments)
         return (run.status, String(decoding: run.stdout, as: UTF8.self) + run.stderr)
@@ -34,9 +39,8 @@ struct CheckpointDaemonTests {
         var events: [String] = []
         for n in 0..<10 { events.append(try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "n": \#(n)}"#)) }
         // A checkpoint that covers the ten events (records 1–10): an earlier one may hold fewer.
-        func covered(_ file: String) -> Bool { UInt64(file.split(separator: "/").last!.prefix(20)) ?? 0 >= 10 }
-        #expect(await waitUntil(timeout: 30) { checkpointFiles(daemon).contains(where: covered) })
-        let old = try #require(checkpointFiles(daemon).first(where: covered))
+        #expect(await waitUntil(timeout: 30) { !checkpointFiles(daemon, covering: 10).isEmpty })
+        let old = try #require(checkpointFiles(daemon, covering: 10).first)
         for n in 10..<20 { events.append(try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "n": \#(n)}"#)) }
 
         let vkey = String(decoding: try daemon.cli(["audit", "key"] + dir).stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -168,9 +172,10 @@ struct CheckpointDaemonTests {
         try daemon.start()
         let client = HTTPClient()
         for n in 0..<12 { _ = try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "n": \#(n)}"#) }
-        #expect(await waitUntil(timeout: 30) { !checkpointFiles(daemon).isEmpty })
+        // A checkpoint that covers the twelve events, so the changed one (the fourth) is in it.
+        #expect(await waitUntil(timeout: 30) { !checkpointFiles(daemon, covering: 12).isEmpty })
         let old = daemon.root + "/old.checkpoint"
-        try FileManager.default.copyItem(atPath: try #require(checkpointFiles(daemon).last), toPath: old)
+        try FileManager.default.copyItem(atPath: try #require(checkpointFiles(daemon, covering: 12).first), toPath: old)
         for n in 12..<17 { _ = try await WorkflowDaemonTests.post(client, daemon, #"{"type": "t", "n": \#(n)}"#) }
         #expect(daemon.stop() == 0)
         let dir = ["--data-dir", daemon.dataDirectory]
