@@ -1,4 +1,5 @@
 import TraceboxCore
+import Transparency
 
 extension AdminMethod {
     public static let checkpointLatest = "checkpoint.latest"
@@ -19,16 +20,19 @@ public struct CheckpointResult: Codable, Sendable, Equatable {
     /// Base64, as in the note.
     public var rootHash: String
     public var verifierKey: String
+    /// The key rotation notes, oldest first (`docs/checkpoints.md` §8); absent: none.
+    public var keyRotations: [String]?
 
-    public init(note: String, treeSize: UInt64, rootHash: String, verifierKey: String) {
+    public init(note: String, treeSize: UInt64, rootHash: String, verifierKey: String, keyRotations: [String]? = nil) {
         self.note = note
         self.treeSize = treeSize
         self.rootHash = rootHash
         self.verifierKey = verifierKey
+        self.keyRotations = keyRotations
     }
 
     enum CodingKeys: String, CodingKey {
-        case note, treeSize = "tree_size", rootHash = "root_hash", verifierKey = "verifier_key"
+        case note, treeSize = "tree_size", rootHash = "root_hash", verifierKey = "verifier_key", keyRotations = "key_rotations"
     }
 }
 
@@ -94,23 +98,5 @@ public struct ConsistencyParams: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case oldSize = "old_size", newSize = "new_size" }
 }
 
-public struct ConsistencyResult: Codable, Sendable, Equatable {
-    public var oldSize: UInt64
-    public var newSize: UInt64
-    /// Base64 roots of both trees, as the index computes them.
-    public var oldRoot: String
-    public var newRoot: String
-    public var proof: [String]
-
-    public init(oldSize: UInt64, newSize: UInt64, oldRoot: String, newRoot: String, proof: [String]) {
-        self.oldSize = oldSize
-        self.newSize = newSize
-        self.oldRoot = oldRoot
-        self.newRoot = newRoot
-        self.proof = proof
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case oldSize = "old_size", newSize = "new_size", oldRoot = "old_root", newRoot = "new_root", proof
-    }
-}
+/// The proof, in the form of a proof file (`docs/checkpoints.md` §7.1).
+public typealias ConsistencyResult = ConsistencyProof

@@ -17,17 +17,32 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Parses a checkpoint's text (extension lines after the third are allowed and ignored).
     public init(text: String) throws {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard text.hasSuffix("\n"), lines.count >= 4, !lines[0].isEmpty,
+        let lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        guard text.utf8.last == 0x0A, lines.count >= 4, !lines[0].isEmpty, !lines.dropFirst(3).dropLast().contains(""),
               let size = UInt64(lines[1]), String(size) == lines[1],
-              let root = Data(base64Encoded: String(lines[2])), root.count == 32 else {
-            throw NoteError("a checkpoint is ORIGIN, SIZE (decimal) and the base64 root hash, one per line")
+              let root = try? CanonicalText.base64(String(lines[2]), count: 32, field: "root") else {
+            throw NoteError("a checkpoint is ORIGIN, SIZE (decimal, no leading zero) and the root hash (canonical base64), one per line")
         }
-        self.init(origin: String(lines[0]), size: size, rootHash: Array(root))
+        self.init(origin: String(lines[0]), size: size, rootHash: root)
     }
 
-    /// Verifies `note` with `key` and parses the checkpoint it signs.
+    /// Verifies `note` with `key` and parses the checkpoint it signs; its origin must name the key.
     public static func verified(note: String, key: NoteVerifier) throws -> Checkpoint {
-        try Checkpoint(text: key.verify(note: note))
+        let checkpoint = try Checkpoint(text: key.verify(note: note))
+        try checkpoint.checkOrigin(names: key)
+        return checkpoint
+    }
+
+    /// A checkpoint's origin is its key's name, or, for a partition of a clustered log,
+    /// the key's name followed by `/p` and four digits (`../shared/CLUSTER.md`): a key
+    /// vouches for its own log, never for one named otherwise.
+    public func checkOrigin(names key: NoteVerifier) throws {
+        if origin == key.name { return }
+        let suffix = origin.utf8.dropFirst(key.name.utf8.count)
+        let partition = origin.hasPrefix(key.name) && suffix.count == 6 && suffix.starts(with: "/p".utf8)
+            && suffix.dropFirst(2).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard partition else {
+            throw NoteError("the checkpoint's origin \(origin) does not name the key \(key.name) (origin = key name, or key name + /pNNNN)")
+        }
     }
 }

@@ -1,11 +1,9 @@
-import Crypto
 import Foundation
-import TraceboxCore
 
 /// One JSON document that proves records were in the log (`docs/checkpoints.md` §6): a
 /// signed checkpoint, and per record the fields of its leaf, its inclusion proof in the
 /// checkpoint's tree and, for an event, its payload. Checked with nothing but the
-/// verifier key.
+/// verifier key (`verify`, in `EvidenceBundle+Verify.swift`).
 public struct EvidenceBundle: Codable, Sendable, Equatable {
     public static let currentFormat = "tracebox-evidence/1"
 
@@ -32,9 +30,42 @@ public struct EvidenceBundle: Codable, Sendable, Equatable {
             self.payloadBase64 = payloadBase64
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case sequence, recordType = "record_type", metadata, bodySHA256 = "body_sha256",
                  inclusionProof = "inclusion_proof", payloadBase64 = "payload_base64"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.refuseUnknownKeys(CodingKeys.self, in: "a record")
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            sequence = try container.decode(UInt64.self, forKey: .sequence)
+            recordType = try container.decode(UInt8.self, forKey: .recordType)
+            metadata = try container.decode(String.self, forKey: .metadata)
+            bodySHA256 = try container.decode(String.self, forKey: .bodySHA256)
+            inclusionProof = try container.decode([String].self, forKey: .inclusionProof)
+            payloadBase64 = try container.decodeIfPresent(String.self, forKey: .payloadBase64)
+        }
+    }
+
+    /// A consistency proof from an older tree to the bundle's checkpoint's, for an auditor
+    /// who holds a checkpoint of that older size (`check-bundle --checkpoint`).
+    public struct Consistency: Codable, Sendable, Equatable {
+        public var oldSize: UInt64
+        /// Base64 hashes (RFC 9162 §2.1.4.1).
+        public var proof: [String]
+
+        public init(oldSize: UInt64, proof: [String]) {
+            self.oldSize = oldSize
+            self.proof = proof
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case oldSize = "old_size", proof }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.refuseUnknownKeys(CodingKeys.self, in: "a consistency entry")
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            oldSize = try container.decode(UInt64.self, forKey: .oldSize)
+            proof = try container.decode([String].self, forKey: .proof)
         }
     }
 
@@ -42,54 +73,52 @@ public struct EvidenceBundle: Codable, Sendable, Equatable {
     /// The signed note.
     public var checkpoint: String
     public var records: [Record]
+    /// Proofs that the checkpoint's tree extends older ones (absent: none).
+    public var consistency: [Consistency]?
+    /// Key rotation notes, oldest first (§8): each signed by the key before it, naming the
+    /// next. They let a verifier who pinned an older key trust the checkpoint's key.
+    public var keyRotations: [String]?
 
-    public init(checkpoint: String, records: [Record]) {
+    public init(checkpoint: String, records: [Record], consistency: [Consistency]? = nil, keyRotations: [String]? = nil) {
         format = Self.currentFormat
         self.checkpoint = checkpoint
         self.records = records
+        self.consistency = consistency
+        self.keyRotations = keyRotations
     }
 
-    /// Checks the checkpoint's signature, each record's payload against its body hash, and
-    /// each record's inclusion in the checkpoint's tree; returns the checkpoint, or throws
-    /// the first thing that does not hold.
-    @discardableResult
-    public func verify(key: NoteVerifier) throws -> Checkpoint {
-        guard format == Self.currentFormat else { throw NoteError("unknown bundle format \(format)") }
-        let checkpoint = try Checkpoint.verified(note: self.checkpoint, key: key)
-        guard !records.isEmpty else { throw NoteError("the bundle holds no record") }
-        for record in records {
-            guard let bodyHash = Hex.decode(record.bodySHA256), bodyHash.count == 32 else {
-                throw NoteError("record \(record.sequence): body_sha256 is not 32 bytes of hex")
-            }
-            // An event's evidence is its payload: a bundle without it proves only a hash.
-            if record.recordType == 1 && record.payloadBase64 == nil {
-                throw NoteError("record \(record.sequence) is an event, and the bundle lacks its payload")
-            }
-            if let payload = record.payloadBase64 {
-                guard let bytes = Data(base64Encoded: payload), Array(SHA256.hash(data: bytes)) == bodyHash else {
-                    throw NoteError("record \(record.sequence): the payload does not match body_sha256")
-                }
-            }
-            let proof = try record.inclusionProof.map { text -> [UInt8] in
-                guard let hash = Data(base64Encoded: text), hash.count == 32 else { throw NoteError("record \(record.sequence): a proof hash is not 32 bytes of base64") }
-                return Array(hash)
-            }
-            let leaf = RecordLeaf.hash(sequence: record.sequence, recordType: record.recordType, metadata: Array(record.metadata.utf8),
-                                       bodySHA256: bodyHash)
-            guard record.sequence >= 1,
-                  MerkleVerify.inclusion(leafHash: leaf, index: record.sequence - 1, size: checkpoint.size, proof: proof, root: checkpoint.rootHash) else {
-                throw NoteError("record \(record.sequence) is not in the checkpoint's tree of \(checkpoint.size) records (inclusion proof fails)")
-            }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case format, checkpoint, records, consistency, keyRotations = "key_rotations"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self, in: "the bundle")
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(String.self, forKey: .format)
+        checkpoint = try container.decode(String.self, forKey: .checkpoint)
+        records = try container.decode([Record].self, forKey: .records)
+        consistency = try container.decodeIfPresent([Consistency].self, forKey: .consistency)
+        keyRotations = try container.decodeIfPresent([String].self, forKey: .keyRotations)
+    }
+
+    /// Reads a bundle the one way every verifier must: `StrictJSON` first (no duplicate key
+    /// at any depth, nothing after the document), then no field the spec does not name.
+    public static func read(_ bytes: [UInt8]) throws -> EvidenceBundle {
+        try StrictJSON.check(bytes, what: "the bundle")
+        do {
+            return try JSONDecoder().decode(EvidenceBundle.self, from: Data(bytes))
+        } catch let error as NoteError {
+            throw error
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw NoteError("the bundle lacks \(Self.path(context.codingPath + [key]))")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
+                let DecodingError.dataCorrupted(context) {
+            throw NoteError("the bundle's \(Self.path(context.codingPath)) has the wrong type or value")
         }
-        return checkpoint
     }
-}
 
-extension Checkpoint {
-    /// The checkpoint a note carries, read without checking its signature (to learn its
-    /// size before asking for proofs; verify before trusting it).
-    public init(unverifiedNote note: String) throws {
-        try self.init(text: SignedNote.split(note).text)
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
     }
 }
 
@@ -99,5 +128,25 @@ extension EvidenceBundle {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
+    }
+}
+
+/// Any key, to list every key an object holds.
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Refuses an object holding a key that `Keys` does not name: evidence has one reading,
+    /// and a field one verifier ignores may be the one another shows.
+    func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, in what: String) throws {
+        let known = Set(Keys.allCases.map(\.stringValue))
+        let container = try container(keyedBy: AnyCodingKey.self)
+        if let unknown = container.allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw NoteError("\(what) holds the field \"\(unknown.stringValue)\", which the format does not have")
+        }
     }
 }

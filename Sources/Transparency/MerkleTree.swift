@@ -88,3 +88,27 @@ public struct LeafList: MerkleNodeSource {
         return layer[0]
     }
 }
+
+/// A tree held in memory with every level computed once (2n hashes): roots and proofs of
+/// any size in O(log n) reads. What offline tools build from the segment files.
+public struct LeafLevels: MerkleNodeSource, Sendable {
+    /// `levels[l][i]` is node (l, i); level 0 is the leaf hashes.
+    private var levels: [[[UInt8]]]
+
+    public init(_ leaves: [[UInt8]]) {
+        levels = [leaves]
+        while levels.last!.count > 1 {
+            let below = levels.last!
+            levels.append(stride(from: 0, to: below.count - 1, by: 2).map { MerkleHash.node(below[$0], below[$0 + 1]) })
+        }
+    }
+
+    public var count: UInt64 { UInt64(levels[0].count) }
+
+    public func node(level: Int, index: UInt64) throws -> [UInt8] {
+        guard level < levels.count, index < UInt64(levels[level].count) else {
+            throw MerkleError("node (\(level), \(index)) is beyond \(levels[0].count) leaves")
+        }
+        return levels[level][Int(index)]
+    }
+}

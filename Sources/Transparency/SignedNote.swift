@@ -23,15 +23,15 @@ public struct NoteVerifier: Sendable, Equatable {
         keyID = NoteVerifier.keyID(name: name, publicKey: publicKey)
     }
 
-    /// Parses the `vkey` text form.
+    /// Parses the `vkey` text form: the key id in lower-case hex, the key in canonical base64.
     public init(encoded: String) throws {
         // Base64 may itself hold '+': the name and the id cannot, so split twice only.
         let parts = encoded.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, let key = Data(base64Encoded: String(parts[2])), key.count == 33, key.first == 0x01 else {
+        guard parts.count == 3, let key = try? CanonicalText.base64(String(parts[2]), count: 33, field: "key"), key.first == 0x01 else {
             throw NoteError("a verifier key looks like NAME+KEYID+BASE64 with an Ed25519 key (type 0x01)")
         }
         try self.init(name: String(parts[0]), publicKey: Array(key.dropFirst()))
-        guard Hex.encode(keyID) == parts[1].lowercased() else { throw NoteError("the verifier key's id does not match its name and key") }
+        guard Hex.encode(keyID) == parts[1] else { throw NoteError("the verifier key's id is not the 8 lower-case hex digits its name and key give") }
     }
 
     public var encoded: String { "\(name)+\(Hex.encode(keyID))+\(Data([0x01] + publicKey).base64EncodedString())" }
@@ -45,16 +45,29 @@ public struct NoteVerifier: Sendable, Equatable {
         !name.isEmpty && !name.contains(where: { $0 == "+" || $0.isWhitespace || $0.unicodeScalars.contains { $0.value < 0x20 } })
     }
 
-    /// Checks that `note` carries a valid signature by this key; returns the signed text.
-    /// Signatures by other keys are ignored, as the spec says.
+    /// Checks that `note` is signed by this key; returns the signed text. Lines by other
+    /// keys are ignored, as the spec says; every line by this key (its name and key id) must
+    /// verify, so the verdict never depends on their order.
     public func verify(note: String) throws -> String {
         let (text, signatures) = try SignedNote.split(note)
         let key = try Curve25519.Signing.PublicKey(rawRepresentation: publicKey)
-        for signature in signatures where signature.name == name && signature.bytes.count == 68 && Array(signature.bytes.prefix(4)) == keyID {
-            if key.isValidSignature(Data(signature.bytes.dropFirst(4)), for: Data(text.utf8)) { return text }
-            throw NoteError("the signature by \(name) does not match the note's text")
+        let mine = signatures.filter(isMine)
+        guard !mine.isEmpty else { throw NoteError("the note has no signature by \(name)+\(Hex.encode(keyID))") }
+        for signature in mine {
+            guard signature.bytes.count == 68, key.isValidSignature(Data(signature.bytes.dropFirst(4)), for: Data(text.utf8)) else {
+                throw NoteError("a signature by \(name) does not match the note's text")
+            }
         }
-        throw NoteError("the note has no signature by \(name)+\(Hex.encode(keyID))")
+        return text
+    }
+
+    /// Whether `note` holds a signature line by this key (valid or not).
+    func hasSignatureLine(in note: String) -> Bool {
+        (try? SignedNote.split(note).signatures.contains(where: isMine)) ?? false
+    }
+
+    private func isMine(_ signature: SignedNote.Signature) -> Bool {
+        signature.name == name && Array(signature.bytes.prefix(4)) == keyID
     }
 }
 
@@ -100,18 +113,30 @@ enum SignedNote {
         var bytes: [UInt8]
     }
 
+    /// Splits a note strictly (C2SP `signed-note`): the text is everything up to the first
+    /// blank line, ends in a newline and holds no control character but newlines; each
+    /// following line is `— NAME BASE64` (canonical base64 of at least 4 bytes) ending in a
+    /// newline, and nothing follows the last.
     static func split(_ note: String) throws -> (text: String, signatures: [Signature]) {
-        guard let range = note.range(of: "\n\n") else { throw NoteError("a signed note has its text, a blank line, then signatures") }
-        let text = String(note[..<range.lowerBound]) + "\n"
-        let block = note[range.upperBound...]
-        guard block.hasSuffix("\n") else { throw NoteError("a signed note ends with a newline") }
+        // Bytes, not Characters: "\r\n" is one Character in Swift, and must not hide a newline.
+        let bytes = Array(note.utf8)
+        guard let blank = bytes.indices.dropLast().first(where: { bytes[$0] == 0x0A && bytes[$0 + 1] == 0x0A }) else {
+            throw NoteError("a signed note has its text, a blank line, then signatures")
+        }
+        let text = String(decoding: bytes[...blank], as: UTF8.self)
+        guard !bytes[...blank].contains(where: { ($0 < 0x20 && $0 != 0x0A) || $0 == 0x7F }) else {
+            throw NoteError("a note's text holds a control character")
+        }
+        let block = bytes[(blank + 2)...]
+        guard block.last == 0x0A else { throw NoteError("a signed note ends with a newline") }
         var signatures: [Signature] = []
-        for line in block.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count == 3, fields[0] == "\u{2014}", let bytes = Data(base64Encoded: String(fields[2])), bytes.count >= 4 else {
-                throw NoteError("a signature line is '— NAME BASE64': \(line.prefix(80))")
+        for line in block.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false) {
+            let fields = line.split(separator: 0x20, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard fields.count == 3, fields[0] == "\u{2014}", NoteVerifier.validName(fields[1]),
+                  let signature = try? CanonicalText.base64(fields[2], field: "signature"), signature.count >= 4 else {
+                throw NoteError("a signature line is '— NAME BASE64' (canonical base64): \(String(decoding: line.prefix(80), as: UTF8.self))")
             }
-            signatures.append(Signature(name: String(fields[1]), bytes: Array(bytes)))
+            signatures.append(Signature(name: fields[1], bytes: signature))
         }
         guard !signatures.isEmpty else { throw NoteError("the note has no signature") }
         return (text, signatures)

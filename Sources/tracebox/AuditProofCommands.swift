@@ -17,17 +17,33 @@ extension Audit {
         @OptionGroup var daemon: DaemonOptions
 
         func run() throws {
+            let verifier: NoteVerifier
             if let keyFile {
                 guard let data = FileManager.default.contents(atPath: keyFile) else { throw CLIError("cannot read \(keyFile)") }
                 do {
-                    print(try NoteSigner(encoded: String(decoding: data, as: UTF8.self)).verifier.encoded)
+                    verifier = try NoteSigner(encoded: String(decoding: data, as: UTF8.self)).verifier
                 } catch {
                     throw CLIError("\(keyFile): \(error)")
                 }
-                return
+            } else {
+                let latest = try call(daemon.connect(), AdminMethod.checkpointLatest, CheckpointParams(), as: CheckpointResult.self)
+                do { verifier = try NoteVerifier(encoded: latest.verifierKey) } catch { throw CLIError("the daemon's key: \(error)") }
             }
-            print(try call(daemon.connect(), AdminMethod.checkpointLatest, CheckpointParams(), as: CheckpointResult.self).verifierKey)
+            if daemon.json {
+                try printJSON(KeyDescription(name: verifier.name, keyID: Hex.encode(verifier.keyID), vkey: verifier.encoded))
+            } else {
+                print(verifier.encoded)
+            }
         }
+    }
+
+    /// `audit key --json`.
+    struct KeyDescription: Codable {
+        var name: String
+        var keyID: String
+        var vkey: String
+
+        enum CodingKeys: String, CodingKey { case name, keyID = "key_id", vkey }
     }
 
     struct Proof: ParsableCommand {
@@ -45,6 +61,8 @@ extension Audit {
         var execution: String?
         @Option(help: "Prove inclusion in the tree of this checkpoint (a note the daemon signed).")
         var checkpoint: String?
+        @Option(help: "Also prove that the bundle's tree extends the tree of this older checkpoint (one an auditor holds); repeatable.")
+        var consistencyFrom: [String] = []
         @OptionGroup var daemon: DaemonOptions
 
         func validate() throws {
@@ -65,6 +83,13 @@ extension Audit {
             } catch {
                 throw CLIError("the checkpoint does not verify with the daemon's key: \(error)")
             }
+            let consistency = try consistencyFrom.map { path -> EvidenceBundle.Consistency in
+                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+                let old: Checkpoint
+                do { old = try Checkpoint(unverifiedNote: String(decoding: data, as: UTF8.self)) } catch { throw CLIError("\(path): \(error)") }
+                let proof = try call(client, AdminMethod.proofConsistency, ConsistencyParams(oldSize: old.size, newSize: size), as: ConsistencyResult.self)
+                return EvidenceBundle.Consistency(oldSize: old.size, proof: proof.proof)
+            }
             var wanted: [InclusionParams] = []
             if let eventID { wanted.append(InclusionParams(eventID: eventID, treeSize: size)) }
             if let execution {
@@ -82,46 +107,131 @@ extension Audit {
                 }
             }
             let records = try wanted.map { try call(client, AdminMethod.proofInclusion, $0, as: InclusionResult.self).bundleRecord }
-            FileHandle.standardOutput.write(try EvidenceBundle(checkpoint: note, records: records).encoded() + Data([0x0A]))
+            let bundle = EvidenceBundle(checkpoint: note, records: records, consistency: consistency.isEmpty ? nil : consistency,
+                                        keyRotations: latest.keyRotations)
+            FileHandle.standardOutput.write(try bundle.encoded() + Data([0x0A]))
         }
     }
 
     struct Consistency: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prove and check that a newer checkpoint's tree extends an older one's.",
-            discussion: "Exits 0 when the proof holds, 1 when it does not (the log was rewritten or forked after OLD).")
+            discussion: """
+                The proof comes from a proof file (--proof, with NEW and --key: no daemon needed), from the daemon, or, \
+                when the daemon does not answer (or with --from-segments), from the segment files and archive catalogs \
+                in --data-dir: then NEW defaults to the log's tree as the files hold it. Exits 0 when the proof holds, \
+                1 when it does not (the log was rewritten or forked after OLD). --json prints the proof file.
+                """)
 
         @Argument(help: "The older checkpoint (a signed note).")
         var old: String
-        @Argument(help: "The newer checkpoint; default: a fresh one from the daemon.")
+        @Argument(help: "The newer checkpoint; default: a fresh one from the daemon, or the log's tree in --data-dir.")
         var new: String?
-        @Option(help: "The verifier key (vkey form); default: the daemon's.")
+        @Option(help: "The verifier key (vkey form); default: the daemon's, or the key file in --data-dir.")
         var key: String?
+        @Option(help: "A consistency proof file (docs/checkpoints.md §7.1) to check instead of asking for one.")
+        var proof: String?
+        @Flag(help: "Compute the proof from the segment files in --data-dir even if the daemon answers.")
+        var fromSegments = false
         @OptionGroup var daemon: DaemonOptions
 
+        func validate() throws {
+            if proof != nil {
+                guard new != nil, key != nil else { throw ValidationError("--proof needs NEW and --key: the proof is checked against both checkpoints") }
+            }
+        }
+
         func run() throws {
-            let client = try daemon.connect()
+            if let proof { return try checkFile(proof) }
+            if !fromSegments, let client = try? daemon.connect() { return try askDaemon(client) }
+            guard FileManager.default.fileExists(atPath: daemon.dataDir + "/segments") else {
+                throw CLIError("the daemon does not answer at \(daemon.socketPath), and \(daemon.dataDir) holds no segments to prove from")
+            }
+            if !fromSegments {
+                FileHandle.standardError.write(Data("the daemon does not answer at \(daemon.socketPath): proving from the segment files in \(daemon.dataDir)\n".utf8))
+            }
+            try fromFiles()
+        }
+
+        /// Both checkpoints and the proof from files: nothing else is asked.
+        private func checkFile(_ path: String) throws {
+            let verifier = try Self.verifier(key!)
+            let oldCheckpoint = try Self.checkpoint(file: old, key: verifier)
+            let newCheckpoint = try Self.checkpoint(file: new!, key: verifier)
+            guard let bytes = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+            let document: ConsistencyProof
+            do { document = try ConsistencyProof.read(Array(bytes)) } catch { throw CLIError("\(path): \(error)") }
+            try report(document, old: oldCheckpoint, new: newCheckpoint, source: nil)
+        }
+
+        private func askDaemon(_ client: AdminClient) throws {
             let latest = try call(client, AdminMethod.checkpointLatest, CheckpointParams(fresh: new == nil), as: CheckpointResult.self)
-            let verifier: NoteVerifier
-            do { verifier = try NoteVerifier(encoded: key ?? latest.verifierKey) } catch { throw CLIError("bad verifier key: \(error)") }
+            let verifier = try Self.verifier(key ?? latest.verifierKey)
             let oldCheckpoint = try Self.checkpoint(file: old, key: verifier)
             let newCheckpoint = try new.map { try Self.checkpoint(file: $0, key: verifier) } ?? Checkpoint.verified(note: latest.note, key: verifier)
             let result = try call(client, AdminMethod.proofConsistency,
                                   ConsistencyParams(oldSize: oldCheckpoint.size, newSize: newCheckpoint.size), as: ConsistencyResult.self)
-            let proof = result.proof.compactMap { Data(base64Encoded: $0).map(Array.init) }
-            let holds = proof.count == result.proof.count && MerkleVerify.consistency(
-                oldSize: oldCheckpoint.size, newSize: newCheckpoint.size, oldRoot: oldCheckpoint.rootHash, newRoot: newCheckpoint.rootHash, proof: proof)
-            if daemon.json {
-                try printJSON(result)
+            try report(result, old: oldCheckpoint, new: newCheckpoint, source: nil)
+        }
+
+        /// The tree rebuilt from the log's files; NEW, when given, must be a tree of it.
+        private func fromFiles() throws {
+            let verifier = try Self.verifier(key ?? Self.dataDirectoryKey(daemon.dataDir))
+            let oldCheckpoint = try Self.checkpoint(file: old, key: verifier)
+            let leaves = try SegmentLeaves.read(segmentDirectory: daemon.dataDir + "/segments", catalogDirectory: daemon.dataDir + "/archive")
+            let tree = MerkleTree(source: LeafLevels(leaves))
+            let newCheckpoint: Checkpoint
+            if let new {
+                newCheckpoint = try Self.checkpoint(file: new, key: verifier)
             } else {
-                print("consistency proof from \(oldCheckpoint.size) to \(newCheckpoint.size) records:")
-                result.proof.forEach { print("  \($0)") }
+                let size = UInt64(leaves.count)
+                newCheckpoint = Checkpoint(origin: oldCheckpoint.origin, size: size, rootHash: size == 0 ? MerkleHash.empty : try tree.root(size: size))
             }
-            guard holds else {
-                FileHandle.standardError.write(Data("FAILED: the tree of \(newCheckpoint.size) records does not extend the checkpointed tree of \(oldCheckpoint.size) records\n".utf8))
+            guard newCheckpoint.size <= UInt64(leaves.count) else {
+                throw CLIError("the segment files hold \(leaves.count) records, fewer than the \(newCheckpoint.size) of \(new ?? "NEW")")
+            }
+            guard oldCheckpoint.size <= newCheckpoint.size else {
+                throw CLIError("OLD (\(oldCheckpoint.size) records) is larger than the tree to prove it against (\(newCheckpoint.size))")
+            }
+            let proof: ConsistencyProof
+            do {
+                proof = ConsistencyProof(oldSize: oldCheckpoint.size, newSize: newCheckpoint.size, oldRoot: try tree.root(size: oldCheckpoint.size),
+                                         newRoot: try tree.root(size: newCheckpoint.size),
+                                         proof: try tree.consistencyProof(oldSize: oldCheckpoint.size, newSize: newCheckpoint.size))
+            } catch {
+                throw CLIError("no consistency proof from \(oldCheckpoint.size) to \(newCheckpoint.size): \(error)")
+            }
+            try report(proof, old: oldCheckpoint, new: newCheckpoint,
+                       source: new == nil ? "the log's tree in \(daemon.dataDir)/segments (unsigned)" : nil)
+        }
+
+        private func report(_ proof: ConsistencyProof, old oldCheckpoint: Checkpoint, new newCheckpoint: Checkpoint, source: String?) throws {
+            if daemon.json {
+                try printJSON(proof)
+            } else {
+                print("consistency proof from \(oldCheckpoint.size) to \(newCheckpoint.size) records\(source.map { ", \($0)" } ?? ""):")
+                proof.proof.forEach { print("  \($0)") }
+            }
+            do {
+                try proof.verify(old: oldCheckpoint, new: newCheckpoint)
+            } catch {
+                FileHandle.standardError.write(Data("FAILED: \(error)\n".utf8))
                 throw ExitCode(1)
             }
             if !daemon.json { print("OK: the tree of \(newCheckpoint.size) records extends the tree of \(oldCheckpoint.size) records") }
+        }
+
+        static func verifier(_ text: String) throws -> NoteVerifier {
+            do { return try NoteVerifier(encoded: text) } catch { throw CLIError("bad verifier key: \(error)") }
+        }
+
+        /// The verifier key of the signer key file in a data directory (the operator's own box).
+        static func dataDirectoryKey(_ dataDir: String) throws -> String {
+            let path = dataDir + "/checkpoint.key"
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("give --key: there is no key file at \(path)")
+            }
+            do { return try NoteSigner(encoded: String(decoding: data, as: UTF8.self)).verifier.encoded } catch { throw CLIError("\(path): \(error)") }
         }
 
         static func checkpoint(file: String, key: NoteVerifier) throws -> Checkpoint {
@@ -138,23 +248,56 @@ extension Audit {
         static let configuration = CommandConfiguration(
             commandName: "check-bundle",
             abstract: "Verify an evidence bundle offline: checkpoint signature, payload hash, leaf and inclusion proof.",
-            discussion: "Exits 0 and prints OK when it holds, 1 and FAILED with the reason otherwise.")
+            discussion: """
+                Prints what it verified (per event: id, source, type, received time, payload SHA-256 and size; the tree \
+                size and origin) and exits 0, or prints FAILED with the reason and exits 1. A bundle that JSON readers \
+                could read two ways (a key given twice, bytes after the document, non-canonical base64 or hex, a field \
+                the format does not have) is refused.
+                """)
 
         @Argument(help: "The bundle (from `tracebox audit proof`).")
         var file: String
         @Option(help: "The verifier key to trust (vkey form, from `tracebox audit key`).")
         var key: String
+        @Option(help: "Refuse the bundle unless it proves this event.")
+        var eventID: String?
+        @Option(help: "A checkpoint you already hold: the bundle's tree must be that tree, or extend it through a consistency proof the bundle carries.")
+        var checkpoint: String?
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
             do {
-                let bundle = try JSONDecoder().decode(EvidenceBundle.self, from: data)
-                let checkpoint = try bundle.verify(key: NoteVerifier(encoded: key))
-                print("OK: \(bundle.records.count) record(s) in \(checkpoint.origin)'s tree of \(checkpoint.size) records, signed by \(checkpoint.origin)")
+                let held = try checkpoint.map { path -> String in
+                    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+                    return String(decoding: data, as: UTF8.self)
+                }
+                let bundle = try EvidenceBundle.read(Array(data))
+                let verified = try bundle.verify(key: NoteVerifier(encoded: key), eventID: eventID, held: held)
+                print(Self.report(verified))
             } catch {
                 FileHandle.standardError.write(Data("FAILED \(file): \(error)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+
+        static func report(_ verified: VerifiedBundle) -> String {
+            var lines = ["OK: \(verified.records.count) record(s) in \(verified.checkpoint.origin)'s tree of \(verified.checkpoint.size) records"]
+            for record in verified.records {
+                if let event = record.event {
+                    lines.append("  event \(event.eventID): source \(event.sourceSystem), type \(event.eventType ?? "(none)"), received \(event.receivedAt), "
+                        + "payload sha256 \(record.bodySHA256), \(record.bodyBytes ?? 0) bytes, record \(record.sequence)")
+                } else {
+                    lines.append("  record \(record.sequence) (type \(record.recordType)): body sha256 \(record.bodySHA256)"
+                        + (record.bodyBytes.map { ", \($0) bytes" } ?? ""))
+                }
+            }
+            lines.append("  signed by \(verified.signer.encoded)"
+                + (verified.rotationsFollowed > 0 ? " (reached from the pinned key through \(verified.rotationsFollowed) key rotation(s))" : ""))
+            if let held = verified.heldCheckpoint {
+                lines.append(held.sameTree ? "  the same tree as your checkpoint"
+                    : "  extends your checkpoint of \(held.size) records (consistency proof verified)")
+            }
+            return lines.joined(separator: "\n")
         }
     }
 }
