@@ -5,6 +5,7 @@ extension AdminMethod {
     public static let checkpointLatest = "checkpoint.latest"
     public static let proofInclusion = "proof.inclusion"
     public static let proofConsistency = "proof.consistency"
+    public static let checkpointRotateKey = "checkpoint.rotate_key"
 }
 
 /// `checkpoint.latest`: `fresh` signs a new checkpoint first if records were added since the last.
@@ -100,3 +101,18 @@ public struct ConsistencyParams: Codable, Sendable {
 
 /// The proof, in the form of a proof file (`docs/checkpoints.md` §7.1).
 public typealias ConsistencyResult = ConsistencyProof
+
+/// `checkpoint.rotate_key`: the keys before and after, and the rotation note (`docs/checkpoints.md` §8).
+public struct KeyRotationResult: Codable, Sendable, Equatable {
+    public var oldKey: String
+    public var newKey: String
+    public var note: String
+
+    public init(oldKey: String, newKey: String, note: String) {
+        self.oldKey = oldKey
+        self.newKey = newKey
+        self.note = note
+    }
+
+    enum CodingKeys: String, CodingKey { case oldKey = "old_key", newKey = "new_key", note }
+}

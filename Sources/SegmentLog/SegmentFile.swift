@@ -122,4 +122,10 @@ public enum DurableFile {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
         try SegmentFile.createAtomically(path, contents: bytes, mode: mode)
     }
+
+    /// Renames `source` over `destination` (atomic within one file system) and syncs the directory.
+    public static func move(_ source: String, to destination: String) throws {
+        guard Glibc.rename(source, destination) == 0 else { throw SegmentLogError.io("cannot rename to \(destination)", path: source) }
+        try SegmentFile.syncDirectory(of: destination)
+    }
 }

@@ -217,6 +217,9 @@ public struct CheckpointSettings: Sendable {
     /// Each new checkpoint is POSTed (as `text/plain`) to each of these, through the
     /// durable outbox: retried until accepted, across restarts.
     public var publishURLs: [String] = []
+    /// Requests per second that each client address may make of the transparency endpoint
+    /// (`GET /transparency/…`, twice that in a burst); 0 turns the endpoint off.
+    public var httpRate: Int = 10
 
     public init() {}
 }

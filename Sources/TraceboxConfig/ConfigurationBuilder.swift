@@ -78,6 +78,10 @@ struct ConfigurationBuilder {
             }
         }
         checkpoint.publishURLs = raw.checkpoint?.publish_urls ?? []
+        if let rate = raw.checkpoint?.http_rate {
+            guard rate >= 0 else { throw locator.error(["checkpoint", "http_rate"], "must be 0 (endpoint off) or more requests per second") }
+            checkpoint.httpRate = rate
+        }
     }
 
     private func buildArchive(into archive: inout ArchiveSettings) throws(ConfigError) {

@@ -22,6 +22,7 @@ struct RawConfig: Decodable {
         var key_file: String?
         var origin: String?
         var publish_urls: [String]?
+        var http_rate: Int?
     }
 
     struct Retention: Decodable {
@@ -132,7 +133,7 @@ struct RawConfig: Decodable {
     static let allowedKeys: [String: Set<String>] = [
         "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "shutdown_timeout", "sources",
              "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive", "checkpoint"],
-        "checkpoint": ["interval", "key_file", "origin", "publish_urls"],
+        "checkpoint": ["interval", "key_file", "origin", "publish_urls", "http_rate"],
         "engine": ["workers", "per_destination", "max_response_bytes"],
         "smtp": ["url", "tls", "from", "username_env", "password_env"],
         "alerts": ["failure_rate", "pagerduty", "slack", "weekly_summary", "check_interval"],

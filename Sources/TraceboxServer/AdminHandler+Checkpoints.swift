@@ -13,7 +13,16 @@ extension AdminHandler {
         guard let signed else { throw AdminErrorBody.notFound("the log is empty: there is nothing to checkpoint yet") }
         return CheckpointResult(note: signed.note, treeSize: signed.checkpoint.size,
                                 rootHash: Data(signed.checkpoint.rootHash).base64EncodedString(),
-                                verifierKey: checkpoints.signer.verifier.encoded)
+                                verifierKey: checkpoints.verifier.encoded, keyRotations: try checkpoints.keyRotations().nilIfEmpty)
+    }
+
+    func rotateKey() async throws -> KeyRotationResult {
+        do {
+            let rotated = try await checkpoints.rotateKey()
+            return KeyRotationResult(oldKey: rotated.old.encoded, newKey: rotated.new.encoded, note: rotated.note)
+        } catch let error as CheckpointError {
+            throw AdminErrorBody.badRequest(error.description)
+        }
     }
 
     func inclusion(_ params: InclusionParams) async throws -> InclusionResult {
@@ -60,4 +69,8 @@ extension AdminHandler {
             }
         }
     }
+}
+
+extension Array {
+    var nilIfEmpty: Self? { isEmpty ? nil : self }
 }

@@ -83,6 +83,8 @@ struct AdminHandler: Sendable {
             case AdminMethod.proofConsistency:
                 let params = try decodeParams(ConsistencyParams.self, data)
                 return encode(AdminResponse(id: id, result: try await consistency(params)))
+            case AdminMethod.checkpointRotateKey:
+                return encode(AdminResponse(id: id, result: try await rotateKey()))
             case AdminMethod.archiveRun:
                 return encode(AdminResponse(id: id, result: try await archive.runNow()))
             case AdminMethod.jobsList:

@@ -23,7 +23,12 @@ struct SignedCheckpoint: Sendable, Equatable {
 /// `<data>/checkpoints/<size>.checkpoint` and appended to the log as a `checkpoint.signed`
 /// trace record, so the log carries its own history of signed heads.
 final class CheckpointService: Service {
-    let signer: NoteSigner
+    /// The signing key; replaced by a key rotation (`rotateKey`).
+    private let currentSigner: Mutex<NoteSigner>
+    var signer: NoteSigner { currentSigner.withLock { $0 } }
+    var verifier: NoteVerifier { signer.verifier }
+    let settings: CheckpointSettings
+    let keyPath: String
     let index: TraceIndex
     let log: SegmentLog
     let directory: String
@@ -47,7 +52,12 @@ final class CheckpointService: Service {
     init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: SegmentLog, outbox: Outbox,
          bucket: (store: ArchiveStore, policy: ArchivePolicy)?, clock: any WallClock,
          applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) throws {
-        signer = try Self.loadSigner(settings: settings, dataDirectory: dataDirectory)
+        keyPath = settings.keyFile ?? dataDirectory + "/checkpoint.key"
+        self.settings = settings
+        let rotations = dataDirectory + "/checkpoints/rotations"
+        try FileManager.default.createDirectory(atPath: rotations, withIntermediateDirectories: true)
+        try Self.finishRotation(keyPath: keyPath, rotations: try Self.rotationNotes(in: rotations))
+        currentSigner = Mutex(try Self.loadSigner(settings: settings, dataDirectory: dataDirectory))
         self.index = index
         self.log = log
         directory = dataDirectory + "/checkpoints"
@@ -100,7 +110,12 @@ final class CheckpointService: Service {
     /// Signs a checkpoint of the tree as far as the log is committed, if it grew since the
     /// last one; returns the newest checkpoint either way (nil: the log is empty).
     func checkpointIfGrown() async throws -> SignedCheckpoint? {
-        try await signing.run {
+        try await signing.run { try await self.signIfGrown() }
+    }
+
+    /// `checkpointIfGrown`'s work, inside `signing`.
+    private func signIfGrown() async throws -> SignedCheckpoint? {
+        do {
             try await self.applyIndex()
             let head = try await self.queue.run { try self.index.treeHead() }
             guard head.size > self.signedThrough.withLock({ $0 }) else { return try self.latest() }
@@ -118,6 +133,70 @@ final class CheckpointService: Service {
             self.logger.info("checkpoint signed", metadata: ["tree_size": "\(head.size)"])
             return signed
         }
+    }
+
+    /// Rotates the signing key (`docs/checkpoints.md` §8): the old key signs a checkpoint of
+    /// the tree as it stands with an extension line naming the new key; the note is kept in
+    /// `checkpoints/rotations/` and appended to the log as a `checkpoint.key_rotated`
+    /// record, and from then on checkpoints are signed by the new key under its own origin.
+    /// The old key is kept as `<key file>.retired-<key id>` for the operator to destroy.
+    /// Crash-safe in this order: the new key (`<key file>.next`), the note, the swap; a
+    /// start that finds `.next` finishes the swap if a note names it, else removes it.
+    func rotateKey() async throws -> (old: NoteVerifier, new: NoteVerifier, note: String) {
+        guard settings.origin == nil else {
+            throw CheckpointError("checkpoint.origin fixes the key's name; remove it from the configuration to rotate (a new key has a new origin)")
+        }
+        let result = try await signing.run { () async throws -> (old: NoteVerifier, new: NoteVerifier, note: String) in
+            _ = try await self.signIfGrown()
+            let head = try await self.queue.run { try self.index.treeHead() }
+            let old = self.signer
+            let key = Curve25519.Signing.PrivateKey()
+            let next = try NoteSigner(name: Self.defaultName(for: key), key: key)
+            let note = try KeyRotation.note(at: Checkpoint(origin: old.verifier.name, size: head.size, rootHash: head.root), to: next.verifier, signer: old)
+            try await self.queue.run {
+                try DurableFile.write(Array((next.encoded + "\n").utf8), to: self.keyPath + ".next", mode: 0o600)
+                try DurableFile.write(Array(note.utf8), to: self.directory + "/rotations/" + String(format: "%020llu-%@.rotation", head.size, Hex.encode(old.verifier.keyID)))
+                try DurableFile.write(Array((old.encoded + "\n").utf8), to: self.keyPath + ".retired-" + Hex.encode(old.verifier.keyID), mode: 0o600)
+                try Self.finishRotation(keyPath: self.keyPath, rotations: [note])
+            }
+            self.currentSigner.withLock { $0 = next }
+            self.signedThrough.withLock { $0 = 0 }
+            _ = try await self.log.append(
+                trace: TraceMetadata(traceType: "checkpoint.key_rotated", recordedAt: Timestamp.format(self.clock.now())),
+                json: KeyRotatedRecord(oldKey: old.verifier.encoded, newKey: next.verifier.encoded, treeSize: head.size,
+                                       rootHash: Data(head.root).base64EncodedString(), note: note))
+            self.logger.notice("checkpoint key rotated", metadata: ["old": "\(old.verifier.encoded)", "new": "\(next.verifier.encoded)"])
+            return (old.verifier, next.verifier, note)
+        }
+        _ = try await checkpointIfGrown()
+        return result
+    }
+
+    /// The key rotation notes, oldest first.
+    func keyRotations() throws -> [String] {
+        try Self.rotationNotes(in: directory + "/rotations")
+    }
+
+    static func rotationNotes(in directory: String) throws -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".rotation") }.sorted()
+        return try names.map { try String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
+    }
+
+    /// Completes a rotation cut short: `<key file>.next` replaces the key file when a
+    /// rotation note names it, and is removed otherwise (no note: the rotation never happened).
+    static func finishRotation(keyPath: String, rotations: [String]) throws {
+        let nextPath = keyPath + ".next"
+        guard let data = FileManager.default.contents(atPath: nextPath) else { return }
+        let next = try? NoteSigner(encoded: String(decoding: data, as: UTF8.self))
+        if let next, rotations.contains(where: { $0.contains(KeyRotation.extensionPrefix + next.verifier.encoded + "\n") }) {
+            try DurableFile.move(nextPath, to: keyPath)
+        } else {
+            try FileManager.default.removeItem(atPath: nextPath)
+        }
+    }
+
+    static func defaultName(for key: Curve25519.Signing.PrivateKey) -> String {
+        "tracebox/" + Hex.encode(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8))
     }
 
     /// The newest checkpoint written, if any.
@@ -164,10 +243,23 @@ final class CheckpointService: Service {
         }
         guard settings.keyFile == nil else { throw CheckpointError("the checkpoint key file \(path) does not exist") }
         let key = Curve25519.Signing.PrivateKey()
-        let origin = settings.origin ?? "tracebox/" + Hex.encode(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8))
+        let origin = settings.origin ?? defaultName(for: key)
         let signer = try NoteSigner(name: origin, key: key)
         try DurableFile.write(Array((signer.encoded + "\n").utf8), to: path, mode: 0o600)
         return signer
+    }
+}
+
+/// The body of a `checkpoint.key_rotated` trace record.
+struct KeyRotatedRecord: Codable, Sendable {
+    var oldKey: String
+    var newKey: String
+    var treeSize: UInt64
+    var rootHash: String
+    var note: String
+
+    enum CodingKeys: String, CodingKey {
+        case oldKey = "old_key", newKey = "new_key", treeSize = "tree_size", rootHash = "root_hash", note
     }
 }
 

@@ -146,8 +146,9 @@ public enum Daemon {
             logger.info("workflows in force", metadata: ["workflows": "\(configuration.workflows.map { "\($0.id)@\($0.version)" }.joined(separator: ", "))"])
         }
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: DaemonRequestContext.self)
         IngestRoutes.add(to: router, ingest: ingest, metrics: metrics)
+        TransparencyRoutes.add(to: router, checkpoints: parts.checkpoints, index: index, rate: configuration.checkpoint.httpRate)
         MetricsRoute.add(to: router, metrics: metrics, index: index, segmentDirectory: configuration.segmentDirectory,
                          queue: BlockingQueue(label: "tracebox-metrics"))
         let infoPath = serveInfoPath(dataDirectory: configuration.dataDirectory)

@@ -53,7 +53,7 @@ final class DaemonMetrics: Sendable {
 }
 
 enum MetricsRoute {
-    static func add(to router: Router<BasicRequestContext>, metrics: DaemonMetrics, index: TraceIndex, segmentDirectory: String,
+    static func add(to router: Router<DaemonRequestContext>, metrics: DaemonMetrics, index: TraceIndex, segmentDirectory: String,
                     queue: BlockingQueue) {
         router.get("/metrics") { _, _ -> Response in
             let body = try await queue.run { metrics.render(index: index, segmentDirectory: segmentDirectory) }

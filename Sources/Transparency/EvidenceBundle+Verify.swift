@@ -62,12 +62,9 @@ extension EvidenceBundle {
     /// thing that does not hold.
     public func verify(key: NoteVerifier, eventID: String? = nil, held: String? = nil) throws -> VerifiedBundle {
         guard format == Self.currentFormat else { throw NoteError("unknown bundle format \(format)") }
-        let chain = try KeyRotation.follow(keyRotations ?? [], from: key)
-        let signer = chain.keys.last!
-        let checkpoint = try Checkpoint.verified(note: self.checkpoint, key: signer)
-        guard checkpoint.size >= chain.fromSize else {
-            throw NoteError("the checkpoint's tree (\(checkpoint.size)) is older than the key rotation to \(signer.name) (\(chain.fromSize))")
-        }
+        let links = try KeyRotation.follow(keyRotations ?? [], from: key)
+        let (checkpoint, link) = try KeyRotation.verify(note: self.checkpoint, links: links)
+        let signer = link.key
         guard !records.isEmpty else { throw NoteError("the bundle holds no record") }
         var verified: [VerifiedRecord] = []
         for record in records {
@@ -80,29 +77,18 @@ extension EvidenceBundle {
                     + (proved.isEmpty ? " (it proves no event)" : " (it proves \(proved.joined(separator: ", ")))"))
             }
         }
-        var result = VerifiedBundle(checkpoint: checkpoint, signer: signer, rotationsFollowed: chain.keys.count - 1, records: verified)
+        var result = VerifiedBundle(checkpoint: checkpoint, signer: signer, rotationsFollowed: links.firstIndex(of: link)!, records: verified)
         if let held {
-            result.heldCheckpoint = try verifyAgainst(held: held, keys: chain.keys, checkpoint: checkpoint)
+            result.heldCheckpoint = try verifyAgainst(held: held, links: links, checkpoint: checkpoint)
         }
         return result
     }
 
     /// The auditor's checkpoint (signed by any key of the chain) against the bundle's: the
     /// same tree, or an older one that a consistency proof in the bundle shows it extends.
-    private func verifyAgainst(held note: String, keys: [NoteVerifier], checkpoint: Checkpoint) throws -> (size: UInt64, sameTree: Bool) {
-        var failures: [String] = []
-        var heldCheckpoint: Checkpoint?
-        for key in keys {
-            do {
-                heldCheckpoint = try Checkpoint.verified(note: note, key: key)
-                break
-            } catch {
-                failures.append("\(error)")
-            }
-        }
-        guard let old = heldCheckpoint else {
-            throw NoteError("your checkpoint does not verify with the pinned key: \(failures.first ?? "")")
-        }
+    private func verifyAgainst(held note: String, links: [KeyRotation.Link], checkpoint: Checkpoint) throws -> (size: UInt64, sameTree: Bool) {
+        let old: Checkpoint
+        do { old = try KeyRotation.verify(note: note, links: links).checkpoint } catch { throw NoteError("your checkpoint: \(error)") }
         if old.size == checkpoint.size {
             guard old.rootHash == checkpoint.rootHash else {
                 throw NoteError("your checkpoint and the bundle's have the same size (\(old.size)) and different roots: the log forked")

@@ -10,7 +10,7 @@ import TraceboxCore
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check and read segment files offline; prove records with signed checkpoints.",
-        subcommands: [Verify.self, Cat.self, Key.self, Proof.self, Consistency.self, CheckBundle.self])
+        subcommands: [Verify.self, Cat.self, Key.self, RotateKey.self, Proof.self, Consistency.self, CheckBundle.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

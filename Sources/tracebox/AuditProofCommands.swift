@@ -46,6 +46,27 @@ extension Audit {
         enum CodingKeys: String, CodingKey { case name, keyID = "key_id", vkey }
     }
 
+    struct RotateKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Replace the checkpoint signing key; the old key signs a note naming the new one.",
+            discussion: """
+                The new key has a new name, so checkpoints get a new origin. The old key signs a checkpoint of the log \
+                as it stands with the line 'key-rotated <new vkey>' (docs/checkpoints.md §8); bundles carry these notes, \
+                so auditors who pinned the old key follow them. The old key is kept as <key file>.retired-<key id>: \
+                destroy it once the rotation note has left the box. Prints the new verifier key.
+                """)
+
+        @OptionGroup var daemon: DaemonOptions
+
+        func run() throws {
+            let result = try call(daemon.connect(), AdminMethod.checkpointRotateKey, CheckpointParams(), as: KeyRotationResult.self)
+            if daemon.json { return try printJSON(result) }
+            print("rotated: \(result.oldKey)\n     to: \(result.newKey)")
+            print(result.note, terminator: "")
+        }
+    }
+
     struct Proof: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an evidence bundle: records, their bodies and inclusion proofs, and a signed checkpoint.",

@@ -146,9 +146,10 @@ def checkpoint_by(note, vkey):
 
 
 def follow_rotations(notes, vkey):
-    """§8: each note by the key reached so far names the next key. Returns the keys reached
-    and the tree size the last one speaks from."""
+    """§8: each note by the key reached so far names the next key. Returns the keys reached,
+    each with the tree size it speaks from, the pinned key first."""
     keys, from_size = [vkey.strip()], 0
+    links = [(keys[0], 0)]
     for n, note in enumerate(notes):
         if not isinstance(note, str):
             raise Failed(f"key rotation {n} is not a string")
@@ -167,7 +168,19 @@ def follow_rotations(notes, vkey):
             raise Failed(f"key rotation {n} is out of order")
         keys.append(new_key)
         from_size = size
-    return keys, from_size
+        links.append((new_key, size))
+    return links
+
+
+def checkpoint_by_chain(note, links):
+    """Verifies a checkpoint with the newest key of the chain that has a line in it."""
+    for key, from_size in reversed(links):
+        if has_line_by(note, key):
+            origin, size, root = checkpoint_by(note, key)
+            if size < from_size:
+                raise Failed("the checkpoint is older than the key rotation to its key")
+            return origin, size, root
+    raise Failed("the note has no signature by the pinned key or a key it rotated to")
 
 
 # --- §6.1: reading JSON one way -----------------------------------------------------------
@@ -318,10 +331,8 @@ def check_bundle(path, vkey, event_id=None, held_path=None):
     if string(bundle["format"], "format") != "tracebox-evidence/1":
         raise Failed("unknown bundle format")
     rotations = bundle.get("key_rotations")
-    keys, from_size = follow_rotations(string_list(rotations, "key_rotations") if rotations is not None else [], vkey)
-    origin, size, root = checkpoint_by(string(bundle["checkpoint"], "checkpoint"), keys[-1])
-    if size < from_size:
-        raise Failed("the checkpoint is older than the key rotation to its key")
+    links = follow_rotations(string_list(rotations, "key_rotations") if rotations is not None else [], vkey)
+    origin, size, root = checkpoint_by_chain(string(bundle["checkpoint"], "checkpoint"), links)
     records = bundle["records"]
     if type(records) is not list or not records:
         raise Failed("the bundle holds no record")
@@ -354,17 +365,7 @@ def check_bundle(path, vkey, event_id=None, held_path=None):
     if held_path is not None:
         with open(held_path) as f:
             held = f.read()
-        old = None
-        for key in keys:
-            try:
-                _, old_size, old_root = checkpoint_by(held, key)
-                old = (old_size, old_root)
-                break
-            except Failed:
-                continue
-        if old is None:
-            raise Failed("the held checkpoint does not verify with the pinned key")
-        old_size, old_root = old
+        _, old_size, old_root = checkpoint_by_chain(held, links)
         if old_size == size:
             if old_root != root:
                 raise Failed("the held checkpoint and the bundle's have the same size and different roots")

@@ -79,6 +79,19 @@ struct MerkleTests {
         }
     }
 
+    /// The exact proof lengths `docs/checkpoints.md` §7.1 gives.
+    static func inclusionLength(index: UInt64, size: UInt64) -> Int {
+        let inner = 64 - (index ^ (size - 1)).leadingZeroBitCount
+        return inner + (index >> UInt64(inner)).nonzeroBitCount
+    }
+
+    static func consistencyLength(old: UInt64, new: UInt64) -> Int {
+        guard old < new else { return 0 }
+        let inner = 64 - ((old - 1) ^ (new - 1)).leadingZeroBitCount
+        let border = ((old - 1) >> UInt64(inner)).nonzeroBitCount
+        return inner + border - old.trailingZeroBitCount + (old & (old - 1) == 0 ? 0 : 1)
+    }
+
     @Test func everyLeafAndEverySizePairOfLargerTrees() throws {
         let leaves = (0..<70).map { MerkleHash.leaf([UInt8($0), UInt8(truncatingIfNeeded: $0 &* 7)]) }
         let tree = MerkleTree(source: LeafList(leaves))
@@ -92,6 +105,7 @@ struct MerkleTests {
             #expect(try tree.root(size: size) == roots[Int(size)])
             for index in 0..<size {
                 let proof = try tree.inclusionProof(index: index, size: size)
+                #expect(proof.count == Self.inclusionLength(index: index, size: size), "docs/checkpoints.md §7.1")
                 #expect(MerkleVerify.inclusion(leafHash: leaves[Int(index)], index: index, size: size, proof: proof, root: roots[Int(size)]))
                 var flipped = leaves[Int(index)]
                 flipped[0] ^= 1
@@ -101,6 +115,7 @@ struct MerkleTests {
             }
             for old in 1...size {
                 let proof = try tree.consistencyProof(oldSize: old, newSize: size)
+                #expect(proof.count == Self.consistencyLength(old: old, new: size), "docs/checkpoints.md §7.1")
                 #expect(MerkleVerify.consistency(oldSize: old, newSize: size, oldRoot: roots[Int(old)], newRoot: roots[Int(size)], proof: proof))
                 if old < size {
                     var wrong = roots[Int(old)]
