@@ -41,14 +41,7 @@ public struct ConsistencyProof: Codable, Sendable, Equatable {
 
     /// Reads a proof file strictly (`StrictJSON`, no unknown field).
     public static func read(_ bytes: [UInt8]) throws -> ConsistencyProof {
-        try StrictJSON.check(bytes, what: "the proof")
-        do {
-            return try JSONDecoder().decode(ConsistencyProof.self, from: Data(bytes))
-        } catch let error as NoteError {
-            throw error
-        } catch {
-            throw NoteError("the proof is not {old_size, new_size, old_root, new_root, proof}: \(error)")
-        }
+        try StrictJSON.decode(ConsistencyProof.self, from: bytes, what: "the proof")
     }
 
     /// Checks that the proof is about these two checkpoints' trees and that the newer

@@ -104,21 +104,7 @@ public struct EvidenceBundle: Codable, Sendable, Equatable {
     /// Reads a bundle the one way every verifier must: `StrictJSON` first (no duplicate key
     /// at any depth, nothing after the document), then no field the spec does not name.
     public static func read(_ bytes: [UInt8]) throws -> EvidenceBundle {
-        try StrictJSON.check(bytes, what: "the bundle")
-        do {
-            return try JSONDecoder().decode(EvidenceBundle.self, from: Data(bytes))
-        } catch let error as NoteError {
-            throw error
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw NoteError("the bundle lacks \(Self.path(context.codingPath + [key]))")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
-                let DecodingError.dataCorrupted(context) {
-            throw NoteError("the bundle's \(Self.path(context.codingPath)) has the wrong type or value")
-        }
-    }
-
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
+        try StrictJSON.decode(EvidenceBundle.self, from: bytes, what: "the bundle")
     }
 }
 

@@ -25,6 +25,26 @@ public enum StrictJSON {
         try reader.document()
     }
 
+    /// Decodes `T` from `bytes` once `check` has vouched for them; a missing field or a
+    /// value of the wrong type is named by its path (`records[0].sequence`).
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws -> T {
+        try check(bytes, what: what)
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch let error as NoteError {
+            throw error
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw NoteError("\(what) lacks \(path(context.codingPath + [key]))")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
+                let DecodingError.dataCorrupted(context) {
+            throw NoteError("\(what): \(path(context.codingPath)) has the wrong type or value")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
+    }
+
     private struct Reader {
         let bytes: [UInt8]
         let what: String

@@ -89,7 +89,7 @@ extension ConsolePages {
         let latest = try await admin.call(AdminMethod.checkpointLatest, CheckpointParams(fresh: true), as: CheckpointResult.self)
         let inclusion = try await admin.call(AdminMethod.proofInclusion, InclusionParams(eventID: id, treeSize: latest.treeSize),
                                              as: InclusionResult.self)
-        let bundle = EvidenceBundle(checkpoint: latest.note, records: [inclusion.bundleRecord])
+        let bundle = EvidenceBundle(checkpoint: latest.note, records: [inclusion.bundleRecord], keyRotations: latest.keyRotations)
         return Response(
             status: .ok,
             headers: [.contentType: "application/json", .contentDisposition: "attachment; filename=\"\(id).evidence.json\"",
