@@ -46,6 +46,9 @@ final class CheckpointService: Service {
     /// The tree size after the newest checkpoint's own record: a tree no larger has nothing
     /// new to sign (otherwise each checkpoint record would call for the next one).
     private let signedThrough = Mutex<UInt64>(0)
+    /// The newest checkpoint by the current key, once known: the transparency endpoint asks
+    /// for it on every request, and the directory holds one file per interval.
+    private let newest = Mutex<SignedCheckpoint?>(nil)
     /// One checkpoint at a time (the timer and an admin request may ask together).
     private let signing = AsyncSerial()
 
@@ -115,24 +118,23 @@ final class CheckpointService: Service {
 
     /// `checkpointIfGrown`'s work, inside `signing`.
     private func signIfGrown() async throws -> SignedCheckpoint? {
-        do {
-            try await self.applyIndex()
-            let head = try await self.queue.run { try self.index.treeHead() }
-            guard head.size > self.signedThrough.withLock({ $0 }) else { return try self.latest() }
-            guard head.size > 0 else { return nil }
-            let checkpoint = Checkpoint(origin: self.signer.verifier.name, size: head.size, rootHash: head.root)
-            let signed = SignedCheckpoint(checkpoint: checkpoint, note: try self.signer.sign(checkpoint.text))
-            try await self.queue.run { try self.write(signed) }
-            let receipt = try await self.log.append(
-                trace: TraceMetadata(traceType: "checkpoint.signed", recordedAt: Timestamp.format(self.clock.now())),
-                json: CheckpointRecord(treeSize: head.size, rootHash: Data(head.root).base64EncodedString(), note: signed.note))
-            self.signedThrough.withLock { $0 = receipt.sequence }
-            for url in self.publishURLs {
-                try await self.outbox.enqueue(channel: .checkpoint, kind: "checkpoint", key: String(head.size), body: signed.note, to: [url])
-            }
-            self.logger.info("checkpoint signed", metadata: ["tree_size": "\(head.size)"])
-            return signed
+        try await self.applyIndex()
+        let head = try await self.queue.run { try self.index.treeHead() }
+        guard head.size > self.signedThrough.withLock({ $0 }) else { return try self.latest() }
+        guard head.size > 0 else { return nil }
+        let checkpoint = Checkpoint(origin: self.signer.verifier.name, size: head.size, rootHash: head.root)
+        let signed = SignedCheckpoint(checkpoint: checkpoint, note: try self.signer.sign(checkpoint.text))
+        try await self.queue.run { try self.write(signed) }
+        newest.withLock { $0 = signed }
+        let receipt = try await self.log.append(
+            trace: TraceMetadata(traceType: "checkpoint.signed", recordedAt: Timestamp.format(self.clock.now())),
+            json: CheckpointRecord(treeSize: head.size, rootHash: Data(head.root).base64EncodedString(), note: signed.note))
+        self.signedThrough.withLock { $0 = receipt.sequence }
+        for url in self.publishURLs {
+            try await self.outbox.enqueue(channel: .checkpoint, kind: "checkpoint", key: String(head.size), body: signed.note, to: [url])
         }
+        self.logger.info("checkpoint signed", metadata: ["tree_size": "\(head.size)"])
+        return signed
     }
 
     /// Rotates the signing key (`docs/checkpoints.md` §8): the old key signs a checkpoint of
@@ -160,6 +162,7 @@ final class CheckpointService: Service {
                 try Self.finishRotation(keyPath: self.keyPath, rotations: [note])
             }
             self.currentSigner.withLock { $0 = next }
+            self.newest.withLock { $0 = nil }
             self.signedThrough.withLock { $0 = 0 }
             _ = try await self.log.append(
                 trace: TraceMetadata(traceType: "checkpoint.key_rotated", recordedAt: Timestamp.format(self.clock.now())),
@@ -199,11 +202,19 @@ final class CheckpointService: Service {
         "tracebox/" + Hex.encode(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8))
     }
 
-    /// The newest checkpoint written, if any.
+    /// The newest checkpoint written by the current key, if any (after a key rotation the
+    /// newest files may be the old key's until the new key has signed).
     func latest() throws -> SignedCheckpoint? {
-        guard let newest = try Self.newestFile(in: directory) else { return nil }
-        let note = try String(contentsOfFile: newest.path, encoding: .utf8)
-        return SignedCheckpoint(checkpoint: try Checkpoint.verified(note: note, key: signer.verifier), note: note)
+        if let known = newest.withLock({ $0 }) { return known }
+        let key = verifier
+        for file in try Self.files(in: directory).reversed() {
+            let note = try String(contentsOfFile: file.path, encoding: .utf8)
+            guard let checkpoint = try? Checkpoint.verified(note: note, key: key) else { continue }
+            let signed = SignedCheckpoint(checkpoint: checkpoint, note: note)
+            newest.withLock { if $0 == nil, verifier == key { $0 = signed } }
+            return signed
+        }
+        return nil
     }
 
     /// Written whole or not at all: a temporary file, synced, renamed, directory synced.

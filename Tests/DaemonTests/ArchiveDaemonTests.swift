@@ -126,8 +126,16 @@ struct ArchiveDaemonTests {
         ], environment: environment)
         #expect(audit.status == 0 && String(decoding: audit.stdout, as: UTF8.self).hasPrefix("OK"), "\(audit.stderr)")
 
-        // Reindex (daemon stopped) rebuilds the same rows from catalogs and local segments.
+        // The daemon stopped, the tree is rebuilt from the catalogs of archived segments and the
+        // local segments: the uploaded checkpoint is extended by it, and by the newest one signed.
         #expect(daemon.stop() == 0)
+        let newest = try #require(try FileManager.default.contentsOfDirectory(atPath: daemon.dataDirectory + "/checkpoints")
+            .filter { $0.hasSuffix(".checkpoint") }.sorted().last)
+        let offline = try daemon.cli(["audit", "consistency", local, daemon.dataDirectory + "/checkpoints/" + newest, "--key", vkey] + dir)
+        #expect(offline.status == 0 && String(decoding: offline.stdout, as: UTF8.self).contains("OK"), "\(offline.stderr)")
+        #expect(offline.stderr.contains("proving from the segment files"))
+
+        // Reindex (daemon stopped) rebuilds the same rows from catalogs and local segments.
         let indexPath = daemon.dataDirectory + "/index.sqlite"
         let liveIndex = try TraceIndex(path: indexPath)
         let live = try liveIndex.dump()
