@@ -89,26 +89,39 @@ public struct LeafList: MerkleNodeSource {
     }
 }
 
-/// A tree held in memory with every level computed once (2n hashes): roots and proofs of
-/// any size in O(log n) reads. What offline tools build from the segment files.
+/// A tree held in memory with every level computed once (2n hashes, 64 bytes per leaf in
+/// flat arrays): roots and proofs of any size in O(log n) reads. What offline tools build
+/// from the segment files.
 public struct LeafLevels: MerkleNodeSource, Sendable {
-    /// `levels[l][i]` is node (l, i); level 0 is the leaf hashes.
-    private var levels: [[[UInt8]]]
+    /// `levels[l]` holds the nodes of level `l`, 32 bytes each; level 0 is the leaf hashes.
+    private var levels: [[UInt8]]
 
     public init(_ leaves: [[UInt8]]) {
+        self.init(flat: leaves.flatMap { $0 })
+    }
+
+    /// From the leaf hashes laid end to end, 32 bytes each.
+    public init(flat leaves: [UInt8]) {
+        precondition(leaves.count % 32 == 0, "leaf hashes are 32 bytes each")
         levels = [leaves]
-        while levels.last!.count > 1 {
+        while levels.last!.count > 32 {
             let below = levels.last!
-            levels.append(stride(from: 0, to: below.count - 1, by: 2).map { MerkleHash.node(below[$0], below[$0 + 1]) })
+            var level = [UInt8]()
+            level.reserveCapacity(below.count / 64 * 32)
+            for start in stride(from: 0, to: below.count - 32, by: 64) {
+                level += MerkleHash.node(Array(below[start..<start + 32]), Array(below[start + 32..<start + 64]))
+            }
+            levels.append(level)
         }
     }
 
-    public var count: UInt64 { UInt64(levels[0].count) }
+    public var count: UInt64 { UInt64(levels[0].count / 32) }
 
     public func node(level: Int, index: UInt64) throws -> [UInt8] {
-        guard level < levels.count, index < UInt64(levels[level].count) else {
-            throw MerkleError("node (\(level), \(index)) is beyond \(levels[0].count) leaves")
+        guard level < levels.count, index < UInt64(levels[level].count / 32) else {
+            throw MerkleError("node (\(level), \(index)) is beyond \(count) leaves")
         }
-        return levels[level][Int(index)]
+        let start = Int(index) * 32
+        return Array(levels[level][start..<start + 32])
     }
 }

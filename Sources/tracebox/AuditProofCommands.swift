@@ -203,17 +203,18 @@ extension Audit {
         private func fromFiles() throws {
             let verifier = try Self.verifier(key ?? Self.dataDirectoryKey(daemon.dataDir))
             let oldCheckpoint = try Self.checkpoint(file: old, key: verifier)
-            let leaves = try SegmentLeaves.read(segmentDirectory: daemon.dataDir + "/segments", catalogDirectory: daemon.dataDir + "/archive")
-            let tree = MerkleTree(source: LeafLevels(leaves))
+            let levels = LeafLevels(flat: try SegmentLeaves.read(segmentDirectory: daemon.dataDir + "/segments",
+                                                                 catalogDirectory: daemon.dataDir + "/archive"))
+            let tree = MerkleTree(source: levels)
             let newCheckpoint: Checkpoint
             if let new {
                 newCheckpoint = try Self.checkpoint(file: new, key: verifier)
             } else {
-                let size = UInt64(leaves.count)
+                let size = levels.count
                 newCheckpoint = Checkpoint(origin: oldCheckpoint.origin, size: size, rootHash: size == 0 ? MerkleHash.empty : try tree.root(size: size))
             }
-            guard newCheckpoint.size <= UInt64(leaves.count) else {
-                throw CLIError("the segment files hold \(leaves.count) records, fewer than the \(newCheckpoint.size) of \(new ?? "NEW")")
+            guard newCheckpoint.size <= levels.count else {
+                throw CLIError("the segment files hold \(levels.count) records, fewer than the \(newCheckpoint.size) of \(new ?? "NEW")")
             }
             guard oldCheckpoint.size <= newCheckpoint.size else {
                 throw CLIError("OLD (\(oldCheckpoint.size) records) is larger than the tree to prove it against (\(newCheckpoint.size))")

@@ -8,15 +8,18 @@ import Transparency
 /// `tracebox audit consistency --data-dir` proves from when no daemon (and no index) is
 /// there to ask.
 enum SegmentLeaves {
-    static func read(segmentDirectory: String, catalogDirectory: String) throws -> [[UInt8]] {
+    /// The leaf hashes laid end to end, 32 bytes each (a million records: 32 MB).
+    static func read(segmentDirectory: String, catalogDirectory: String) throws -> [UInt8] {
         let tail = LogTail(directory: segmentDirectory)
         let catalogs = ArchiveCatalog.listed(in: catalogDirectory)
-        var leaves: [[UInt8]] = []
+        var leaves: [UInt8] = []
+        var count: UInt64 = 0
         func add(sequence: UInt64, type: UInt8, metadata: [UInt8], bodySHA256: [UInt8]) throws {
-            guard sequence == UInt64(leaves.count) + 1 else {
-                throw CLIError("the log's records are not contiguous: record \(sequence) follows \(leaves.count)")
+            guard sequence == count + 1 else {
+                throw CLIError("the log's records are not contiguous: record \(sequence) follows \(count)")
             }
-            leaves.append(RecordLeaf.hash(sequence: sequence, recordType: type, metadata: metadata, bodySHA256: bodySHA256))
+            leaves += RecordLeaf.hash(sequence: sequence, recordType: type, metadata: metadata, bodySHA256: bodySHA256)
+            count += 1
         }
         guard let first = [catalogs.first?.firstSequence, try tail.start()?.segment].compactMap({ $0 }).min() else { return [] }
         var cursor = LogCursor(segment: first, offset: UInt64(SegmentHeader.size))
@@ -34,7 +37,7 @@ enum SegmentLeaves {
                     }
                 }
                 // An archived object ends with a seal; the next segment starts after it.
-                cursor = LogCursor(segment: UInt64(leaves.count) + 1, offset: UInt64(SegmentHeader.size))
+                cursor = LogCursor(segment: count + 1, offset: UInt64(SegmentHeader.size))
                 continue
             }
             for entry in entries {

@@ -101,8 +101,11 @@ struct MerkleTests {
             range.append(leafHash: leaf)
             roots.append(range.root)
         }
+        let levels = MerkleTree(source: LeafLevels(leaves))
         for size in 1...UInt64(leaves.count) {
             #expect(try tree.root(size: size) == roots[Int(size)])
+            #expect(try levels.root(size: size) == roots[Int(size)], "the in-memory levels give the same roots")
+            #expect(try levels.consistencyProof(oldSize: (size + 1) / 2, newSize: size) == tree.consistencyProof(oldSize: (size + 1) / 2, newSize: size))
             for index in 0..<size {
                 let proof = try tree.inclusionProof(index: index, size: size)
                 #expect(proof.count == Self.inclusionLength(index: index, size: size), "docs/checkpoints.md §7.1")
