@@ -52,7 +52,7 @@ public struct EngineBench: Sendable {
     public func engine(catalog: WorkflowCatalog, settings: EngineSettings) -> WorkflowEngine {
         let applier = applier
         return WorkflowEngine(log: log, index: index, catalog: catalog, settings: settings, clock: SystemWallClock(),
-                              applyIndex: { try await applier.catchUp() }, decodedChanges: applier.follower.decoded, logger: logger)
+                              indexCatchUp: applier, decodedChanges: applier.follower.decoded, logger: logger)
     }
 
     /// CPU time this process has used (user + system), in seconds.

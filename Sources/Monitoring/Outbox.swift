@@ -19,11 +19,11 @@ public struct Outbox: Sendable {
     let logger: Logger
     /// Brings the index up to date after each append, so the next look at the outbox (or at
     /// an alert's state) sees what was just written.
-    let applyIndex: @Sendable () async throws -> Void
+    let indexCatchUp: any IndexCatchUp
 
     public init(log: SegmentLog, index: TraceIndex, client: HTTPClient, settings: MonitoringSettings, clock: any WallClock,
-                applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) {
-        self.applyIndex = applyIndex
+                indexCatchUp: any IndexCatchUp, logger: Logger) {
+        self.indexCatchUp = indexCatchUp
         self.log = log
         self.index = index
         self.client = client
@@ -109,6 +109,6 @@ public struct Outbox: Sendable {
 
     private func append(_ type: TraceType, _ body: some Encodable) async throws {
         _ = try await log.append(trace: TraceMetadata(traceType: type.rawValue, recordedAt: Timestamp.format(clock.now())), json: body)
-        try await applyIndex()
+        try await indexCatchUp.applyCommitted()
     }
 }

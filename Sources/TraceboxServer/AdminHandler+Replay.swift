@@ -63,7 +63,7 @@ extension AdminHandler {
             }
         }
         let created = try await replayer.createJob(filter: filter, force: force, rate: rate, concurrency: concurrency, requestedBy: peerUID)
-        try await workflows.applyIndex()
+        try await workflows.indexCatchUp.applyCommitted()
         workflows.engine.wake()
         let job = try await queue.run { try index.job(id: created.jobID, now: Date()) }
         return ReplayBulkResult(selected: created.eventIDs.count, job: job, plans: nil, summary: nil)
@@ -84,7 +84,7 @@ extension AdminHandler {
 
     func jobCancel(_ id: String, peerUID: UInt32?) async throws -> JobSummary {
         try await replayer.cancelJob(id: id.lowercased(), requestedBy: peerUID)
-        try await workflows.applyIndex()
+        try await workflows.indexCatchUp.applyCommitted()
         return try await jobShow(id)
     }
 }

@@ -33,7 +33,7 @@ final class CheckpointService: Service {
     let log: SegmentLog
     let directory: String
     let interval: Duration
-    let applyIndex: @Sendable () async throws -> Void
+    let indexCatchUp: any IndexCatchUp
     /// Where each new checkpoint is published (`checkpoint.publish_urls`), and the outbox that delivers it.
     let publishURLs: [String]
     let outbox: Outbox
@@ -54,7 +54,7 @@ final class CheckpointService: Service {
 
     init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: SegmentLog, outbox: Outbox,
          bucket: (store: ArchiveStore, policy: ArchivePolicy)?, clock: any WallClock,
-         applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) throws {
+         indexCatchUp: any IndexCatchUp, logger: Logger) throws {
         keyPath = settings.keyFile ?? dataDirectory + "/checkpoint.key"
         self.settings = settings
         let rotations = dataDirectory + "/checkpoints/rotations"
@@ -65,7 +65,7 @@ final class CheckpointService: Service {
         self.log = log
         directory = dataDirectory + "/checkpoints"
         interval = settings.interval
-        self.applyIndex = applyIndex
+        self.indexCatchUp = indexCatchUp
         publishURLs = settings.publishURLs
         self.outbox = outbox
         self.bucket = bucket
@@ -118,7 +118,7 @@ final class CheckpointService: Service {
 
     /// `checkpointIfGrown`'s work, inside `signing`.
     private func signIfGrown() async throws -> SignedCheckpoint? {
-        try await self.applyIndex()
+        try await self.indexCatchUp.applyCommitted()
         let head = try await self.queue.run { try self.index.treeHead() }
         guard head.size > self.signedThrough.withLock({ $0 }) else { return try self.latest() }
         guard head.size > 0 else { return nil }

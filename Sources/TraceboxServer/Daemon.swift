@@ -86,10 +86,10 @@ public enum Daemon {
             settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
                                      environment: configuration.environment),
-            clock: clock, applyIndex: { try await indexer.catchUp() }, decodedChanges: follower.decoded, logger: logger)
+            clock: clock, indexCatchUp: indexer, decodedChanges: follower.decoded, logger: logger)
         relay.setTarget { engine.wake(jobs: false) }
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
-                                        applyIndex: { try await indexer.catchUp() }, logger: logger)
+                                        indexCatchUp: indexer, logger: logger)
         let alerts = configuration.alerts
         let monitoringSettings = MonitoringSettings(
             rule: FailureRateRule(threshold: alerts.threshold, window: alerts.window, minimumExecutions: alerts.minimumExecutions),
@@ -100,7 +100,7 @@ public enum Daemon {
         let monitor = Monitor(
             index: index,
             outbox: Outbox(log: log, index: index, client: HTTPClient(), settings: monitoringSettings, clock: clock,
-                           applyIndex: { try await indexer.catchUp() }, logger: logger),
+                           indexCatchUp: indexer, logger: logger),
             settings: monitoringSettings, clock: clock, logger: logger)
         let monitoring = MonitoringService(monitor: monitor, interval: alerts.checkInterval, logger: logger)
         let archiveStore = configuration.archive.store()
@@ -120,7 +120,7 @@ public enum Daemon {
         let checkpoints = try CheckpointService(settings: configuration.checkpoint, dataDirectory: configuration.dataDirectory,
                                                 index: index, log: log, outbox: monitor.outbox,
                                                 bucket: archiveStore.map { ($0, configuration.archive.policy) }, clock: clock,
-                                                applyIndex: { try await indexer.catchUp() },
+                                                indexCatchUp: indexer,
                                                 logger: logger)
         let handler = AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
                                    monitor: monitor, archive: archive, checkpoints: checkpoints)

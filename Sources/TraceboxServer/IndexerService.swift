@@ -5,7 +5,7 @@ import TraceIndex
 
 /// Keeps the index following the log: after every commit it applies the new records, then
 /// tells the dedup gate which keys the index now answers for.
-final class IndexerService: Service {
+final class IndexerService: Service, IndexCatchUp {
     let log: SegmentLog
     let follower: IndexFollower
     let gate: DedupGate
@@ -32,6 +32,10 @@ final class IndexerService: Service {
             gate.indexed(through: position.lastSequence)
         }
         if follower.appliedEvents.value != eventsBefore { onApplied() }
+    }
+
+    func applyCommitted() async throws {
+        try await catchUp()
     }
 
     func run() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import TraceIndex
 import TraceboxConfig
 import UnixSignals
 import Workflows
@@ -13,11 +14,11 @@ final class WorkflowService: Service {
     let configuration: Configuration
     let logger: Logger
     /// Brings the index up to date (the indexer's catch-up).
-    let applyIndex: @Sendable () async throws -> Void
+    let indexCatchUp: any IndexCatchUp
 
     init(engine: WorkflowEngine, catalog: WorkflowCatalog, configuration: Configuration,
-         applyIndex: @escaping @Sendable () async throws -> Void, logger: Logger) {
-        self.applyIndex = applyIndex
+         indexCatchUp: any IndexCatchUp, logger: Logger) {
+        self.indexCatchUp = indexCatchUp
         self.engine = engine
         self.catalog = catalog
         self.configuration = configuration

@@ -33,7 +33,7 @@ public struct Replayer: Sendable {
     let clock: any WallClock
     let handOver: ExecutionHandOver
     /// Brings the index up to date after a replay is recorded, before its events are released.
-    let applyIndex: @Sendable () async throws -> Void
+    let indexCatchUp: any IndexCatchUp
     /// Events whose replay is being created: the busy check reads the index, which trails
     /// the log, so two replays of one event at the same instant are kept apart here.
     let claims = EventClaims()
@@ -132,7 +132,7 @@ public struct Replayer: Sendable {
             }
             // Released only once the index shows the new executions, so the next busy
             // check sees them.
-            try await applyIndex()
+            try await indexCatchUp.applyCommitted()
         }
         return (plans, executions)
     }

@@ -23,7 +23,7 @@ public final class WorkflowEngine: Sendable {
     let clock: any WallClock
     let logger: Logger
     /// Brings the index up to date with the log (the daemon's indexer).
-    let applyIndex: @Sendable () async throws -> Void
+    let indexCatchUp: any IndexCatchUp
     private let router: Router
     /// Replays one event or thousands (bulk jobs, fed by `feeder`).
     public let replayer: Replayer
@@ -51,19 +51,19 @@ public final class WorkflowEngine: Sendable {
     public init(log: SegmentLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                applyIndex: @escaping @Sendable () async throws -> Void, decodedChanges: DecodedChanges? = nil, logger: Logger) {
+                indexCatchUp: any IndexCatchUp, decodedChanges: DecodedChanges? = nil, logger: Logger) {
         self.index = index
         self.catalog = catalog
         self.settings = settings
         self.clock = clock
         self.logger = logger
-        self.applyIndex = applyIndex
+        self.indexCatchUp = indexCatchUp
         let traces = TraceWriter(log: log, clock: clock, decoded: decodedChanges)
         let handOver = ExecutionHandOver()
         router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch,
                         handOver: handOver)
         replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock, handOver: handOver,
-                            applyIndex: applyIndex)
+                            indexCatchUp: indexCatchUp)
         feeder = JobFeeder(index: index, replayer: replayer, clock: clock, logger: logger)
         stepExecution = StepExecution(index: index, log: log, traces: traces, runner: StepRunner(client: client, smtp: settings.smtp),
                                       handOver: handOver, settings: settings, clock: clock, random: random, logger: logger)
@@ -109,7 +109,7 @@ public final class WorkflowEngine: Sendable {
                 if routeNeeded.exchange(false, ordering: .acquiringAndReleasing) {
                     do {
                         let routed = try await router.routeBatch()
-                        if routed.created > 0 { try await applyIndex() }
+                        if routed.created > 0 { try await indexCatchUp.applyCommitted() }
                         again = routed.more
                         if again { routeNeeded.store(true, ordering: .releasing) }
                     } catch {
@@ -282,7 +282,7 @@ public final class WorkflowEngine: Sendable {
         }
         // The execution leaves the in-flight set only once the index shows what its attempts
         // did, so the scheduler never starts the same step twice.
-        do { try await applyIndex() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }
+        do { try await indexCatchUp.applyCommitted() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }
         inFlight.withLock { _ = $0.remove(execution.executionID) }
         wakeup.signal()
         if execution.jobID != nil { feederWakeup.signal() }

@@ -26,7 +26,7 @@ struct MonitoringTests {
     static func monitor(_ harness: EngineHarness, _ settings: MonitoringSettings) -> Monitor {
         Monitor(index: harness.index,
                 outbox: Outbox(log: harness.log, index: harness.index, client: HTTPClient(), settings: settings, clock: harness.clock,
-                               applyIndex: { try await harness.applyIndex() }, logger: Support.quietLogger),
+                               indexCatchUp: harness.indexCatchUp, logger: Support.quietLogger),
                 settings: settings, clock: harness.clock, logger: Support.quietLogger)
     }
 

@@ -37,9 +37,12 @@ public final class EngineHarness: Sendable {
             log: log, index: index, catalog: catalog,
             settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom, environment: environment),
-            clock: clock, random: { 0.5 }, applyIndex: { try await applier.catchUp() },
+            clock: clock, random: { 0.5 }, indexCatchUp: applier,
             decodedChanges: applier.follower.decoded, logger: Support.quietLogger)
     }
+
+    /// What the parts under test call to have their records applied (the daemon's indexer, here the applier).
+    public var indexCatchUp: any IndexCatchUp { applier }
 
     /// Applies the log to the index, as the daemon's indexer does.
     public func applyIndex() async throws {
