@@ -72,10 +72,10 @@ public enum Daemon {
     static func assemble(configuration: Configuration, log: SegmentLog, clock: any WallClock, logger: Logger) async throws -> Parts {
         let index = try TraceIndex(path: configuration.indexPath)
         let gate = DedupGate()
-        let relay = WakeRelay()
+        let bell = EngineBell()
         let follower = IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index,
                                      catalogDirectory: configuration.catalogDirectory)
-        let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, onApplied: { relay.signal() })
+        let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, bell: bell)
         // Every event acknowledged before a crash is searchable before the first new request.
         try await indexer.catchUp()
         let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, decoded: follower.decoded,
@@ -86,8 +86,7 @@ public enum Daemon {
             settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
                                      environment: configuration.environment),
-            clock: clock, indexCatchUp: indexer, decodedChanges: follower.decoded, logger: logger)
-        relay.setTarget { engine.wake(jobs: false) }
+            clock: clock, indexCatchUp: indexer, bell: bell, decodedChanges: follower.decoded, logger: logger)
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         indexCatchUp: indexer, logger: logger)
         let alerts = configuration.alerts

@@ -2,6 +2,7 @@ import Logging
 import SegmentLog
 import ServiceLifecycle
 import TraceIndex
+import Workflows
 
 /// Keeps the index following the log: after every commit it applies the new records, then
 /// tells the dedup gate which keys the index now answers for.
@@ -11,17 +12,17 @@ final class IndexerService: Service, IndexCatchUp {
     let gate: DedupGate
     let logger: Logger
     private let applier: IndexApplier
-    /// Told after a catch-up that applied new events (the workflow engine routes them). Not
+    /// Rung after a catch-up that applied new events (the workflow engine routes them). Not
     /// after the others: most catch-ups apply only the engine's own trace records, and a
     /// routing pass for each of them was a query per step attempt for nothing.
-    let onApplied: @Sendable () -> Void
+    let bell: EngineBell?
 
-    init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger, onApplied: @escaping @Sendable () -> Void = {}) {
+    init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger, bell: EngineBell? = nil) {
         self.log = log
         self.follower = follower
         self.gate = gate
         self.logger = logger
-        self.onApplied = onApplied
+        self.bell = bell
         applier = IndexApplier(follower: follower, end: { log.committed.end })
     }
 
@@ -31,7 +32,7 @@ final class IndexerService: Service, IndexCatchUp {
         if let position = try await applier.catchUp() {
             gate.indexed(through: position.lastSequence)
         }
-        if follower.appliedEvents.value != eventsBefore { onApplied() }
+        if follower.appliedEvents.value != eventsBefore { bell?.ring(jobs: false) }
     }
 
     func applyCommitted() async throws {

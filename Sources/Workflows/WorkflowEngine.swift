@@ -30,9 +30,10 @@ public final class WorkflowEngine: Sendable {
     private let feeder: JobFeeder
     private let stepExecution: StepExecution
     private let limits: DestinationLimits
-    private let wakeup = Wakeup()
-    /// Wakes the job feeder: replays finished (room for more), or a job was created.
-    private let feederWakeup = Wakeup()
+    /// What tells this engine to look again (`EngineBell`).
+    public let bell: EngineBell
+    private var wakeup: Wakeup { bell.wakeup }
+    private var feederWakeup: Wakeup { bell.feederWakeup }
     private let inFlight = Mutex<Set<String>>([])
     private let stepsFinished = Atomic<Int>(0)
     private let passes = Atomic<Int>(0)
@@ -44,14 +45,13 @@ public final class WorkflowEngine: Sendable {
     /// When executions waiting beyond the last step of their workflow's version in force were
     /// last looked for, and with which workflows (see `launchDue`).
     private let beyondChecked = Mutex<(at: ContinuousClock.Instant, generation: Int)?>(nil)
-    /// Set by `wake()` (new events indexed, a reload, a test moving the clock): the next
-    /// pass routes. Passes triggered by finished attempts skip routing.
-    private let routeNeeded = Atomic<Bool>(true)
 
     public init(log: SegmentLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                indexCatchUp: any IndexCatchUp, decodedChanges: DecodedChanges? = nil, logger: Logger) {
+                indexCatchUp: any IndexCatchUp, bell: EngineBell = EngineBell(), decodedChanges: DecodedChanges? = nil,
+                logger: Logger) {
+        self.bell = bell
         self.index = index
         self.catalog = catalog
         self.settings = settings
@@ -75,9 +75,7 @@ public final class WorkflowEngine: Sendable {
     /// commit) leaves the replay-job feeder asleep: it wakes when a job's replay finishes,
     /// when told, and once a second.
     public func wake(jobs: Bool = true) {
-        routeNeeded.store(true, ordering: .releasing)
-        wakeup.signal()
-        if jobs { feederWakeup.signal() }
+        bell.ring(jobs: jobs)
     }
 
     /// Step attempts finished since start (for benchmarks and status).
@@ -106,14 +104,14 @@ public final class WorkflowEngine: Sendable {
             group.addTask { await self.feedJobs() }
             while !Task.isCancelled {
                 var again = false
-                if routeNeeded.exchange(false, ordering: .acquiringAndReleasing) {
+                if bell.routeNeeded.exchange(false, ordering: .acquiringAndReleasing) {
                     do {
                         let routed = try await router.routeBatch()
                         if routed.created > 0 { try await indexCatchUp.applyCommitted() }
                         again = routed.more
-                        if again { routeNeeded.store(true, ordering: .releasing) }
+                        if again { bell.routeNeeded.store(true, ordering: .releasing) }
                     } catch {
-                        routeNeeded.store(true, ordering: .releasing)
+                        bell.routeNeeded.store(true, ordering: .releasing)
                         logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
                     }
                 }
