@@ -20,10 +20,13 @@ public struct Outbox: Sendable {
     /// Brings the index up to date after each append, so the next look at the outbox (or at
     /// an alert's state) sees what was just written.
     let indexCatchUp: any IndexCatchUp
+    /// Appends the outbox's records and hands their index changes over.
+    let traces: TraceWriter
 
     public init(log: SegmentLog, index: TraceIndex, client: HTTPClient, settings: MonitoringSettings, clock: any WallClock,
-                indexCatchUp: any IndexCatchUp, logger: Logger) {
+                indexCatchUp: any IndexCatchUp, decoded: DecodedChanges? = nil, logger: Logger) {
         self.indexCatchUp = indexCatchUp
+        traces = TraceWriter(log: log, clock: clock, decoded: decoded)
         self.log = log
         self.index = index
         self.client = client
@@ -37,7 +40,7 @@ public struct Outbox: Sendable {
         let notification = NotificationEnqueued(
             notificationID: UUIDv7.text(at: clock.now()), channel: channel, kind: kind, key: key,
             createdAt: Timestamp.format(clock.now()), body: body, subject: subject, to: to, html: html, covers: covers)
-        try await append(.notificationEnqueued, notification)
+        try await append(.notificationEnqueued(notification))
     }
 
     /// Tries every notification that is due. Returns how many were delivered.
@@ -50,10 +53,10 @@ public struct Outbox: Sendable {
             let error = await send(notification)
             let attempt = summary.attempts + 1
             let backoff = min(300, pow(2, Double(attempt - 1)))
-            try await append(.notificationAttempted, NotificationAttempted(
+            try await append(.notificationAttempted(NotificationAttempted(
                 notificationID: notification.notificationID, attempt: attempt, attemptedAt: Timestamp.format(clock.now()),
                 delivered: error == nil, error: error,
-                nextAttemptAt: error == nil ? nil : Timestamp.format(clock.now().addingTimeInterval(backoff))))
+                nextAttemptAt: error == nil ? nil : Timestamp.format(clock.now().addingTimeInterval(backoff)))))
             if let error {
                 logger.warning("notification not delivered; will retry", metadata: [
                     "channel": "\(notification.channel.rawValue)", "kind": "\(notification.kind)", "attempt": "\(attempt)", "error": "\(error)",
@@ -107,8 +110,8 @@ public struct Outbox: Sendable {
         }
     }
 
-    private func append(_ type: TraceType, _ body: some Encodable) async throws {
-        _ = try await log.append(trace: TraceMetadata(traceType: type.rawValue, recordedAt: Timestamp.format(clock.now())), json: body)
+    private func append(_ body: TraceBody) async throws {
+        _ = try await traces.append(body)
         try await indexCatchUp.applyCommitted()
     }
 }

@@ -117,50 +117,17 @@ public struct IndexFollower: Sendable {
             let metadata = try entry.traceMetadata()
             guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
             let body = try given ?? records.read(entry.location).body
-            let decoder = JSONDecoder()
-            switch type {
-            case .executionsCreated:
-                return .executionsCreated(try decoder.decode(ExecutionsCreated.self, from: Data(body)), sequence: entry.sequence,
-                                          location: entry.location)
-            case .stepStarted:
-                return .stepStarted(try decoder.decode(StepStarted.self, from: Data(body)), location: entry.location)
-            case .stepFinished:
-                return .stepFinished(try decoder.decode(StepFinished.self, from: Data(body)), location: entry.location)
-            case .stepSkipped:
-                return .stepSkipped(try decoder.decode(StepSkipped.self, from: Data(body)))
-            case .jobCreated:
-                return .jobCreated(try decoder.decode(JobCreated.self, from: Data(body)))
-            case .jobCancelled:
-                return .jobCancelled(try decoder.decode(JobCancelled.self, from: Data(body)))
-            case .notificationEnqueued:
-                return .notificationEnqueued(try decoder.decode(NotificationEnqueued.self, from: Data(body)),
-                                             location: entry.location, sequence: entry.sequence)
-            case .notificationAttempted:
-                return .notificationAttempted(try decoder.decode(NotificationAttempted.self, from: Data(body)))
-            }
+            return .of(try TraceBody.decode(type, from: body), sequence: entry.sequence, location: entry.location)
         default: return nil
         }
     }
 
     /// The index row an event record becomes (nil for other record types).
     static func eventRow(_ entry: TailEntry) throws -> EventRow? {
-        guard entry.type == .event else { return nil }
-        return eventRow(try entry.eventMetadata(), sequence: entry.sequence, location: entry.location,
-                        bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength)
-    }
-
-    /// The index row of an event record (what ingest hands over as a `DecodedChanges` entry,
-    /// and what decoding the record's metadata gives).
-    public static func eventRow(_ metadata: EventMetadata, sequence: UInt64, location: RecordLocation,
-                                bodySHA256: [UInt8], bodyLength: UInt32) -> EventRow {
-        EventRow(
-            sequence: Int64(sequence), eventID: metadata.eventID, sourceSystem: metadata.sourceSystem,
-            eventType: metadata.eventType, payloadHash: Hex.encode(bodySHA256), payloadBytes: Int64(bodyLength),
-            receivedAt: metadata.receivedAt,
-            processingStatus: metadata.ingestError == nil ? ProcessingStatus.received.rawValue : ProcessingStatus.failed.rawValue,
-            statusReason: metadata.ingestError, dedupKey: metadata.dedupKey,
-            segment: Int64(location.segment), offset: Int64(location.offset), length: Int64(location.length),
-            storageTier: "local")
+        guard entry.type == .event,
+              case .event(let row) = IndexChange.of(event: try entry.eventMetadata(), sequence: entry.sequence, location: entry.location,
+                                                    bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength) else { return nil }
+        return row
     }
 }
 

@@ -99,7 +99,7 @@ public enum Daemon {
         let monitor = Monitor(
             index: index,
             outbox: Outbox(log: log, index: index, client: HTTPClient(), settings: monitoringSettings, clock: clock,
-                           indexCatchUp: indexer, logger: logger),
+                           indexCatchUp: indexer, decoded: follower.decoded, logger: logger),
             settings: monitoringSettings, clock: clock, logger: logger)
         let monitoring = MonitoringService(monitor: monitor, interval: alerts.checkInterval, logger: logger)
         let archiveStore = configuration.archive.store()

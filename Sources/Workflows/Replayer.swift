@@ -127,8 +127,8 @@ public struct Replayer: Sendable {
                 events[execution.eventID].map { (execution.executionID, ExecutionHandOver.Known(event: $0, succeeded: succeeded)) }
             }
             _ = try await handOver.offering(known) {
-                try await traces.append(.executionsCreated, eventID: eventIDs.count == 1 ? eventIDs.first : nil, executionID: nil,
-                                        body: ExecutionsCreated(routedThrough: nil, executions: executions, job: fed))
+                try await traces.append(.executionsCreated(ExecutionsCreated(routedThrough: nil, executions: executions, job: fed)),
+                                        eventID: eventIDs.count == 1 ? eventIDs.first : nil)
             }
             // Released only once the index shows the new executions, so the next busy
             // check sees them.
@@ -150,7 +150,7 @@ public struct Replayer: Sendable {
         let job = JobCreated(jobID: UUIDv7.text(at: clock.now()), createdAt: Timestamp.format(clock.now()),
                              requestedBy: requestedBy, filter: filter, force: force, rate: rate, concurrency: concurrency,
                              eventIDs: events)
-        _ = try await traces.append(.jobCreated, eventID: nil, executionID: nil, body: job)
+        _ = try await traces.append(.jobCreated(job))
         return job
     }
 
@@ -159,8 +159,8 @@ public struct Replayer: Sendable {
         guard job.cancelledAt == nil, job.status == "running" else {
             throw ReplayError(.invalid, "job \(id) is \(job.status); only a running job can be cancelled")
         }
-        _ = try await traces.append(.jobCancelled, eventID: nil, executionID: nil,
-                                    body: JobCancelled(jobID: job.jobID, cancelledAt: Timestamp.format(clock.now()), requestedBy: requestedBy))
+        _ = try await traces.append(.jobCancelled(JobCancelled(jobID: job.jobID, cancelledAt: Timestamp.format(clock.now()),
+                                                               requestedBy: requestedBy)))
     }
 }
 

@@ -69,8 +69,7 @@ final class Router: Sendable {
         }
         if !executions.isEmpty {
             _ = try await handOver.offering(known) {
-                try await traces.append(.executionsCreated, eventID: nil, executionID: nil,
-                                        body: ExecutionsCreated(routedThrough: UInt64(last.sequence), executions: executions))
+                try await traces.append(.executionsCreated(ExecutionsCreated(routedThrough: UInt64(last.sequence), executions: executions)))
             }
         }
         position.withLock { $0 = UInt64(last.sequence) }

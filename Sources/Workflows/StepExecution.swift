@@ -78,11 +78,11 @@ struct StepExecution: Sendable {
            let success = memory.succeeded[key], success.executionID != execution.executionID {
             // Done before (a replay): not again. The trace links to where it succeeded, and
             // that success's output feeds the later steps.
-            memory.pending.append(TraceWriter.Record(type: .stepSkipped, eventID: execution.eventID, executionID: execution.executionID, body: StepSkipped(
+            memory.pending.append(TraceWriter.Record(.stepSkipped(StepSkipped(
                 executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
                 stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
                 succeededIn: success.executionID, output: success.output,
-                executionStatus: stepIndex == execution.stepNames.count - 1 ? "succeeded" : nil)))
+                executionStatus: stepIndex == execution.stepNames.count - 1 ? "succeeded" : nil))))
             memory.steps?.append(StepSummary(
                 executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: "skipped",
                 attemptCount: 0, startedAt: "", completedAt: nil, nextAttemptAt: nil, errorClass: nil, errorMessage: nil,
@@ -120,10 +120,10 @@ struct StepExecution: Sendable {
                                          message: "\(error.reason) (template: \(error.template))", memory: &memory)
             return false
         }
-        try await append(TraceWriter.Record(type: .stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
+        try await append(TraceWriter.Record(.stepStarted(StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
-            startedAt: Timestamp.format(started), input: input)), memory: &memory)
+            startedAt: Timestamp.format(started), input: input))), memory: &memory)
         let result = await runner.send(input, step: step, idempotencyKey: key, now: started)
         answered()
         let isLast = stepIndex == execution.stepNames.count - 1
@@ -156,10 +156,10 @@ struct StepExecution: Sendable {
     private func failWithoutAttempt(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int,
                                     key: String, message: String, memory: inout Memory) async throws {
         let now = clock.now()
-        memory.pending.append(TraceWriter.Record(type: .stepStarted, eventID: execution.eventID, executionID: execution.executionID, body: StepStarted(
+        memory.pending.append(TraceWriter.Record(.stepStarted(StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
-            startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered"))))
+            startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered")))))
         try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed, started: now,
                          error: StepError(errorClass: .templateError, message: message), isLast: false, memory: &memory)
     }
@@ -189,11 +189,11 @@ struct StepExecution: Sendable {
         case .failed: "failed"
         case .retrying: nil
         }
-        let record = TraceWriter.Record(type: .stepFinished, eventID: execution.eventID, executionID: execution.executionID, body: StepFinished(
+        let record = TraceWriter.Record(.stepFinished(StepFinished(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: outcome, completedAt: Timestamp.format(now),
             durationMS: max(0, now.timeIntervalSince(started) * 1000), output: output, error: error,
-            nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus))
+            nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus)))
         if outcome == .succeeded, !isLast {
             memory.pending.append(record)
         } else {
