@@ -93,7 +93,8 @@ let package = Package(
         .target(
             name: "TraceIndex",
             dependencies: ["SegmentLog", "TraceboxCore", "Transparency", .product(name: "GRDB", package: "GRDB.swift")],
-            resources: [.copy("schema.sql")]
+            // Compiled into the binary: `tracebox` runs with no resource directory beside it.
+            resources: [.embedInCode("schema.sql")]
         ),
 
         // Outbound traffic through libcurl: HTTP, SMTP, and S3 signed with SigV4 by libcurl.
@@ -237,7 +238,8 @@ let package = Package(
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer"]),
-        .testTarget(name: "TraceIndexTests", dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore", "TestSupport"]),
+        .testTarget(name: "TraceIndexTests", dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore", "TestSupport",
+                                                         .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ConsoleTests",

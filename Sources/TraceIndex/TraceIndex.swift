@@ -15,13 +15,14 @@ public final class TraceIndex: Sendable {
     /// the first apply, then moved forward with every batch (`MerkleIndex.swift`).
     let treeEdge = Mutex<CompactRange?>(nil)
 
-    /// The version of `schema.sql`, kept in SQLite's `user_version`. Bump it with every
-    /// schema change: an index of another version is deleted and rebuilt from the log
-    /// (it is derived data), instead of being migrated.
-    public static let schemaVersion = 14
+    /// The index's schema version, kept in SQLite's `user_version`: the last migration's
+    /// (`IndexMigrations`).
+    public static var schemaVersion: Int { IndexMigrations.current }
 
-    /// Opens (creating if needed) the index at `path`. An index written with another schema
-    /// version is deleted first; the caller's catch-up then rebuilds it from the log.
+    /// Opens (creating if needed) the index at `path`, migrating it in place to the current
+    /// schema. An index too old to migrate (written before `IndexMigrations.baseline`), or
+    /// written by a newer Tracebox, is deleted first; the caller's catch-up then rebuilds it
+    /// from the log.
     ///
     /// `countingStatements`: count every SQL statement any connection runs (BEGIN and COMMIT
     /// included), for benchmarks and tests that hold the index to a number of statements
@@ -44,23 +45,14 @@ public final class TraceIndex: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator().migrate(pool)
+            try IndexMigrations.migrator().migrate(pool)
         } catch {
             throw IndexError(.database, "cannot open the index: \(error)", path: path)
         }
     }
 
-    static func migrator() throws -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        let schema = try Self.schemaSQL()
-        migrator.registerMigration("v\(schemaVersion)") { db in
-            try db.execute(sql: schema)
-            try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
-        }
-        return migrator
-    }
-
-    /// Whether the index file at `path` was written with another schema version.
+    /// Deletes the index file at `path` when no migration leads from its version to the
+    /// current one.
     private static func discardIfOtherSchema(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         let version: Int
@@ -71,16 +63,8 @@ public final class TraceIndex: Sendable {
         } catch {
             throw IndexError(.database, "cannot read the index: \(error)", path: path)
         }
-        guard version != schemaVersion else { return }
+        guard !IndexMigrations.canMigrate(from: version) else { return }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
-
-    /// The text of `schema.sql`, shipped as this module's resource.
-    static func schemaSQL() throws -> String {
-        guard let url = Bundle.module.url(forResource: "schema", withExtension: "sql") else {
-            throw IndexError(.database, "schema.sql is missing from the TraceIndex resources")
-        }
-        return try String(contentsOf: url, encoding: .utf8)
     }
 
     /// SQL statements run since open (0 unless opened `countingStatements`).
