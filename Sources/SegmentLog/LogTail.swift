@@ -37,6 +37,11 @@ public struct TailEntry: Sendable {
         try MetadataCoding.decode(EventMetadata.self, metadata)
     }
 
+    /// The metadata fields an event's index row needs (not the headers).
+    public func eventIndexFields() throws -> EventIndexFields {
+        try EventIndexFields.read(metadata)
+    }
+
     public func traceMetadata() throws -> TraceMetadata {
         try MetadataCoding.decode(TraceMetadata.self, metadata)
     }

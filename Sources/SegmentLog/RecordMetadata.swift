@@ -34,6 +34,64 @@ public struct EventMetadata: Codable, Sendable, Equatable {
     }
 }
 
+/// The fields of an event record's metadata that its index row holds: everything but the
+/// headers. Read for every event a rebuild applies (`read`).
+public struct EventIndexFields: Decodable, Sendable, Equatable {
+    public var eventID: String
+    public var sourceSystem: String
+    public var eventType: String
+    public var receivedAt: String
+    public var dedupKey: String?
+    public var ingestError: String?
+
+    public init(eventID: String, sourceSystem: String, eventType: String, receivedAt: String, dedupKey: String?, ingestError: String?) {
+        self.eventID = eventID
+        self.sourceSystem = sourceSystem
+        self.eventType = eventType
+        self.receivedAt = receivedAt
+        self.dedupKey = dedupKey
+        self.ingestError = ingestError
+    }
+
+    public init(_ metadata: EventMetadata) {
+        eventID = metadata.eventID
+        sourceSystem = metadata.sourceSystem
+        eventType = metadata.eventType
+        receivedAt = metadata.receivedAt
+        dedupKey = metadata.dedupKey
+        ingestError = metadata.ingestError
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", sourceSystem = "source_system", eventType = "event_type"
+        case receivedAt = "received_at", dedupKey = "dedup_key", ingestError = "ingest_error"
+    }
+}
+
+extension EventIndexFields {
+    private static let pointers = ["/event_id", "/source_system", "/event_type", "/received_at", "/dedup_key", "/ingest_error"]
+        .map { JSONPointer($0)! }
+
+    /// Reads the fields from an event record's metadata with `JSONProbe`: one validating
+    /// scan that materialises only these six values, and leaves anything it is not sure of
+    /// to `JSONDecoder`. Decoding the struct with `JSONDecoder` was the larger half of a
+    /// rebuild's CPU (`docs/benchmarks.md`, reindex); `RecordMetadataTests` holds the two
+    /// to the same values.
+    public static func read(_ metadata: [UInt8]) throws -> EventIndexFields {
+        let values: [String?]
+        do {
+            values = try JSONProbe.values(at: pointers, in: metadata)
+        } catch {
+            throw SegmentLogError(.corrupt, "record metadata is not JSON: \(error)")
+        }
+        guard let eventID = values[0], let sourceSystem = values[1], let eventType = values[2], let receivedAt = values[3] else {
+            throw SegmentLogError(.corrupt, "event metadata lacks event_id, source_system, event_type or received_at")
+        }
+        return EventIndexFields(eventID: eventID, sourceSystem: sourceSystem, eventType: eventType, receivedAt: receivedAt,
+                                dedupKey: values[4], ingestError: values[5])
+    }
+}
+
 extension EventMetadata: StableJSONWritable {
     /// Written on every ingest; `JSONEncoder`'s generic walk for it was ~6 µs per event.
     /// Keys in sorted order; header names sorted by their UTF-8 bytes, as `.sortedKeys` does.

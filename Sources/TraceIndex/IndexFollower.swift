@@ -10,6 +10,11 @@ public struct IndexFollower: Sendable {
     public let tail: LogTail
     public let index: TraceIndex
     public var batchSize = 5000
+    /// Read and map the next batch on another thread while this one is applied, whenever a
+    /// batch came back full (a rebuild, a long backlog): reading and decoding records and
+    /// writing SQLite then use a core each. A catch-up of a commit's worth of records never
+    /// starts one.
+    public var readAhead = false
     /// Trace records are read whole (their bodies hold the state change); events need only
     /// their frame and metadata.
     private let records: SegmentReaderCache
@@ -51,8 +56,11 @@ public struct IndexFollower: Sendable {
             position = IndexPosition(lastSequence: first - 1, next: LogCursor(segment: first, offset: UInt64(SegmentHeader.size)))
         }
         guard var position else { return nil }
+        var prefetched: ReadAhead?
         while true {
-            let (entries, next) = try tail.read(from: position.next, limit: batchSize, end: end)
+            let batch = try prefetched?.take() ?? read(from: position.next, end: end)
+            prefetched = nil
+            let (entries, next, changes) = (batch.entries, batch.next, batch.changes)
             guard let last = entries.last else {
                 // The next segment is not on disk: archived (an index rebuilt from scratch, or
                 // restored from a backup older than the archive), or simply not written yet.
@@ -64,8 +72,11 @@ public struct IndexFollower: Sendable {
                 position = try apply(try ArchiveCatalog.read(path: listing.path), from: position)
                 continue
             }
-            let changes = try entries.compactMap { try change($0) }
             position = IndexPosition(lastSequence: last.sequence, next: next)
+            if readAhead, entries.count == batchSize {
+                let from = next
+                prefetched = ReadAhead { try self.read(from: from, end: end) }
+            }
             try index.apply(changes, position: position, leaves: entries.map(TreeLeaf.init))
             decoded.forget(through: last.sequence)
             for case .event(let row) in changes.reversed() {
@@ -73,6 +84,18 @@ public struct IndexFollower: Sendable {
                 break
             }
         }
+    }
+
+    /// A batch of records read from the log and what each changes in the index.
+    struct Batch: Sendable {
+        var entries: [TailEntry]
+        var next: LogCursor
+        var changes: [IndexChange]
+    }
+
+    private func read(from cursor: LogCursor, end: LogCursor?) throws -> Batch {
+        let (entries, next) = try tail.read(from: cursor, limit: batchSize, end: end)
+        return Batch(entries: entries, next: next, changes: try entries.compactMap { try change($0) })
     }
 
     /// Applies the records of an archived object from its catalog, then repoints them.
@@ -125,7 +148,7 @@ public struct IndexFollower: Sendable {
     /// The index row an event record becomes (nil for other record types).
     static func eventRow(_ entry: TailEntry) throws -> EventRow? {
         guard entry.type == .event,
-              case .event(let row) = IndexChange.of(event: try entry.eventMetadata(), sequence: entry.sequence, location: entry.location,
+              case .event(let row) = IndexChange.of(event: try entry.eventIndexFields(), sequence: entry.sequence, location: entry.location,
                                                     bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength) else { return nil }
         return row
     }
@@ -141,5 +164,26 @@ public final class EventWatermark: Sendable {
 
     func advance(to sequence: UInt64) {
         through.max(sequence, ordering: .acquiringAndReleasing)
+    }
+}
+
+/// One batch read on a thread of its own (`IndexFollower.readAhead`), taken when the batch
+/// before it has been applied.
+final class ReadAhead: Sendable {
+    private let result = Mutex<Result<IndexFollower.Batch, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () throws -> IndexFollower.Batch) {
+        DispatchQueue.global().async { [self] in
+            let outcome = Result { try work() }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+    }
+
+    /// Waits for the batch.
+    func take() throws -> IndexFollower.Batch {
+        done.wait()
+        return try result.withLock { $0! }.get()
     }
 }

@@ -88,7 +88,7 @@ extension IndexChange {
 
     /// What an event record changes in the index: its row (for ingest's hand-over and for
     /// records read from the log alike).
-    public static func of(event metadata: EventMetadata, sequence: UInt64, location: RecordLocation, bodySHA256: [UInt8],
+    public static func of(event metadata: EventIndexFields, sequence: UInt64, location: RecordLocation, bodySHA256: [UInt8],
                           bodyLength: UInt32) -> IndexChange {
         .event(EventRow(
             sequence: Int64(sequence), eventID: metadata.eventID, sourceSystem: metadata.sourceSystem,

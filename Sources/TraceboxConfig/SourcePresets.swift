@@ -1,3 +1,4 @@
+import TraceboxCore
 import WebhookSources
 
 /// Built-in rules for well-known source names, used when a source is not configured (the

@@ -73,8 +73,13 @@ public enum Daemon {
         let index = try TraceIndex(path: configuration.indexPath)
         let gate = DedupGate()
         let bell = EngineBell()
-        let follower = IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index,
-                                     catalogDirectory: configuration.catalogDirectory)
+        let follower = {
+            var follower = IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index,
+                                         catalogDirectory: configuration.catalogDirectory)
+            // A backlog of full batches (an index rebuilt on start) is read ahead of the apply.
+            follower.readAhead = true
+            return follower
+        }()
         let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, bell: bell)
         // Every event acknowledged before a crash is searchable before the first new request.
         try await indexer.catchUp()

@@ -172,7 +172,7 @@ final class IngestService: Sendable {
         guard let decoded else { return (metadata, nil) }
         let bodyLength = UInt32(admitted.body.count)
         return (metadata, { receipt in
-            decoded.remember(.of(event: metadata, sequence: receipt.sequence, location: receipt.location,
+            decoded.remember(.of(event: EventIndexFields(metadata), sequence: receipt.sequence, location: receipt.location,
                                  bodySHA256: receipt.bodySHA256, bodyLength: bodyLength),
                              sequence: receipt.sequence)
         })

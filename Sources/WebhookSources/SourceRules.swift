@@ -1,3 +1,4 @@
+import TraceboxCore
 import Foundation
 
 /// Where a value (event type, dedup key) comes from: a request header, a JSON pointer into

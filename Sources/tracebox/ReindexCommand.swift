@@ -66,12 +66,16 @@ struct Reindex: AsyncParsableCommand {
         let fresh = configuration.indexPath + ".rebuild"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) }
         let index = try TraceIndex(path: fresh)
-        let position = try IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index,
-                                         catalogDirectory: configuration.catalogDirectory).catchUp(to: nil)
+        var follower = IndexFollower(segmentDirectory: configuration.segmentDirectory, index: index,
+                                     catalogDirectory: configuration.catalogDirectory)
+        follower.readAhead = true
+        let position = try follower.catchUp(to: nil)
         let events = try index.statusCounts().values.reduce(0, +)
         try index.close()
         for suffix in ["-wal", "-shm", ""] { try? FileManager.default.removeItem(atPath: configuration.indexPath + suffix) }
         try FileManager.default.moveItem(atPath: fresh, toPath: configuration.indexPath)
+        // `close` checkpointed the WAL into the file: what is left of the rebuild's -wal and -shm is empty.
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) }
         print(String(format: "reindexed %d events through sequence %llu in %.1f s into %@", events,
                      position?.lastSequence ?? 0, Date().timeIntervalSince(started), configuration.indexPath))
     }

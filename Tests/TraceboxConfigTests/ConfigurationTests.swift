@@ -1,3 +1,4 @@
+import TraceboxCore
 import Foundation
 import Testing
 import WebhookSources

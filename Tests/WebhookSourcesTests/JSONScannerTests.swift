@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+@testable import TraceboxCore
 @testable import WebhookSources
 
 /// `JSONScanner` decides alone for the documents it is sure of; Foundation's `JSONDecoder`
