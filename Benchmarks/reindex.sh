@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Reindex and schema-upgrade times over a box of EVENTS corpus events (default 450000):
+#   1. a release daemon ingests them over HTTP (wrk) and is stopped;
+#   2. `tracebox reindex` rebuilds the index, ROUNDS times (default 3): wall time, CPU, RSS;
+#   3. the index is made too old to migrate (user_version 13) and the daemon started: the
+#      time from `serve` to the first 202 (a POST every 50 ms), twice.
+# With BASE=path/to/other/tracebox, steps 2 and 3 alternate the two builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. appliance/lib/setup.sh
+ensure_build_dependencies
+ensure_apt wrk time
+EVENTS=${EVENTS:-450000}
+ROUNDS=${ROUNDS:-3}
+corpus=$(cd "${TRACEBOX_CORPUS:-../shared/corpus}" && pwd)
+swift build -c release --product tracebox
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-reindex.XXXXXX")
+trap 'pkill -TERM -f "serve --config $work/tracebox.yaml" 2>/dev/null || true; rm -rf "$work"' EXIT
+printf 'data_dir: %s/data\nhttp: { listen: "127.0.0.1:7191" }\n' "$work" > "$work/tracebox.yaml"
+builds=(.build/release/tracebox); [ -n "${BASE:-}" ] && builds+=("$BASE")
+
+serve() { "$1" serve --config "$work/tracebox.yaml" > "$work/serve.log" 2>&1 & }
+post() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{"type":"x"}' -H 'Content-Type: application/json' http://127.0.0.1:7191/v1/events/generic 2>/dev/null || true; }
+
+serve "${builds[0]}"; pid=$!
+until [ "$(post)" = 202 ]; do sleep 0.1; done
+count() { "${builds[0]}" status --json --data-dir "$work/data" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["events_by_status"].values()))'; }
+while [ "$(count)" -lt "$EVENTS" ]; do
+    wrk -t2 -c32 -d20s -s Benchmarks/wrk/corpus.lua http://127.0.0.1:7191 -- "$corpus" > /dev/null
+done
+kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+echo "## $(count 2>/dev/null || true) events, $(du -sh "$work/data/segments" | cut -f1) of segments"
+
+echo "| build | reindex |"
+echo "|---|---|"
+for _ in $(seq 1 "$ROUNDS"); do
+    for build in "${builds[@]}"; do
+        /usr/bin/time -f "%e s, %P CPU, %M KB" "$build" reindex --data-dir "$work/data" > "$work/out" 2> "$work/time"
+        echo "| $build | $(tail -1 "$work/out" | sed 's/ into .*//'); $(tail -1 "$work/time") |"
+    done
+done
+
+echo
+echo "| build | schema too old: serve to first 202 |"
+echo "|---|---|"
+for _ in 1 2; do
+    for build in "${builds[@]}"; do
+        python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 13'); c.commit()" "$work/data/index.sqlite"
+        start=$(date +%s.%N)
+        serve "$build"; pid=$!
+        until [ "$(post)" = 202 ]; do sleep 0.05; done
+        end=$(date +%s.%N)
+        echo "| $build | $(python3 -c "print(round($end - $start, 2))") s |"
+        kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    done
+done
