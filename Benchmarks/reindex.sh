@@ -28,8 +28,9 @@ count() { "${builds[0]}" status --json --data-dir "$work/data" | python3 -c 'imp
 while [ "$(count)" -lt "$EVENTS" ]; do
     wrk -t2 -c32 -d20s -s Benchmarks/wrk/corpus.lua http://127.0.0.1:7191 -- "$corpus" > /dev/null
 done
+have=$(count)
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-echo "## $(count 2>/dev/null || true) events, $(du -sh "$work/data/segments" | cut -f1) of segments"
+echo "## $have events, $(du -sh "$work/data/segments" | cut -f1) of segments"
 
 echo "| build | reindex |"
 echo "|---|---|"
