@@ -92,7 +92,8 @@ let package = Package(
         // The SQLite index (GRDB): a materialized view of the log, and its queries.
         .target(
             name: "TraceIndex",
-            dependencies: ["SegmentLog", "TraceboxCore", "Transparency", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SegmentLog", "TraceboxCore", "Transparency", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")],
             // Compiled into the binary: `tracebox` runs with no resource directory beside it.
             resources: [.embedInCode("schema.sql")]
         ),

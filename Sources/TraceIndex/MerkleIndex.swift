@@ -43,23 +43,26 @@ extension TraceIndex {
         guard !leaves.isEmpty else { return nil }
         var edge = try treeEdge.withLock { $0 }
             ?? CompactRange(size: try storedPosition(db)?.lastSequence ?? 0, source: StoredNodes(db: db))
-        var rows: [DatabaseValueConvertible] = []
+        var nodes: [(level: Int, index: UInt64, hash: [UInt8])] = []
+        nodes.reserveCapacity(leaves.count + leaves.count / 8)
         for leaf in leaves {
             guard leaf.sequence == edge.size + 1 else {
                 throw IndexError(.database, "the Merkle tree holds \(edge.size) records and cannot take record \(leaf.sequence) next")
             }
             for node in edge.append(leafHash: leaf.hash) where node.level % Self.storedLevelStep == 0 {
-                rows += [node.level, Int64(node.index), Data(node.hash)]
+                nodes.append((node.level, node.index, node.hash))
             }
         }
-        let perStatement = 300
-        var start = 0
-        while start < rows.count {
-            let chunk = Array(rows[start..<min(start + perStatement * 3, rows.count)])
-            try db.cachedStatement(sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES "
-                                   + Array(repeating: "(?, ?, ?)", count: chunk.count / 3).joined(separator: ", "))
-                .execute(arguments: StatementArguments(chunk))
-            start += chunk.count
+        // Up to 256 rows a statement, bound straight into SQLite (`RowBinder`).
+        try Self.forEachChunk(of: nodes, max: 256) { chunk in
+            var binder = RowBinder(try db.cachedStatement(sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES "
+                                                          + Self.rowMarks(chunk.count, columns: 3)))
+            for node in chunk {
+                binder.bind(Int64(node.level))
+                binder.bind(Int64(node.index))
+                binder.bind(bytes: node.hash)
+            }
+            try binder.execute()
         }
         return edge
     }

@@ -114,15 +114,26 @@ public final class TraceIndex: Sendable {
                     payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
                     storage_tier) VALUES \(Self.rowMarks(chunk.count, columns: 14))
                 """)
-            var values: [(any DatabaseValueConvertible)?] = []
-            values.reserveCapacity(chunk.count * 14)
+            // Bound directly (`RowBinder`): building GRDB's `StatementArguments` from 896
+            // existentials per statement was 15% of a rebuild's CPU.
+            var binder = RowBinder(insert)
             for event in chunk {
-                values += [event.sequence, StoredID.value(event.eventID), event.sourceSystem, event.eventType,
-                           StoredHash.value(event.payloadHash), event.payloadBytes, StoredTime.value(event.receivedAt),
-                           event.processingStatus, event.statusReason, event.dedupKey, event.segment, event.offset,
-                           event.length, event.storageTier]
+                binder.bind(event.sequence)
+                binder.bind(StoredID.value(event.eventID))
+                binder.bind(event.sourceSystem)
+                binder.bind(event.eventType)
+                binder.bind(StoredHash.value(event.payloadHash))
+                binder.bind(event.payloadBytes)
+                binder.bind(StoredTime.value(event.receivedAt))
+                binder.bind(event.processingStatus)
+                binder.bind(event.statusReason)
+                binder.bind(event.dedupKey)
+                binder.bind(event.segment)
+                binder.bind(event.offset)
+                binder.bind(event.length)
+                binder.bind(event.storageTier)
             }
-            try insert.execute(arguments: StatementArguments(values))
+            try binder.execute()
         }
     }
 
