@@ -238,7 +238,7 @@ let package = Package(
 
         .testTarget(name: "TraceboxCoreTests", dependencies: ["TraceboxCore"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
-        .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer"]),
+        .testTarget(name: "TraceboxServerTests", dependencies: ["TraceboxServer", "SegmentLog", "TestSupport"]),
         .testTarget(name: "TraceIndexTests", dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore", "TestSupport",
                                                          .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "TraceboxCore", .product(name: "Crypto", package: "swift-crypto")]),

@@ -100,10 +100,15 @@ public struct StatusResult: Codable, Sendable {
     public var executionsByStatus: [String: Int]?
     public var dlqSize: Int?
     public var workflows: [String]?
+    /// While the index is rebuilt in the background: the sequence it must reach
+    /// (`indexed_sequence` is how far it got).
+    public var rebuildingThrough: UInt64?
 
     public init(version: String, uptimeSeconds: Double, eventsByStatus: [String: Int], segments: Int,
                 segmentBytes: UInt64, lastSequence: UInt64, indexedSequence: UInt64,
-                executionsByStatus: [String: Int]? = nil, dlqSize: Int? = nil, workflows: [String]? = nil) {
+                executionsByStatus: [String: Int]? = nil, dlqSize: Int? = nil, workflows: [String]? = nil,
+                rebuildingThrough: UInt64? = nil) {
+        self.rebuildingThrough = rebuildingThrough
         self.executionsByStatus = executionsByStatus
         self.dlqSize = dlqSize
         self.workflows = workflows
@@ -120,7 +125,7 @@ public struct StatusResult: Codable, Sendable {
         case version, segments
         case uptimeSeconds = "uptime_seconds", eventsByStatus = "events_by_status", segmentBytes = "segment_bytes"
         case lastSequence = "last_sequence", indexedSequence = "indexed_sequence"
-        case executionsByStatus = "executions_by_status", dlqSize = "dlq_size", workflows
+        case executionsByStatus = "executions_by_status", dlqSize = "dlq_size", workflows, rebuildingThrough = "rebuilding_through"
     }
 }
 

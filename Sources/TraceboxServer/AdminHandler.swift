@@ -18,6 +18,9 @@ struct AdminHandler: Sendable {
     let monitor: Monitor
     let archive: ArchiveService
     let checkpoints: CheckpointService
+    /// Set while the index is rebuilt in the background: requests other than `status` are
+    /// answered `index_rebuilding`.
+    let rebuild: IndexRebuild?
     let queue = BlockingQueue(label: "tracebox-admin")
 
     static let version = "0.1.0"
@@ -33,6 +36,10 @@ struct AdminHandler: Sendable {
         }
         let id = envelope.id
         do {
+            if let rebuild, !rebuild.isDone, envelope.method != AdminMethod.status {
+                let applied = (try? index.position()?.lastSequence) ?? 0
+                throw AdminErrorBody(code: "index_rebuilding", message: "the index is being rebuilt from the log: \(applied) of \(rebuild.target) records applied; try again shortly")
+            }
             switch envelope.method {
             case AdminMethod.status:
                 return encode(AdminResponse(id: id, result: try await status()))
@@ -151,7 +158,8 @@ struct AdminHandler: Sendable {
             eventsByStatus: counts, segments: segments.0, segmentBytes: segments.1,
             lastSequence: log.committed.nextSequence - 1, indexedSequence: position?.lastSequence ?? 0,
             executionsByStatus: executions, dlqSize: dlq,
-            workflows: workflows.catalog.workflows.map { "\($0.id)@\($0.version)" })
+            workflows: workflows.catalog.workflows.map { "\($0.id)@\($0.version)" },
+            rebuildingThrough: rebuild.flatMap { $0.isDone ? nil : $0.target })
     }
 
     private func search(_ params: EventsSearchParams) async throws -> EventsSearchResult {

@@ -66,6 +66,8 @@ public enum Daemon {
         let checkpoints: CheckpointService
         let admin: AdminServer
         let handler: AdminHandler
+        /// Set while the index is rebuilt in the background.
+        let rebuild: IndexRebuild?
     }
 
     /// Opens the index, brings it up to date with `log`, and wires every part to it.
@@ -80,9 +82,26 @@ public enum Daemon {
             follower.readAhead = true
             return follower
         }()
-        let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, bell: bell)
-        // Every event acknowledged before a crash is searchable before the first new request.
-        try await indexer.catchUp()
+        // An index that holds nothing of a log that holds records (the first start after an
+        // index too old to migrate was set aside, or a lost index) is rebuilt in the
+        // background: the listener opens at once, dedup answered from the log's keys.
+        let rebuild: IndexRebuild?
+        if try index.position() == nil, log.committed.nextSequence > 1 {
+            let started = ContinuousClock.now
+            gate.preload(try DedupScan.keys(segmentDirectory: configuration.segmentDirectory,
+                                            catalogDirectory: configuration.catalogDirectory))
+            rebuild = IndexRebuild(target: log.committed.nextSequence - 1)
+            logger.notice("rebuilding the index in the background", metadata: [
+                "records": "\(log.committed.nextSequence - 1)", "dedup_keys": "\(gate.count)",
+                "dedup_scan": "\(ContinuousClock.now - started)",
+            ])
+        } else {
+            rebuild = nil
+        }
+        let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, bell: bell, rebuild: rebuild)
+        // Every event acknowledged before a crash is searchable before the first new request
+        // (unless the whole index is being rebuilt, which the indexer does as it starts).
+        if rebuild == nil { try await indexer.catchUp() }
         let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, decoded: follower.decoded,
                                    clock: clock, logger: logger)
         let catalog = WorkflowCatalog(configuration.workflows)
@@ -127,12 +146,12 @@ public enum Daemon {
                                                 indexCatchUp: indexer,
                                                 logger: logger)
         let handler = AdminHandler(configuration: configuration, log: log, index: index, startedAt: .now, workflows: workflows,
-                                   monitor: monitor, archive: archive, checkpoints: checkpoints)
+                                   monitor: monitor, archive: archive, checkpoints: checkpoints, rebuild: rebuild)
         let admin = try await AdminServer.listen(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
             handler: handler, logger: logger)
         return Parts(index: index, indexer: indexer, ingest: ingest, engine: engine, workflows: workflows, monitoring: monitoring,
-                     archive: archive, checkpoints: checkpoints, admin: admin, handler: handler)
+                     archive: archive, checkpoints: checkpoints, admin: admin, handler: handler, rebuild: rebuild)
     }
 
     private static func serve(configuration: Configuration, log: SegmentLog, watch: ShutdownWatch, clock: any WallClock,
@@ -154,6 +173,7 @@ public enum Daemon {
         IngestRoutes.add(to: router, ingest: ingest, metrics: metrics)
         TransparencyRoutes.add(to: router, checkpoints: parts.checkpoints, index: index, rate: configuration.checkpoint.httpRate)
         MetricsRoute.add(to: router, metrics: metrics, index: index, segmentDirectory: configuration.segmentDirectory,
+                         rebuild: parts.rebuild,
                          queue: BlockingQueue(label: "tracebox-metrics"))
         let infoPath = serveInfoPath(dataDirectory: configuration.dataDirectory)
         // Ingest requests are answered on the event loop that read them (`IngestChannelHandler`);
@@ -162,9 +182,12 @@ public enum Daemon {
             router: router,
             server: .http1(configuration: .init(additionalChannelHandlers: [IngestChannelHandler(ingest: ingest, metrics: metrics)])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
-            services: [Watched("index follower", indexer, watch), Watched("workflow engine", workflows, watch),
-                       Watched("monitoring", monitoring, watch), Watched("archive", archive, watch),
-                       Watched("checkpoints", parts.checkpoints, watch),
+            // What needs the index's rows starts once a background rebuild is done.
+            services: [Watched("index follower", indexer, watch),
+                       Watched("workflow engine", workflows, watch, after: parts.rebuild),
+                       Watched("monitoring", monitoring, watch, after: parts.rebuild),
+                       Watched("archive", archive, watch, after: parts.rebuild),
+                       Watched("checkpoints", parts.checkpoints, watch, after: parts.rebuild),
                        Watched("admin socket", admin, watch)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
@@ -193,8 +216,11 @@ private struct Watched: Service {
     let service: any Service
     let watch: ShutdownWatch
     let armsOnShutdown: Bool
+    /// Started once this rebuild is done (nil: at once).
+    let rebuild: IndexRebuild?
 
-    init(_ name: String, _ service: any Service, _ watch: ShutdownWatch, armsOnShutdown: Bool = false) {
+    init(_ name: String, _ service: any Service, _ watch: ShutdownWatch, armsOnShutdown: Bool = false, after rebuild: IndexRebuild? = nil) {
+        self.rebuild = rebuild
         self.name = name
         self.service = service
         self.watch = watch
@@ -202,6 +228,10 @@ private struct Watched: Service {
     }
 
     func run() async throws {
+        if let rebuild, !rebuild.isDone {
+            try? await cancelWhenGracefulShutdown { await rebuild.wait() }
+            guard rebuild.isDone, !Task.isShuttingDownGracefully else { return }
+        }
         try await watch.running(name) {
             guard armsOnShutdown else { return try await service.run() }
             let watch = watch

@@ -107,5 +107,13 @@ final class DedupGate: Sendable {
         }
     }
 
+    /// Keys of events already in the log that the index does not answer for yet (an index
+    /// rebuilt in the background): held as stored until the index has applied them.
+    func preload(_ found: [DedupScan.Found]) {
+        entries.withLock { entries in
+            for item in found { entries[item.key] = .stored(eventID: item.eventID, sequence: item.sequence) }
+        }
+    }
+
     var count: Int { entries.withLock { $0.count } }
 }

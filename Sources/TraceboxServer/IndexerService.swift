@@ -16,8 +16,12 @@ final class IndexerService: Service, IndexCatchUp {
     /// after the others: most catch-ups apply only the engine's own trace records, and a
     /// routing pass for each of them was a query per step attempt for nothing.
     let bell: EngineBell?
+    /// Set when the index is being rebuilt in the background: told how far each catch-up got.
+    let rebuild: IndexRebuild?
 
-    init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger, bell: EngineBell? = nil) {
+    init(log: SegmentLog, follower: IndexFollower, gate: DedupGate, logger: Logger, bell: EngineBell? = nil,
+         rebuild: IndexRebuild? = nil) {
+        self.rebuild = rebuild
         self.log = log
         self.follower = follower
         self.gate = gate
@@ -31,6 +35,7 @@ final class IndexerService: Service, IndexCatchUp {
         let eventsBefore = follower.appliedEvents.value
         if let position = try await applier.catchUp() {
             gate.indexed(through: position.lastSequence)
+            rebuild?.applied(through: position.lastSequence)
         }
         if follower.appliedEvents.value != eventsBefore { bell?.ring(jobs: false) }
     }

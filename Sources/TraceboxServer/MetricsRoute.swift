@@ -23,7 +23,7 @@ final class DaemonMetrics: Sendable {
         MetricNameDescriptor(namespace: "tracebox", metricName: name, unitName: unit, helpText: help)
     }
 
-    func render(index: TraceIndex, segmentDirectory: String) -> [UInt8] {
+    func render(index: TraceIndex, segmentDirectory: String, rebuild: IndexRebuild? = nil) -> [UInt8] {
         func gauge(_ name: String, _ labels: [(String, String)] = [], _ help: String, _ value: Int) {
             let base = name.hasPrefix("tracebox_") ? String(name.dropFirst("tracebox_".count)) : name
             registry.makeGauge(descriptor: Self.name(base, unit: "", help: help), labels: labels).set(Double(value))
@@ -44,6 +44,11 @@ final class DaemonMetrics: Sendable {
         if let events = try? index.statusCounts() {
             for (status, count) in events { gauge("tracebox_events", [("status", status)], "Events by processing status", count) }
         }
+        if let rebuild {
+            let applied = (try? index.position()?.lastSequence) ?? 0
+            gauge("tracebox_index_rebuild_remaining_records", [], "Records the index still has to apply in a background rebuild (0: done)",
+                  rebuild.isDone ? 0 : Int(rebuild.target - min(applied, rebuild.target)))
+        }
         let bytes = SegmentDirectory.bytes(of: (try? SegmentDirectory.segments(in: segmentDirectory)) ?? [])
         gauge("tracebox_segment_bytes", [], "Bytes of segment files on disk", bytes)
         var buffer = Array(ingest.render().utf8)
@@ -54,9 +59,10 @@ final class DaemonMetrics: Sendable {
 
 enum MetricsRoute {
     static func add(to router: Router<DaemonRequestContext>, metrics: DaemonMetrics, index: TraceIndex, segmentDirectory: String,
+                    rebuild: IndexRebuild? = nil,
                     queue: BlockingQueue) {
         router.get("/metrics") { _, _ -> Response in
-            let body = try await queue.run { metrics.render(index: index, segmentDirectory: segmentDirectory) }
+            let body = try await queue.run { metrics.render(index: index, segmentDirectory: segmentDirectory, rebuild: rebuild) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }

@@ -14,6 +14,9 @@ struct Status: ParsableCommand {
         if daemon.json { return try printJSON(status) }
         print("tracebox \(status.version), up \(Int(status.uptimeSeconds)) s")
         print("log: \(status.segments) segments, \(status.segmentBytes) bytes, last sequence \(status.lastSequence) (indexed \(status.indexedSequence))")
+        if let target = status.rebuildingThrough {
+            print("index: rebuilding from the log in the background, \(status.indexedSequence) of \(target) records applied")
+        }
         let total = status.eventsByStatus.values.reduce(0, +)
         let counts = status.eventsByStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         print("events: \(total)" + (counts.isEmpty ? "" : " (\(counts))"))
