@@ -86,7 +86,7 @@ public final class TraceIndex: Sendable {
     }
 
     func storedPosition(_ db: Database) throws -> IndexPosition? {
-        try Row.fetchOne(db, sql: "SELECT last_sequence, next_segment, next_offset FROM log_position WHERE id = 1").map {
+        try Row.fetchOne(db, sql: "SELECT last_sequence, next_segment, next_offset FROM log_position WHERE part = 0").map {
             IndexPosition(lastSequence: UInt64($0[0] as Int64),
                           next: LogCursor(segment: UInt64($0[1] as Int64), offset: UInt64($0[2] as Int64)))
         }
@@ -139,8 +139,8 @@ public final class TraceIndex: Sendable {
 
     func storePosition(_ position: IndexPosition, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO log_position (id, last_sequence, next_segment, next_offset) VALUES (1, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence,
+            INSERT INTO log_position (part, last_sequence, next_segment, next_offset) VALUES (0, ?, ?, ?)
+            ON CONFLICT(part) DO UPDATE SET last_sequence = excluded.last_sequence,
                 next_segment = excluded.next_segment, next_offset = excluded.next_offset
             """).execute(arguments: [Int64(position.lastSequence), Int64(position.next.segment), Int64(position.next.offset)])
     }

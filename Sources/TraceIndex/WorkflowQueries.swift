@@ -163,7 +163,7 @@ extension TraceIndex {
                       "step_attempts": "execution_id, step_index, attempt", "dlq": "execution_id",
                       "jobs": "job_id", "job_events": "job_id, position", "daily_rollups": "day, workflow_id, event_type",
                       "notifications": "notification_id", "notification_covers": "execution_id",
-                      "router_position": "id", "log_position": "id", "archive_objects": "object_key",
+                      "router_position": "id", "log_position": "part", "archive_objects": "object_key",
                       "archived_segments": "segment", "archived_records": "segment, offset",
                       "archived_dictionaries": "segment, dictionary_id", "merkle_nodes": "level, idx"]
         return try read { db in

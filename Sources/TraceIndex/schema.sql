@@ -1,4 +1,6 @@
--- Tracebox index schema: the one source of the SQLite index DDL.
+-- Tracebox index schema, version 14: the baseline migration (IndexMigrations.swift) runs
+-- this file, so its statements never change; later versions are migrations there
+-- (version 15 keys log_position by partition: `part` instead of `id`).
 -- The index is a materialized view of the segment log and can always be rebuilt from it
 -- (`tracebox reindex`); the log is the truth. Timestamps are RFC 3339 UTC strings with
 -- microseconds, which sort by time.

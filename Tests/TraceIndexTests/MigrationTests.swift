@@ -47,3 +47,37 @@ struct MigrationTests {
         }
     }
 }
+
+/// The first migration after the baseline, applied to an index as version 14 left it.
+@Suite("Index migrations in place")
+struct InPlaceMigrationTests {
+    @Test func aVersion14IndexIsMigratedInPlaceAndKeepsItsRowsAndPosition() throws {
+        let path = Support.temporaryDirectory() + "/index.sqlite"
+        // An index exactly as version 14 wrote it: schema.sql, its migration recorded, a position and rows.
+        let schema = try String(contentsOfFile: Support.repositoryRoot + "/Sources/TraceIndex/schema.sql", encoding: .utf8)
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: schema)
+            try db.execute(sql: "PRAGMA user_version = 14")
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v14')")
+            try db.execute(sql: "INSERT INTO log_position (id, last_sequence, next_segment, next_offset) VALUES (1, 10, 1, 4242)")
+        }
+        try queue.close()
+        do {
+            let index = try TraceIndex(path: path)
+            try index.apply(events: Array(EventSearchTests.rows(count: 10, types: ["a"])),
+                            position: IndexPosition(lastSequence: 10, next: LogCursor(segment: 1, offset: 4242)))
+            try index.close()
+        }
+        // Reopened: migrated, not rebuilt.
+        let index = try TraceIndex(path: path)
+        #expect(try index.position() == IndexPosition(lastSequence: 10, next: LogCursor(segment: 1, offset: 4242)))
+        #expect(try index.allEvents().count == 10)
+        try index.close()
+        let check = try DatabaseQueue(path: path)
+        #expect(try check.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 15)
+        #expect(try check.read { try Int.fetchOne($0, sql: "SELECT part FROM log_position") } == 0)
+        try check.close()
+    }
+}
