@@ -131,11 +131,12 @@ public struct IndexFollower: Sendable {
     /// What a record changes in the index (nil for records that change nothing there).
     /// Trace bodies are read from the log unless given (archived records, from their catalog).
     func change(_ entry: TailEntry, body given: [UInt8]? = nil) throws -> IndexChange? {
-        // Handed over by ingest or the engine (events and trace records only).
+        // Handed over by whoever appended it (ingest, `TraceWriter`).
         if given == nil, let change = decoded.take(entry.sequence) { return change }
         switch entry.type {
         case .event:
-            return try Self.eventRow(entry).map(IndexChange.event)
+            return .of(event: try entry.eventIndexFields(), sequence: entry.sequence, location: entry.location,
+                       bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength)
         case .trace:
             let metadata = try entry.traceMetadata()
             guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
@@ -143,14 +144,6 @@ public struct IndexFollower: Sendable {
             return .of(try TraceBody.decode(type, from: body), sequence: entry.sequence, location: entry.location)
         default: return nil
         }
-    }
-
-    /// The index row an event record becomes (nil for other record types).
-    static func eventRow(_ entry: TailEntry) throws -> EventRow? {
-        guard entry.type == .event,
-              case .event(let row) = IndexChange.of(event: try entry.eventIndexFields(), sequence: entry.sequence, location: entry.location,
-                                                    bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength) else { return nil }
-        return row
     }
 }
 

@@ -44,12 +44,7 @@ public struct EventFacts: Sendable, Equatable, Decodable {
 
     /// Reads the metadata text strictly (a key given twice would make the event id ambiguous).
     static func read(_ metadata: String, sequence: UInt64) throws -> EventFacts {
-        try StrictJSON.check(Array(metadata.utf8), what: "record \(sequence)'s metadata")
-        do {
-            return try JSONDecoder().decode(EventFacts.self, from: Data(metadata.utf8))
-        } catch {
-            throw NoteError("record \(sequence)'s metadata does not name an event (event_id, source_system, received_at)")
-        }
+        try StrictJSON.decode(EventFacts.self, from: Array(metadata.utf8), what: "record \(sequence)'s metadata")
     }
 }
 
