@@ -1,4 +1,5 @@
 import Foundation
+import TraceboxCore
 
 /// A position in the log: a segment (named by its first sequence) and a byte offset in it.
 public struct LogCursor: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -31,6 +32,14 @@ public struct TailEntry: Sendable {
         self.bodySHA256 = bodySHA256
         self.bodyLength = bodyLength
         self.location = location
+    }
+
+    /// The entry of a record of an archived segment (first sequence `segment`), from its
+    /// catalog; nil when the catalog's record has an unknown type or a body hash that is not hex.
+    public init?(archived record: ArchiveCatalog.Record, segment: UInt64) {
+        guard let type = RecordType(rawValue: record.type), let sha = Hex.decode(record.bodySHA256) else { return nil }
+        self.init(sequence: record.sequence, type: type, metadata: Array(record.metadata.utf8), bodySHA256: sha,
+                  bodyLength: record.bodyLength, location: RecordLocation(segment: segment, offset: record.offset, length: record.length))
     }
 
     public func eventMetadata() throws -> EventMetadata {
@@ -115,5 +124,41 @@ public struct LogTail: Sendable {
             break
         }
         return (entries, cursor)
+    }
+}
+
+extension LogTail {
+    /// Every record of the log in sequence order, read from its files alone: an archived
+    /// segment's records from its catalog in `catalogDirectory`, the others from the segment
+    /// files (frames, metadata and body hashes; no body is decompressed). What the tools
+    /// that work without a daemon or an index walk: offline proofs, the dedup scan before a
+    /// background rebuild.
+    public func forEachRecord(catalogDirectory: String, _ visit: (TailEntry) throws -> Void) throws {
+        let catalogs = ArchiveCatalog.listed(in: catalogDirectory)
+        guard let first = [catalogs.first?.firstSequence, try start()?.segment].compactMap({ $0 }).min() else { return }
+        var cursor = LogCursor(segment: first, offset: UInt64(SegmentHeader.size))
+        while true {
+            let (entries, next) = try read(from: cursor, limit: 65_536, end: nil)
+            guard entries.isEmpty else {
+                try entries.forEach(visit)
+                cursor = next
+                continue
+            }
+            // The next segment is not on disk: archived, or the log ends here.
+            guard cursor.offset == UInt64(SegmentHeader.size), !FileManager.default.fileExists(atPath: path(of: cursor.segment)),
+                  let listing = catalogs.first(where: { $0.firstSequence == cursor.segment }) else { return }
+            var last = cursor.segment - 1
+            for segment in try ArchiveCatalog.read(path: listing.path).segments {
+                for record in segment.records {
+                    guard let entry = TailEntry(archived: record, segment: segment.firstSequence) else {
+                        throw SegmentLogError(.corrupt, "the archive catalog has a bad record \(record.sequence)", path: listing.path)
+                    }
+                    try visit(entry)
+                    last = record.sequence
+                }
+            }
+            // An archived object ends with a seal; the next segment starts after it.
+            cursor = LogCursor(segment: last + 1, offset: UInt64(SegmentHeader.size))
+        }
     }
 }

@@ -110,14 +110,11 @@ public struct IndexFollower: Sendable {
         }
         for segment in catalog.segments {
             for record in segment.records {
-                guard let type = RecordType(rawValue: record.type), let sha = Hex.decode(record.bodySHA256) else {
+                guard let entry = TailEntry(archived: record, segment: segment.firstSequence) else {
                     throw IndexError(.database, "archive catalog of \(catalog.objectKey) has a bad record \(record.sequence)")
                 }
-                let entry = TailEntry(sequence: record.sequence, type: type, metadata: Array(record.metadata.utf8), bodySHA256: sha,
-                                      bodyLength: record.bodyLength,
-                                      location: RecordLocation(segment: segment.firstSequence, offset: record.offset, length: record.length))
                 pending.append((entry, record.body.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }))
-                let next = type == .seal ? LogCursor(segment: record.sequence + 1, offset: UInt64(SegmentHeader.size))
+                let next = entry.type == .seal ? LogCursor(segment: record.sequence + 1, offset: UInt64(SegmentHeader.size))
                     : LogCursor(segment: segment.firstSequence, offset: record.offset + UInt64(record.length))
                 position = IndexPosition(lastSequence: record.sequence, next: next)
                 if pending.count >= batchSize { try flush() }

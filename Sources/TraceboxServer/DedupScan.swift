@@ -2,10 +2,10 @@ import Foundation
 import SegmentLog
 import TraceboxCore
 
-/// The dedup keys of every event in the log, read from the records' metadata alone (the
-/// archive catalogs', then the segment files'): what the dedup gate answers from while the
-/// index is rebuilt in the background. Frames are read without decompressing their bodies
-/// and the metadata that names a dedup key is scanned for three values (`JSONProbe`).
+/// The dedup keys of every event in the log, read from the records' metadata alone
+/// (`LogTail.forEachRecord`: archive catalogs, then segment files): what the dedup gate
+/// answers from while the index is rebuilt in the background. No body is decompressed, and
+/// only the metadata that names a dedup key is scanned for three values (`JSONProbe`).
 enum DedupScan {
     struct Found: Sendable {
         var key: DedupGate.Key
@@ -33,27 +33,12 @@ enum DedupScan {
 
     static func keys(segmentDirectory: String, catalogDirectory: String) throws -> [Found] {
         var found: [Found] = []
-        func add(_ metadata: [UInt8], sequence: UInt64) {
-            // Most events have no dedup key, and their metadata no `dedup_key` member (the
-            // writer leaves out what is nil, and never escapes a plain key): skip the scan.
-            guard Self.names(metadata), let values = try? JSONProbe.values(at: pointers, in: metadata),
+        try LogTail(directory: segmentDirectory).forEachRecord(catalogDirectory: catalogDirectory) { entry in
+            guard entry.type == .event, names(entry.metadata),
+                  let values = try? JSONProbe.values(at: pointers, in: entry.metadata),
                   let source = values[0], let dedupKey = values[1], let eventID = values[2] else { return }
-            found.append(Found(key: DedupGate.Key(source: source, dedupKey: dedupKey), eventID: eventID, sequence: sequence))
+            found.append(Found(key: DedupGate.Key(source: source, dedupKey: dedupKey), eventID: eventID, sequence: entry.sequence))
         }
-        for listing in ArchiveCatalog.listed(in: catalogDirectory) {
-            for segment in try ArchiveCatalog.read(path: listing.path).segments {
-                for record in segment.records where record.type == RecordType.event.rawValue {
-                    add(Array(record.metadata.utf8), sequence: record.sequence)
-                }
-            }
-        }
-        let tail = LogTail(directory: segmentDirectory)
-        guard var cursor = try tail.start() else { return found }
-        while true {
-            let (entries, next) = try tail.read(from: cursor, limit: 65_536, end: nil)
-            guard !entries.isEmpty else { return found }
-            for entry in entries where entry.type == .event { add(entry.metadata, sequence: entry.sequence) }
-            cursor = next
-        }
+        return found
     }
 }
