@@ -10,7 +10,7 @@
 # Knobs: EVENTS (default 1000000), DURATION (s per page, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. appliance/lib/setup.sh
+. Benchmarks/lib.sh
 ensure_build_dependencies
 ensure_apt wrk
 EVENTS=${EVENTS:-1000000}
@@ -38,16 +38,11 @@ $tb serve --config "$work/tracebox.yaml" > "$work/serve.log" 2>&1 & pids+=($!)
 daemon=$!
 for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/7173) 2>/dev/null && break; sleep 0.1; done
 
-count() { $tb status --json --data-dir "$work/data" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(s["events_by_status"].values()), s["last_sequence"] - s["indexed_sequence"])'; }
 echo "## Ingesting $EVENTS corpus events"
 started=$(date +%s)
 begun=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-while read -r have lag < <(count) && [ "$have" -lt "$EVENTS" ]; do
-    need=$(( EVENTS - have ))
-    seconds=$(( need / 4000 + 1 )); [ "$seconds" -gt 60 ] && seconds=60
-    wrk -t2 -c32 -d"${seconds}s" -s Benchmarks/wrk/corpus.lua http://127.0.0.1:7173 -- "$corpus" > /dev/null
-done
-until read -r have lag < <(count) && [ "$lag" -eq 0 ]; do sleep 1; done
+ingest_corpus "$tb" "$work/data" http://127.0.0.1:7173 "$EVENTS" "$corpus"
+have=$INGESTED
 echo "$have events ingested and indexed in $(( $(date +%s) - started )) s"
 
 echo '{"type": "flaky.test"}' | curl -s -o /dev/null -X POST --data-binary @- -H 'Content-Type: application/json' http://127.0.0.1:7173/v1/events/flaky

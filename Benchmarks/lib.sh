@@ -17,3 +17,20 @@ start_destination() {
     echo "the destination did not start on port $1" >&2
     return 1
 }
+
+# ingest_corpus TRACEBOX DATA_DIR URL EVENTS CORPUS: sends corpus payloads (wrk -t2 -c32) to
+# the daemon at URL until it holds EVENTS events, waits until its index has applied them,
+# and sets INGESTED to the number of events it holds.
+ingest_corpus() {
+    local tb=$1 data=$2 url=$3 events=$4 corpus=$5 have lag seconds
+    _ingest_count() {
+        "$tb" status --json --data-dir "$data" \
+            | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(s["events_by_status"].values()), s["last_sequence"] - s["indexed_sequence"])'
+    }
+    while read -r have lag < <(_ingest_count) && [ "$have" -lt "$events" ]; do
+        seconds=$(( (events - have) / 4000 + 1 )); [ "$seconds" -gt 60 ] && seconds=60
+        wrk -t2 -c32 -d"${seconds}s" -s Benchmarks/wrk/corpus.lua "$url" -- "$corpus" > /dev/null
+    done
+    until read -r have lag < <(_ingest_count) && [ "$lag" -eq 0 ]; do sleep 1; done
+    INGESTED=$have
+}

@@ -7,7 +7,7 @@
 # With BASE=path/to/other/tracebox, steps 2 and 3 alternate the two builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. appliance/lib/setup.sh
+. Benchmarks/lib.sh
 ensure_build_dependencies
 ensure_apt wrk time
 EVENTS=${EVENTS:-450000}
@@ -24,11 +24,8 @@ post() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{"type":"
 
 serve "${builds[0]}"; pid=$!
 until [ "$(post)" = 202 ]; do sleep 0.1; done
-count() { "${builds[0]}" status --json --data-dir "$work/data" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["events_by_status"].values()))'; }
-while [ "$(count)" -lt "$EVENTS" ]; do
-    wrk -t2 -c32 -d20s -s Benchmarks/wrk/corpus.lua http://127.0.0.1:7191 -- "$corpus" > /dev/null
-done
-have=$(count)
+ingest_corpus "${builds[0]}" "$work/data" http://127.0.0.1:7191 "$EVENTS" "$corpus"
+have=$INGESTED
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 echo "## $have events, $(du -sh "$work/data/segments" | cut -f1) of segments"
 

@@ -12,7 +12,7 @@
 # Knobs: EVENTS (default 1000000), DURATION (s per measurement, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. appliance/lib/setup.sh
+. Benchmarks/lib.sh
 ensure_build_dependencies
 ensure_apt wrk
 ensure_apt time
@@ -35,15 +35,10 @@ daemon=$!
 for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/7174) 2>/dev/null && break; sleep 0.1; done
 base=http://127.0.0.1:7174
 
-count() { $tb status --json --data-dir "$work/data" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(s["events_by_status"].values()), s["last_sequence"] - s["indexed_sequence"])'; }
 echo "## Ingesting $EVENTS corpus events"
 started=$(date +%s)
-while read -r have lag < <(count) && [ "$have" -lt "$EVENTS" ]; do
-    need=$(( EVENTS - have ))
-    seconds=$(( need / 4000 + 1 )); [ "$seconds" -gt 60 ] && seconds=60
-    wrk -t2 -c32 -d"${seconds}s" -s Benchmarks/wrk/corpus.lua "$base" -- "$corpus" > /dev/null
-done
-until read -r have lag < <(count) && [ "$lag" -eq 0 ]; do sleep 1; done
+ingest_corpus "$tb" "$work/data" "$base" "$EVENTS" "$corpus"
+have=$INGESTED
 echo "$have events ingested and indexed in $(( $(date +%s) - started )) s"
 first=$(ls "$work/data/checkpoints/"*.checkpoint | head -1)
 $tb audit proof "$($tb events search --limit 1 --json --data-dir "$work/data" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["event_id"])')" \
