@@ -19,12 +19,7 @@ extension Audit {
         func run() throws {
             let verifier: NoteVerifier
             if let keyFile {
-                guard let data = FileManager.default.contents(atPath: keyFile) else { throw CLIError("cannot read \(keyFile)") }
-                do {
-                    verifier = try NoteSigner(encoded: String(decoding: data, as: UTF8.self)).verifier
-                } catch {
-                    throw CLIError("\(keyFile): \(error)")
-                }
+                verifier = try signerKey(at: keyFile).verifier
             } else {
                 let latest = try call(daemon.connect(), AdminMethod.checkpointLatest, CheckpointParams(), as: CheckpointResult.self)
                 do { verifier = try NoteVerifier(encoded: latest.verifierKey) } catch { throw CLIError("the daemon's key: \(error)") }
@@ -94,10 +89,7 @@ extension Audit {
             let client = try daemon.connect()
             let latest = try call(client, AdminMethod.checkpointLatest, CheckpointParams(fresh: checkpoint == nil), as: CheckpointResult.self)
             var note = latest.note
-            if let checkpoint {
-                guard let data = FileManager.default.contents(atPath: checkpoint) else { throw CLIError("cannot read \(checkpoint)") }
-                note = String(decoding: data, as: UTF8.self)
-            }
+            if let checkpoint { note = try readText(checkpoint) }
             let size: UInt64
             do {
                 size = try Checkpoint.verified(note: note, key: NoteVerifier(encoded: latest.verifierKey)).size
@@ -109,9 +101,9 @@ extension Audit {
                 throw CLIError("the checkpoint does not verify with the daemon's key: \(error)")
             }
             let consistency = try consistencyFrom.map { path -> EvidenceBundle.Consistency in
-                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+                let text = try readText(path)
                 let old: Checkpoint
-                do { old = try Checkpoint(unverifiedNote: String(decoding: data, as: UTF8.self)) } catch { throw CLIError("\(path): \(error)") }
+                do { old = try Checkpoint(unverifiedNote: text) } catch { throw CLIError("\(path): \(error)") }
                 let proof = try call(client, AdminMethod.proofConsistency, ConsistencyParams(oldSize: old.size, newSize: size), as: ConsistencyResult.self)
                 return EvidenceBundle.Consistency(oldSize: old.size, proof: proof.proof)
             }
@@ -183,9 +175,9 @@ extension Audit {
             let verifier = try Self.verifier(key!)
             let oldCheckpoint = try Self.checkpoint(file: old, key: verifier)
             let newCheckpoint = try Self.checkpoint(file: new!, key: verifier)
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+            let bytes = try readFile(path)
             let document: ConsistencyProof
-            do { document = try ConsistencyProof.read(Array(bytes)) } catch { throw CLIError("\(path): \(error)") }
+            do { document = try ConsistencyProof.read(bytes) } catch { throw CLIError("\(path): \(error)") }
             try report(document, old: oldCheckpoint, new: newCheckpoint, source: nil)
         }
 
@@ -254,16 +246,14 @@ extension Audit {
         /// The verifier key of the signer key file in a data directory (the operator's own box).
         static func dataDirectoryKey(_ dataDir: String) throws -> String {
             let path = dataDir + "/checkpoint.key"
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw CLIError("give --key: there is no key file at \(path)")
-            }
-            do { return try NoteSigner(encoded: String(decoding: data, as: UTF8.self)).verifier.encoded } catch { throw CLIError("\(path): \(error)") }
+            guard FileManager.default.fileExists(atPath: path) else { throw CLIError("give --key: there is no key file at \(path)") }
+            return try signerKey(at: path).verifier.encoded
         }
 
         static func checkpoint(file: String, key: NoteVerifier) throws -> Checkpoint {
-            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            let text = try readText(file)
             do {
-                return try Checkpoint.verified(note: String(decoding: data, as: UTF8.self), key: key)
+                return try Checkpoint.verified(note: text, key: key)
             } catch {
                 throw CLIError("\(file): \(error)")
             }
@@ -291,13 +281,10 @@ extension Audit {
         var checkpoint: String?
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            let data = try readFile(file)
             do {
-                let held = try checkpoint.map { path -> String in
-                    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
-                    return String(decoding: data, as: UTF8.self)
-                }
-                let bundle = try EvidenceBundle.read(Array(data))
+                let held = try checkpoint.map(readText)
+                let bundle = try EvidenceBundle.read(data)
                 let verified = try bundle.verify(key: NoteVerifier(encoded: key), eventID: eventID, held: held)
                 print(Self.report(verified))
             } catch {
@@ -326,4 +313,10 @@ extension Audit {
             return lines.joined(separator: "\n")
         }
     }
+}
+
+/// The signer key in the file at `path` (C2SP `PRIVATE+KEY+…` form), or a CLI error naming it.
+func signerKey(at path: String) throws -> NoteSigner {
+    let text = try readText(path)
+    do { return try NoteSigner(encoded: text) } catch { throw CLIError("\(path): \(error)") }
 }

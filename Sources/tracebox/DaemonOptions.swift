@@ -26,6 +26,17 @@ struct DaemonOptions: ParsableArguments {
     }
 }
 
+/// The bytes of the file at `path`, or a CLI error naming it.
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+    return Array(data)
+}
+
+/// The text of the file at `path` (UTF-8), or a CLI error naming it.
+func readText(_ path: String) throws -> String {
+    String(decoding: try readFile(path), as: UTF8.self)
+}
+
 /// A failure the CLI reports as one line on stderr with exit status 1.
 struct CLIError: Error, CustomStringConvertible {
     var description: String
