@@ -101,7 +101,7 @@ public enum Daemon {
         let indexer = IndexerService(log: log, follower: follower, gate: gate, logger: logger, bell: bell, rebuild: rebuild)
         // Every event acknowledged before a crash is searchable before the first new request
         // (unless the whole index is being rebuilt, which the indexer does as it starts).
-        if rebuild == nil { try await indexer.catchUp() }
+        if rebuild == nil { try await indexer.applyCommitted() }
         let ingest = IngestService(configuration: configuration, log: log, index: index, gate: gate, decoded: follower.decoded,
                                    clock: clock, logger: logger)
         let catalog = WorkflowCatalog(configuration.workflows)

@@ -30,8 +30,9 @@ final class IndexerService: Service, IndexCatchUp {
         applier = IndexApplier(follower: follower, end: { log.committed.end })
     }
 
-    /// Applies everything committed so far (concurrent callers share one catch-up).
-    func catchUp() async throws {
+    /// Applies everything committed so far (concurrent callers share one catch-up), then
+    /// tells the dedup gate, a background rebuild and the engine what it applied.
+    func applyCommitted() async throws {
         let eventsBefore = follower.appliedEvents.value
         if let position = try await applier.catchUp() {
             gate.indexed(through: position.lastSequence)
@@ -40,21 +41,17 @@ final class IndexerService: Service, IndexCatchUp {
         if follower.appliedEvents.value != eventsBefore { bell?.ring(jobs: false) }
     }
 
-    func applyCommitted() async throws {
-        try await catchUp()
-    }
-
     func run() async throws {
-        try await catchUp()
+        try await applyCommitted()
         for await _ in log.commits.cancelOnGracefulShutdown() {
             do {
-                try await catchUp()
+                try await applyCommitted()
             } catch {
                 // The log is intact; the index retries from its stored position at the next commit.
                 logger.error("index update failed", metadata: ["error": "\(error)"])
             }
         }
         // Shutting down: apply what the last requests made durable.
-        try? await catchUp()
+        try? await applyCommitted()
     }
 }

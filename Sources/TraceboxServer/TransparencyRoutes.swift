@@ -73,8 +73,9 @@ enum TransparencyRoutes {
                  body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// `{"error": {"code", "message"}}`, written as ingest writes its errors (`IngestAnswer`).
     private static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        let body = (try? StableJSON.encode(["error": ["code": code, "message": message]])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(data: body)))
+        let answer = IngestAnswer.error(status.code, code, message)
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 }
