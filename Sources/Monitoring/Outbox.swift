@@ -48,7 +48,7 @@ public struct Outbox: Sendable {
     public func deliverDue() async throws -> Int {
         var delivered = 0
         for (summary, pointer) in try index.dueNotifications(now: Timestamp.format(clock.now()), limit: 100) {
-            let record = try log.read(RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length))
+            let record = try log.read(pointer)
             let notification = try JSONDecoder().decode(NotificationEnqueued.self, from: Data(record.body))
             let error = await send(notification)
             let attempt = summary.attempts + 1

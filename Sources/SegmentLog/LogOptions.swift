@@ -1,3 +1,5 @@
+import TraceboxCore
+
 /// Tunables of the segment log. Every field has a default, so `LogOptions()` is a working log.
 public struct LogOptions: Sendable {
     /// A segment is sealed and a new one started once it reaches this size. A segment can
@@ -22,20 +24,10 @@ public struct LogOptions: Sendable {
     public init() {}
 }
 
-/// Where a record is: its segment (named by that segment's first sequence number), the
-/// byte offset of its frame in the file, and the frame's length. Enough for one positioned
-/// read or one ranged GET.
-public struct RecordLocation: Sendable, Hashable, Codable {
-    public var segment: UInt64
-    public var offset: UInt64
-    public var length: UInt32
-
-    public init(segment: UInt64, offset: UInt64, length: UInt32) {
-        self.segment = segment
-        self.offset = offset
-        self.length = length
-    }
-}
+/// Where a record is: its partition, segment, frame offset and length (`RecordPointer`,
+/// which trace records and the index carry too, so a location read from either is the
+/// log's own).
+public typealias RecordLocation = RecordPointer
 
 /// What `append` returns once the record is durable.
 public struct AppendReceipt: Sendable, Hashable {

@@ -44,13 +44,13 @@ extension TraceIndex {
     func rollUp(_ executionIDs: [String], _ db: Database) throws {
         try Self.forEachChunk(of: executionIDs) { chunk in
             try db.cachedStatement(sql: """
-                INSERT INTO daily_rollups (day, workflow_id, event_type, executions, succeeded, failed, dead_lettered)
-                SELECT substr(x.completed_at, 1, 10), x.workflow_id, e.event_type, count(*), sum(x.status = 'succeeded'),
+                INSERT INTO daily_rollups (part, day, workflow_id, event_type, executions, succeeded, failed, dead_lettered)
+                SELECT x.part, substr(x.completed_at, 1, 10), x.workflow_id, e.event_type, count(*), sum(x.status = 'succeeded'),
                     sum(x.status = 'failed'), sum(x.status = 'failed')
                 FROM executions x JOIN events e ON e.event_id = x.event_id
                 WHERE x.execution_id IN (\(Self.marks(chunk.count)))
-                GROUP BY 1, 2, 3
-                ON CONFLICT(day, workflow_id, event_type) DO UPDATE SET executions = executions + excluded.executions,
+                GROUP BY 1, 2, 3, 4
+                ON CONFLICT(part, day, workflow_id, event_type) DO UPDATE SET executions = executions + excluded.executions,
                     succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed,
                     dead_lettered = dead_lettered + excluded.dead_lettered
                 """).execute(arguments: StatementArguments(chunk.map(StoredID.value)))

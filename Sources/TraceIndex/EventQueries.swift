@@ -152,7 +152,7 @@ extension TraceIndex {
     public func statusCounts() throws -> [String: Int] {
         try read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, events FROM event_status_counts WHERE events > 0") {
+            for row in try Row.fetchAll(db, sql: "SELECT status, sum(events) FROM event_status_counts GROUP BY status HAVING sum(events) > 0") {
                 counts[row[0]] = row[1]
             }
             return counts

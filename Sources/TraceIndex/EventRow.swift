@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SegmentLog
 import TraceboxCore
 
 /// One row of the `events` table.
@@ -22,6 +23,8 @@ public struct EventRow: Sendable, Equatable, FetchableRecord {
     public var offset: Int64
     public var length: Int64
     public var storageTier: String
+    /// The log partition holding the event's record (0 on the single box).
+    public var partition: UInt32 = 0
 
     public init(sequence: Int64, eventID: String, sourceSystem: String, eventType: String, payloadHash: String,
                 payloadBytes: Int64, receivedAt: String, processingStatus: String, statusReason: String?,
@@ -57,6 +60,12 @@ public struct EventRow: Sendable, Equatable, FetchableRecord {
         offset = row["offset"]
         length = row["length"]
         storageTier = row["storage_tier"]
+        partition = UInt32(row["part"] as Int64? ?? 0)
+    }
+
+    /// Where the event's record is in the log.
+    public var location: RecordLocation {
+        RecordLocation(partition: partition, segment: UInt64(segment), offset: UInt64(offset), length: UInt32(length))
     }
 }
 

@@ -93,15 +93,15 @@ extension TraceIndex {
                 execution.workflowVersion, execution.trigger, names, execution.createdAt, execution.createdAt, Int64(sequence),
                 execution.replayOf.map(StoredID.value), execution.replayOfVersion, execution.requestedBy.map { Int64($0) },
                 execution.force == true, execution.jobID.map(StoredID.value),
-                Int64(location.segment), Int64(location.offset), Int64(location.length),
+                Int64(location.segment), Int64(location.offset), Int64(location.length), location.partition,
             ]
         }
         try Self.forEachChunk(of: rows, max: 32) { chunk in
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO executions (execution_id, event_id, workflow_id, workflow_version, trigger, step_names,
                     created_at, status, next_step, next_run_at, created_sequence, replay_of, replay_of_version, requested_by,
-                    force, job_id, created_segment, created_offset, created_length)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                    force, job_id, created_segment, created_offset, created_length, part)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
                 """).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
         }
         try supersede(created.executions.filter { $0.trigger == "replay" }, db)
@@ -115,9 +115,9 @@ extension TraceIndex {
         }
         if let through = created.routedThrough {
             try db.cachedStatement(sql: """
-                INSERT INTO router_position (id, routed_through) VALUES (1, ?)
-                ON CONFLICT(id) DO UPDATE SET routed_through = max(routed_through, excluded.routed_through)
-                """).execute(arguments: [Int64(through)])
+                INSERT INTO router_position (part, routed_through) VALUES (?, ?)
+                ON CONFLICT(part) DO UPDATE SET routed_through = max(routed_through, excluded.routed_through)
+                """).execute(arguments: [location.partition, Int64(through)])
         }
     }
 

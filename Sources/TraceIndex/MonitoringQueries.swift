@@ -29,7 +29,11 @@ extension TraceIndex {
     /// Daily rollups from `fromDay` (YYYY-MM-DD) on, newest day first.
     public func dailyRollups(fromDay: String) throws -> [DailyRollup] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM daily_rollups WHERE day >= ? ORDER BY day DESC, workflow_id, event_type",
+            try Row.fetchAll(db, sql: """
+                SELECT day, workflow_id, event_type, sum(executions) AS executions, sum(succeeded) AS succeeded,
+                    sum(failed) AS failed, sum(dead_lettered) AS dead_lettered
+                FROM daily_rollups WHERE day >= ? GROUP BY day, workflow_id, event_type ORDER BY day DESC, workflow_id, event_type
+                """,
                              arguments: [fromDay]).map {
                 DailyRollup(day: $0["day"], workflowID: $0["workflow_id"], eventType: $0["event_type"], executions: $0["executions"],
                             succeeded: $0["succeeded"], failed: $0["failed"], deadLettered: $0["dead_lettered"])

@@ -80,14 +80,15 @@ public final class TraceIndex: Sendable {
         }
     }
 
-    /// How far the index has applied the log, or nil for an empty index.
-    public func position() throws -> IndexPosition? {
-        try read { db in try storedPosition(db) }
+    /// How far the index has applied the log's `partition`, or nil for an empty index.
+    public func position(partition: UInt32 = 0) throws -> IndexPosition? {
+        try read { db in try storedPosition(partition: partition, db) }
     }
 
-    func storedPosition(_ db: Database) throws -> IndexPosition? {
-        try Row.fetchOne(db, sql: "SELECT last_sequence, next_segment, next_offset FROM log_position WHERE part = 0").map {
-            IndexPosition(lastSequence: UInt64($0[0] as Int64),
+    func storedPosition(partition: UInt32 = 0, _ db: Database) throws -> IndexPosition? {
+        try Row.fetchOne(db, sql: "SELECT last_sequence, next_segment, next_offset FROM log_position WHERE part = ?",
+                         arguments: [partition]).map {
+            IndexPosition(partition: partition, lastSequence: UInt64($0[0] as Int64),
                           next: LogCursor(segment: UInt64($0[1] as Int64), offset: UInt64($0[2] as Int64)))
         }
     }
@@ -112,7 +113,7 @@ public final class TraceIndex: Sendable {
             let insert = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO events (sequence, event_id, source_system, event_type, payload_hash,
                     payload_bytes, received_at, processing_status, status_reason, dedup_key, segment, offset, length,
-                    storage_tier) VALUES \(Self.rowMarks(chunk.count, columns: 14))
+                    storage_tier, part) VALUES \(Self.rowMarks(chunk.count, columns: 15))
                 """)
             // Bound directly (`RowBinder`): building GRDB's `StatementArguments` from 896
             // existentials per statement was 15% of a rebuild's CPU.
@@ -132,6 +133,7 @@ public final class TraceIndex: Sendable {
                 binder.bind(event.offset)
                 binder.bind(event.length)
                 binder.bind(event.storageTier)
+                binder.bind(Int64(event.partition))
             }
             try binder.execute()
         }
@@ -139,10 +141,11 @@ public final class TraceIndex: Sendable {
 
     func storePosition(_ position: IndexPosition, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO log_position (part, last_sequence, next_segment, next_offset) VALUES (0, ?, ?, ?)
+            INSERT INTO log_position (part, last_sequence, next_segment, next_offset) VALUES (?, ?, ?, ?)
             ON CONFLICT(part) DO UPDATE SET last_sequence = excluded.last_sequence,
                 next_segment = excluded.next_segment, next_offset = excluded.next_offset
-            """).execute(arguments: [Int64(position.lastSequence), Int64(position.next.segment), Int64(position.next.offset)])
+            """).execute(arguments: [position.partition, Int64(position.lastSequence), Int64(position.next.segment),
+                                     Int64(position.next.offset)])
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {

@@ -4,9 +4,12 @@ import TraceboxCore
 
 /// What the workflow engine and operators ask the index about executions.
 extension TraceIndex {
-    /// The last event sequence the router has routed, or nil before the first routing.
-    public func routedThrough() throws -> UInt64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT routed_through FROM router_position WHERE id = 1").map(UInt64.init) }
+    /// The last event sequence the router has routed in `partition`, or nil before the first routing.
+    public func routedThrough(partition: UInt32 = 0) throws -> UInt64? {
+        try read { db in
+            try Int64.fetchOne(db, sql: "SELECT routed_through FROM router_position WHERE part = ?", arguments: [partition])
+                .map(UInt64.init)
+        }
     }
 
     /// The sequence of the newest indexed event, if any.
@@ -111,7 +114,7 @@ extension TraceIndex {
     public func executionStatusCounts() throws -> [String: Int] {
         try read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, executions FROM execution_status_counts WHERE executions > 0") {
+            for row in try Row.fetchAll(db, sql: "SELECT status, sum(executions) FROM execution_status_counts GROUP BY status HAVING sum(executions) > 0") {
                 counts[row[0]] = row[1]
             }
             return counts
@@ -136,7 +139,8 @@ extension TraceIndex {
     static func pointer(_ row: Row, _ prefix: String) -> RecordPointer? {
         guard let segment = row[prefix + "_segment"] as Int64?, let offset = row[prefix + "_offset"] as Int64?,
               let length = row[prefix + "_length"] as Int64? else { return nil }
-        return RecordPointer(segment: UInt64(segment), offset: UInt64(offset), length: UInt32(length))
+        return RecordPointer(partition: UInt32(row["part"] as Int64? ?? 0), segment: UInt64(segment), offset: UInt64(offset),
+                             length: UInt32(length))
     }
 
     static func attempt(_ row: Row) -> AttemptSummary {
@@ -161,9 +165,9 @@ extension TraceIndex {
     public func dump() throws -> [String: [String]] {
         let tables = ["events": "sequence", "executions": "execution_id",
                       "step_attempts": "execution_id, step_index, attempt", "dlq": "execution_id",
-                      "jobs": "job_id", "job_events": "job_id, position", "daily_rollups": "day, workflow_id, event_type",
+                      "jobs": "job_id", "job_events": "job_id, position", "daily_rollups": "part, day, workflow_id, event_type",
                       "notifications": "notification_id", "notification_covers": "execution_id",
-                      "router_position": "id", "log_position": "part", "archive_objects": "object_key",
+                      "router_position": "part", "log_position": "part", "archive_objects": "object_key",
                       "archived_segments": "segment", "archived_records": "segment, offset",
                       "archived_dictionaries": "segment, dictionary_id", "merkle_nodes": "level, idx"]
         return try read { db in
@@ -172,8 +176,8 @@ extension TraceIndex {
                 dump[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(key)").map { $0.description }
             }
             // The counts kept by triggers must agree, whatever order of changes made them.
-            dump["event_status_counts"] = try Row.fetchAll(db, sql: "SELECT * FROM event_status_counts WHERE events > 0 ORDER BY status").map { $0.description }
-            dump["execution_status_counts"] = try Row.fetchAll(db, sql: "SELECT * FROM execution_status_counts WHERE executions > 0 ORDER BY status").map { $0.description }
+            dump["event_status_counts"] = try Row.fetchAll(db, sql: "SELECT * FROM event_status_counts WHERE events > 0 ORDER BY part, status").map { $0.description }
+            dump["execution_status_counts"] = try Row.fetchAll(db, sql: "SELECT * FROM execution_status_counts WHERE executions > 0 ORDER BY part, status").map { $0.description }
             return dump
         }
     }

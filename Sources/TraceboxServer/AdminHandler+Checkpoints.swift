@@ -29,9 +29,9 @@ extension AdminHandler {
         let location: RecordLocation
         if let eventID = params.eventID {
             let row = try await row(eventID)
-            location = RecordLocation(segment: UInt64(row.segment), offset: UInt64(row.offset), length: UInt32(row.length))
+            location = row.location
         } else if let pointer = params.record {
-            location = RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length)
+            location = pointer
         } else {
             throw AdminErrorBody.badRequest("name the record: event_id, or record {segment, offset, length}")
         }

@@ -62,7 +62,7 @@ extension AdminHandler {
         let decoder = JSONDecoder()
         func record<T: Decodable>(_ type: T.Type, _ pointer: RecordPointer?) -> T? {
             guard let pointer else { return nil }
-            let location = RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length)
+            let location = pointer
             return (try? log.read(location)).flatMap { try? decoder.decode(T.self, from: Data($0.body)) }
         }
         let attempts = try index.attempts(executionID: execution.executionID)

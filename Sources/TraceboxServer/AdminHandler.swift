@@ -196,7 +196,7 @@ struct AdminHandler: Sendable {
 
     private func record(_ row: EventRow) async throws -> LogRecord {
         let log = log
-        let location = RecordLocation(segment: UInt64(row.segment), offset: UInt64(row.offset), length: UInt32(row.length))
+        let location = row.location
         let record = try await queue.run { try log.read(location) }
         guard Hex.encode(record.bodySHA256) == row.payloadHash else {
             throw AdminErrorBody(code: "integrity", message: "the stored payload does not match its recorded hash")

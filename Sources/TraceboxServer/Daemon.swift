@@ -229,7 +229,7 @@ private struct Watched: Service {
 
     func run() async throws {
         if let rebuild, !rebuild.isDone {
-            try? await cancelWhenGracefulShutdown { await rebuild.wait() }
+            await cancelWhenGracefulShutdown { await rebuild.wait() }
             guard rebuild.isDone, !Task.isShuttingDownGracefully else { return }
         }
         try await watch.running(name) {

@@ -91,9 +91,3 @@ extension Router {
         return candidates.filter { $0.matches(source: event.sourceSystem, eventType: event.eventType, payload: parsed()) }
     }
 }
-
-extension EventRow {
-    var location: RecordLocation {
-        RecordLocation(segment: UInt64(segment), offset: UInt64(offset), length: UInt32(length))
-    }
-}

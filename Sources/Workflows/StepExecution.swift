@@ -240,7 +240,7 @@ struct StepExecution: Sendable {
                 output = known
             } else {
                 guard let pointer = previous.outputRecord else { continue }
-                let record = try await log.load(RecordLocation(segment: pointer.segment, offset: pointer.offset, length: pointer.length))
+                let record = try await log.load(pointer)
                 guard let recorded = try decoder.decode(RecordedOutput.self, from: Data(record.body)).output else { continue }
                 output = recorded
                 memory.outputs[previous.stepName] = recorded

@@ -58,17 +58,45 @@ public struct ExecutionSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// Where a trace record is in the log (segment, offset, length), so its full content can
-/// be read back.
-public struct RecordPointer: Codable, Sendable, Equatable {
+/// Where a record is in the log: its partition, its segment (named by that segment's first
+/// sequence number), the byte offset of its frame in the segment, and the frame's length.
+/// Enough for one positioned read or one ranged GET. The log calls it `RecordLocation`.
+///
+/// The partition is 0 on the single box (partition 0 of a one-partition log,
+/// `docs/architecture.md`), and a pointer into partition 0 is written without it, so
+/// records and answers made before partitions existed read the same and stay byte for byte
+/// what they were.
+public struct RecordPointer: Codable, Sendable, Hashable {
+    public var partition: UInt32
     public var segment: UInt64
     public var offset: UInt64
     public var length: UInt32
 
-    public init(segment: UInt64, offset: UInt64, length: UInt32) {
+    public init(partition: UInt32 = 0, segment: UInt64, offset: UInt64, length: UInt32) {
+        self.partition = partition
         self.segment = segment
         self.offset = offset
         self.length = length
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case partition, segment, offset, length
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        partition = try container.decodeIfPresent(UInt32.self, forKey: .partition) ?? 0
+        segment = try container.decode(UInt64.self, forKey: .segment)
+        offset = try container.decode(UInt64.self, forKey: .offset)
+        length = try container.decode(UInt32.self, forKey: .length)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        if partition != 0 { try container.encode(partition, forKey: .partition) }
+        try container.encode(segment, forKey: .segment)
+        try container.encode(offset, forKey: .offset)
+        try container.encode(length, forKey: .length)
     }
 }
 

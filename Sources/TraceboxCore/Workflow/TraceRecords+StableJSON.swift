@@ -148,6 +148,7 @@ extension RecordPointer: StableJSONWritable {
         writer.object { json in
             json.member("length", length)
             json.member("offset", offset)
+            if partition != 0 { json.member("partition", partition) }
             json.member("segment", segment)
         }
     }
