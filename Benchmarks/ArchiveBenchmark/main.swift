@@ -51,7 +51,7 @@ let seconds = Date().timeIntervalSince(started)
 let catalogBytes = try FileManager.default.contentsOfDirectory(atPath: work + "/archive")
     .reduce(0) { $0 + SegmentDirectory.fileSize(work + "/archive/" + $1) }
 
-log.attach(archive: ArchiveReader(index: index, store: store))
+log.reader.attach(ArchiveReader(index: index, store: store))
 let rows = try index.allEvents().filter { $0.storageTier == "archived" }
 var latencies: [Double] = []
 for _ in 0..<1000 {

@@ -6,9 +6,9 @@ import TraceIndex
 
 /// Reads records of archived segments: the index says which object and byte range, one
 /// ranged GET fetches the frame, and the segment's dictionaries come from the index, so
-/// one request is all a payload costs. Attached to the log (`SegmentLog.attach(archive:)`),
+/// one request is all a payload costs. Attached to the log (`LogReader.attach`),
 /// it serves every reader of the log: payloads, traces, replay.
-public final class ArchiveReader: ArchivedRecords {
+public final class ArchiveReader: RecordSource {
     let index: TraceIndex
     let store: ArchiveStore
     let restoreDays: Int

@@ -11,7 +11,7 @@ import TraceboxCore
 /// accepts it (2xx, or an SMTP server's acceptance). Receivers' secrets (the Slack webhook
 /// URL, the PagerDuty routing key) are read from the settings when sending, never stored.
 public struct Outbox: Sendable {
-    let log: SegmentLog
+    let log: any RecordReading
     let index: TraceIndex
     let client: HTTPClient
     let settings: MonitoringSettings
@@ -23,7 +23,7 @@ public struct Outbox: Sendable {
     /// Appends the outbox's records and hands their index changes over.
     let traces: TraceWriter
 
-    public init(log: SegmentLog, index: TraceIndex, client: HTTPClient, settings: MonitoringSettings, clock: any WallClock,
+    public init(log: any TraceLog, index: TraceIndex, client: HTTPClient, settings: MonitoringSettings, clock: any WallClock,
                 indexCatchUp: any IndexCatchUp, decoded: DecodedChanges? = nil, logger: Logger) {
         self.indexCatchUp = indexCatchUp
         traces = TraceWriter(log: log, clock: clock, decoded: decoded)

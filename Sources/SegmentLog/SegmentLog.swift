@@ -4,10 +4,29 @@ import Logging
 import Synchronization
 import TraceboxCore
 
-/// Records of segments that are no longer on local disk (the S3 archive).
-public protocol ArchivedRecords: Sendable {
-    /// The record at `location`, or nil when its segment is not archived. Blocks while it fetches.
-    func read(_ location: RecordLocation) throws -> LogRecord?
+/// The write side of the log for trace records: what `TraceWriter` and the checkpoint
+/// service append through. `SegmentLog` is the single box's; a cluster node's appends a
+/// partition's records to its PostgreSQL tail in the transaction that checks its lease.
+public protocol TraceAppending: Sendable {
+    /// Appends trace records in one commit, in this order; returns once all are durable.
+    /// `onDurable` runs with the receipts before a follower of the log can see the commit.
+    func append(traces records: [(metadata: TraceMetadata, body: [UInt8])],
+                onDurable: (@Sendable ([AppendReceipt]) -> Void)?) async throws -> [AppendReceipt]
+    /// The end of durable data and the next sequence number.
+    var committed: (end: LogCursor, nextSequence: UInt64) { get }
+}
+
+extension TraceAppending {
+    /// Appends a trace record; returns once it is durable.
+    public func append(trace metadata: TraceMetadata, body: [UInt8]) async throws -> AppendReceipt {
+        try await append(traces: [(metadata, body)], onDurable: nil)[0]
+    }
+
+    /// Appends a trace record whose body is `body` as JSON (sorted keys, so equal records
+    /// have equal bytes); returns once it is durable.
+    public func append(trace metadata: TraceMetadata, json body: some Encodable) async throws -> AppendReceipt {
+        try await append(trace: metadata, body: try SegmentLog.traceJSON(body))
+    }
 }
 
 /// The append-only segment log: the canonical store of every event and trace record.
@@ -15,8 +34,9 @@ public protocol ArchivedRecords: Sendable {
 /// `append` returns only once the record is durable (written and `fdatasync`ed), with its
 /// sequence number and location. Many concurrent appenders share one sync (group commit).
 /// Appenders hash and compress their own bodies, so that work runs in parallel and the
-/// single writer only frames, writes and syncs.
-public final class SegmentLog: Sendable {
+/// single writer only frames, writes and syncs. Reads go through its `reader` (a
+/// `LogReader`: local segments, then the archive), which the log also answers for.
+public final class SegmentLog: TraceAppending, RecordReading {
     public let directory: String
     public let options: LogOptions
     public let recovery: RecoveryReport
@@ -24,8 +44,8 @@ public final class SegmentLog: Sendable {
     private let dictionaries: SourceDictionaries
     private let zstd: Zstd
     private let clock: any WallClock
-    private let readers: SegmentReaderCache
-    private let archive = Mutex<(any ArchivedRecords)?>(nil)
+    /// The read side: local segment files, then the sources attached (the archive).
+    public let reader: LogReader
     private let logger: Logger
     /// Yields after every commit (coalesced): what a follower of the log, such as the index, awaits.
     public let commits: AsyncStream<Void>
@@ -44,7 +64,7 @@ public final class SegmentLog: Sendable {
         self.zstd = zstd
         self.clock = clock
         self.logger = logger
-        self.readers = SegmentReaderCache(directory: directory, zstd: zstd, level: options.compressionLevel)
+        self.reader = LogReader(directory: directory, zstd: zstd, level: options.compressionLevel)
     }
 
     /// Opens (creating if needed) the log in `directory`, recovering from a crash: a torn
@@ -163,17 +183,6 @@ public final class SegmentLog: Sendable {
         }
     }
 
-    /// Appends a trace record; returns once it is durable.
-    public func append(trace metadata: TraceMetadata, body: [UInt8]) async throws -> AppendReceipt {
-        try await append(traces: [(metadata, body)])[0]
-    }
-
-    /// Appends a trace record whose body is `body` as JSON (sorted keys, so equal records
-    /// have equal bytes); returns once it is durable.
-    public func append(trace metadata: TraceMetadata, json body: some Encodable) async throws -> AppendReceipt {
-        try await append(trace: metadata, body: try Self.traceJSON(body))
-    }
-
     /// A trace record's body as the log stores it: JSON with sorted keys, so equal records
     /// have equal bytes.
     public static func traceJSON(_ body: some Encodable) throws -> [UInt8] {
@@ -206,50 +215,12 @@ public final class SegmentLog: Sendable {
         }
     }
 
-    /// Reads one record by location: one positioned read of the frame, checked end to end.
-    /// A record whose segment has been archived is read from the archive instead (one
-    /// ranged GET), when one is attached.
     public func read(_ location: RecordLocation) throws -> LogRecord {
-        do {
-            return try readers.read(location)
-        } catch {
-            return try readArchived(location, localError: error)
-        }
+        try reader.read(location)
     }
 
-    /// Reads one record like `read`, for async callers (the workflow engine): a record of a
-    /// local segment is read at once (one positioned read), one of an archived segment on a
-    /// dispatch thread, so a fetch from S3 never holds one of the few cooperative threads.
     public func load(_ location: RecordLocation) async throws -> LogRecord {
-        do {
-            return try readers.read(location)
-        } catch {
-            guard archive.withLock({ $0 }) != nil else { throw error }
-            return try await Self.archiveReads.run { try self.readArchived(location, localError: error) }
-        }
-    }
-
-    /// The record from the archive, when its segment has left the box; else `localError`
-    /// (what reading the local segment said).
-    private func readArchived(_ location: RecordLocation, localError: any Error) throws -> LogRecord {
-        let path = directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment)
-        guard let archive = archive.withLock({ $0 }), !FileManager.default.fileExists(atPath: path),
-              let record = try archive.read(location) else { throw localError }
-        return record
-    }
-
-    /// Where `load` fetches archived records: a thread per fetch in progress (a labelled
-    /// concurrent queue, not the global one, whose threads libdispatch caps near the core count).
-    private static let archiveReads = DispatchQueue(label: "tracebox-archive-reads", attributes: .concurrent)
-
-    /// Where records of archived segments are read from.
-    public func attach(archive: any ArchivedRecords) {
-        self.archive.withLock { $0 = archive }
-    }
-
-    /// Forgets segments that have left the box (closes their open readers).
-    public func forget(segments: [UInt64]) {
-        segments.forEach(readers.evict)
+        try await reader.load(location)
     }
 
     /// The end of durable data and the next sequence number. Everything before `end` is

@@ -7,11 +7,11 @@ import TraceboxCore
 /// changes in the index (`IndexChange.of`, the one mapping) is handed to the index follower
 /// as well (`decoded`), so it need not read the record back and decode it.
 public struct TraceWriter: Sendable {
-    public let log: SegmentLog
+    public let log: any TraceAppending
     public let clock: any WallClock
     public let decoded: DecodedChanges?
 
-    public init(log: SegmentLog, clock: any WallClock, decoded: DecodedChanges?) {
+    public init(log: any TraceAppending, clock: any WallClock, decoded: DecodedChanges?) {
         self.log = log
         self.clock = clock
         self.decoded = decoded
@@ -44,7 +44,7 @@ public struct TraceWriter: Sendable {
                                      recordedAt: recordedAt),
              body: try record.body.json())
         }
-        guard let decoded else { return try await log.append(traces: encoded) }
+        guard let decoded else { return try await log.append(traces: encoded, onDurable: nil) }
         // Handed over as soon as the records are durable, before the follower hears of them.
         let handOver: @Sendable ([AppendReceipt]) -> Void = { receipts in
             for (record, receipt) in zip(records, receipts) {

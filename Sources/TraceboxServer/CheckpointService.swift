@@ -30,7 +30,7 @@ final class CheckpointService: Service {
     let settings: CheckpointSettings
     let keyPath: String
     let index: TraceIndex
-    let log: SegmentLog
+    let log: any TraceAppending
     let directory: String
     let interval: Duration
     let indexCatchUp: any IndexCatchUp
@@ -52,7 +52,7 @@ final class CheckpointService: Service {
     /// One checkpoint at a time (the timer and an admin request may ask together).
     private let signing = AsyncSerial()
 
-    init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: SegmentLog, outbox: Outbox,
+    init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: any TraceAppending, outbox: Outbox,
          bucket: (store: ArchiveStore, policy: ArchivePolicy)?, clock: any WallClock,
          indexCatchUp: any IndexCatchUp, logger: Logger) throws {
         keyPath = settings.keyFile ?? dataDirectory + "/checkpoint.key"

@@ -128,14 +128,14 @@ public enum Daemon {
         let monitoring = MonitoringService(monitor: monitor, interval: alerts.checkInterval, logger: logger)
         let archiveStore = configuration.archive.store()
         if let archiveStore {
-            log.attach(archive: ArchiveReader(index: index, store: archiveStore))
+            log.reader.attach(ArchiveReader(index: index, store: archiveStore))
         }
         let archive = ArchiveService(
             job: archiveStore.map {
                 ArchiveJob(segmentDirectory: configuration.segmentDirectory, catalogDirectory: configuration.catalogDirectory,
                            index: index, store: $0, policy: configuration.archive.policy, clock: clock, logger: logger,
                            removed: { segments in
-                               log.forget(segments: segments)
+                               log.reader.forget(segments: segments)
                                segments.forEach(follower.forget)
                            })
             },

@@ -27,7 +27,7 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable {
 /// source is never contacted), and creates and cancels bulk replay jobs.
 public struct Replayer: Sendable {
     let index: TraceIndex
-    let log: SegmentLog
+    let log: any RecordReading
     let catalog: WorkflowCatalog
     let traces: TraceWriter
     let clock: any WallClock

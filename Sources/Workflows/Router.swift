@@ -15,7 +15,7 @@ import WorkflowDefinitions
 /// a restart such events are looked at again and, with the same workflows, match nothing again.
 final class Router: Sendable {
     let index: TraceIndex
-    let log: SegmentLog
+    let log: any RecordReading
     let catalog: WorkflowCatalog
     let traces: TraceWriter
     let clock: any WallClock
@@ -23,7 +23,7 @@ final class Router: Sendable {
     let handOver: ExecutionHandOver
     private let position = Mutex<UInt64?>(nil)
 
-    init(index: TraceIndex, log: SegmentLog, catalog: WorkflowCatalog, traces: TraceWriter, clock: any WallClock, batchSize: Int,
+    init(index: TraceIndex, log: any RecordReading, catalog: WorkflowCatalog, traces: TraceWriter, clock: any WallClock, batchSize: Int,
          handOver: ExecutionHandOver) {
         self.index = index
         self.log = log
@@ -80,7 +80,7 @@ final class Router: Sendable {
 extension Router {
     /// The workflows of `candidates` that `event` triggers. The payload is read and parsed
     /// only when a condition needs it, and then once for all of them.
-    static func workflows(_ candidates: [WorkflowDefinition], triggeredBy event: EventRow, log: SegmentLog) -> [WorkflowDefinition] {
+    static func workflows(_ candidates: [WorkflowDefinition], triggeredBy event: EventRow, log: any RecordReading) -> [WorkflowDefinition] {
         var payload: Any??
         func parsed() -> Any? {
             if let payload { return payload }

@@ -10,7 +10,7 @@ import WorkflowDefinitions
 /// else happens, so a crash at any point leaves a trace the engine resumes from.
 struct StepExecution: Sendable {
     let index: TraceIndex
-    let log: SegmentLog
+    let log: any RecordReading
     let traces: TraceWriter
     let runner: StepRunner
     /// What the creator of a new execution knew of it, instead of the first index read.

@@ -46,7 +46,7 @@ public final class WorkflowEngine: Sendable {
     /// last looked for, and with which workflows (see `launchDue`).
     private let beyondChecked = Mutex<(at: ContinuousClock.Instant, generation: Int)?>(nil)
 
-    public init(log: SegmentLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
+    public init(log: any TraceLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 indexCatchUp: any IndexCatchUp, bell: EngineBell = EngineBell(), decodedChanges: DecodedChanges? = nil,

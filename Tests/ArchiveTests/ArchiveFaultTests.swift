@@ -48,7 +48,7 @@ struct ArchiveFaultTests {
             #expect(try second.segmentsArchived == 1 && proxy.injected() == injected + 3)
             #expect(try harness.localSegments().count == 1)
             #expect(try harness.s3().listObjects(prefix: "segments/").count == 2)
-            harness.log.attach(archive: ArchiveReader(index: harness.index, store: harness.store()))
+            harness.log.reader.attach(ArchiveReader(index: harness.index, store: harness.store()))
             #expect(try harness.everyRecordReadsBack())
         }
     }
@@ -97,7 +97,7 @@ struct ArchiveFaultTests {
             _ = try harness.job(policy: onePerObject).run()
             #expect(Set(try harness.s3().listObjects(prefix: "catalogs/segments/").map(\.key)) == Set(catalogs))
 
-            harness.log.attach(archive: ArchiveReader(index: harness.index, store: harness.store()))
+            harness.log.reader.attach(ArchiveReader(index: harness.index, store: harness.store()))
             #expect(try harness.everyRecordReadsBack())
             let audit = ArchiveAudit.verify(store: harness.store(), prefix: "segments/", localPaths: [harness.segmentDirectory])
             #expect(audit.intact && audit.segments == 5, "\(String(describing: audit.failure))")

@@ -60,7 +60,7 @@ final class ArchiveHarness {
         ArchiveJob(segmentDirectory: segmentDirectory, catalogDirectory: catalogDirectory, index: index,
                    store: store(endpoint: endpoint), policy: policy ?? self.policy(), clock: clock, logger: Support.quietLogger,
                    removed: { [log, follower] in
-                       log.forget(segments: $0)
+                       log.reader.forget(segments: $0)
                        $0.forEach(follower.forget)
                    })
     }

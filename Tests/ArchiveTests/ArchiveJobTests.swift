@@ -38,7 +38,7 @@ struct ArchiveJobTests {
             #expect(after["archived_records"]!.count > 120 && after["archived_dictionaries"]!.count > 0)
 
             // Every payload and trace record comes back byte-identical, archived ones by ranged GET.
-            harness.log.attach(archive: ArchiveReader(index: harness.index, store: harness.store()))
+            harness.log.reader.attach(ArchiveReader(index: harness.index, store: harness.store()))
             #expect(try harness.everyRecordReadsBack())
 
             // The audit checks the objects and the chain into the local segments.
@@ -84,7 +84,7 @@ struct ArchiveJobTests {
             // Uploaded straight to Glacier: verified by S3's ETag, since it cannot be read back.
             let report = try harness.job(policy: harness.policy(storageClass: "GLACIER")).run()
             #expect(report.segmentsArchived == 1)
-            harness.log.attach(archive: ArchiveReader(index: harness.index, store: harness.store()))
+            harness.log.reader.attach(ArchiveReader(index: harness.index, store: harness.store()))
             let first = try #require(harness.written.first)
             do {
                 _ = try harness.log.read(first.location)
@@ -110,7 +110,7 @@ struct ArchiveJobTests {
             #expect(report.segmentsArchived == 3 && report.objectsUploaded == 1 && report.bytesUploaded > 12_000_000)
             let key = try #require(try harness.s3().listObjects(prefix: "segments/").first?.key)
             #expect(try harness.s3().headObject(key: key)?.etag?.hasSuffix("-3\"") == true)
-            harness.log.attach(archive: ArchiveReader(index: harness.index, store: harness.store()))
+            harness.log.reader.attach(ArchiveReader(index: harness.index, store: harness.store()))
             #expect(try harness.everyRecordReadsBack())
         }
     }
