@@ -8,6 +8,9 @@ import Transparency
 /// query the daemon and CLI need. The schema comes from `schema.sql` at the repository root.
 public final class TraceIndex: Sendable {
     public let path: String
+    /// Whether this open made a new index file: none was there, or the one there was too old
+    /// or too new to migrate and was deleted. The log is then applied from its start.
+    public let isNew: Bool
     let pool: DatabasePool
     /// SQL statements run on any connection since open, when counting (nil otherwise).
     private let statements: StatementCounter?
@@ -30,6 +33,7 @@ public final class TraceIndex: Sendable {
     public init(path: String, countingStatements: Bool = false) throws {
         self.path = path
         try Self.discardIfOtherSchema(path: path)
+        isNew = !FileManager.default.fileExists(atPath: path)
         let counter = countingStatements ? StatementCounter() : nil
         statements = counter
         var configuration = GRDB.Configuration()

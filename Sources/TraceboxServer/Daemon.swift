@@ -82,11 +82,15 @@ public enum Daemon {
             follower.readAhead = true
             return follower
         }()
-        // An index that holds nothing of a log that holds records (the first start after an
-        // index too old to migrate was set aside, or a lost index) is rebuilt in the
-        // background: the listener opens at once, dedup answered from the log's keys.
+        // A new index of a log that holds records (the first start after an index too old to
+        // migrate was set aside, or a lost index), or an empty one with a long log to apply
+        // (a daemon stopped in such a rebuild before its first batch), is rebuilt in the
+        // background: the listener opens at once, dedup answered from the log's keys. An
+        // empty index behind a short log (a crash before the first apply) is caught up first,
+        // like any other, so every acknowledged event is searchable before the next request.
         let rebuild: IndexRebuild?
-        if try index.position() == nil, log.committed.nextSequence > 1 {
+        let records = log.committed.nextSequence - 1
+        if try records > 0 && (index.isNew || (index.position() == nil && records > IndexRebuild.foregroundLimit)) {
             let started = ContinuousClock.now
             gate.preload(try DedupScan.keys(segmentDirectory: configuration.segmentDirectory,
                                             catalogDirectory: configuration.catalogDirectory))

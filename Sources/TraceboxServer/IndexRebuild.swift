@@ -7,6 +7,9 @@ import Synchronization
 /// index has applied `target`, and admin requests other than `status` are answered
 /// `index_rebuilding` with the progress.
 final class IndexRebuild: Sendable {
+    /// An empty index behind at most this many records is caught up before the listener
+    /// opens (about a tenth of a second of applying) rather than in the background.
+    static let foregroundLimit: UInt64 = 10_000
     /// The log's last sequence when the rebuild began: done once the index has applied it.
     let target: UInt64
     private struct State {
