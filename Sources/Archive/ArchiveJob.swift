@@ -45,7 +45,7 @@ public final class ArchiveJob: Sendable {
 
     let segmentDirectory: String
     let catalogDirectory: String
-    let index: TraceIndex
+    let index: any ArchiveIndex & IndexApplying
     let store: ArchiveStore
     let policy: ArchivePolicy
     let clock: any WallClock
@@ -53,7 +53,7 @@ public final class ArchiveJob: Sendable {
     /// Told which segments left the box, so open readers of them are closed.
     let removed: @Sendable ([UInt64]) -> Void
 
-    public init(segmentDirectory: String, catalogDirectory: String, index: TraceIndex, store: ArchiveStore,
+    public init(segmentDirectory: String, catalogDirectory: String, index: any ArchiveIndex & IndexApplying, store: ArchiveStore,
                 policy: ArchivePolicy, clock: any WallClock = SystemWallClock(),
                 logger: Logger = Logger(label: "tracebox.archive"), removed: @escaping @Sendable ([UInt64]) -> Void = { _ in }) {
         self.segmentDirectory = segmentDirectory
@@ -125,7 +125,7 @@ public final class ArchiveJob: Sendable {
     func eligibleSegments() throws(ArchiveError) -> [(path: String, bytes: Int)] {
         do {
             let local = try SegmentDirectory.segments(in: segmentDirectory)
-            guard let applied = try index.position()?.lastSequence else { return [] }
+            guard let applied = try index.position(partition: 0)?.lastSequence else { return [] }
             let cutoff = clock.now().addingTimeInterval(-Double(policy.hotAge.components.seconds))
             var eligible: [(path: String, bytes: Int)] = []
             for segment in local.dropLast() {

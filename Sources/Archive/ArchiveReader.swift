@@ -9,13 +9,13 @@ import TraceIndex
 /// one request is all a payload costs. Attached to the log (`LogReader.attach`),
 /// it serves every reader of the log: payloads, traces, replay.
 public final class ArchiveReader: RecordSource {
-    let index: TraceIndex
+    let index: any ArchiveIndex
     let store: ArchiveStore
     let restoreDays: Int
     private let zstd = Zstd()
     private let dictionaries = Mutex<[UInt64: [UInt32: ZstdDictionary]]>([:])
 
-    public init(index: TraceIndex, store: ArchiveStore, restoreDays: Int = 7) {
+    public init(index: any ArchiveIndex, store: ArchiveStore, restoreDays: Int = 7) {
         self.index = index
         self.store = store
         self.restoreDays = restoreDays

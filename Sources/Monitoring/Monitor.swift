@@ -9,7 +9,7 @@ import TraceboxCore
 /// open, which DLQ entries were reported, which week was summarised) is in the outbox's own
 /// records, so restarts neither repeat nor lose a notification.
 public struct Monitor: Sendable {
-    public let index: TraceIndex
+    public let index: any MonitoringIndex
     public let outbox: Outbox
     public let settings: MonitoringSettings
     public let clock: any WallClock
@@ -17,7 +17,7 @@ public struct Monitor: Sendable {
     /// The PagerDuty `dedup_key` of the failure-rate rule: one incident, however long it fires.
     public static let failureRateKey = "tracebox/failure-rate"
 
-    public init(index: TraceIndex, outbox: Outbox, settings: MonitoringSettings, clock: any WallClock, logger: Logger) {
+    public init(index: any MonitoringIndex, outbox: Outbox, settings: MonitoringSettings, clock: any WallClock, logger: Logger) {
         self.index = index
         self.outbox = outbox
         self.settings = settings

@@ -12,7 +12,7 @@ import TraceboxCore
 /// URL, the PagerDuty routing key) are read from the settings when sending, never stored.
 public struct Outbox: Sendable {
     let log: any RecordReading
-    let index: TraceIndex
+    let index: any MonitoringIndex
     let client: HTTPClient
     let settings: MonitoringSettings
     let clock: any WallClock
@@ -23,7 +23,7 @@ public struct Outbox: Sendable {
     /// Appends the outbox's records and hands their index changes over.
     let traces: TraceWriter
 
-    public init(log: any TraceLog, index: TraceIndex, client: HTTPClient, settings: MonitoringSettings, clock: any WallClock,
+    public init(log: any TraceLog, index: any MonitoringIndex, client: HTTPClient, settings: MonitoringSettings, clock: any WallClock,
                 indexCatchUp: any IndexCatchUp, decoded: DecodedChanges? = nil, logger: Logger) {
         self.indexCatchUp = indexCatchUp
         traces = TraceWriter(log: log, clock: clock, decoded: decoded)

@@ -2,22 +2,22 @@ import Foundation
 import GRDB
 import TraceboxCore
 
+/// Which due executions one query reads.
+public enum DueGroup: Sendable, Equatable {
+    /// Those of `workflowID` waiting at step `step`.
+    case step(workflowID: String, step: Int)
+    /// Those of `workflowID` waiting at step `fromStep` or later (an older version had
+    /// more steps than the one in force).
+    case beyond(workflowID: String, fromStep: Int)
+    /// Those of any workflow not in `workflowIDs` (removed from the configuration): a
+    /// scan of the whole queue, which the engine runs rarely.
+    case otherThan(workflowIDs: [String])
+}
+
 /// The engine's queue, read one step of one workflow at a time (`executions_due_by_step`),
 /// so that what a scheduling pass reads is bounded by what it can start, not by the backlog:
 /// a pass reads no rows at all for a step whose destination is full.
 extension TraceIndex {
-    /// Which due executions one query reads.
-    public enum DueGroup: Sendable, Equatable {
-        /// Those of `workflowID` waiting at step `step`.
-        case step(workflowID: String, step: Int)
-        /// Those of `workflowID` waiting at step `fromStep` or later (an older version had
-        /// more steps than the one in force).
-        case beyond(workflowID: String, fromStep: Int)
-        /// Those of any workflow not in `workflowIDs` (removed from the configuration): a
-        /// scan of the whole queue, which the engine runs rarely.
-        case otherThan(workflowIDs: [String])
-    }
-
     /// Up to `limit` executions of `group` due at `now`, earliest first, leaving out those in
     /// `excluding` (in flight: they stay due until they finish) before they are decoded; and
     /// how many rows were looked at.

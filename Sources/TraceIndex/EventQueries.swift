@@ -123,7 +123,7 @@ extension TraceIndex {
             sql = "SELECT * FROM events \(whereClause) \(order)"
         }
         _ = arguments.append(contentsOf: [query.limit + 1])
-        let rows = try read { db in try EventRow.fetchAll(db, sql: sql, arguments: arguments) }
+        let rows = try read { db in try StoredEvent.fetchAll(db, sql: sql, arguments: arguments).map(\.event) }
         let page = Array(rows.prefix(query.limit))
         let next = rows.count > query.limit ? page.last.map { EventCursor(receivedAt: $0.receivedAt, sequence: $0.sequence) } : nil
         return EventPage(events: page, nextCursor: next)
@@ -137,7 +137,7 @@ extension TraceIndex {
     }
 
     static func event(_ id: String, _ db: Database) throws -> EventRow? {
-        try EventRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [StoredID.value(id)])
+        try StoredEvent.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [StoredID.value(id)])?.event
     }
 
     /// The event already stored for a source's dedup key, if any.
@@ -161,6 +161,6 @@ extension TraceIndex {
 
     /// Every event row in sequence order (for comparisons and exports).
     public func allEvents() throws -> [EventRow] {
-        try read { db in try EventRow.fetchAll(db, sql: "SELECT * FROM events ORDER BY sequence") }
+        try read { db in try StoredEvent.fetchAll(db, sql: "SELECT * FROM events ORDER BY sequence").map(\.event) }
     }
 }

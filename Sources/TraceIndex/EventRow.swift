@@ -8,7 +8,7 @@ import TraceboxCore
 /// Event ids and payload hashes are text everywhere else, but stored as blobs (16 and 32
 /// bytes instead of 36 and 64 characters): they are the widest columns, and the event id
 /// is indexed too. `StoredID` and `StoredHash` convert at the database boundary.
-public struct EventRow: Sendable, Equatable, FetchableRecord {
+public struct EventRow: Sendable, Equatable {
     public var sequence: Int64
     public var eventID: String
     public var sourceSystem: String
@@ -45,27 +45,26 @@ public struct EventRow: Sendable, Equatable, FetchableRecord {
         self.storageTier = storageTier
     }
 
-    public init(row: Row) throws {
-        sequence = row["sequence"]
-        eventID = StoredID.text(row["event_id"])
-        sourceSystem = row["source_system"]
-        eventType = row["event_type"]
-        payloadHash = StoredHash.text(row["payload_hash"])
-        payloadBytes = row["payload_bytes"]
-        receivedAt = StoredTime.text(row["received_at"])
-        processingStatus = row["processing_status"]
-        statusReason = row["status_reason"]
-        dedupKey = row["dedup_key"]
-        segment = row["segment"]
-        offset = row["offset"]
-        length = row["length"]
-        storageTier = row["storage_tier"]
-        partition = UInt32(row["part"] as Int64? ?? 0)
-    }
-
     /// Where the event's record is in the log.
     public var location: RecordLocation {
         RecordLocation(partition: partition, segment: UInt64(segment), offset: UInt64(offset), length: UInt32(length))
+    }
+}
+
+/// An `events` row as GRDB reads it: the decoding stays inside the index, so no GRDB type
+/// is in the index's public interface.
+struct StoredEvent: FetchableRecord {
+    let event: EventRow
+
+    init(row: Row) {
+        var event = EventRow(
+            sequence: row["sequence"], eventID: StoredID.text(row["event_id"]), sourceSystem: row["source_system"],
+            eventType: row["event_type"], payloadHash: StoredHash.text(row["payload_hash"]), payloadBytes: row["payload_bytes"],
+            receivedAt: StoredTime.text(row["received_at"]), processingStatus: row["processing_status"],
+            statusReason: row["status_reason"], dedupKey: row["dedup_key"], segment: row["segment"], offset: row["offset"],
+            length: row["length"], storageTier: row["storage_tier"])
+        event.partition = UInt32(row["part"] as Int64? ?? 0)
+        self.event = event
     }
 }
 

@@ -49,8 +49,8 @@ extension TraceIndex {
             try Self.forEachChunk(of: Array(asked.values), max: 512) { slice in
                 let marks = Self.marks(slice.count)
                 let arguments = StatementArguments(slice.map(StoredID.value))
-                let events = try EventRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id IN (\(marks))"),
-                                                   arguments: arguments)
+                let events = try StoredEvent.fetchAll(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id IN (\(marks))"),
+                                                      arguments: arguments).map(\.event)
                 for event in events { facts[asked[event.eventID] ?? event.eventID] = ReplayFacts(event: event, executions: []) }
                 let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                     SELECT event_id, execution_id, workflow_id, workflow_version, status FROM executions

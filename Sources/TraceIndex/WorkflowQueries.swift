@@ -20,8 +20,8 @@ extension TraceIndex {
     /// Events after `sequence`, oldest first: what the router has still to route.
     public func events(after sequence: UInt64, limit: Int) throws -> [EventRow] {
         try read { db in
-            try EventRow.fetchAll(db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
-                                  arguments: [Int64(sequence), limit])
+            try StoredEvent.fetchAll(db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                                     arguments: [Int64(sequence), limit]).map(\.event)
         }
     }
 

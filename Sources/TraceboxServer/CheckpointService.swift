@@ -29,7 +29,7 @@ final class CheckpointService: Service {
     var verifier: NoteVerifier { signer.verifier }
     let settings: CheckpointSettings
     let keyPath: String
-    let index: TraceIndex
+    let index: any TreeIndex
     let log: any TraceAppending
     let directory: String
     let interval: Duration
@@ -52,7 +52,7 @@ final class CheckpointService: Service {
     /// One checkpoint at a time (the timer and an admin request may ask together).
     private let signing = AsyncSerial()
 
-    init(settings: CheckpointSettings, dataDirectory: String, index: TraceIndex, log: any TraceAppending, outbox: Outbox,
+    init(settings: CheckpointSettings, dataDirectory: String, index: any TreeIndex, log: any TraceAppending, outbox: Outbox,
          bucket: (store: ArchiveStore, policy: ArchivePolicy)?, clock: any WallClock,
          indexCatchUp: any IndexCatchUp, logger: Logger) throws {
         keyPath = settings.keyFile ?? dataDirectory + "/checkpoint.key"

@@ -15,7 +15,7 @@ import TraceboxCore
 /// Until a batch's replays are in the index, its events are kept here (`launched`): no other
 /// pass or job takes them, and they count as in flight for their job, so the limits hold.
 final class JobFeeder: Sendable {
-    let index: TraceIndex
+    let index: any WorkflowIndex
     let replayer: Replayer
     let clock: any WallClock
     let logger: Logger
@@ -23,7 +23,7 @@ final class JobFeeder: Sendable {
     /// Per job, the events of its batches launched whose replays are not in the index yet.
     private let launched = Mutex<[String: Set<String>]>([:])
 
-    init(index: TraceIndex, replayer: Replayer, clock: any WallClock, logger: Logger) {
+    init(index: any WorkflowIndex, replayer: Replayer, clock: any WallClock, logger: Logger) {
         self.index = index
         self.replayer = replayer
         self.clock = clock

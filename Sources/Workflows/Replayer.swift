@@ -26,7 +26,7 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable {
 /// Resubmits stored events to the workflows in force now, as if they had just arrived (the
 /// source is never contacted), and creates and cancels bulk replay jobs.
 public struct Replayer: Sendable {
-    let index: TraceIndex
+    let index: any WorkflowIndex
     let log: any RecordReading
     let catalog: WorkflowCatalog
     let traces: TraceWriter

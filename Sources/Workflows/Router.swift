@@ -14,7 +14,7 @@ import WorkflowDefinitions
 /// batch for nothing); its progress is kept in memory and covered by the next record. After
 /// a restart such events are looked at again and, with the same workflows, match nothing again.
 final class Router: Sendable {
-    let index: TraceIndex
+    let index: any WorkflowIndex
     let log: any RecordReading
     let catalog: WorkflowCatalog
     let traces: TraceWriter
@@ -23,7 +23,7 @@ final class Router: Sendable {
     let handOver: ExecutionHandOver
     private let position = Mutex<UInt64?>(nil)
 
-    init(index: TraceIndex, log: any RecordReading, catalog: WorkflowCatalog, traces: TraceWriter, clock: any WallClock, batchSize: Int,
+    init(index: any WorkflowIndex, log: any RecordReading, catalog: WorkflowCatalog, traces: TraceWriter, clock: any WallClock, batchSize: Int,
          handOver: ExecutionHandOver) {
         self.index = index
         self.log = log
@@ -38,7 +38,7 @@ final class Router: Sendable {
     /// more events may be waiting.
     func routeBatch() async throws -> (created: Int, more: Bool) {
         let start = try position.withLock { position in
-            if position == nil { position = try index.routedThrough() ?? 0 }
+            if position == nil { position = try index.routedThrough(partition: 0) ?? 0 }
             return position!
         }
         let workflows = catalog.workflows

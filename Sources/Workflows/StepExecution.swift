@@ -9,7 +9,7 @@ import WorkflowDefinitions
 /// `step.started`, sends, records `step.finished`. The records go to the log before anything
 /// else happens, so a crash at any point leaves a trace the engine resumes from.
 struct StepExecution: Sendable {
-    let index: TraceIndex
+    let index: any WorkflowIndex
     let log: any RecordReading
     let traces: TraceWriter
     let runner: StepRunner

@@ -17,7 +17,7 @@ import WorkflowDefinitions
 /// most `perDestination` workers and never blocks other workflows (or ingest, which does
 /// not wait for the engine at all).
 public final class WorkflowEngine: Sendable {
-    let index: TraceIndex
+    let index: any WorkflowIndex
     let catalog: WorkflowCatalog
     let settings: EngineSettings
     let clock: any WallClock
@@ -46,7 +46,7 @@ public final class WorkflowEngine: Sendable {
     /// last looked for, and with which workflows (see `launchDue`).
     private let beyondChecked = Mutex<(at: ContinuousClock.Instant, generation: Int)?>(nil)
 
-    public init(log: any TraceLog, index: TraceIndex, catalog: WorkflowCatalog, settings: EngineSettings,
+    public init(log: any TraceLog, index: any WorkflowIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 indexCatchUp: any IndexCatchUp, bell: EngineBell = EngineBell(), decodedChanges: DecodedChanges? = nil,
@@ -152,7 +152,7 @@ public final class WorkflowEngine: Sendable {
         let generation = catalog.generation
         var candidates: [(execution: ExecutionSummary, key: DueBuffer.Key?)] = []
         var scanned = 0
-        func read(_ group: TraceIndex.DueGroup, limit: Int) throws -> [ExecutionSummary] {
+        func read(_ group: DueGroup, limit: Int) throws -> [ExecutionSummary] {
             let (due, rows) = try index.dueExecutions(group, now: nowText, limit: busy.count + limit, excluding: busy)
             scanned += rows
             queueQueries.add(1, ordering: .relaxed)
