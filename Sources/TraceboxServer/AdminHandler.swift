@@ -25,6 +25,20 @@ struct AdminHandler: Sendable {
 
     static let version = "0.1.0"
 
+    /// What is answered while the index is rebuilt in the background: the status, reading
+    /// one event once the rebuild has applied it (until then `index_rebuilding`, not
+    /// `not_found`), and what does not read the index. Everything else would answer from a
+    /// part of the log (a search, a count, a trace missing its later records).
+    static let answeredWhileRebuilding: Set<String> = [
+        AdminMethod.status, AdminMethod.eventsGet, AdminMethod.eventsPayload, AdminMethod.configReload,
+    ]
+
+    /// The answer to a read the index cannot give yet, with the rebuild's progress.
+    func rebuilding(_ rebuild: IndexRebuild) -> AdminErrorBody {
+        let applied = (try? index.position()?.lastSequence) ?? 0
+        return AdminErrorBody(code: "index_rebuilding", message: "the index is being rebuilt from the log: \(applied) of \(rebuild.target) records applied; try again shortly")
+    }
+
     func respond(to line: [UInt8], peerUID: UInt32? = nil) async -> [UInt8] {
         let data = Data(line)
         let envelope: AdminEnvelope
@@ -36,9 +50,8 @@ struct AdminHandler: Sendable {
         }
         let id = envelope.id
         do {
-            if let rebuild, !rebuild.isDone, envelope.method != AdminMethod.status {
-                let applied = (try? index.position()?.lastSequence) ?? 0
-                throw AdminErrorBody(code: "index_rebuilding", message: "the index is being rebuilt from the log: \(applied) of \(rebuild.target) records applied; try again shortly")
+            if let rebuild, !rebuild.isDone, !Self.answeredWhileRebuilding.contains(envelope.method) {
+                throw rebuilding(rebuild)
             }
             switch envelope.method {
             case AdminMethod.status:
@@ -106,6 +119,10 @@ struct AdminHandler: Sendable {
                 throw AdminErrorBody(code: "unknown_method", message: "no method \"\(envelope.method)\"; see docs/admin-protocol.md")
             }
         } catch let error as AdminErrorBody {
+            // An event the rebuild has not reached yet is not missing.
+            if error.code == "not_found", let rebuild, !rebuild.isDone {
+                return encode(AdminResponse<NoParams>(id: id, error: rebuilding(rebuild)))
+            }
             return encode(AdminResponse<NoParams>(id: id, error: error))
         } catch let error as ReplayError {
             return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: error.code.rawValue, message: error.description)))
