@@ -41,7 +41,7 @@ while sequence < Int64(total) {
             sequence: sequence, eventID: UUIDv7.make(unixMilliseconds: UInt64(micros / 1000), using: &generator).uuidString.lowercased(),
             sourceSystem: kind.source, eventType: kind.type, payloadHash: String(repeating: "ab", count: 32),
             payloadBytes: 7384, receivedAt: Timestamp.format(unixMicroseconds: micros),
-            processingStatus: sequence % 20 == 0 ? "failed" : "received", statusReason: nil,
+            processingStatus: sequence % 20 == 0 ? .failed : .received, statusReason: nil,
             dedupKey: UUID().uuidString, segment: 1, offset: sequence * 1500, length: 1500, storageTier: "local"))
     }
     try traceIndex.apply(events: rows, position: IndexPosition(lastSequence: UInt64(sequence),

@@ -1,4 +1,5 @@
 import Foundation
+import TraceboxCore
 
 /// Request ids are echoed back as given: a number or a string (or absent).
 public enum AdminRequestID: Codable, Sendable, Equatable {
@@ -156,7 +157,7 @@ public struct EventSummary: Codable, Sendable, Equatable {
     public var sourceSystem: String
     public var eventType: String
     public var receivedAt: String
-    public var processingStatus: String
+    public var processingStatus: ProcessingStatus
     public var statusReason: String?
     public var dedupKey: String?
     public var payloadHash: String
@@ -193,7 +194,7 @@ public struct EventSummary: Codable, Sendable, Equatable {
         }
     }
 
-    public init(eventID: String, sourceSystem: String, eventType: String, receivedAt: String, processingStatus: String,
+    public init(eventID: String, sourceSystem: String, eventType: String, receivedAt: String, processingStatus: ProcessingStatus,
                 statusReason: String?, dedupKey: String?, payloadHash: String, payloadBytes: Int64, sequence: Int64,
                 location: Location) {
         self.eventID = eventID

@@ -1,4 +1,5 @@
 import GRDB
+import TraceboxCore
 
 /// A search over events, newest first.
 public struct EventQuery: Sendable, Equatable {

@@ -16,7 +16,7 @@ public struct EventRow: Sendable, Equatable {
     public var payloadHash: String
     public var payloadBytes: Int64
     public var receivedAt: String
-    public var processingStatus: String
+    public var processingStatus: ProcessingStatus
     public var statusReason: String?
     public var dedupKey: String?
     public var segment: Int64
@@ -27,7 +27,7 @@ public struct EventRow: Sendable, Equatable {
     public var partition: UInt32 = 0
 
     public init(sequence: Int64, eventID: String, sourceSystem: String, eventType: String, payloadHash: String,
-                payloadBytes: Int64, receivedAt: String, processingStatus: String, statusReason: String?,
+                payloadBytes: Int64, receivedAt: String, processingStatus: ProcessingStatus, statusReason: String?,
                 dedupKey: String?, segment: Int64, offset: Int64, length: Int64, storageTier: String) {
         self.sequence = sequence
         self.eventID = eventID
@@ -123,7 +123,11 @@ enum StoredHash {
     }
 }
 
-/// Processing states of an event.
-public enum ProcessingStatus: String, Sendable, CaseIterable {
-    case received, processing, succeeded, failed
-}
+
+
+// Statuses are stored as their words; read back as the enums (GRDB's RawRepresentable
+// support). The index writes no other words, and an index from a newer Tracebox, which
+// might, is never read (it is rebuilt: `IndexMigrations`).
+extension ProcessingStatus: DatabaseValueConvertible {}
+extension ExecutionStatus: DatabaseValueConvertible {}
+extension StepStatus: DatabaseValueConvertible {}

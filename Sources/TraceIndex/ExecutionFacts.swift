@@ -28,12 +28,12 @@ public struct ReplayFacts: Sendable {
         public var executionID: String
         public var workflowID: String
         public var workflowVersion: Int
-        public var status: String
+        public var status: ExecutionStatus
     }
 
     /// Whether one of its executions is still running.
     public var hasUnfinishedExecution: Bool {
-        executions.contains { ["pending", "running", "retrying"].contains($0.status) }
+        executions.contains { $0.status.isUnfinished }
     }
 
     /// The latest execution of a workflow for the event (what a replay follows up).

@@ -56,7 +56,7 @@ extension TraceIndex {
                     if finished.deadLetters { try deadLetter(finished, db) }
                 case .stepSkipped(let skipped):
                     steps.skipped(skipped)
-                    if skipped.executionStatus == "succeeded" { effects.ended(skipped.executionID, of: skipped.eventID) }
+                    if skipped.executionStatus == .succeeded { effects.ended(skipped.executionID, of: skipped.eventID) }
                 case .jobCreated(let job):
                     try applyJobCreated(job, db)
                 case .notificationEnqueued(let notification, let location, let sequence):

@@ -187,7 +187,7 @@ extension TraceIndex {
         let filter = (row["filter"] as String?).flatMap { try? JSONDecoder().decode(ReplayFilter.self, from: Data($0.utf8)) } ?? ReplayFilter()
         let createdAt: String = row["created_at"]
         let remaining = cancelledAt == nil ? selected - done : fed - done
-        let status = cancelledAt != nil ? (remaining == 0 ? "cancelled" : "cancelling") : (remaining == 0 ? "completed" : "running")
+        let status: JobStatus = cancelledAt != nil ? (remaining == 0 ? .cancelled : .cancelling) : (remaining == 0 ? .completed : .running)
         var rate: Double?
         var eta: Double?
         if let started = Timestamp.parse(createdAt), done > 0 {

@@ -37,7 +37,7 @@ struct StepWrites {
         // A later step's first attempt follows its predecessor's success or skip, which left
         // the execution `running` at this step, started and due: nothing to change.
         if started.stepIndex == 0 || started.attempt > 1 {
-            update(started.executionID, ExecutionUpdate(status: "running", startedAt: started.startedAt,
+            update(started.executionID, ExecutionUpdate(status: .running, startedAt: started.startedAt,
                                                         nextStep: started.stepIndex, nextRunAt: started.startedAt))
         }
     }
@@ -55,16 +55,16 @@ struct StepWrites {
         let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
         let change: ExecutionUpdate
         switch (finished.outcome, finished.executionStatus) {
-        case (_, "succeeded"?):
-            change = ExecutionUpdate(status: "succeeded", nextStep: finished.stepIndex + 1, nextRunAt: nil,
+        case (_, .succeeded?):
+            change = ExecutionUpdate(status: .succeeded, nextStep: finished.stepIndex + 1, nextRunAt: nil,
                                      completedAt: .set(finished.completedAt))
         case (.succeeded, _):
-            change = ExecutionUpdate(status: "running", nextStep: finished.stepIndex + 1, nextRunAt: finished.completedAt)
+            change = ExecutionUpdate(status: .running, nextStep: finished.stepIndex + 1, nextRunAt: finished.completedAt)
         case (.retrying, _):
-            change = ExecutionUpdate(status: "retrying", nextStep: finished.stepIndex, nextRunAt: finished.nextAttemptAt,
+            change = ExecutionUpdate(status: .retrying, nextStep: finished.stepIndex, nextRunAt: finished.nextAttemptAt,
                                      lastError: .set(lastError))
         case (.failed, _):
-            change = ExecutionUpdate(status: "failed", nextStep: finished.stepIndex, nextRunAt: nil,
+            change = ExecutionUpdate(status: .failed, nextStep: finished.stepIndex, nextRunAt: nil,
                                      completedAt: .set(finished.completedAt), lastError: .set(lastError))
         }
         update(finished.executionID, change)
@@ -75,9 +75,9 @@ struct StepWrites {
         let key = AttemptKey(executionID: skipped.executionID, stepIndex: skipped.stepIndex, attempt: 0)
         finishes[key] = nil
         rows[key] = AttemptRow(skipped)
-        let ends = skipped.executionStatus == "succeeded"
+        let ends = skipped.executionStatus == .succeeded
         update(skipped.executionID, ExecutionUpdate(
-            status: ends ? "succeeded" : "running", startedAt: skipped.skippedAt, nextStep: skipped.stepIndex + 1,
+            status: ends ? .succeeded : .running, startedAt: skipped.skippedAt, nextStep: skipped.stepIndex + 1,
             nextRunAt: ends ? nil : skipped.skippedAt, completedAt: ends ? .set(skipped.skippedAt) : .unchanged))
     }
 
@@ -150,7 +150,7 @@ private enum ColumnChange<Value: DatabaseValueConvertible> {
 
 /// What a batch does to one execution's row, as the records fold into it.
 private struct ExecutionUpdate {
-    var status: String
+    var status: ExecutionStatus
     /// Set when the row has none yet (`coalesce`): the first value given wins.
     var startedAt: String?
     var nextStep: Int
@@ -158,7 +158,7 @@ private struct ExecutionUpdate {
     var completedAt: ColumnChange<String>
     var lastError: ColumnChange<String>
 
-    init(status: String, startedAt: String? = nil, nextStep: Int, nextRunAt: String?,
+    init(status: ExecutionStatus, startedAt: String? = nil, nextStep: Int, nextRunAt: String?,
          completedAt: ColumnChange<String> = .unchanged, lastError: ColumnChange<String> = .unchanged) {
         self.status = status
         self.startedAt = startedAt
@@ -189,13 +189,13 @@ private struct AttemptRow {
 
     init(_ started: StepStarted, _ location: RecordLocation) {
         start = [StoredID.value(started.executionID), started.stepIndex, started.attempt, started.stepName,
-                 started.idempotencyKey, "running", started.startedAt,
+                 started.idempotencyKey, StepStatus.running.rawValue, started.startedAt,
                  Int64(location.segment), Int64(location.offset), Int64(location.length), nil]
     }
 
     init(_ skipped: StepSkipped) {
         start = [StoredID.value(skipped.executionID), skipped.stepIndex, 0, skipped.stepName, skipped.idempotencyKey,
-                 "skipped", skipped.skippedAt, nil, nil, nil, StoredID.value(skipped.succeededIn)]
+                 StepStatus.skipped.rawValue, skipped.skippedAt, nil, nil, nil, StoredID.value(skipped.succeededIn)]
         result = AttemptResult(skippedAt: skipped.skippedAt, output: skipped.output)
     }
 
@@ -223,7 +223,7 @@ struct AttemptResult {
 
     /// A skipped step: completed when skipped, its output the success it reuses.
     init(skippedAt: String, output: RecordPointer) {
-        columns = ["skipped", skippedAt, nil, nil, nil, nil, nil,
+        columns = [StepStatus.skipped.rawValue, skippedAt, nil, nil, nil, nil, nil,
                    Int64(output.segment), Int64(output.offset), Int64(output.length)]
     }
 }
@@ -235,7 +235,7 @@ extension StepFinished {
 
     /// Whether this attempt failed its execution for good, which puts it in the dead-letter
     /// queue (a failure that still ended the execution as succeeded does not).
-    var deadLetters: Bool { outcome == .failed && executionStatus != "succeeded" }
+    var deadLetters: Bool { outcome == .failed && executionStatus != .succeeded }
 
     /// The error's message as the index keeps it (the first 2,000 characters).
     var indexedErrorMessage: String? { error.map { String($0.message.prefix(2000)) } }

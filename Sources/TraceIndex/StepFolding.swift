@@ -19,19 +19,19 @@ struct StepFolding {
     mutating func add(_ row: Row) {
         let stepIndex: Int = row["step_index"]
         let attempt: Int = row["attempt"]
-        let outcome: String = row["outcome"]
+        let outcome: StepStatus = row["outcome"]
         let sameStep = steps.last?.stepIndex == stepIndex
         if !sameStep { previous = nil }
         var step = StepSummary(
             executionID: executionID, stepIndex: stepIndex, stepName: row["step_name"], idempotencyKey: row["idempotency_key"],
             status: outcome, attemptCount: attempt,
             startedAt: sameStep ? steps[steps.count - 1].startedAt : row["started_at"],
-            completedAt: outcome == StepOutcome.retrying.rawValue ? nil : row["completed_at"],
+            completedAt: outcome == .retrying ? nil : row["completed_at"],
             nextAttemptAt: row["next_attempt_at"], errorClass: row["error_class"], errorMessage: row["error_message"],
             responseStatus: row["response_status"], inputRecord: TraceIndex.pointer(row, "input"),
             outputRecord: TraceIndex.pointer(row, "output"),
             skippedFrom: (row["skipped_from"] as DatabaseValue).isNull ? nil : StoredID.text(row["skipped_from"]))
-        if outcome == "running", let previous {
+        if outcome == .running, let previous {
             step.completedAt = previous.completedAt
             step.errorClass = previous.errorClass
             step.errorMessage = previous.errorMessage
@@ -39,6 +39,6 @@ struct StepFolding {
             step.outputRecord = previous.outputRecord
         }
         if sameStep { steps[steps.count - 1] = step } else { steps.append(step) }
-        if outcome != "running" { previous = step }
+        if outcome != .running { previous = step }
     }
 }

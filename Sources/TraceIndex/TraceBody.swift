@@ -94,7 +94,7 @@ extension IndexChange {
             sequence: Int64(sequence), eventID: metadata.eventID, sourceSystem: metadata.sourceSystem,
             eventType: metadata.eventType, payloadHash: Hex.encode(bodySHA256), payloadBytes: Int64(bodyLength),
             receivedAt: metadata.receivedAt,
-            processingStatus: metadata.ingestError == nil ? ProcessingStatus.received.rawValue : ProcessingStatus.failed.rawValue,
+            processingStatus: metadata.ingestError == nil ? .received : .failed,
             statusReason: metadata.ingestError, dedupKey: metadata.dedupKey,
             segment: Int64(location.segment), offset: Int64(location.offset), length: Int64(location.length),
             storageTier: "local"))

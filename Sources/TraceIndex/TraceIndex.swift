@@ -130,7 +130,7 @@ public final class TraceIndex: Sendable {
                 binder.bind(StoredHash.value(event.payloadHash))
                 binder.bind(event.payloadBytes)
                 binder.bind(StoredTime.value(event.receivedAt))
-                binder.bind(event.processingStatus)
+                binder.bind(event.processingStatus.rawValue)
                 binder.bind(event.statusReason)
                 binder.bind(event.dedupKey)
                 binder.bind(event.segment)

@@ -156,7 +156,7 @@ public struct Replayer: Sendable {
 
     public func cancelJob(id: String, requestedBy: UInt32?) async throws {
         guard let job = try index.job(id: id, now: clock.now()) else { throw ReplayError(.notFound, "no job \(id)") }
-        guard job.cancelledAt == nil, job.status == "running" else {
+        guard job.cancelledAt == nil, job.status == .running else {
             throw ReplayError(.invalid, "job \(id) is \(job.status); only a running job can be cancelled")
         }
         _ = try await traces.append(.jobCancelled(JobCancelled(jobID: job.jobID, cancelledAt: Timestamp.format(clock.now()),

@@ -62,7 +62,7 @@ final class Router: Sendable {
                 executions.append(execution)
                 // An event still `received` has no execution in the index, so none of its
                 // steps' idempotency keys has succeeded anywhere.
-                if event.processingStatus == ProcessingStatus.received.rawValue {
+                if event.processingStatus == .received {
                     known.append((execution.executionID, .init(event: event, succeeded: [:])))
                 }
             }

@@ -82,16 +82,16 @@ struct StepExecution: Sendable {
                 executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
                 stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
                 succeededIn: success.executionID, output: success.output,
-                executionStatus: stepIndex == execution.stepNames.count - 1 ? "succeeded" : nil))))
+                executionStatus: stepIndex == execution.stepNames.count - 1 ? .succeeded : nil))))
             memory.steps?.append(StepSummary(
-                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: "skipped",
+                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: .skipped,
                 attemptCount: 0, startedAt: "", completedAt: nil, nextAttemptAt: nil, errorClass: nil, errorMessage: nil,
                 responseStatus: nil, inputRecord: nil, outputRecord: success.output, skippedFrom: success.executionID))
             return true
         }
         if let previous = existing.first(where: { $0.stepIndex == stepIndex }) {
             attempt = previous.attemptCount + 1
-            if previous.status == "running" {
+            if previous.status == .running {
                 // The daemon stopped during this attempt: whether the destination acted is
                 // unknown. Say so in the trace; the next attempt reuses the idempotency key.
                 let interrupted = StepError(errorClass: .interrupted,
@@ -133,7 +133,7 @@ struct StepExecution: Sendable {
                              started: started, output: output, isLast: isLast, memory: &memory)
             memory.outputs[stepName] = output
             memory.steps?.append(StepSummary(
-                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: "succeeded",
+                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: .succeeded,
                 attemptCount: attempt, startedAt: Timestamp.format(started), completedAt: nil, nextAttemptAt: nil, errorClass: nil,
                 errorMessage: nil, responseStatus: output.status, inputRecord: nil, outputRecord: nil))
             return true
@@ -184,9 +184,9 @@ struct StepExecution: Sendable {
                         started: Date, output: StepOutput? = nil, error: StepError? = nil, nextAttemptAt: Date? = nil,
                         isLast: Bool, memory: inout Memory) async throws {
         let now = clock.now()
-        let executionStatus: String? = switch outcome {
-        case .succeeded: isLast ? "succeeded" : nil
-        case .failed: "failed"
+        let executionStatus: ExecutionStatus? = switch outcome {
+        case .succeeded: isLast ? .succeeded : nil
+        case .failed: .failed
         case .retrying: nil
         }
         let record = TraceWriter.Record(.stepFinished(StepFinished(
@@ -234,7 +234,7 @@ struct StepExecution: Sendable {
         var steps: [String: Any] = [:]
         let decoder = JSONDecoder()
         for previous in existing where reads.stepOutputs && previous.stepIndex < execution.nextStep
-            && (previous.status == "succeeded" || previous.status == "skipped") {
+            && (previous.status == .succeeded || previous.status == .skipped) {
             let output: StepOutput
             if let known = memory.outputs[previous.stepName] {
                 output = known

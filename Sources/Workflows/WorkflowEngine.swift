@@ -266,7 +266,7 @@ public final class WorkflowEngine: Sendable {
                   let nextDestination = workflow?.step(named: execution.stepNames[next])?.destination,
                   limits.tryAcquire(nextDestination) else { break }
             execution.nextStep = next
-            execution.status = "running"
+            execution.status = .running
             destination = nextDestination
         }
         do {

@@ -44,7 +44,7 @@ struct Events: ParsableCommand {
                 return
             }
             printTable(["EVENT ID", "RECEIVED AT", "SOURCE", "TYPE", "STATUS", "BYTES"], events.map {
-                [$0.eventID, $0.receivedAt, $0.sourceSystem, $0.eventType, $0.processingStatus, String($0.payloadBytes)]
+                [$0.eventID, $0.receivedAt, $0.sourceSystem, $0.eventType, $0.processingStatus.rawValue, String($0.payloadBytes)]
             })
         }
     }
@@ -69,7 +69,7 @@ struct Events: ParsableCommand {
             let event = detail.event
             var lines: [(String, String)] = [
                 ("event_id", event.eventID), ("source", event.sourceSystem), ("type", event.eventType),
-                ("received_at", event.receivedAt), ("status", event.processingStatus),
+                ("received_at", event.receivedAt), ("status", event.processingStatus.rawValue),
             ]
             if let reason = event.statusReason { lines.append(("reason", reason)) }
             if let key = event.dedupKey { lines.append(("dedup_key", key)) }

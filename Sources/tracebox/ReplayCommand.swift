@@ -111,7 +111,7 @@ struct Jobs: ParsableCommand {
                 return
             }
             printTable(["JOB ID", "CREATED AT", "STATUS", "SELECTED", "DONE", "SUCCEEDED", "FAILED", "REMAINING"], result.jobs.map {
-                [$0.jobID, $0.createdAt, $0.status, String($0.selected), String($0.done), String($0.succeeded), String($0.failed),
+                [$0.jobID, $0.createdAt, $0.status.rawValue, String($0.selected), String($0.done), String($0.succeeded), String($0.failed),
                  String($0.remaining)]
             })
         }
@@ -146,7 +146,7 @@ struct Jobs: ParsableCommand {
         let parts = [("type", filter.type), ("source", filter.source), ("status", filter.status), ("workflow", filter.workflow),
                      ("from", filter.from), ("to", filter.to)].compactMap { name, value in value.map { "\(name) \($0)" } }
         var lines = [
-            ("job", job.jobID), ("status", job.status), ("created", job.createdAt + (job.requestedBy.map { " by uid \($0)" } ?? "")),
+            ("job", job.jobID), ("status", job.status.rawValue), ("created", job.createdAt + (job.requestedBy.map { " by uid \($0)" } ?? "")),
             ("selects", parts.joined(separator: ", ") + (job.force ? " (force)" : "")),
             ("selected", String(job.selected)), ("fed", String(job.fed)), ("done", String(job.done)),
             ("succeeded", String(job.succeeded)), ("failed", String(job.failed)), ("remaining", String(job.remaining)),

@@ -29,7 +29,7 @@ enum TraceText {
         let execution = trace.execution
         Swift.print("")
         Swift.print("execution \(execution.executionID)  workflow \(execution.workflowID) v\(execution.workflowVersion)  "
-            + "trigger \(execution.trigger)  status \(execution.status.uppercased())")
+            + "trigger \(execution.trigger)  status \(execution.status.rawValue.uppercased())")
         if let replayOf = execution.replayOf {
             Swift.print("  replay of \(replayOf) (which ran v\(execution.replayOfVersion ?? 0))"
                 + (execution.requestedBy.map { ", requested by uid \($0)" } ?? "") + (execution.jobID.map { ", job \($0)" } ?? "")
@@ -37,18 +37,18 @@ enum TraceText {
         }
         if let supersededBy = execution.supersededBy { Swift.print("  superseded by replay \(supersededBy)") }
         Swift.print("  created \(execution.createdAt)" + (execution.completedAt.map { "  completed \($0)" } ?? "")
-            + (execution.status == "retrying" ? "  next attempt \(execution.nextRunAt ?? "?")" : ""))
+            + (execution.status == .retrying ? "  next attempt \(execution.nextRunAt ?? "?")" : ""))
         for (index, name) in execution.stepNames.enumerated() {
             guard let step = trace.steps.first(where: { $0.step.stepIndex == index }) else {
                 Swift.print("  [\(index + 1)] \(name): not started")
                 continue
             }
             let summary = step.step
-            if summary.status == "skipped" {
+            if summary.status == .skipped {
                 Swift.print("  [\(index + 1)] \(name): skipped, already succeeded in execution \(summary.skippedFrom ?? "?") (key \(summary.idempotencyKey))")
                 continue
             }
-            let marker = summary.status == "failed" ? "  <-- FAILED" : ""
+            let marker = summary.status == .failed ? "  <-- FAILED" : ""
             Swift.print("  [\(index + 1)] \(name): \(summary.status), \(summary.attemptCount) attempt(s), key \(summary.idempotencyKey)\(marker)")
             for attempt in step.attempts {
                 let a = attempt.attempt
@@ -59,7 +59,7 @@ enum TraceText {
                 if let next = attempt.nextAttemptAt { line += "  retry at \(next)" }
                 Swift.print(line)
             }
-            if summary.status == "failed" || summary.status == "retrying", let last = step.attempts.last {
+            if summary.status == .failed || summary.status == .retrying, let last = step.attempts.last {
                 if let input = last.input { printInput(input) }
                 if let error = last.error {
                     Swift.print("      error: \(error.errorClass.rawValue): \(error.message)")

@@ -68,7 +68,7 @@ struct ArchiveDaemonTests {
             events.append((try await WorkflowDaemonTests.post(client, daemon, payload), payload))
         }
         #expect(try await waitUntil(timeout: 60) {
-            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == "failed" }
+            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == .failed }
         })
         let dir = ["--data-dir", daemon.dataDirectory]
         let traceBefore = try daemon.cli(["trace", events[3].id] + dir).stdout
@@ -160,7 +160,7 @@ struct ArchiveDaemonTests {
             events.append((try await WorkflowDaemonTests.post(client, daemon, payload), payload))
         }
         #expect(try await waitUntil(timeout: 60) {
-            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == "failed" }
+            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == .failed }
         })
         let admin = try daemon.admin()
         #expect(try await waitUntil(timeout: 60) {
@@ -173,7 +173,7 @@ struct ArchiveDaemonTests {
             events.append((try await WorkflowDaemonTests.post(client, daemon, payload), payload))
         }
         #expect(try await waitUntil(timeout: 60) {
-            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == "failed" }
+            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0.id).first?.execution.status == .failed }
         })
         let dir = ["--data-dir", daemon.dataDirectory]
         func answers() throws -> (search: Data, payloads: [Data], traces: [Data]) {
@@ -249,7 +249,7 @@ struct ArchiveDaemonTests {
         var events: [String] = []
         for n in 0..<8 { events.append(try await WorkflowDaemonTests.post(client, daemon, #"{"type": "deal.won", "deal": \#(n)}"#)) }
         #expect(try await waitUntil(timeout: 60) {
-            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0).first?.execution.status == "failed" }
+            try events.allSatisfy { try WorkflowDaemonTests.executions(daemon, $0).first?.execution.status == .failed }
         })
         let admin = try daemon.admin()
         #expect(try await waitUntil(timeout: 60) {
@@ -267,7 +267,7 @@ struct ArchiveDaemonTests {
 
         // A new event's workflow runs to the end while those reads are still held.
         let ping = try await WorkflowDaemonTests.post(client, daemon, #"{"type": "ping"}"#)
-        #expect(try await waitUntil(timeout: 20) { try WorkflowDaemonTests.executions(daemon, ping).first?.execution.status == "succeeded" })
+        #expect(try await waitUntil(timeout: 20) { try WorkflowDaemonTests.executions(daemon, ping).first?.execution.status == .succeeded })
         #expect(try proxy.held() >= 2)
 
         // S3 answers again: every replay finishes (failing again at the same 422).
@@ -275,7 +275,7 @@ struct ArchiveDaemonTests {
         #expect(try await waitUntil(timeout: 60) {
             try events.allSatisfy { event in
                 let executions = try WorkflowDaemonTests.executions(daemon, event)
-                return executions.count == 2 && executions.allSatisfy { $0.execution.status == "failed" }
+                return executions.count == 2 && executions.allSatisfy { $0.execution.status == .failed }
             }
         })
     }

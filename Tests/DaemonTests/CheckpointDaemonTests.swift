@@ -141,7 +141,7 @@ struct CheckpointDaemonTests {
             """)
         try daemon.start()
         let event = try await WorkflowDaemonTests.post(HTTPClient(), daemon, #"{"type": "t", "n": 7}"#)
-        #expect(try await waitUntil(timeout: 30) { try WorkflowDaemonTests.executions(daemon, event).first?.execution.status == "succeeded" })
+        #expect(try await waitUntil(timeout: 30) { try WorkflowDaemonTests.executions(daemon, event).first?.execution.status == .succeeded })
         let execution = try #require(try WorkflowDaemonTests.executions(daemon, event).first?.execution.executionID)
         let dir = ["--data-dir", daemon.dataDirectory]
         let proof = try daemon.cli(["audit", "proof", "--execution", execution] + dir)

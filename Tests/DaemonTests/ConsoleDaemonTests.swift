@@ -90,7 +90,7 @@ struct ConsoleDaemonTests {
         let second = try await client.send(HTTPRequest(method: "POST", url: daemon.url("/v1/events/crm"), headers: headers, body: garbage))
         let garbageID = try #require((try? JSONSerialization.jsonObject(with: Data(second.body)) as? [String: Any])?["event_id"] as? String,
                                      "\(second.status) \(second.text)")
-        #expect(try await waitUntil { try WorkflowDaemonTests.executions(daemon, eventID).first?.execution.status == "succeeded" })
+        #expect(try await waitUntil { try WorkflowDaemonTests.executions(daemon, eventID).first?.execution.status == .succeeded })
         let executionID = try WorkflowDaemonTests.executions(daemon, eventID)[0].execution.executionID
         try daemon.waitUntilIndexed()
 
@@ -174,7 +174,7 @@ struct ConsoleDaemonTests {
         // one welcome email per event went out.
         for id in ids {
             let trace = try admin.call(AdminMethod.traceGet, TraceParams(id: id), as: TraceResult.self)
-            #expect(trace.event.processingStatus == "succeeded")
+            #expect(trace.event.processingStatus == .succeeded)
         }
         #expect(crm.requests().count == events)
         #expect(Set(smtp.messages().flatMap(\.to)).count == events)

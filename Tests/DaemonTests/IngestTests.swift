@@ -123,7 +123,7 @@ struct IngestTests {
         try daemon.waitUntilIndexed()
         let admin = try daemon.admin()
         let failed = try admin.call(AdminMethod.eventsGet, EventIDParams(eventID: json(invalid)["event_id"] as! String), as: EventDetail.self)
-        #expect(failed.event.processingStatus == "failed")
+        #expect(failed.event.processingStatus == .failed)
         #expect(failed.event.statusReason?.hasPrefix("invalid_json") == true)
         let payload = try admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: failed.event.eventID), as: PayloadResult.self)
         #expect(Data(base64Encoded: payload.payloadBase64) == Data(garbage))

@@ -76,7 +76,7 @@ struct ReplayDaemonTests {
         #expect(try await waitUntil(timeout: 30) { (try jobSummary(daemon, job.jobID)?.done ?? 0) >= 10 })
         daemon.kill()
         try daemon.start()
-        #expect(try await waitUntil(timeout: 60) { try jobSummary(daemon, job.jobID)?.status == "completed" }, "\(daemon.serveLog().suffix(2000))")
+        #expect(try await waitUntil(timeout: 60) { try jobSummary(daemon, job.jobID)?.status == .completed }, "\(daemon.serveLog().suffix(2000))")
         let finished = try #require(try jobSummary(daemon, job.jobID))
         #expect(finished.done == 60 && finished.succeeded == 60)
 
@@ -86,10 +86,10 @@ struct ReplayDaemonTests {
         // Message-ID, so count distinct ones).
         for event in events {
             let trace = try admin2.call(AdminMethod.traceGet, TraceParams(id: event), as: TraceResult.self)
-            #expect(trace.event.processingStatus == "succeeded")
+            #expect(trace.event.processingStatus == .succeeded)
             let replays = trace.executions.filter { $0.execution.trigger == "replay" }
             #expect(replays.count == 1)
-            #expect(replays.first?.steps.map(\.step.status) == ["skipped", "succeeded"])
+            #expect(replays.first?.steps.map(\.step.status) == [.skipped, .succeeded])
             #expect(replays.first?.execution.workflowVersion == 2 && replays.first?.execution.replayOfVersion == 1)
         }
         #expect(crm.requests().count == 60)
@@ -114,7 +114,7 @@ struct ReplayDaemonTests {
         let daemon = try TestDaemon(config: Self.config(crm: crm.baseURL, smtp: smtp.url, recipient: "{{event.payload.email}}", version: 1))
         try daemon.start()
         let event = try await WorkflowDaemonTests.post(HTTPClient(), daemon, #"{"type": "deal.won", "deal": "D-1", "email": "d@example.com"}"#)
-        #expect(try await waitUntil { try WorkflowDaemonTests.executions(daemon, event).first?.execution.status == "succeeded" })
+        #expect(try await waitUntil { try WorkflowDaemonTests.executions(daemon, event).first?.execution.status == .succeeded })
         let missing = try daemon.cli(["replay", "01900000-0000-7000-8000-000000000000", "--data-dir", daemon.dataDirectory])
         #expect(missing.status != 0 && missing.stderr.contains("no event"))
         let bad = try daemon.cli(["replay", "--type", "x", "--data-dir", daemon.dataDirectory])
@@ -123,7 +123,7 @@ struct ReplayDaemonTests {
         #expect(forced.status == 0, "\(forced.stderr)")
         #expect(String(decoding: forced.stdout, as: UTF8.self).contains("create_crm_record: run"))
         #expect(try await waitUntil { try WorkflowDaemonTests.executions(daemon, event).count == 2
-            && WorkflowDaemonTests.executions(daemon, event).allSatisfy { $0.execution.status == "succeeded" } })
+            && WorkflowDaemonTests.executions(daemon, event).allSatisfy { $0.execution.status == .succeeded } })
         #expect(Set(crm.requests().map(\.idempotencyKey)).count == 2)
         #expect(daemon.stop() == 0)
     }

@@ -53,7 +53,7 @@ struct WorkflowDaemonTests {
         try daemon.start()
         let client = HTTPClient()
         let event = try await Self.post(client, daemon, #"{"type": "deal.won", "deal": 31}"#)
-        #expect(try await waitUntil { try Self.executions(daemon, event).first?.execution.status == "failed" })
+        #expect(try await waitUntil { try Self.executions(daemon, event).first?.execution.status == .failed })
         let trace = try daemon.cli(["trace", event, "--data-dir", daemon.dataDirectory])
         let text = String(decoding: trace.stdout, as: UTF8.self)
         #expect(trace.status == 0, "\(trace.stderr)")
@@ -67,7 +67,7 @@ struct WorkflowDaemonTests {
         #expect(text.contains("scripted 422"))                  // and what the destination said
         let json = try daemon.cli(["trace", event, "--json", "--data-dir", daemon.dataDirectory])
         let full = try JSONDecoder().decode(TraceResult.self, from: json.stdout)
-        #expect(full.event.processingStatus == "failed")
+        #expect(full.event.processingStatus == .failed)
         #expect(full.executions.first?.steps.last?.attempts.first?.error?.errorClass == .http4xx)
         let dlq = try daemon.cli(["dlq", "list", "--json", "--data-dir", daemon.dataDirectory])
         let entry = try JSONDecoder().decode(DLQEntry.self, from: dlq.stdout)
@@ -118,8 +118,8 @@ struct WorkflowDaemonTests {
         }, "\(daemon.serveLog().suffix(3000))")
         for event in events {
             let trace = try Self.executions(daemon, event)
-            #expect(trace.count == 1 && trace[0].execution.status == "succeeded")
-            #expect(trace.first?.steps.map(\.step.status) == ["succeeded", "succeeded", "succeeded"])
+            #expect(trace.count == 1 && trace[0].execution.status == .succeeded)
+            #expect(trace.first?.steps.map(\.step.status) == [.succeeded, .succeeded, .succeeded])
         }
         // At most one request per idempotency key beyond those in flight at a kill: a key
         // sees its success once, plus at most one repeat per kill, and all repeats together
@@ -177,7 +177,7 @@ struct WorkflowDaemonTests {
         }
         #expect(slowest < .seconds(1), "ingest took \(slowest) beside a hanging destination")
         #expect(try await waitUntil(timeout: 15) {
-            try fast.allSatisfy { try Self.executions(daemon, $0).first?.execution.status == "succeeded" }
+            try fast.allSatisfy { try Self.executions(daemon, $0).first?.execution.status == .succeeded }
         })
         // The hanging destination has all the while held no more than its own limit.
         #expect(healthy.requests().count == 20)
@@ -204,7 +204,7 @@ struct WorkflowDaemonTests {
         try daemon.start()
         let client = HTTPClient()
         let before = try await Self.post(client, daemon, #"{"type": "a.b"}"#)
-        #expect(try await waitUntil { try Self.executions(daemon, before).first?.execution.status == "succeeded" })
+        #expect(try await waitUntil { try Self.executions(daemon, before).first?.execution.status == .succeeded })
         let config = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
         try config.replacingOccurrences(of: "version: 1", with: "version: 2").replacingOccurrences(of: "/ok/v1", with: "/ok/v2")
             .write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
@@ -214,7 +214,7 @@ struct WorkflowDaemonTests {
             try daemon.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self).workflows == ["hook@2"]
         })
         let after = try await Self.post(client, daemon, #"{"type": "a.c"}"#)
-        #expect(try await waitUntil { try Self.executions(daemon, after).first?.execution.status == "succeeded" })
+        #expect(try await waitUntil { try Self.executions(daemon, after).first?.execution.status == .succeeded })
         #expect(try Self.executions(daemon, after).first?.execution.workflowVersion == 2)
         #expect(destination.requests().map(\.path) == ["/ok/v1", "/ok/v2"])
 

@@ -109,7 +109,7 @@ struct MonitoringTests {
             let monitor = Self.monitor(harness, MonitoringSettings(slackWebhookURL: slack.baseURL + "/ok/hook", slackGroupWindow: .seconds(60),
                                                                    slackMaxListed: 20))
             let first = try await harness.ingest(type: "bad.thing", payload: #"{"n": 0}"#)
-            #expect(try await harness.waitForExecutions(of: first, in: ["failed"]))
+            #expect(try await harness.waitForExecutions(of: first, in: [.failed]))
             #expect(try await monitor.evaluateDLQ() == 1)
             #expect(try await monitor.outbox.deliverDue() == 1)
             let message = try #require(slack.requests().first)
@@ -182,7 +182,7 @@ struct MonitoringTests {
     @Test func notificationsRetryUntilTheReceiverAcceptsAndSurviveARestart() async throws {
         try await Self.withEngine(receiver: { try DestinationServer(directory: $0) }) { harness, slack in
             let event = try await harness.ingest(type: "bad.thing", payload: "{}")
-            #expect(try await harness.waitForExecutions(of: event, in: ["failed"]))
+            #expect(try await harness.waitForExecutions(of: event, in: [.failed]))
             // The receiver answers 500, then is not there at all.
             let failing = Self.monitor(harness, MonitoringSettings(slackWebhookURL: slack.baseURL + "/status/500"))
             #expect(try await failing.evaluateDLQ() == 1)

@@ -81,10 +81,10 @@ public final class EngineHarness: Sendable {
 
     public func executions(of eventID: String) throws -> [ExecutionSummary] { try index.executions(eventID: eventID) }
 
-    public func status(of eventID: String) throws -> String? { try index.event(id: eventID)?.processingStatus }
+    public func status(of eventID: String) throws -> ProcessingStatus? { try index.event(id: eventID)?.processingStatus }
 
     /// Waits until every execution of the event has one of `statuses`.
-    public func waitForExecutions(of eventID: String, in statuses: Set<String>, timeout: TimeInterval = 30) async throws -> Bool {
+    public func waitForExecutions(of eventID: String, in statuses: Set<ExecutionStatus>, timeout: TimeInterval = 30) async throws -> Bool {
         try await waitUntil(timeout: timeout) {
             let executions = try executions(of: eventID)
             return !executions.isEmpty && executions.allSatisfy { statuses.contains($0.status) }

@@ -11,7 +11,7 @@ import TraceboxCore
 @Suite("Event search")
 struct EventSearchTests {
     static let sources = ["github", "stripe", "shop"]
-    static let statuses = ["received", "processing", "succeeded", "failed"]
+    static let statuses = ProcessingStatus.allCases
 
     static func rows(count: Int, types: [String]) -> [EventRow] {
         var generator = SystemRandomNumberGenerator()
@@ -29,7 +29,7 @@ struct EventSearchTests {
 
     static func matches(_ row: EventRow, _ query: EventQuery) -> Bool {
         if let source = query.source, row.sourceSystem != source { return false }
-        if let status = query.status, row.processingStatus != status { return false }
+        if let status = query.status, row.processingStatus.rawValue != status { return false }
         if let type = query.type {
             if type.hasSuffix("*") { if !row.eventType.hasPrefix(String(type.dropLast())) { return false } } else if row.eventType != type { return false }
         }

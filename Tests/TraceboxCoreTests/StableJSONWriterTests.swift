@@ -63,7 +63,7 @@ struct StableJSONWriterTests {
                                           message: Self.strings[index % Self.strings.count],
                                           response: index % 3 == 0 ? Self.output(index) : nil) : nil,
                 nextAttemptAt: index % 4 == 1 ? "2026-11-30T05:00:01Z" : nil,
-                executionStatus: index % 4 == 3 ? "failed" : (index % 4 == 0 ? "succeeded" : nil)))
+                executionStatus: index % 4 == 3 ? .failed : (index % 4 == 0 ? .succeeded : nil)))
         }
         try Self.expectSameBytes(StepSkipped(
             executionID: "x", eventID: "e", workflowID: "w", stepIndex: 2, stepName: "email/send", idempotencyKey: "k",

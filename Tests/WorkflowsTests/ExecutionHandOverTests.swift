@@ -9,7 +9,7 @@ struct ExecutionHandOverTests {
     static func known(_ eventID: String) -> ExecutionHandOver.Known {
         ExecutionHandOver.Known(
             event: EventRow(sequence: 1, eventID: eventID, sourceSystem: "crm", eventType: "deal.won", payloadHash: "", payloadBytes: 2,
-                            receivedAt: "2026-11-29T00:00:00Z", processingStatus: "received", statusReason: nil, dedupKey: nil,
+                            receivedAt: "2026-11-29T00:00:00Z", processingStatus: .received, statusReason: nil, dedupKey: nil,
                             segment: 1, offset: 0, length: 2, storageTier: "local"),
             succeeded: [:])
     }

@@ -61,7 +61,7 @@ struct ReplayTests {
         #expect(try await waitUntil(timeout: 120) { try harness.index.executionStatusCounts()["failed"] == 306 })
         #expect(crm.requests().count == 306)
         #expect(smtp.messages().isEmpty)
-        #expect(try harness.status(of: inRange[0]) == "failed")
+        #expect(try harness.status(of: inRange[0]) == .failed)
 
         // Fix the workflow (v2) and replay the failed deal.won events of the three days.
         let fixed = try Configuration.parse(Self.dealWon(crm: crm.baseURL, smtp: smtp.url, to: "{{event.payload.email}}", version: 2),
@@ -74,14 +74,14 @@ struct ReplayTests {
         try await harness.applyIndex()
         harness.engine.wake()
         #expect(try await Self.waitMovingClock(harness, timeout: 120) {
-            try harness.index.job(id: job.jobID, now: harness.clock.now())?.status == "completed"
+            try harness.index.job(id: job.jobID, now: harness.clock.now())?.status == .completed
         })
         let summary = try #require(try harness.index.job(id: job.jobID, now: harness.clock.now()))
         #expect(summary.selected == 300 && summary.done == 300 && summary.succeeded == 300 && summary.failed == 0)
 
         // Every event succeeded; the CRM saw nothing new; one email per event.
-        for id in inRange { #expect(try harness.status(of: id) == "succeeded") }
-        for id in outside { #expect(try harness.status(of: id) == "failed") }
+        for id in inRange { #expect(try harness.status(of: id) == .succeeded) }
+        for id in outside { #expect(try harness.status(of: id) == .failed) }
         #expect(crm.requests().count == 306)
         let mails = smtp.messages()
         #expect(mails.count == 300)
@@ -94,7 +94,7 @@ struct ReplayTests {
             #expect(replay.replayOf == original.executionID && replay.workflowVersion == 2 && replay.replayOfVersion == 1)
             #expect(replay.requestedBy == 1000 && replay.jobID == job.jobID)
             let steps = try harness.index.steps(executionID: replay.executionID)
-            #expect(steps.map(\.status) == ["skipped", "succeeded"])
+            #expect(steps.map(\.status) == [.skipped, .succeeded])
             #expect(steps.first?.skippedFrom == original.executionID)
         }
         await harness.stop()
@@ -126,7 +126,7 @@ struct ReplayTests {
         try await harness.applyIndex()
         harness.engine.wake()
         #expect(try await Self.waitMovingClock(harness) {
-            try harness.index.job(id: job.jobID, now: harness.clock.now())!.status == "completed"
+            try harness.index.job(id: job.jobID, now: harness.clock.now())!.status == .completed
         })
         let replays = DestinationServer.mostAtOnce(Array(destination.requests().dropFirst(original)))
         #expect(destination.requests().count == original + 24)
@@ -145,7 +145,7 @@ struct ReplayTests {
         let harness = try EngineHarness(Self.dealWon(crm: crm.baseURL, smtp: smtp.url, to: "{{event.payload.email}}", version: 1))
         harness.start()
         let event = try await harness.ingest(type: "deal.won", payload: #"{"deal": "D-1", "email": "a@example.com"}"#)
-        #expect(try await harness.waitForExecutions(of: event, in: ["succeeded"]))
+        #expect(try await harness.waitForExecutions(of: event, in: [.succeeded]))
 
         let plan = try harness.engine.replayer.plan(eventID: event, force: false, workflowID: nil)
         #expect(plan.workflows.first?.steps.map(\.action) == ["skip", "skip"])
@@ -155,7 +155,7 @@ struct ReplayTests {
         _ = try await harness.engine.replayer.replay(eventIDs: [event], force: false, workflowID: nil, requestedBy: 0)
         try await harness.applyIndex()
         harness.engine.wake()
-        #expect(try await harness.waitForExecutions(of: event, in: ["succeeded"]))
+        #expect(try await harness.waitForExecutions(of: event, in: [.succeeded]))
         #expect(try harness.executions(of: event).count == 2)
         #expect(crm.requests().count == 1 && smtp.messages().count == 1)
 
@@ -163,7 +163,7 @@ struct ReplayTests {
         let forced = try await harness.engine.replayer.replay(eventIDs: [event], force: true, workflowID: nil, requestedBy: 0)
         try await harness.applyIndex()
         harness.engine.wake()
-        #expect(try await waitUntil { try harness.executions(of: event).count == 3 && harness.executions(of: event).allSatisfy { $0.status == "succeeded" } })
+        #expect(try await waitUntil { try harness.executions(of: event).count == 3 && harness.executions(of: event).allSatisfy { $0.status == .succeeded } })
         let keys = crm.requests().map(\.idempotencyKey)
         #expect(keys.count == 2 && keys[0] != keys[1])
         #expect(smtp.messages().count == 2)
@@ -212,7 +212,7 @@ struct ReplayTests {
         try await harness.engine.replayer.cancelJob(id: slow.jobID, requestedBy: 0)
         try await harness.applyIndex()
         let fedAtCancel = try #require(try harness.index.job(id: slow.jobID, now: harness.clock.now())).fed
-        #expect(try await Self.waitMovingClock(harness) { try harness.index.job(id: slow.jobID, now: harness.clock.now())!.status == "cancelled" })
+        #expect(try await Self.waitMovingClock(harness) { try harness.index.job(id: slow.jobID, now: harness.clock.now())!.status == .cancelled })
         for _ in 0..<20 { harness.advance(by: 1) }
         let afterCancel = try #require(try harness.index.job(id: slow.jobID, now: harness.clock.now()))
         #expect(afterCancel.fed == fedAtCancel && afterCancel.fed < 40 && afterCancel.done == afterCancel.fed)
@@ -224,8 +224,8 @@ struct ReplayTests {
         try await harness.applyIndex()
         harness.engine.wake()
         #expect(try await Self.waitMovingClock(harness) {
-            try harness.index.job(id: first.jobID, now: harness.clock.now())!.status == "completed"
-                && harness.index.job(id: second.jobID, now: harness.clock.now())!.status == "completed"
+            try harness.index.job(id: first.jobID, now: harness.clock.now())!.status == .completed
+                && harness.index.job(id: second.jobID, now: harness.clock.now())!.status == .completed
         })
         for event in events {
             let replays = try harness.executions(of: event).filter { $0.trigger == "replay" }

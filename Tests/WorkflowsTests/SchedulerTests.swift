@@ -56,7 +56,7 @@ struct SchedulerTests {
         let (rowsBefore, passesBefore) = (harness.engine.scheduledRowsRead, harness.engine.schedulingPasses)
         for n in 0..<10 {
             let event = try await harness.ingest(type: "quick", payload: #"{"n": \#(n)}"#)
-            #expect(try await harness.waitForExecutions(of: event, in: ["succeeded"], timeout: 30))
+            #expect(try await harness.waitForExecutions(of: event, in: [.succeeded], timeout: 30))
         }
         let rows = harness.engine.scheduledRowsRead - rowsBefore
         let passes = harness.engine.schedulingPasses - passesBefore

@@ -25,7 +25,7 @@ struct StepFoldingTests {
             output: outcome == .succeeded ? StepOutput(status: 201, headers: [], body: "{}", bodyBytes: 2) : nil,
             error: outcome == .succeeded ? nil : StepError(errorClass: .http5xx, message: "the destination answered 503"),
             nextAttemptAt: outcome == .retrying ? "2026-11-30T00:00:09Z" : nil,
-            executionStatus: outcome == .succeeded ? "succeeded" : nil), location: RecordLocation(segment: segment, offset: 200, length: 10))
+            executionStatus: outcome == .succeeded ? .succeeded : nil), location: RecordLocation(segment: segment, offset: 200, length: 10))
     }
 
     @Test func aRetriedStepShowsItsLatestAttemptAndWhileOneRunsTheErrorOfTheOneBefore() throws {
@@ -37,22 +37,22 @@ struct StepFoldingTests {
         }
         try apply(started(1, at: "2026-11-30T00:00:01Z", segment: 1))
         var step = try #require(try index.steps(executionID: executionID).first)
-        #expect((step.status, step.attemptCount, step.startedAt, step.completedAt) == ("running", 1, "2026-11-30T00:00:01Z", nil))
+        #expect((step.status, step.attemptCount, step.startedAt, step.completedAt) == (.running, 1, "2026-11-30T00:00:01Z", nil))
 
         try apply(finished(1, .retrying, at: "2026-11-30T00:00:02Z", segment: 2))
         step = try #require(try index.steps(executionID: executionID).first)
-        #expect((step.status, step.errorClass, step.completedAt, step.nextAttemptAt) == ("retrying", "http_5xx", nil, "2026-11-30T00:00:09Z"))
+        #expect((step.status, step.errorClass, step.completedAt, step.nextAttemptAt) == (.retrying, "http_5xx", nil, "2026-11-30T00:00:09Z"))
 
         try apply(started(2, at: "2026-11-30T00:00:09Z", segment: 3))
         step = try #require(try index.steps(executionID: executionID).first)
-        #expect((step.status, step.attemptCount, step.startedAt) == ("running", 2, "2026-11-30T00:00:01Z"))
+        #expect((step.status, step.attemptCount, step.startedAt) == (.running, 2, "2026-11-30T00:00:01Z"))
         #expect((step.errorClass, step.nextAttemptAt, step.inputRecord?.segment, step.outputRecord?.segment) == ("http_5xx", nil, 3, 2))
 
         try apply(finished(2, .succeeded, at: "2026-11-30T00:00:10Z", segment: 4))
         step = try #require(try index.steps(executionID: executionID).first)
-        #expect((step.status, step.attemptCount, step.errorClass, step.responseStatus) == ("succeeded", 2, nil, 201))
+        #expect((step.status, step.attemptCount, step.errorClass, step.responseStatus) == (.succeeded, 2, nil, 201))
         #expect((step.completedAt, step.outputRecord?.segment) == ("2026-11-30T00:00:10Z", 4))
-        #expect(try index.attempts(executionID: executionID).map(\.outcome) == ["retrying", "succeeded"])
+        #expect(try index.attempts(executionID: executionID).map(\.outcome) == [.retrying, .succeeded])
         #expect(try index.succeededSteps(idempotencyKeys: ["key"])["key"]?.executionID == executionID)
     }
 }

@@ -38,7 +38,7 @@ struct TemplateTests {
         harness.start()
         let payload = try JSONSerialization.data(withJSONObject: ["customer": ["name": Self.awkwardName, "tier": "gold"], "amount": 1250.5])
         let event = try await harness.ingest(type: "deal.won", payload: String(decoding: payload, as: UTF8.self))
-        #expect(try await harness.waitForExecutions(of: event, in: ["succeeded"]))
+        #expect(try await harness.waitForExecutions(of: event, in: [.succeeded]))
         let requests = destination.requests()
         try #require(requests.count == 2)
         // Step 1: a string body with Content-Type JSON; each value is escaped inside its quotes.
@@ -83,7 +83,7 @@ struct TemplateTests {
         let harness = try EngineHarness(yaml)
         harness.start()
         let event = try await harness.ingest(type: "x", payload: #"{"amount": 1}"#)
-        #expect(try await harness.waitForExecutions(of: event, in: ["failed"]))
+        #expect(try await harness.waitForExecutions(of: event, in: [.failed]))
         let execution = try #require(try harness.executions(of: event).first)
         let entry = try #require(try harness.index.dlqEntry(executionID: execution.executionID))
         #expect(entry.errorClass == "template_error" && entry.attempts == 1)
@@ -111,7 +111,7 @@ struct TemplateTests {
         let harness = try EngineHarness(yaml)
         harness.start()
         let event = try await harness.ingest(type: "deal.won", payload: #"{"email": "ana@example.org", "name": "Ana <Ñ>", "deal": "D-17"}"#)
-        #expect(try await harness.waitForExecutions(of: event, in: ["succeeded"]))
+        #expect(try await harness.waitForExecutions(of: event, in: [.succeeded]))
         let message = try #require(smtp.messages().first)
         #expect(smtp.messages().count == 1)
         #expect(message.from == "tracebox@example.com" && message.to == ["ana@example.org"])
@@ -139,7 +139,7 @@ struct TemplateTests {
         let harness = try EngineHarness(yaml)
         harness.start()
         let event = try await harness.ingest(type: "deal.won", payload: #"{"email": "ana@example.org"}"#)
-        #expect(try await harness.waitForExecutions(of: event, in: ["failed"]))
+        #expect(try await harness.waitForExecutions(of: event, in: [.failed]))
         let execution = try #require(try harness.executions(of: event).first)
         let entry = try #require(try harness.index.dlqEntry(executionID: execution.executionID))
         #expect(entry.errorClass == "template_error" && entry.attempts == 1)
@@ -189,9 +189,9 @@ struct TemplateTests {
         let withNote = try await harness.ingest(type: "optional", payload: #"{"name": "Ana", "note": "VIP"}"#)
         let withoutNote = try await harness.ingest(type: "optional", payload: #"{"name": "Bo"}"#)
         let lenient = try await harness.ingest(type: "lenient", payload: #"{"email": "ana@example.org"}"#)
-        #expect(try await harness.waitForExecutions(of: strict, in: ["failed"]))
+        #expect(try await harness.waitForExecutions(of: strict, in: [.failed]))
         for event in [withNote, withoutNote, lenient] {
-            #expect(try await harness.waitForExecutions(of: event, in: ["succeeded"]))
+            #expect(try await harness.waitForExecutions(of: event, in: [.succeeded]))
         }
         // Not retried (the same template over the same event renders the same), and in the DLQ.
         let execution = try #require(try harness.executions(of: strict).first)

@@ -17,7 +17,7 @@ extension ConsolePages {
         context["meta"] = [
             ["name": "event id", "value": event.eventID], ["name": "source", "value": event.sourceSystem],
             ["name": "type", "value": event.eventType], ["name": "received at", "value": event.receivedAt],
-            ["name": "status", "value": event.processingStatus + (event.statusReason.map { " (\($0))" } ?? "")],
+            ["name": "status", "value": event.processingStatus.rawValue + (event.statusReason.map { " (\($0))" } ?? "")],
             ["name": "dedup key", "value": event.dedupKey ?? "—"], ["name": "log sequence", "value": String(event.sequence)],
             ["name": "payload", "value": "\(Format.count(Int(event.payloadBytes))) bytes"],
             ["name": "stored in", "value": Self.tier(event.location)],
@@ -74,7 +74,7 @@ extension ConsolePages {
     static func executionRow(_ execution: ExecutionSummary) -> [String: Any] {
         let row: [String: Any?] = [
             "execution_id": execution.executionID, "workflow": "\(execution.workflowID)@\(execution.workflowVersion)",
-            "trigger": execution.trigger, "status": execution.status, "created_at": execution.createdAt,
+            "trigger": execution.trigger, "status": execution.status.rawValue, "created_at": execution.createdAt,
             "completed_at": execution.completedAt ?? "", "last_error": execution.lastError,
             "replay_of": execution.replayOf, "job_id": execution.jobID,
         ]

@@ -67,7 +67,7 @@ extension ConsolePages {
     static func eventRow(_ event: EventSummary) -> [String: Any] {
         let row: [String: Any?] = [
             "event_id": event.eventID, "source": event.sourceSystem, "type": event.eventType,
-            "received_at": event.receivedAt, "status": event.processingStatus, "reason": event.statusReason,
+            "received_at": event.receivedAt, "status": event.processingStatus.rawValue, "reason": event.statusReason,
             "bytes": Format.bytes(Int(event.payloadBytes)), "tier": event.location.tier,
         ]
         return row.present

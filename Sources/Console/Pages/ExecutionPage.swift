@@ -21,7 +21,7 @@ extension ConsolePages {
             }
         }
         let axis = Waterfall(times: times)
-        let failedIndex = execution.steps.last(where: { $0.step.status == "failed" })?.step.stepIndex
+        let failedIndex = execution.steps.last(where: { $0.step.status == .failed })?.step.stepIndex
         var rows: [[String: Any]] = []
         for (index, name) in summary.stepNames.enumerated() {
             guard let step = execution.steps.first(where: { $0.step.stepIndex == index }) else {
@@ -52,13 +52,13 @@ extension ConsolePages {
             let a = attempt.attempt
             if let from = Timestamp.parse(a.startedAt) {
                 let bar = axis.bar(from: from, to: a.completedAt.flatMap(Timestamp.parse) ?? now)
-                bars.append(["left": String(format: "%.2f", bar.left), "width": String(format: "%.2f", bar.width), "outcome": a.outcome,
-                             "title": "attempt \(a.attempt): \(a.outcome)\(a.durationMS.map { String(format: ", %.1f ms", $0) } ?? "")"])
+                bars.append(["left": String(format: "%.2f", bar.left), "width": String(format: "%.2f", bar.width), "outcome": a.outcome.rawValue,
+                             "title": "attempt \(a.attempt): \(a.outcome.rawValue)\(a.durationMS.map { String(format: ", %.1f ms", $0) } ?? "")"])
             }
             attempts.append(attemptContext(attempt))
         }
         let row: [String: Any?] = [
-            "name": step.stepName, "status": step.status, "class": step.status, "open": open,
+            "name": step.stepName, "status": step.status.rawValue, "class": step.status.rawValue, "open": open,
             "idempotency_key": step.idempotencyKey, "attempt_count": step.attemptCount,
             "error_class": step.errorClass, "error_message": step.errorMessage,
             "next_attempt_at": step.nextAttemptAt, "skipped_from": step.skippedFrom,
@@ -70,7 +70,7 @@ extension ConsolePages {
     static func attemptContext(_ trace: AttemptTrace) -> [String: Any] {
         let a = trace.attempt
         let basics: [String: Any?] = [
-            "attempt": a.attempt, "outcome": a.outcome, "started_at": a.startedAt, "completed_at": a.completedAt ?? "running",
+            "attempt": a.attempt, "outcome": a.outcome.rawValue, "started_at": a.startedAt, "completed_at": a.completedAt ?? "running",
             "duration": a.durationMS.map { String(format: "%.1f ms", $0) } ?? "—", "next_attempt_at": trace.nextAttemptAt,
         ]
         var context = basics.present

@@ -14,7 +14,7 @@ extension ConsolePages {
     /// Page 5b: one job, with a progress bar that the page's script keeps current.
     func job(id: String) async throws -> Response {
         let job = try await admin.call(AdminMethod.jobsShow, JobParams(jobID: id), as: JobSummary.self)
-        return await page("job", title: "Job \(job.status)", section: "jobs", context: ["job": Self.jobContext(job)])
+        return await page("job", title: "Job \(job.status.rawValue)", section: "jobs", context: ["job": Self.jobContext(job)])
     }
 
     /// The job as JSON, for the live progress bar (the admin protocol's own shape).
@@ -38,13 +38,13 @@ extension ConsolePages {
         let described = [("type", filter.type), ("source", filter.source), ("status", filter.status), ("workflow", filter.workflow),
                          ("from", filter.from), ("to", filter.to)].compactMap { name, value in value.map { "\(name) \($0)" } }
         let context: [String: Any?] = [
-            "job_id": job.jobID, "status": job.status, "created_at": job.createdAt, "filter": described.joined(separator: ", "),
+            "job_id": job.jobID, "status": job.status.rawValue, "created_at": job.createdAt, "filter": described.joined(separator: ", "),
             "force": job.force, "rate": String(format: "%g/s", job.rate), "concurrency": job.concurrency,
             "selected": job.selected, "done": job.done, "succeeded": job.succeeded, "failed": job.failed,
             "remaining": job.remaining, "percent": percent,
             "rate_now": job.ratePerSecond.map { String(format: "%.1f/s", $0) } ?? "—",
             "eta": job.etaSeconds.map(Format.seconds) ?? "—",
-            "active": job.status == "running" || job.status == "pending",
+            "active": job.status == .running || job.status == .cancelling,
             "cancelled_at": job.cancelledAt,
         ]
         return context.present

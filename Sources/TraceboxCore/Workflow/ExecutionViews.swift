@@ -10,7 +10,7 @@ public struct ExecutionSummary: Codable, Sendable, Equatable {
     public var createdAt: String
     public var startedAt: String?
     public var completedAt: String?
-    public var status: String
+    public var status: ExecutionStatus
     public var nextStep: Int
     public var nextRunAt: String?
     public var lastError: String?
@@ -24,7 +24,7 @@ public struct ExecutionSummary: Codable, Sendable, Equatable {
     public var createdRecord: RecordPointer?
 
     public init(executionID: String, eventID: String, workflowID: String, workflowVersion: Int, trigger: String,
-                stepNames: [String], createdAt: String, startedAt: String?, completedAt: String?, status: String,
+                stepNames: [String], createdAt: String, startedAt: String?, completedAt: String?, status: ExecutionStatus,
                 nextStep: Int, nextRunAt: String?, lastError: String?, replayOf: String? = nil, replayOfVersion: Int? = nil,
                 requestedBy: UInt32? = nil, force: Bool = false, jobID: String? = nil, supersededBy: String? = nil) {
         self.replayOf = replayOf
@@ -104,7 +104,7 @@ public struct RecordPointer: Codable, Sendable, Hashable {
 public struct AttemptSummary: Codable, Sendable, Equatable {
     public var stepIndex: Int
     public var attempt: Int
-    public var outcome: String
+    public var outcome: StepStatus
     public var startedAt: String
     public var completedAt: String?
     public var durationMS: Double?
@@ -114,7 +114,7 @@ public struct AttemptSummary: Codable, Sendable, Equatable {
     public var inputRecord: RecordPointer
     public var outputRecord: RecordPointer?
 
-    public init(stepIndex: Int, attempt: Int, outcome: String, startedAt: String, completedAt: String?, durationMS: Double?,
+    public init(stepIndex: Int, attempt: Int, outcome: StepStatus, startedAt: String, completedAt: String?, durationMS: Double?,
                 errorClass: String?, errorMessage: String?, responseStatus: Int?, inputRecord: RecordPointer,
                 outputRecord: RecordPointer?) {
         self.stepIndex = stepIndex
@@ -143,7 +143,7 @@ public struct StepSummary: Codable, Sendable, Equatable {
     public var stepIndex: Int
     public var stepName: String
     public var idempotencyKey: String
-    public var status: String
+    public var status: StepStatus
     public var attemptCount: Int
     public var startedAt: String
     public var completedAt: String?
@@ -156,7 +156,7 @@ public struct StepSummary: Codable, Sendable, Equatable {
     /// For a `skipped` step: the execution where its idempotency key succeeded.
     public var skippedFrom: String?
 
-    public init(executionID: String, stepIndex: Int, stepName: String, idempotencyKey: String, status: String,
+    public init(executionID: String, stepIndex: Int, stepName: String, idempotencyKey: String, status: StepStatus,
                 attemptCount: Int, startedAt: String, completedAt: String?, nextAttemptAt: String?, errorClass: String?,
                 errorMessage: String?, responseStatus: Int?, inputRecord: RecordPointer?, outputRecord: RecordPointer?,
                 skippedFrom: String? = nil) {
@@ -228,7 +228,7 @@ public struct JobSummary: Codable, Sendable, Equatable {
     public var rate: Double
     public var concurrency: Int
     /// `running`, `completed` or `cancelled`.
-    public var status: String
+    public var status: JobStatus
     public var selected: Int
     /// Fed to the replay queue (an execution created).
     public var fed: Int
@@ -243,7 +243,7 @@ public struct JobSummary: Codable, Sendable, Equatable {
     public var cancelledAt: String?
 
     public init(jobID: String, createdAt: String, requestedBy: UInt32?, filter: ReplayFilter, force: Bool, rate: Double,
-                concurrency: Int, status: String, selected: Int, fed: Int, done: Int, succeeded: Int, failed: Int,
+                concurrency: Int, status: JobStatus, selected: Int, fed: Int, done: Int, succeeded: Int, failed: Int,
                 remaining: Int, ratePerSecond: Double?, etaSeconds: Double?, cancelledAt: String?) {
         self.jobID = jobID
         self.createdAt = createdAt

@@ -26,7 +26,7 @@ extension StepFinished: StableJSONWritable {
             json.member("error", error)
             json.member("event_id", eventID)
             json.member("execution_id", executionID)
-            json.member("execution_status", executionStatus)
+            json.member("execution_status", executionStatus?.rawValue)
             json.member("next_attempt_at", nextAttemptAt)
             json.member("outcome", outcome.rawValue)
             json.member("output", output)
@@ -44,7 +44,7 @@ extension StepSkipped: StableJSONWritable {
         writer.object { json in
             json.member("event_id", eventID)
             json.member("execution_id", executionID)
-            json.member("execution_status", executionStatus)
+            json.member("execution_status", executionStatus?.rawValue)
             json.member("idempotency_key", idempotencyKey)
             json.member("output", output)
             json.member("skipped_at", skippedAt)

@@ -235,11 +235,11 @@ public struct StepFinished: Codable, Sendable, Equatable {
     public var error: StepError?
     public var nextAttemptAt: String?
     /// Set when this record ends the execution: `succeeded` (last step done) or `failed`.
-    public var executionStatus: String?
+    public var executionStatus: ExecutionStatus?
 
     public init(executionID: String, eventID: String, workflowID: String, stepIndex: Int, stepName: String, attempt: Int,
                 outcome: StepOutcome, completedAt: String, durationMS: Double, output: StepOutput? = nil,
-                error: StepError? = nil, nextAttemptAt: String? = nil, executionStatus: String? = nil) {
+                error: StepError? = nil, nextAttemptAt: String? = nil, executionStatus: ExecutionStatus? = nil) {
         self.executionID = executionID
         self.eventID = eventID
         self.workflowID = workflowID
@@ -276,10 +276,10 @@ public struct StepSkipped: Codable, Sendable, Equatable {
     public var succeededIn: String
     public var output: RecordPointer
     /// Set when this record ends the execution (`succeeded`: it was the last step).
-    public var executionStatus: String?
+    public var executionStatus: ExecutionStatus?
 
     public init(executionID: String, eventID: String, workflowID: String, stepIndex: Int, stepName: String,
-                idempotencyKey: String, skippedAt: String, succeededIn: String, output: RecordPointer, executionStatus: String?) {
+                idempotencyKey: String, skippedAt: String, succeededIn: String, output: RecordPointer, executionStatus: ExecutionStatus?) {
         self.executionID = executionID
         self.eventID = eventID
         self.workflowID = workflowID
