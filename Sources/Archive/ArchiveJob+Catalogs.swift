@@ -14,7 +14,7 @@ extension ArchiveJob {
         do {
             bytes = try catalog.encoded()
         } catch {
-            throw ArchiveError("encode the catalog of \(catalog.objectKey)", "\(error)")
+            throw ArchiveError("encode the catalog of \(catalog.objectKey)", cause: error)
         }
         try upload(catalogBytes: bytes, key: policy.catalogKey(ofObject: catalog.objectKey))
         return bytes
@@ -36,7 +36,7 @@ extension ArchiveJob {
                 bytes = try SegmentFile.openForReading(listing.path).readAll()
                 _ = try ArchiveCatalog.decode(bytes, path: listing.path)
             } catch {
-                throw ArchiveError("read \(listing.path)", "\(error)")
+                throw ArchiveError("read \(listing.path)", cause: error)
             }
             try upload(catalogBytes: bytes, key: key)
             uploaded += 1

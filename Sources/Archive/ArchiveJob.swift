@@ -105,7 +105,7 @@ public final class ArchiveJob: Sendable {
             do {
                 result = .success(try SegmentCompactor.compact(path: segments[i].path, level: level))
             } catch {
-                result = .failure(ArchiveError("compact \(segments[i].path)", "\(error)"))
+                result = .failure(ArchiveError("compact \(segments[i].path)", cause: error))
             }
             results.withLock { $0[i] = result }
         }
@@ -138,7 +138,7 @@ public final class ArchiveJob: Sendable {
         } catch let error as ArchiveError {
             throw error
         } catch {
-            throw ArchiveError("select segments", "\(error)")
+            throw ArchiveError("select segments", cause: error)
         }
     }
 
@@ -174,7 +174,7 @@ public final class ArchiveJob: Sendable {
         do {
             try ArchiveCatalog.write(catalogBytes, named: catalog.fileName, into: catalogDirectory)
         } catch {
-            throw ArchiveError("write catalog of \(key)", "\(error)")
+            throw ArchiveError("write catalog of \(key)", cause: error)
         }
         if stop == .afterCatalog { throw ArchiveError("stopped", "stopped after the catalog of \(key)") }
         try repoint(catalog)
@@ -202,7 +202,7 @@ public final class ArchiveJob: Sendable {
             applied = Set(try index.archivedObjectKeys().compactMap { $0.split(separator: "/").last.map(String.init) })
             local = try SegmentDirectory.segments(in: segmentDirectory).map(\.firstSequence)
         } catch {
-            throw ArchiveError("read the archive's state", "\(error)")
+            throw ArchiveError("read the archive's state", cause: error)
         }
         for listing in ArchiveCatalog.listed(in: catalogDirectory) {
             let repointed = applied.contains(listing.objectName)
@@ -212,7 +212,7 @@ public final class ArchiveJob: Sendable {
             do {
                 catalog = try ArchiveCatalog.read(path: listing.path)
             } catch {
-                throw ArchiveError("read \(listing.path)", "\(error)")
+                throw ArchiveError("read \(listing.path)", cause: error)
             }
             if !repointed { try repoint(catalog) }
             let freed = try removeLocal(catalog)
@@ -226,7 +226,7 @@ public final class ArchiveJob: Sendable {
         do {
             try index.applyArchive(catalog)
         } catch {
-            throw ArchiveError("repoint \(catalog.objectKey)", "\(error)")
+            throw ArchiveError("repoint \(catalog.objectKey)", cause: error)
         }
     }
 
@@ -241,7 +241,7 @@ public final class ArchiveJob: Sendable {
             do {
                 try FileManager.default.removeItem(atPath: path)
             } catch {
-                throw ArchiveError("remove \(path)", "\(error)")
+                throw ArchiveError("remove \(path)", cause: error)
             }
             freed += size
             gone.append(segment.firstSequence)

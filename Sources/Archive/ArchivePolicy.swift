@@ -60,16 +60,39 @@ public struct ArchivePolicy: Sendable {
     }
 }
 
-/// An archive step that failed: what it was doing and why. Nothing is lost when a job
-/// fails; the next run picks up where this one stopped.
+/// An archive step that failed: what it was doing and why, with the error that made it
+/// fail (`cause`), so what is underneath stays recognisable (`isDiskFull`) instead of being
+/// flattened to text. Nothing is lost when a job fails; the next run picks up where this
+/// one stopped.
 public struct ArchiveError: Error, CustomStringConvertible, Sendable {
     public var stage: String
     public var message: String
+    /// What failed underneath (a segment or catalog file write, an S3 request, …), if anything.
+    public var cause: (any Error)?
 
     public init(_ stage: String, _ message: String) {
         self.stage = stage
         self.message = message
     }
 
+    /// The step `stage` failed because of `cause`; the message is the cause's.
+    public init(_ stage: String, cause: any Error) {
+        self.stage = stage
+        message = "\(cause)"
+        self.cause = cause
+    }
+
     public var description: String { "archive \(stage): \(message)" }
+
+    /// Whether the step failed for a full disk (or quota) anywhere under it: it goes away
+    /// when space returns, and the operator needs to free some rather than look at S3.
+    public var isDiskFull: Bool {
+        switch cause {
+        case let error as SegmentLogError: error.isDiskFull
+        case let error as ArchiveError: error.isDiskFull
+        case let error as POSIXError: error.code == .ENOSPC || error.code == .EDQUOT
+        case let error as CocoaError: error.code == .fileWriteOutOfSpace
+        default: false
+        }
+    }
 }

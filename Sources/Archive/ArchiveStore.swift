@@ -22,7 +22,7 @@ public struct ArchiveStore: Sendable {
                 return try operation()
             } catch {
                 let transient = error.status == 0 || error.status >= 500 || error.status == 429
-                guard transient, attempt < attempts else { throw ArchiveError(what, error.description) }
+                guard transient, attempt < attempts else { throw ArchiveError(what, cause: error) }
                 Thread.sleep(forTimeInterval: delay)
                 delay *= 4
             }

@@ -36,7 +36,7 @@ public enum CatalogRestore {
             do {
                 catalog = try ArchiveCatalog.decode(bytes, path: "s3://\(key)")
             } catch {
-                throw ArchiveError("check \(key)", "\(error)")
+                throw ArchiveError("check \(key)", cause: error)
             }
             guard catalog.fileName == name, catalog.objectKey == prefix + name.dropLast(ArchiveCatalog.fileSuffix.count) else {
                 throw ArchiveError("check \(key)", "the catalog describes \(catalog.objectKey), not the object its key names")
@@ -49,7 +49,7 @@ public enum CatalogRestore {
             do {
                 try ArchiveCatalog.write(bytes, named: name, into: directory)
             } catch {
-                throw ArchiveError("write \(directory)/\(name)", "\(error)")
+                throw ArchiveError("write \(directory)/\(name)", cause: error)
             }
             report.fetched += 1
         }

@@ -51,7 +51,7 @@ public final class TraceIndex: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             try IndexMigrations.migrator().migrate(pool)
         } catch {
-            throw IndexError(.database, "cannot open the index: \(error)", path: path)
+            throw IndexError(.database, "cannot open the index: \(error)", path: path, cause: error)
         }
     }
 
@@ -65,7 +65,7 @@ public final class TraceIndex: Sendable {
             version = try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
             try queue.close()
         } catch {
-            throw IndexError(.database, "cannot read the index: \(error)", path: path)
+            throw IndexError(.database, "cannot read the index: \(error)", path: path, cause: error)
         }
         guard !IndexMigrations.canMigrate(from: version) else { return }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
@@ -80,7 +80,7 @@ public final class TraceIndex: Sendable {
             _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             try pool.close()
         } catch {
-            throw IndexError(.database, "cannot close the index: \(error)", path: path)
+            throw IndexError(.database, "cannot close the index: \(error)", path: path, cause: error)
         }
     }
 
@@ -170,7 +170,7 @@ public final class TraceIndex: Sendable {
         } catch let error as IndexError {
             throw error
         } catch {
-            throw IndexError(.database, "\(error)", path: path)
+            throw IndexError(.database, "\(error)", path: path, cause: error)
         }
     }
 
@@ -178,12 +178,13 @@ public final class TraceIndex: Sendable {
         do {
             return try pool.write(body)
         } catch {
-            throw IndexError(.database, "\(error)", path: path)
+            throw IndexError(.database, "\(error)", path: path, cause: error)
         }
     }
 }
 
-/// Index failures, with the database path.
+/// Index failures, with the database path and the error underneath (`cause`: SQLite's, as
+/// GRDB reports it), so a full disk stays recognisable as one (`isDiskFull`).
 public struct IndexError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case database
@@ -193,14 +194,21 @@ public struct IndexError: Error, CustomStringConvertible, Sendable {
     public var code: Code
     public var message: String
     public var path: String?
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, path: String? = nil) {
+    public init(_ code: Code, _ message: String, path: String? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.path = path
+        self.cause = cause
     }
 
     public var description: String { message + (path.map { " (\($0))" } ?? "") }
+
+    /// Whether SQLite failed for a full disk (or quota): it goes away when space returns.
+    public var isDiskFull: Bool {
+        (cause as? DatabaseError)?.resultCode == .SQLITE_FULL
+    }
 }
 
 /// The statements a counting index has run (see `TraceIndex.init`).

@@ -74,7 +74,9 @@ final class ArchiveService: Service {
                     "segments": "\(result.segmentsArchived)", "objects": "\(result.objectsUploaded)", "bytes": "\(result.bytesUploaded)",
                 ])
             } catch {
-                logger.error("archive run failed; the next run continues from here", metadata: ["error": "\(error)"])
+                logger.error("archive run failed; the next run continues from here", metadata: [
+                    "error": "\(error)", "disk_full": "\((error as? AdminErrorBody)?.code == "disk_full")",
+                ])
             }
         }
     }
@@ -90,7 +92,7 @@ final class ArchiveService: Service {
             do {
                 report = try job.run()
             } catch let error as ArchiveError {
-                throw AdminErrorBody(code: "archive_failed", message: error.description)
+                throw AdminErrorBody(code: error.isDiskFull ? "disk_full" : "archive_failed", message: error.description)
             }
             return ArchiveRunResult(objectsUploaded: report.objectsUploaded, objectsFoundInS3: report.objectsFoundInS3,
                                     segmentsArchived: report.segmentsArchived, bytesUploaded: report.bytesUploaded,
