@@ -26,7 +26,7 @@ struct StepWrites {
     /// too) and skipped steps (attempt 0).
     private var rows: [AttemptKey: AttemptRow] = [:]
     /// Attempts started in an earlier batch that end in this one.
-    private var finishes: [AttemptKey: AttemptResult] = [:]
+    private var finishes: [AttemptKey: AttemptEnd] = [:]
     private var executions: [String: ExecutionUpdate] = [:]
 
     /// `step.started`: the execution is running this step; the attempt is on record.
@@ -46,9 +46,9 @@ struct StepWrites {
     /// dead-letter row is the caller's, as it goes to a table of its own).
     mutating func finished(_ finished: StepFinished, _ location: RecordLocation) {
         let key = AttemptKey(executionID: finished.executionID, stepIndex: finished.stepIndex, attempt: finished.attempt)
-        let result = AttemptResult(finished, location)
+        let result = AttemptEnd(finished, location)
         if rows[key] != nil {
-            rows[key]?.result = result
+            rows[key]?.attempt.end = result
         } else {
             finishes[key] = result
         }
@@ -107,7 +107,7 @@ struct StepWrites {
                     next_attempt_at = v.column7, error_class = v.column8, error_message = v.column9,
                     response_status = v.column10, output_segment = v.column11, output_offset = v.column12,
                     output_length = v.column13
-                FROM (VALUES \(TraceIndex.rowMarks(chunk.count, columns: 3 + AttemptResult.columnCount))) AS v
+                FROM (VALUES \(TraceIndex.rowMarks(chunk.count, columns: 3 + AttemptEnd.columnCount))) AS v
                 WHERE step_attempts.execution_id = v.column1 AND step_attempts.step_index = v.column2
                     AND step_attempts.attempt = v.column3
                 """).execute(arguments: StatementArguments(chunk.flatMap { key, result -> [DatabaseValueConvertible?] in
@@ -180,51 +180,44 @@ private struct ExecutionUpdate {
     }
 }
 
-/// One `step_attempts` row written whole.
+/// One `step_attempts` row written whole: an attempt (`StepAttempt`, the values the fold
+/// reads back) of one execution.
 private struct AttemptRow {
-    static let columnCount = 11 + AttemptResult.columnCount - 1
-    /// execution_id … input_length, skipped_from: what the start (or the skip) sets.
-    let start: [DatabaseValueConvertible?]
-    var result: AttemptResult?
+    static let columnCount = 11 + AttemptEnd.columnCount - 1
+    let executionID: String
+    var attempt: StepAttempt
 
     init(_ started: StepStarted, _ location: RecordLocation) {
-        start = [StoredID.value(started.executionID), started.stepIndex, started.attempt, started.stepName,
-                 started.idempotencyKey, StepStatus.running.rawValue, started.startedAt,
-                 Int64(location.segment), Int64(location.offset), Int64(location.length), nil]
+        executionID = started.executionID
+        attempt = StepAttempt(started, location)
     }
 
     init(_ skipped: StepSkipped) {
-        start = [StoredID.value(skipped.executionID), skipped.stepIndex, 0, skipped.stepName, skipped.idempotencyKey,
-                 StepStatus.skipped.rawValue, skipped.skippedAt, nil, nil, nil, StoredID.value(skipped.succeededIn)]
-        result = AttemptResult(skippedAt: skipped.skippedAt, output: skipped.output)
+        executionID = skipped.executionID
+        attempt = StepAttempt(skipped)
     }
 
+    /// execution_id … input_length, skipped_from, then what the end sets (after its outcome).
     var columns: [DatabaseValueConvertible?] {
-        guard let result else { return start + Array(repeating: nil, count: AttemptResult.columnCount - 1) }
-        var columns = start
-        columns[5] = result.columns[0]  // the outcome
-        return columns + result.columns.dropFirst()
+        let input = attempt.input
+        let start: [DatabaseValueConvertible?] = [
+            StoredID.value(executionID), attempt.stepIndex, attempt.attempt, attempt.stepName, attempt.idempotencyKey,
+            attempt.status.rawValue, attempt.startedAt, input.map { Int64($0.segment) }, input.map { Int64($0.offset) },
+            input.map { Int64($0.length) }, attempt.skippedFrom.map(StoredID.value),
+        ]
+        let end = attempt.end?.columns.dropFirst() ?? ArraySlice(repeating: nil, count: AttemptEnd.columnCount - 1)
+        return start + end
     }
 }
 
-/// The columns a `step.finished` sets: outcome, completed_at, duration_ms, next_attempt_at,
-/// error_class, error_message (its first 2,000 characters), response_status, and the
-/// record's location.
-struct AttemptResult {
+extension AttemptEnd {
     static let columnCount = 10
-    let columns: [DatabaseValueConvertible?]
 
-    init(_ finished: StepFinished, _ location: RecordLocation) {
-        let responseStatus = finished.output?.status ?? finished.error?.response?.status
-        columns = [finished.outcome.rawValue, finished.completedAt, finished.durationMS, finished.nextAttemptAt,
-                   finished.error?.errorClass.rawValue, finished.indexedErrorMessage, responseStatus,
-                   Int64(location.segment), Int64(location.offset), Int64(location.length)]
-    }
-
-    /// A skipped step: completed when skipped, its output the success it reuses.
-    init(skippedAt: String, output: RecordPointer) {
-        columns = [StepStatus.skipped.rawValue, skippedAt, nil, nil, nil, nil, nil,
-                   Int64(output.segment), Int64(output.offset), Int64(output.length)]
+    /// outcome, completed_at, duration_ms, next_attempt_at, error_class, error_message,
+    /// response_status, and the output's location: what a `step.finished` sets.
+    var columns: [DatabaseValueConvertible?] {
+        [outcome.rawValue, completedAt, durationMS, nextAttemptAt, errorClass, errorMessage, responseStatus,
+         output.map { Int64($0.segment) }, output.map { Int64($0.offset) }, output.map { Int64($0.length) }]
     }
 }
 

@@ -72,7 +72,7 @@ extension TraceIndex {
         var folding = StepFolding(executionID: executionID)
         let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT * FROM step_attempts WHERE execution_id = ? ORDER BY step_index, attempt"),
                                        arguments: [StoredID.value(executionID)])
-        while let row = try rows.next() { folding.add(row) }
+        while let row = try rows.next() { folding.add(StepAttempt(row: row)) }
         return folding.steps
     }
 

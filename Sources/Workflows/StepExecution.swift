@@ -28,9 +28,10 @@ struct StepExecution: Sendable {
         var event: TemplateValues?
         var outputs: [String: StepOutput] = [:]
         /// The execution's steps as the index would show them once it has caught up: read
-        /// once per task, then kept up to date here, so running the next step needs no read
-        /// of the index (nor waiting for it to apply this step's records).
-        var steps: [StepSummary]?
+        /// once per task, then kept up to date from the records the task appends (through
+        /// the index's own fold), so running the next step needs no read of the index (nor
+        /// waiting for it to apply this step's records).
+        var trail: StepTrail?
         /// Where the idempotency keys of the execution's steps already succeeded, read with
         /// `steps`. Another execution of the same event and workflow does not run meanwhile
         /// (one replay at a time per event), so it stays true while the task runs.
@@ -43,6 +44,12 @@ struct StepExecution: Sendable {
         /// into the log with the next step's `step.started`, in one commit, so a step costs
         /// one wait for the disk instead of two. `flush` appends them when the task stops.
         var pending: [TraceWriter.Record] = []
+
+        /// Queues a record for the next commit and folds it into the trail.
+        mutating func queue(_ record: TraceWriter.Record) {
+            pending.append(record)
+            trail?.record(record.body)
+        }
     }
 
     /// Template values built once and reused; `@unchecked`: plain immutable values (see `TemplateContext`).
@@ -61,32 +68,30 @@ struct StepExecution: Sendable {
              answered: () -> Void = {}) async throws -> Bool {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
-        if memory.steps == nil {
+        if memory.trail == nil {
             memory.keys = execution.stepNames.map { IdempotencyKey.forStep($0, of: execution) }
             if let known = handOver.take(execution.executionID) {
-                (memory.steps, memory.succeeded, memory.eventRow) = ([], execution.force ? [:] : known.succeeded, known.event)
+                memory.trail = StepTrail(executionID: execution.executionID, steps: [])
+                (memory.succeeded, memory.eventRow) = (execution.force ? [:] : known.succeeded, known.event)
             } else {
                 let state = try index.executionState(executionID: execution.executionID, eventID: execution.eventID,
                                                      successesOf: execution.force ? [] : memory.keys)
-                (memory.steps, memory.succeeded, memory.eventRow) = (state.steps, state.succeeded, state.event)
+                memory.trail = StepTrail(executionID: execution.executionID, steps: state.steps)
+                (memory.succeeded, memory.eventRow) = (state.succeeded, state.event)
             }
         }
-        let existing = memory.steps ?? []
+        let existing = memory.trail?.steps ?? []
         let key = memory.keys[stepIndex]
         var attempt = 1
         if !existing.contains(where: { $0.stepIndex == stepIndex }), !execution.force,
            let success = memory.succeeded[key], success.executionID != execution.executionID {
             // Done before (a replay): not again. The trace links to where it succeeded, and
             // that success's output feeds the later steps.
-            memory.pending.append(TraceWriter.Record(.stepSkipped(StepSkipped(
+            memory.queue(TraceWriter.Record(.stepSkipped(StepSkipped(
                 executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
                 stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
                 succeededIn: success.executionID, output: success.output,
                 executionStatus: stepIndex == execution.stepNames.count - 1 ? .succeeded : nil))))
-            memory.steps?.append(StepSummary(
-                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: .skipped,
-                attemptCount: 0, startedAt: "", completedAt: nil, nextAttemptAt: nil, errorClass: nil, errorMessage: nil,
-                responseStatus: nil, inputRecord: nil, outputRecord: success.output, skippedFrom: success.executionID))
             return true
         }
         if let previous = existing.first(where: { $0.stepIndex == stepIndex }) {
@@ -132,10 +137,6 @@ struct StepExecution: Sendable {
             try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .succeeded,
                              started: started, output: output, isLast: isLast, memory: &memory)
             memory.outputs[stepName] = output
-            memory.steps?.append(StepSummary(
-                executionID: execution.executionID, stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, status: .succeeded,
-                attemptCount: attempt, startedAt: Timestamp.format(started), completedAt: nil, nextAttemptAt: nil, errorClass: nil,
-                errorMessage: nil, responseStatus: output.status, inputRecord: nil, outputRecord: nil))
             return true
         case .failed(let error, let retryAfter):
             if step.retryOn.contains(error.errorClass), attempt < step.retry.maxAttempts {
@@ -156,7 +157,7 @@ struct StepExecution: Sendable {
     private func failWithoutAttempt(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int,
                                     key: String, message: String, memory: inout Memory) async throws {
         let now = clock.now()
-        memory.pending.append(TraceWriter.Record(.stepStarted(StepStarted(
+        memory.queue(TraceWriter.Record(.stepStarted(StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
             startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered")))))
@@ -166,7 +167,7 @@ struct StepExecution: Sendable {
 
     /// Appends `record` after the records waiting in `memory`, in one commit.
     private func append(_ record: TraceWriter.Record, memory: inout Memory) async throws {
-        memory.pending.append(record)
+        memory.queue(record)
         try await flush(&memory)
     }
 
@@ -195,7 +196,7 @@ struct StepExecution: Sendable {
             durationMS: max(0, now.timeIntervalSince(started) * 1000), output: output, error: error,
             nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus)))
         if outcome == .succeeded, !isLast {
-            memory.pending.append(record)
+            memory.queue(record)
         } else {
             try await append(record, memory: &memory)
         }

@@ -55,4 +55,32 @@ struct StepFoldingTests {
         #expect(try index.attempts(executionID: executionID).map(\.outcome) == [.retrying, .succeeded])
         #expect(try index.succeededSteps(idempotencyKeys: ["key"])["key"]?.executionID == executionID)
     }
+
+    /// The engine's memory of an execution (`StepTrail`, fed the records it appends) and the
+    /// index (fed the same records) fold a step the same way, after every record.
+    @Test func theEngineAndTheIndexFoldTheSameRecordsToTheSameSteps() throws {
+        let index = try TraceIndex(path: Support.temporaryDirectory() + "/index.sqlite")
+        var trail = StepTrail(executionID: executionID, steps: [])
+        let changes = [
+            started(1, at: "2026-11-30T00:00:01Z", segment: 1), finished(1, .retrying, at: "2026-11-30T00:00:02Z", segment: 2),
+            started(2, at: "2026-11-30T00:00:09Z", segment: 3), finished(2, .succeeded, at: "2026-11-30T00:00:10Z", segment: 4),
+        ]
+        for (n, change) in changes.enumerated() {
+            try index.apply([change], position: IndexPosition(lastSequence: UInt64(n + 1), next: LogCursor(segment: 1, offset: 64)))
+            switch change {
+            case .stepStarted(let body, let location): trail.record(.stepStarted(body), location: location)
+            case .stepFinished(let body, let location): trail.record(.stepFinished(body), location: location)
+            default: Issue.record("unexpected change")
+            }
+            #expect(trail.steps == (try index.steps(executionID: executionID)), "after record \(n + 1)")
+        }
+        // A trail seeded from the index's view, then told of the next step's skip, still agrees.
+        let skipped = StepSkipped(executionID: executionID, eventID: eventID, workflowID: "w", stepIndex: 1, stepName: "email",
+                                  idempotencyKey: "key-2", skippedAt: "2026-11-30T00:00:11Z", succeededIn: "elsewhere",
+                                  output: RecordPointer(segment: 9, offset: 64, length: 10), executionStatus: .succeeded)
+        var seeded = StepTrail(executionID: executionID, steps: try index.steps(executionID: executionID))
+        seeded.record(.stepSkipped(skipped))
+        try index.apply([.stepSkipped(skipped)], position: IndexPosition(lastSequence: 5, next: LogCursor(segment: 1, offset: 64)))
+        #expect(seeded.steps == (try index.steps(executionID: executionID)))
+    }
 }
