@@ -18,6 +18,9 @@ public struct LogOptions: Sendable {
     /// Longest a commit waits for records that appenders are still compressing. It only
     /// applies when such records exist, so a lone appender is never delayed.
     public var commitDelay: Duration = .milliseconds(1)
+    /// Shortest time between two commits (`fdatasync`s): records arriving sooner wait for the
+    /// rest of it and share the next commit. 0 commits each as soon as it can.
+    public var commitSpacing: Duration = .milliseconds(1)
     /// The largest body one record may carry.
     public var maxBodyBytes: Int = 64 * 1024 * 1024
 

@@ -295,6 +295,7 @@ struct ConfigurationBuilder {
             log.compressionLevel = level
         }
         if let delay = try duration(raw.commit_delay, ["log", "commit_delay"]) { log.commitDelay = delay }
+        if let spacing = try duration(raw.commit_spacing, ["log", "commit_spacing"]) { log.commitSpacing = spacing }
     }
 
     private func buildSource(name: String, _ source: RawConfig.Source, defaultMax: Int) throws(ConfigError) -> SourceRules {

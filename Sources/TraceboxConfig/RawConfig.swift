@@ -101,6 +101,7 @@ struct RawConfig: Decodable {
         var dictionary_after: Int?
         var compression_level: Int32?
         var commit_delay: String?
+        var commit_spacing: String?
     }
 
     struct Index: Decodable {
@@ -145,7 +146,8 @@ struct RawConfig: Decodable {
         "archive": ["bucket", "prefix", "endpoint", "region", "storage_class", "glacier_after", "target_object_bytes", "compression_level"],
         "http": ["listen", "max_body_bytes"],
         "admin": ["socket", "allow_uids", "group"],
-        "log": ["segment_max_bytes", "segment_max_age", "dictionary_after", "compression_level", "commit_delay"],
+        "log": ["segment_max_bytes", "segment_max_age", "dictionary_after", "compression_level", "commit_delay",
+                "commit_spacing"],
         "index": ["path"],
         "sources.*": ["signature", "event_type", "dedup", "max_body_bytes", "keep_headers"],
         "sources.*.signature": ["scheme", "secret_env", "tolerance", "header", "encoding", "prefix"],

@@ -27,6 +27,9 @@ struct ConfigurationTests {
         #expect(config.sources["stripe"]?.dedup?.pointer == JSONPointer("/id"))
         #expect(config.rules(forSource: "unlisted") == nil)
         #expect(config.log.segmentMaxAge == .seconds(86_400))
+        #expect(config.log.commitSpacing == .milliseconds(1))
+        #expect(try Configuration.parse("log: { commit_spacing: 0ms }\n", file: "t.yaml", environment: [:]).log.commitSpacing == .zero)
+        #expect(throws: ConfigError.self) { try Configuration.parse("log: { commit_spacing: soon }\n", file: "t.yaml", environment: [:]) }
         #expect(config.workflows.map(\.id) == ["stripe-payment-failed", "deal-won", "github-issue-opened"])
         #expect(config.smtp?.tls.rawValue == "none" && config.enginePerDestination == 8)
         #expect(config.alerts.pagerDutyRoutingKey == "k" && config.alerts.weeklyTo == ["ops@example.com"] && config.alerts.weeklyHour == 8)
