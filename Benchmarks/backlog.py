@@ -9,34 +9,22 @@ below N): executions finished per second, daemon CPU per execution, RSS, probe p
 """
 import json, os, socket, subprocess, sys, threading, time, urllib.request
 
+import daemon_probe
+
 work, tracebox, http_port, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 pid = int(sys.argv[5])
-clk = os.sysconf("SC_CLK_TCK")
 
 
 def admin(method):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(f"{work}/data/admin.sock")
-        s.sendall(json.dumps({"id": 1, "method": method, "params": {}}).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)["result"]
+    return daemon_probe.admin(work, method)
 
 
 def cpu_seconds():
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / clk
+    return daemon_probe.cpu_seconds(pid)
 
 
 def rss_mb():
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0
+    return daemon_probe.rss_mb(pid)
 
 
 def counts():

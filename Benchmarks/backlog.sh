@@ -15,19 +15,7 @@ TRACEBOX=${TRACEBOX:-.build/release/tracebox}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-backlog.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-start_destination 7183 "$work/destination.log"; pids+=("$DESTINATION_PID")
-cat > "$work/tracebox.yaml" <<YAML
-data_dir: $work/data
-http: { listen: "127.0.0.1:7182" }
-workflows:
-  - id: backlog
-    on: { type: "*" }
-    steps:
-      - name: a
-        http: { url: "http://127.0.0.1:7183/destination/a", json: { event: "{{event.id}}" } }
-YAML
-"$TRACEBOX" serve --config "$work/tracebox.yaml" > "$work/tracebox.log" 2>&1 & pids+=($!)
-daemon=${pids[-1]}
-for _ in $(seq 1 300); do [ -S "$work/data/admin.sock" ] && (exec 3<>/dev/tcp/127.0.0.1/7182) 2>/dev/null && break; sleep 0.1; done
+start_one_step_daemon "$TRACEBOX" "$work" 7182 7183; pids+=("$DESTINATION_PID" "$DAEMON_PID")
+daemon=$DAEMON_PID
 echo "## Backlog drain: $EVENTS events into a one-step workflow, daemon defaults, $(nproc) cores"
 python3 Benchmarks/backlog.py "$work" "$TRACEBOX" 7182 "$EVENTS" "$daemon"

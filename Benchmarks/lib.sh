@@ -18,6 +18,33 @@ start_destination() {
     return 1
 }
 
+# start_one_step_daemon TRACEBOX WORK HTTP_PORT DESTINATION_PORT: starts a loopback
+# destination (IngestNoopServer) and TRACEBOX on its defaults with data in WORK/data and one
+# one-step workflow that posts every event to it; waits until both answer. Sets DAEMON_PID
+# and DESTINATION_PID (the caller stops them).
+start_one_step_daemon() {
+    local tb=$1 work=$2 port=$3 destination=$4
+    start_destination "$destination" "$work/destination.log"
+    cat > "$work/tracebox.yaml" <<YAML
+data_dir: $work/data
+http: { listen: "127.0.0.1:$port" }
+workflows:
+  - id: one-step
+    on: { type: "*" }
+    steps:
+      - name: a
+        http: { url: "http://127.0.0.1:$destination/destination/a", json: { event: "{{event.id}}" } }
+YAML
+    "$tb" serve --config "$work/tracebox.yaml" > "$work/tracebox.log" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 1 300); do
+        [ -S "$work/data/admin.sock" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "the daemon did not start on port $port" >&2
+    return 1
+}
+
 # ingest_corpus TRACEBOX DATA_DIR URL EVENTS CORPUS: sends corpus payloads (wrk -t2 -c32) to
 # the daemon at URL until it holds EVENTS events, waits until its index has applied them,
 # and sets INGESTED to the number of events it holds.

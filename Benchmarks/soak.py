@@ -13,18 +13,18 @@ while sending).
 
 usage: soak.py WORK TRACEBOX HTTP_PORT RATE SECONDS DAEMON_PID CORPUS_DIR
 """
-import asyncio, json, os, socket, sqlite3, statistics, sys, time
+import asyncio, os, sqlite3, sys, time
+
+import daemon_probe
 
 work, tracebox, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rate, seconds, pid, corpus = float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
 connections = int(os.environ.get("CONNECTIONS", "32"))
 sample_every = float(os.environ.get("SAMPLE", "5"))
-clk = os.sysconf("SC_CLK_TCK")
 
 
 def daemon_cpu():
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / clk
+    return daemon_probe.cpu_seconds(pid)
 
 
 def own_cpu():
@@ -33,16 +33,7 @@ def own_cpu():
 
 
 def admin(method):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(f"{work}/data/admin.sock")
-        s.sendall(json.dumps({"id": 1, "method": method, "params": {}}).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)["result"]
+    return daemon_probe.admin(work, method)
 
 
 def pending_executions():

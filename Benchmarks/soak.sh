@@ -19,19 +19,7 @@ corpus=$(cd "${TRACEBOX_CORPUS:-../shared/corpus}" && pwd)
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-soak.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-start_destination 7185 "$work/destination.log"; pids+=("$DESTINATION_PID")
-cat > "$work/tracebox.yaml" <<YAML
-data_dir: $work/data
-http: { listen: "127.0.0.1:7184" }
-workflows:
-  - id: soak
-    on: { type: "*" }
-    steps:
-      - name: a
-        http: { url: "http://127.0.0.1:7185/destination/a", json: { event: "{{event.id}}" } }
-YAML
-"$TRACEBOX" serve --config "$work/tracebox.yaml" > "$work/tracebox.log" 2>&1 & pids+=($!)
-daemon=${pids[-1]}
-for _ in $(seq 1 300); do [ -S "$work/data/admin.sock" ] && (exec 3<>/dev/tcp/127.0.0.1/7184) 2>/dev/null && break; sleep 0.1; done
+start_one_step_daemon "$TRACEBOX" "$work" 7184 7185; pids+=("$DESTINATION_PID" "$DAEMON_PID")
+daemon=$DAEMON_PID
 echo "## Soak: $RATE events/s for $DURATION s into a one-step workflow, $TRACEBOX, $(nproc) cores"
 python3 Benchmarks/soak.py "$work" "$TRACEBOX" 7184 "$RATE" "$DURATION" "$daemon" "$corpus"
