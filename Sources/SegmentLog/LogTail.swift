@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TraceboxCore
 
 /// A position in the log: a segment (named by its first sequence) and a byte offset in it.
@@ -62,6 +63,9 @@ public struct LogTail: Sendable {
     public let directory: String
     /// Bytes read per positioned read.
     public var chunkSize = 4 * 1024 * 1024
+    /// The file read last, kept open: a follower reads the active segment after every
+    /// commit, and opened it (a path lookup, an open and a close) each time.
+    private let lastFile = LastFile()
 
     public init(directory: String) {
         self.directory = directory
@@ -87,8 +91,7 @@ public struct LogTail: Sendable {
         var entries: [TailEntry] = []
         fileLoop: while entries.count < limit {
             let path = path(of: cursor.segment)
-            guard FileManager.default.fileExists(atPath: path) else { break }
-            let file = try SegmentFile.openForReading(path)
+            guard let file = try lastFile.file(for: cursor.segment, path: path) else { break }
             let fileEnd = end?.segment == cursor.segment ? end!.offset : try file.size()
             while entries.count < limit, cursor.offset < fileEnd {
                 var chunk = try file.read(at: cursor.offset, count: Int(min(UInt64(chunkSize), fileEnd - cursor.offset)))
@@ -160,5 +163,20 @@ extension LogTail {
             // An archived object ends with a seal; the next segment starts after it.
             cursor = LogCursor(segment: last + 1, offset: UInt64(SegmentHeader.size))
         }
+    }
+}
+
+/// The segment file a `LogTail` read last, open, so reading the same segment again costs no
+/// open. Shared by copies of the tail (it is a reference), guarded by a lock.
+private final class LastFile: Sendable {
+    private let last = Mutex<(segment: UInt64, file: SegmentFile)?>(nil)
+
+    /// The file of `segment`, or nil when there is none (an archived segment's file is gone).
+    func file(for segment: UInt64, path: String) throws -> SegmentFile? {
+        if let kept = last.withLock({ $0 }), kept.segment == segment { return kept.file }
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let file = try SegmentFile.openForReading(path)
+        last.withLock { $0 = (segment, file) }
+        return file
     }
 }
