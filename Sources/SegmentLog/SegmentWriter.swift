@@ -145,8 +145,6 @@ final class SegmentWriter: Sendable {
             gatherPreparing()
             spaceCommits(after: lastCommit)
             let (batch, closing) = takeBatch()
-            // Spacing is for a trickle: after a commit of several appends, the next one goes
-            // at once (a busy engine waits on every commit, and waiting longer slows it).
             if batch.isEmpty {
                 if closing { break }
                 rollIfTooOld()
@@ -154,6 +152,8 @@ final class SegmentWriter: Sendable {
                 continue
             }
             process(batch)
+            // Spacing is for a trickle: after a commit of several appends, the next one goes
+            // at once (a busy engine waits on every commit, and waiting longer slows it).
             lastCommit = batch.count <= Self.trickle ? .now() : nil
         }
         let waiters = queue.withLock { queue -> [CheckedContinuation<Void, Never>] in
@@ -193,19 +193,17 @@ final class SegmentWriter: Sendable {
         }
     }
 
+    /// A commit of at most this many appends is a trickle: the next one is spaced.
+    static let trickle = 2
+
     /// Group commit at a steady trickle: records that arrive within `commitSpacing` of the
     /// last `fdatasync` wait for the rest of that interval and share the next one. At a few
     /// hundred webhooks a second each event's ingest, routing and step records otherwise
     /// each paid a commit of their own (and the index a transaction per commit); a burst
     /// fills batches anyway and is not slowed.
-    /// A commit of at most this many appends is a trickle: the next one is spaced.
-    static let trickle = 2
-
     private func spaceCommits(after lastCommit: DispatchTime?) {
         guard let lastCommit, options.commitSpacing > .zero else { return }
-        let spacing = options.commitSpacing.components
-        let nanoseconds = spacing.seconds * 1_000_000_000 + spacing.attoseconds / 1_000_000_000
-        let deadline = lastCommit.uptimeNanoseconds + UInt64(nanoseconds)
+        let deadline = lastCommit.uptimeNanoseconds + UInt64(options.commitSpacing.nanoseconds)
         let now = DispatchTime.now().uptimeNanoseconds
         guard now < deadline, queue.withLock({ !$0.commands.isEmpty && !$0.closing }) else { return }
         var remaining = timespec(tv_sec: 0, tv_nsec: Int(deadline - now))
@@ -306,8 +304,7 @@ final class SegmentWriter: Sendable {
                         $0.commits += 1
                         $0.records += UInt64(pending.reduce(0) { $0 + $1.count })
                         $0.bytes += UInt64(buffer.count)
-                        $0.commitNanoseconds += UInt64(elapsed.components.seconds) * 1_000_000_000
-                            + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+                        $0.commitNanoseconds += UInt64(elapsed.nanoseconds)
                     }
                 } catch {
                     active = before

@@ -1,4 +1,5 @@
 import Synchronization
+import TraceboxCore
 
 /// Ingest's request counts by status and its latency histogram, recorded without a lock:
 /// relaxed atomic additions on every request (both event loops record; a lock there was a
@@ -21,7 +22,7 @@ final class IngestMetrics: Sendable {
 
     func record(status: Int, duration: Duration) {
         if (100..<600).contains(status) { statuses[status - 100].value.add(1, ordering: .relaxed) }
-        let nanoseconds = Int(duration.components.seconds) * 1_000_000_000 + Int(duration.components.attoseconds / 1_000_000_000)
+        let nanoseconds = duration.nanoseconds
         let bucket = Self.bucketBounds.firstIndex { nanoseconds <= $0 } ?? Self.bucketBounds.count
         buckets[bucket].value.add(1, ordering: .relaxed)
         sumNanoseconds.add(nanoseconds, ordering: .relaxed)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TraceboxCore
 
 /// Bounds a graceful shutdown. Once SIGTERM or SIGINT starts it, the daemon has
 /// `shutdown_timeout` to answer the requests in flight, let step attempts finish, apply
@@ -54,9 +55,7 @@ final class ShutdownWatch: Sendable {
         }
         guard first else { return }
         logger.info("shutting down", metadata: ["timeout": "\(timeout)"])
-        let (seconds, attoseconds) = timeout.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(timeout.nanoseconds)) { [self] in
             guard let still = stillRunning() else { return }
             logger.error("shutdown did not finish within shutdown_timeout; exiting 1", metadata: [
                 "timeout": "\(timeout)", "still_running": "\(still)",

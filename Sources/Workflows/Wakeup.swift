@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import TraceboxCore
 
 /// A "something changed, look again" signal with a timeout: signals coalesce, and a signal
 /// sent while nobody waits is kept for the next wait. One task waits at a time.
@@ -61,9 +62,7 @@ final class Wakeup: Sendable {
                 if resumeNow {
                     continuation.resume()
                 } else {
-                    let nanoseconds = min(max(timeout, .zero), Self.longest).components
-                    timer.schedule(deadline: .now() + .nanoseconds(Int(nanoseconds.seconds) * 1_000_000_000
-                                                                      + Int(nanoseconds.attoseconds / 1_000_000_000)))
+                    timer.schedule(deadline: .now() + .nanoseconds(min(max(timeout, .zero), Self.longest).nanoseconds))
                 }
             }
         } onCancel: {
