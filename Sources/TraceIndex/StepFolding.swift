@@ -22,13 +22,18 @@ struct StepAttempt: Sendable, Equatable {
 
     var status: StepStatus { end?.outcome ?? .running }
 
+    init(stepIndex: Int, attempt: Int, stepName: String, idempotencyKey: String, startedAt: String, input: RecordPointer?) {
+        self.stepIndex = stepIndex
+        self.attempt = attempt
+        self.stepName = stepName
+        self.idempotencyKey = idempotencyKey
+        self.startedAt = startedAt
+        self.input = input
+    }
+
     init(_ started: StepStarted, _ location: RecordLocation?) {
-        stepIndex = started.stepIndex
-        attempt = started.attempt
-        stepName = started.stepName
-        idempotencyKey = started.idempotencyKey
-        startedAt = started.startedAt
-        input = location
+        self.init(stepIndex: started.stepIndex, attempt: started.attempt, stepName: started.stepName,
+                  idempotencyKey: started.idempotencyKey, startedAt: started.startedAt, input: location)
     }
 
     init(_ skipped: StepSkipped) {
@@ -172,11 +177,8 @@ public struct StepTrail: Sendable {
                 attempt = running
             } else if let known = steps.last(where: { $0.stepIndex == finished.stepIndex }) {
                 // An attempt started by an earlier task (the daemon stopped during it).
-                attempt = StepAttempt(StepStarted(
-                    executionID: finished.executionID, eventID: finished.eventID, workflowID: finished.workflowID,
-                    stepIndex: finished.stepIndex, stepName: finished.stepName, attempt: finished.attempt,
-                    idempotencyKey: known.idempotencyKey, startedAt: known.startedAt, input: StepInput(kind: "unknown")),
-                    known.inputRecord)
+                attempt = StepAttempt(stepIndex: finished.stepIndex, attempt: finished.attempt, stepName: finished.stepName,
+                                      idempotencyKey: known.idempotencyKey, startedAt: known.startedAt, input: known.inputRecord)
             } else {
                 return
             }
