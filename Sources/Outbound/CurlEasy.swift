@@ -5,7 +5,7 @@ import CCurl
 /// handle per thread of sending gives keep-alive for free. Not thread-safe: libcurl allows
 /// one thread at a time per handle, and this type is deliberately not `Sendable`.
 public final class CurlEasy {
-    fileprivate let handle: UnsafeMutableRawPointer
+    let handle: UnsafeMutableRawPointer
 
     public init() {
         _ = CurlGlobal.initialized
@@ -17,20 +17,22 @@ public final class CurlEasy {
 
     /// Sends `request` and waits for the whole response.
     public func perform(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
-        curl_easy_reset(handle)
-        let sink = ResponseSink()
-        let sinkPointer = Unmanaged.passRetained(sink)
-        defer { sinkPointer.release() }
-        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let transfer = prepare(request)
+        return try transfer.response(curl_easy_perform(handle))
+    }
 
-        var headerList: UnsafeMutablePointer<curl_slist>?
+    /// Sets the handle up for `request` without sending it: `perform` runs it on this
+    /// thread, a `CurlMultiLoop` alongside others. The transfer owns what libcurl reads and
+    /// writes while it runs (header list, body, error text, response) and must outlive it.
+    func prepare(_ request: HTTPRequest) -> CurlTransfer {
+        curl_easy_reset(handle)
+        let transfer = CurlTransfer(easy: self, url: request.url, body: request.body)
         for header in request.headers {
-            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+            transfer.headerList = curl_slist_append(transfer.headerList, "\(header.name): \(header.value)")
         }
         // No "Expect: 100-continue" round trip before bodies. Not for SigV4: libcurl would
         // sign the empty header it then does not send, and the signature would not match.
-        if request.awsSigV4 == nil { headerList = curl_slist_append(headerList, "Expect:") }
-        defer { curl_slist_free_all(headerList) }
+        if request.awsSigV4 == nil { transfer.headerList = curl_slist_append(transfer.headerList, "Expect:") }
 
         let milliseconds = request.timeout.components.seconds * 1000
             + request.timeout.components.attoseconds / 1_000_000_000_000_000
@@ -38,37 +40,71 @@ public final class CurlEasy {
         tb_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         tb_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(max(1, milliseconds)))
         tb_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(milliseconds, 10_000))))
-        tb_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+        tb_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, transfer.headerList)
         if let signing = request.awsSigV4 {
             // libcurl computes the signature; the caller adds x-amz-content-sha256 (which
             // S3 requires and curl 7.88 does not send) and curl signs it with the rest.
             tb_curl_setopt_string(handle, CURLOPT_AWS_SIGV4, "aws:amz:\(signing.region):\(signing.service)")
             tb_curl_setopt_string(handle, CURLOPT_USERPWD, "\(signing.accessKeyID):\(signing.secretAccessKey)")
         }
+        let sink = Unmanaged.passUnretained(transfer.sink).toOpaque()
         tb_curl_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, curlBodyCallback)
-        tb_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
+        tb_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sink)
         tb_curl_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
-        tb_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer.toOpaque())
+        tb_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sink)
+        tb_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
 
         let method = request.method.uppercased()
-        let body = request.body ?? (method == "GET" || method == "HEAD" ? nil : [])
-        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
-            tb_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
-            if method == "HEAD" {
-                tb_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
-            } else if method != "GET" || body != nil {
-                tb_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
-            }
-            guard let body else { return curl_easy_perform(handle) }
-            return body.withUnsafeBytes { raw in
-                tb_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count))
-                tb_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
-                return curl_easy_perform(handle)
-            }
+        if method == "HEAD" {
+            tb_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        } else if method != "GET" || transfer.body != nil {
+            tb_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
         }
-        guard code == CURLE_OK else { throw transportError(code, errorBuffer, url: request.url) }
+        if method != "GET", method != "HEAD", transfer.body == nil { transfer.body = .allocate(byteCount: 0, alignment: 1) }
+        if let body = transfer.body {
+            tb_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            tb_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!)
+        }
+        return transfer
+    }
+}
+
+/// One request set up on an easy handle, and what libcurl fills in while it runs. Holds the
+/// handle, so a transfer running on a multi handle keeps it alive. Not `Sendable`: it lives
+/// on the thread that runs it.
+final class CurlTransfer {
+    let easy: CurlEasy
+    let url: String
+    let sink = ResponseSink()
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The request body, copied: libcurl reads it from this address while the transfer runs.
+    var body: UnsafeMutableRawBufferPointer?
+    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    init(easy: CurlEasy, url: String, body: [UInt8]?) {
+        self.easy = easy
+        self.url = url
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        if let body {
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: body.count, alignment: 1)
+            copy.copyBytes(from: body)
+            self.body = copy
+        }
+    }
+
+    deinit {
+        curl_slist_free_all(headerList)
+        body?.deallocate()
+        errorBuffer.deallocate()
+    }
+
+    /// The answer, once libcurl has finished the transfer with `code`.
+    func response(_ code: CURLcode) throws(TransportError) -> HTTPResponse {
+        guard code == CURLE_OK else {
+            throw transportError(code, Array(UnsafeBufferPointer(start: errorBuffer, count: Int(CURL_ERROR_SIZE))), url: url)
+        }
         var status = 0
-        tb_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        tb_curl_getinfo_long(easy.handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
     }
 }
@@ -147,7 +183,7 @@ private func isSMTPRefusal(_ code: CURLcode) -> Bool {
 }
 
 /// Collects what libcurl hands to the callbacks during one `perform`.
-private final class ResponseSink {
+final class ResponseSink {
     var body: [UInt8] = []
     var headers: [(name: String, value: String)] = []
 }

@@ -5,14 +5,14 @@ import TraceIndex
 import TraceboxCore
 import WorkflowDefinitions
 
-/// Runs the next step of one execution, one attempt: loads what its templates need, records
-/// `step.started`, sends, records `step.finished`. The records go to the log before anything
-/// else happens, so a crash at any point leaves a trace the engine resumes from.
+/// The steps of one execution, one attempt at a time, in two halves around the request:
+/// `prepare` loads what the step's templates need and queues its `step.started`; `record`
+/// queues its `step.finished`. The engine (`StepBatch`) appends the records of many
+/// executions in one commit between the halves, before any request leaves and after its
+/// answer arrives, so a crash at any point leaves a trace the engine resumes from.
 struct StepExecution: Sendable {
     let index: any WorkflowIndex
     let log: any RecordReading
-    let traces: TraceWriter
-    let runner: StepRunner
     /// What the creator of a new execution knew of it, instead of the first index read.
     let handOver: ExecutionHandOver
     let settings: EngineSettings
@@ -40,15 +40,20 @@ struct StepExecution: Sendable {
         var eventRow: EventRow?
         /// The idempotency key of each of the execution's steps, by step index, made with `steps`.
         var keys: [String] = []
-        /// Records of steps that are done (succeeded or skipped) not yet appended: they go
-        /// into the log with the next step's `step.started`, in one commit, so a step costs
-        /// one wait for the disk instead of two. `flush` appends them when the task stops.
+        /// Records queued by `prepare` and `record`, not yet appended: the engine takes
+        /// them (`takePending`) for its next commit.
         var pending: [TraceWriter.Record] = []
 
         /// Queues a record for the next commit and folds it into the trail.
         mutating func queue(_ record: TraceWriter.Record) {
             pending.append(record)
             trail?.record(record.body)
+        }
+
+        /// The queued records, for a commit; the queue is left empty.
+        mutating func takePending() -> [TraceWriter.Record] {
+            defer { pending = [] }
+            return pending
         }
     }
 
@@ -59,13 +64,33 @@ struct StepExecution: Sendable {
         var withHeaders: Bool
     }
 
-    /// Runs one attempt of the execution's next step. Returns true when the step is done
-    /// (succeeded or skipped), so the next one may follow at once. `answered` is called as
-    /// soon as the destination has answered (or failed to), before the outcome is recorded:
-    /// the destination is free for another attempt then, while this one's record is written.
-    @discardableResult
-    func run(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory,
-             answered: () -> Void = {}) async throws -> Bool {
+    /// A step attempt ready to send: its `step.started` record waits in the execution's
+    /// memory, and the request leaves only once that record is durable.
+    struct Ready: Sendable {
+        var stepIndex: Int
+        var stepName: String
+        var attempt: Int
+        var key: String
+        var started: Date
+        var input: StepInput
+        var step: StepDefinition
+    }
+
+    /// What preparing an execution's next step came to.
+    enum Preparation: Sendable {
+        /// An attempt to send.
+        case send(Ready)
+        /// No attempt to send: the step was done before (skipped; `continues`: the next
+        /// may follow at once), or it failed without one (gone from the workflow, its
+        /// templates render nothing usable, or an interrupted attempt with no retry left).
+        case done(continues: Bool)
+    }
+
+    /// Prepares the execution's next step: reads what its templates need and queues its
+    /// records in `memory` (a `step.started` for an attempt to send, or what ended the
+    /// step without one). Nothing is appended here: the caller appends the records of a
+    /// whole batch of executions in one commit, then sends.
+    func prepare(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory) async throws -> Preparation {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
         if memory.trail == nil {
@@ -92,7 +117,7 @@ struct StepExecution: Sendable {
                 stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
                 succeededIn: success.executionID, output: success.output,
                 executionStatus: stepIndex == execution.stepNames.count - 1 ? .succeeded : nil))))
-            return true
+            return .done(continues: true)
         }
         if let previous = existing.first(where: { $0.stepIndex == stepIndex }) {
             attempt = previous.attemptCount + 1
@@ -103,17 +128,17 @@ struct StepExecution: Sendable {
                                             message: "the daemon stopped during this attempt; its outcome is unknown")
                 let step = workflow?.step(named: stepName)
                 let canRetry = step.map { previous.attemptCount < $0.retry.maxAttempts && $0.retryOn.contains(.interrupted) } ?? false
-                try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: previous.attemptCount,
-                                 outcome: canRetry ? .retrying : .failed, started: clock.now(), error: interrupted,
-                                 nextAttemptAt: canRetry ? clock.now() : nil, isLast: false, memory: &memory)
-                if !canRetry { return false }
+                finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: previous.attemptCount,
+                       outcome: canRetry ? .retrying : .failed, started: clock.now(), error: interrupted,
+                       nextAttemptAt: canRetry ? clock.now() : nil, isLast: false, memory: &memory)
+                if !canRetry { return .done(continues: false) }
             }
         }
         guard let workflow, let step = workflow.step(named: stepName) else {
-            try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
-                                         message: "workflow \(execution.workflowID) has no step \(stepName) any more (it was removed from the configuration)",
-                                         memory: &memory)
-            return false
+            failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
+                               message: "workflow \(execution.workflowID) has no step \(stepName) any more (it was removed from the configuration)",
+                               memory: &memory)
+            return .done(continues: false)
         }
         let started = clock.now()
         let input: StepInput
@@ -121,32 +146,38 @@ struct StepExecution: Sendable {
             let context = try await templateContext(execution, existing: existing, key: key, reads: step.templateReads, memory: &memory)
             input = try step.render(context, defaultFrom: settings.smtpFrom)
         } catch let error as TemplateError {
-            try await failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
-                                         message: "\(error.reason) (template: \(error.template))", memory: &memory)
-            return false
+            failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
+                               message: "\(error.reason) (template: \(error.template))", memory: &memory)
+            return .done(continues: false)
         }
-        try await append(TraceWriter.Record(.stepStarted(StepStarted(
+        memory.queue(TraceWriter.Record(.stepStarted(StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
-            startedAt: Timestamp.format(started), input: input))), memory: &memory)
-        let result = await runner.send(input, step: step, idempotencyKey: key, now: started)
-        answered()
-        let isLast = stepIndex == execution.stepNames.count - 1
+            startedAt: Timestamp.format(started), input: input))))
+        return .send(Ready(stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key, started: started,
+                           input: input, step: step))
+    }
+
+    /// Queues in `memory` how the attempt ended (`result`). Returns true when the step is
+    /// done (succeeded), so the next one may follow at once.
+    func record(_ result: StepRunner.Result, of ready: Ready, _ execution: ExecutionSummary, memory: inout Memory) -> Bool {
+        let isLast = ready.stepIndex == execution.stepNames.count - 1
+        let (stepIndex, stepName, attempt, started, step) = (ready.stepIndex, ready.stepName, ready.attempt, ready.started, ready.step)
         switch result {
         case .succeeded(let output):
-            try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .succeeded,
-                             started: started, output: output, isLast: isLast, memory: &memory)
+            finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .succeeded,
+                   started: started, output: output, isLast: isLast, memory: &memory)
             memory.outputs[stepName] = output
             return true
         case .failed(let error, let retryAfter):
             if step.retryOn.contains(error.errorClass), attempt < step.retry.maxAttempts {
                 let delay = step.retry.delay(afterAttempt: attempt, random: random(), retryAfter: retryAfter)
-                try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .retrying,
-                                 started: started, error: error, nextAttemptAt: clock.now().addingTimeInterval(delay.seconds),
-                                 isLast: isLast, memory: &memory)
+                finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .retrying,
+                       started: started, error: error, nextAttemptAt: clock.now().addingTimeInterval(delay.seconds),
+                       isLast: isLast, memory: &memory)
             } else {
-                try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed,
-                                 started: started, error: error, isLast: isLast, memory: &memory)
+                finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed,
+                       started: started, error: error, isLast: isLast, memory: &memory)
             }
             return false
         }
@@ -155,51 +186,31 @@ struct StepExecution: Sendable {
     /// A step that cannot even be attempted (its templates render nothing usable, or it no
     /// longer exists): recorded as a started and failed attempt, so the trace shows it.
     private func failWithoutAttempt(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int,
-                                    key: String, message: String, memory: inout Memory) async throws {
+                                    key: String, message: String, memory: inout Memory) {
         let now = clock.now()
         memory.queue(TraceWriter.Record(.stepStarted(StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
             startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered")))))
-        try await finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed, started: now,
-                         error: StepError(errorClass: .templateError, message: message), isLast: false, memory: &memory)
+        finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed, started: now,
+               error: StepError(errorClass: .templateError, message: message), isLast: false, memory: &memory)
     }
 
-    /// Appends `record` after the records waiting in `memory`, in one commit.
-    private func append(_ record: TraceWriter.Record, memory: inout Memory) async throws {
-        memory.queue(record)
-        try await flush(&memory)
-    }
-
-    /// Appends the records still waiting in `memory` (the task is about to stop).
-    func flush(_ memory: inout Memory) async throws {
-        guard !memory.pending.isEmpty else { return }
-        let records = memory.pending
-        memory.pending = []
-        try await traces.append(records)
-    }
-
-    /// Records how an attempt ended. A success another step follows waits in `memory` for
-    /// that step's `step.started`; everything else is appended now.
+    /// Queues the record of how an attempt ended.
     private func finish(_ execution: ExecutionSummary, stepIndex: Int, stepName: String, attempt: Int, outcome: StepOutcome,
                         started: Date, output: StepOutput? = nil, error: StepError? = nil, nextAttemptAt: Date? = nil,
-                        isLast: Bool, memory: inout Memory) async throws {
+                        isLast: Bool, memory: inout Memory) {
         let now = clock.now()
         let executionStatus: ExecutionStatus? = switch outcome {
         case .succeeded: isLast ? .succeeded : nil
         case .failed: .failed
         case .retrying: nil
         }
-        let record = TraceWriter.Record(.stepFinished(StepFinished(
+        memory.queue(TraceWriter.Record(.stepFinished(StepFinished(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: outcome, completedAt: Timestamp.format(now),
             durationMS: max(0, now.timeIntervalSince(started) * 1000), output: output, error: error,
-            nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus)))
-        if outcome == .succeeded, !isLast {
-            memory.queue(record)
-        } else {
-            try await append(record, memory: &memory)
-        }
+            nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus))))
         if outcome == .failed {
             logger.warning("execution failed", metadata: [
                 "execution_id": "\(execution.executionID)", "workflow": "\(execution.workflowID)", "step": "\(stepName)",

@@ -9,10 +9,10 @@ import WorkflowDefinitions
 
 /// Routes events to workflows and runs their steps.
 ///
-/// One loop schedules; step attempts run as child tasks of one task group (structured
-/// concurrency: shutdown waits for attempts in flight). The queue is the index — executions
-/// due now, by `next_run_at` — so it is bounded by disk, not memory, and survives restarts.
-/// Each task runs one attempt of one step; the loop starts an attempt only when a worker is
+/// One loop schedules; what one pass starts runs as one batch (`StepBatch`), a child task of
+/// one task group (structured concurrency: shutdown waits for attempts in flight). The
+/// queue is the index — executions due now, by `next_run_at` — so it is bounded by disk,
+/// not memory, and survives restarts. The loop starts an attempt only when a worker is
 /// free and the step's destination is below its own limit, so a dead destination holds at
 /// most `perDestination` workers and never blocks other workflows (or ingest, which does
 /// not wait for the engine at all).
@@ -28,14 +28,13 @@ public final class WorkflowEngine: Sendable {
     /// Replays one event or thousands (bulk jobs, fed by `feeder`).
     public let replayer: Replayer
     private let feeder: JobFeeder
-    private let stepExecution: StepExecution
+    private let steps: StepBatch
     private let limits: DestinationLimits
     /// What tells this engine to look again (`EngineBell`).
     public let bell: EngineBell
     private var wakeup: Wakeup { bell.wakeup }
     private var feederWakeup: Wakeup { bell.feederWakeup }
-    private let inFlight = Mutex<Set<String>>([])
-    private let stepsFinished = Atomic<Int>(0)
+    private let running = RunningExecutions()
     private let passes = Atomic<Int>(0)
     private let rowsScanned = Atomic<Int>(0)
     private let queueQueries = Atomic<Int>(0)
@@ -65,9 +64,13 @@ public final class WorkflowEngine: Sendable {
         replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock, handOver: handOver,
                             indexCatchUp: indexCatchUp)
         feeder = JobFeeder(index: index, replayer: replayer, clock: clock, logger: logger)
-        stepExecution = StepExecution(index: index, log: log, traces: traces, runner: StepRunner(client: client, smtp: settings.smtp),
-                                      handOver: handOver, settings: settings, clock: clock, random: random, logger: logger)
-        limits = DestinationLimits(workers: settings.workers, perDestination: settings.perDestination)
+        let limits = DestinationLimits(workers: settings.workers, perDestination: settings.perDestination)
+        self.limits = limits
+        steps = StepBatch(
+            steps: StepExecution(index: index, log: log, handOver: handOver, settings: settings, clock: clock, random: random,
+                                 logger: logger),
+            traces: traces, runner: StepRunner(client: client, smtp: settings.smtp), limits: limits,
+            indexCatchUp: indexCatchUp, logger: logger, running: running, bell: bell)
     }
 
     /// Something changed (new events indexed, the clock moved, a reload, a job created or
@@ -79,7 +82,7 @@ public final class WorkflowEngine: Sendable {
     }
 
     /// Step attempts finished since start (for benchmarks and status).
-    public var completedSteps: Int { stepsFinished.load(ordering: .relaxed) }
+    public var completedSteps: Int { running.attemptsEnded }
 
     /// Scheduling passes since start: a test that wakes the engine waits for the next pass
     /// to know the engine has looked (and started nothing, if nothing was due).
@@ -94,7 +97,7 @@ public final class WorkflowEngine: Sendable {
     public var scheduledQueries: Int { queueQueries.load(ordering: .relaxed) }
 
     /// Executions with a step attempt under way (what a shutdown waits for).
-    public var executionsInFlight: Int { inFlight.withLock { $0.count } }
+    public var executionsInFlight: Int { running.count }
 
     /// Runs until the task is cancelled, then waits for attempts in flight to finish.
     public func run() async {
@@ -117,9 +120,9 @@ public final class WorkflowEngine: Sendable {
                 }
                 var timeout: Duration
                 do {
-                    let started = try launchDue { execution, workflow, destination in
-                        group.addTask { await self.attempt(execution, workflow: workflow, destination: destination) }
-                    }
+                    var batch: [(execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String)] = []
+                    let started = try launchDue { batch.append(($0, $1, $2)) }
+                    if !batch.isEmpty { group.addTask { [batch] in await self.steps.run(batch) } }
                     timeout = again ? .zero : started.saturated ? .seconds(1) : try nextWake()
                 } catch {
                     logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
@@ -145,7 +148,7 @@ public final class WorkflowEngine: Sendable {
     /// one scan of the queue when the workflows change and every 30 s (`OrphanSweep`).
     private func launchDue(_ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
         guard !limits.isFull else { return (0, true) }
-        let busy = inFlight.withLock { $0 }
+        let busy = running.snapshot
         let now = clock.now()
         let nowText = Timestamp.format(now)
         let workflows = catalog.workflows
@@ -203,7 +206,7 @@ public final class WorkflowEngine: Sendable {
                 saturated = saturated || limits.isFull
                 continue
             }
-            inFlight.withLock { _ = $0.insert(execution.executionID) }
+            running.insert(execution.executionID)
             start(execution, workflow, destination)
             started += 1
         }
@@ -231,59 +234,6 @@ public final class WorkflowEngine: Sendable {
                 await feederWakeup.wait(timeout: active ? .milliseconds(10) : .seconds(1))
             }
         }
-    }
-
-    /// Runs the execution's next step; when it is done (succeeded or skipped) and another
-    /// follows, goes straight on with it (if its destination has room), keeping what it
-    /// knows of the execution in memory instead of handing it back to the scheduler.
-    private func attempt(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String) async {
-        var execution = execution
-        var destination = destination
-        var memory = StepExecution.Memory()
-        while true {
-            var done = false
-            // The destination's slot is given back as soon as it has answered, not once the
-            // outcome is durable: the limit bounds requests in flight to it, and a slot held
-            // through the log's sync as well let 8 slots carry only ~900 attempts a second.
-            // The execution stays in flight (not startable) until the index shows the outcome.
-            var released = false
-            let releasing = { [limits, wakeup] in
-                released = true
-                limits.release(destination)
-                wakeup.signal()
-            }
-            do {
-                done = try await stepExecution.run(execution, workflow: workflow, memory: &memory, answered: releasing)
-            } catch {
-                logger.error("step attempt not recorded; it will be tried again", metadata: [
-                    "execution_id": "\(execution.executionID)", "error": "\(error)",
-                ])
-            }
-            stepsFinished.add(1, ordering: .relaxed)
-            if !released { limits.release(destination) }
-            let next = execution.nextStep + 1
-            guard done, !Task.isCancelled, next < execution.stepNames.count,
-                  let nextDestination = workflow?.step(named: execution.stepNames[next])?.destination,
-                  limits.tryAcquire(nextDestination) else { break }
-            execution.nextStep = next
-            execution.status = .running
-            destination = nextDestination
-        }
-        do {
-            try await stepExecution.flush(&memory)
-        } catch {
-            // Lost with the task: the index still shows the step running, so the scheduler
-            // runs it again (same idempotency key), as after a crash.
-            logger.error("step outcome not recorded; the step will be tried again", metadata: [
-                "execution_id": "\(execution.executionID)", "error": "\(error)",
-            ])
-        }
-        // The execution leaves the in-flight set only once the index shows what its attempts
-        // did, so the scheduler never starts the same step twice.
-        do { try await indexCatchUp.applyCommitted() } catch { logger.error("index update failed", metadata: ["error": "\(error)"]) }
-        inFlight.withLock { _ = $0.remove(execution.executionID) }
-        wakeup.signal()
-        if execution.jobID != nil { feederWakeup.signal() }
     }
 
     /// How long to sleep: until the next scheduled retry, at most a second.
