@@ -11,6 +11,14 @@ public protocol RecordReading: Sendable {
     /// The record at `location`, for async callers: a remote fetch never holds one of the
     /// few cooperative threads.
     func load(_ location: RecordLocation) async throws -> LogRecord
+    /// The record at `location` if it can be read without waiting for a remote source;
+    /// nil when it would have to be fetched (its segment has left the box). What a caller
+    /// serving many requests at once uses to set aside the one that would hold up the rest.
+    func readIfLocal(_ location: RecordLocation) throws -> LogRecord?
+}
+
+extension RecordReading {
+    public func readIfLocal(_ location: RecordLocation) throws -> LogRecord? { try read(location) }
 }
 
 /// What the engine and the outbox need of the log: to append trace records and to read
@@ -52,6 +60,16 @@ public final class LogReader: RecordReading {
         } catch {
             guard !sources.withLock({ $0.isEmpty }) else { throw error }
             return try await Self.remoteReads.run { try self.readElsewhere(location, localError: error) }
+        }
+    }
+
+    public func readIfLocal(_ location: RecordLocation) throws -> LogRecord? {
+        do {
+            return try local.read(location)
+        } catch {
+            let path = directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment)
+            guard !sources.withLock({ $0.isEmpty }), !FileManager.default.fileExists(atPath: path) else { throw error }
+            return nil
         }
     }
 

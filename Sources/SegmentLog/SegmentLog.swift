@@ -223,6 +223,10 @@ public final class SegmentLog: TraceAppending, RecordReading {
         try await reader.load(location)
     }
 
+    public func readIfLocal(_ location: RecordLocation) throws -> LogRecord? {
+        try reader.readIfLocal(location)
+    }
+
     /// The end of durable data and the next sequence number. Everything before `end` is
     /// committed and safe to read; a follower reads up to it and waits on `commits`.
     public var committed: (end: LogCursor, nextSequence: UInt64) {

@@ -30,7 +30,7 @@ struct StepBatch: Sendable {
     let bell: EngineBell
 
     /// One execution of the batch while it runs.
-    private struct Member {
+    fileprivate struct Member: Sendable {
         var execution: ExecutionSummary
         var workflow: WorkflowDefinition?
         /// The destination whose slot it holds, if it holds one.
@@ -43,68 +43,111 @@ struct StepBatch: Sendable {
     /// Answers for members, by member index.
     fileprivate typealias Answers = [(member: Int, result: StepRunner.Result)]
 
+    /// What the scheduler hands a batch: an execution due now, its workflow, and the
+    /// destination of its next step, whose slot it holds.
+    typealias Start = (execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String)
+
     /// Runs the executions' steps until each stops (its step failed or waits for a retry,
     /// its last step is done, or its next step's destination has no room). Each holds a slot
     /// of `destination` when handed over.
-    func run(_ starts: [(execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String)]) async {
-        var members = starts.map { Member(execution: $0.execution, workflow: $0.workflow, slot: $0.destination) }
+    ///
+    /// Whenever answers free slots, `refill` is asked for more due executions (the
+    /// scheduler's pass, taking the freed slots), and their `step.started` records go into
+    /// the commit of the answers' outcomes: under load a batch keeps going, one commit and
+    /// one index catch-up per group of answers, instead of a batch of one or two per freed
+    /// slot, each with commits of its own.
+    func run(_ starts: [Start], refill: () -> [Start]) async {
+        await withDiscardingTaskGroup { apart in
+            await run(starts.map { Member(execution: $0.execution, workflow: $0.workflow, slot: $0.destination) },
+                      refill: refill, remoteReads: false,
+                      setAside: { member in apart.addTask { await run([member], refill: { [] }, remoteReads: true, setAside: { _ in }) } })
+        }
+    }
+
+    /// Without `remoteReads`, a member whose step needs a record fetched from elsewhere (an
+    /// archived payload) goes to `setAside`, so that a slow or stalled fetch holds up no
+    /// other member; it runs alone there, waiting for the fetch.
+    private func run(_ initial: [Member], refill: () -> [Start], remoteReads: Bool, setAside: (Member) -> Void) async {
+        var members: [Int: Member] = [:]
+        var nextID = 0
+        func admit(_ admitted: [Member]) -> [Int] {
+            admitted.map { member in
+                defer { nextID += 1 }
+                members[nextID] = member
+                return nextID
+            }
+        }
         let arrivals = Arrivals()
         var waiting = 0
         // Members whose next step is to be prepared, and members that stop once their
         // records (an outcome, say) are committed.
-        var preparing = Array(members.indices)
+        var preparing = admit(initial)
         var stopping: [Int] = []
         while true {
             var sending: [Int] = []
             for member in preparing {
-                if await advance(&members[member]) { sending.append(member) } else { stopping.append(member) }
+                switch await advance(&members[member]!, remoteReads: remoteReads) {
+                case .send: sending.append(member)
+                case .stop: stopping.append(member)
+                case .needsRemoteRead: setAside(members.removeValue(forKey: member)!)
+                }
             }
-            if await commit((stopping + sending).flatMap { members[$0].memory.takePending() }) {
+            if await commit((stopping + sending).flatMap { members[$0]!.memory.takePending() }) {
                 send(sending, of: members, to: arrivals)
                 waiting += sending.count
             } else {
-                for member in sending { release(&members[member]) }
+                for member in sending { release(&members[member]!) }
                 stopping += sending
             }
-            if !stopping.isEmpty { await stop(stopping.map { members[$0].execution }) }
+            if !stopping.isEmpty {
+                await stop(stopping.map { members[$0]!.execution })
+                for member in stopping { members[member] = nil }
+            }
             guard waiting > 0 else { return }
             let arrived = await arrivals.next()
             waiting -= arrived.count
             (preparing, stopping) = ([], [])
             for (member, result) in arrived {
-                release(&members[member])
+                release(&members[member]!)
                 running.attemptEnded()
-                guard let ready = members[member].ready else { continue }
-                members[member].ready = nil
-                let done = steps.record(result, of: ready, members[member].execution, memory: &members[member].memory)
-                if done, takeNextStep(&members[member]) { preparing.append(member) } else { stopping.append(member) }
+                guard let ready = members[member]!.ready else { continue }
+                members[member]!.ready = nil
+                let done = steps.record(result, of: ready, members[member]!.execution, memory: &members[member]!.memory)
+                if done, takeNextStep(&members[member]!) { preparing.append(member) } else { stopping.append(member) }
+            }
+            if !Task.isCancelled {
+                preparing += admit(refill().map { Member(execution: $0.execution, workflow: $0.workflow, slot: $0.destination) })
             }
         }
     }
 
-    /// Prepares the member's next step, going on past steps done before (skipped). True
-    /// when an attempt is ready to send; false when the member stops.
-    private func advance(_ member: inout Member) async -> Bool {
+    private enum Advance { case send, stop, needsRemoteRead }
+
+    /// Prepares the member's next step, going on past steps done before (skipped).
+    private func advance(_ member: inout Member, remoteReads: Bool) async -> Advance {
         while true {
             let preparation: StepExecution.Preparation
             do {
-                preparation = try await steps.prepare(member.execution, workflow: member.workflow, memory: &member.memory)
+                preparation = try await steps.prepare(member.execution, workflow: member.workflow, memory: &member.memory,
+                                                      remoteReads: remoteReads)
+            } catch is NeedsRemoteRead {
+                return .needsRemoteRead
             } catch {
                 logger.error("step attempt not recorded; it will be tried again", metadata: [
                     "execution_id": "\(member.execution.executionID)", "error": "\(error)",
                 ])
                 release(&member)
                 running.attemptEnded()
-                return false
+                return .stop
             }
             switch preparation {
             case .send(let ready):
                 member.ready = ready
-                return true
+                return .send
             case .done(let continues):
                 release(&member)
                 running.attemptEnded()
-                guard continues, takeNextStep(&member) else { return false }
+                guard continues, takeNextStep(&member) else { return .stop }
             }
         }
     }
@@ -125,12 +168,13 @@ struct StepBatch: Sendable {
     /// Gives the member's destination slot back, if it holds one. Done as soon as the
     /// destination has answered, not once the outcome is durable: the limit bounds requests
     /// in flight to a destination, and a slot held through the log's sync as well let 8
-    /// slots carry only ~900 attempts a second.
+    /// slots carry only ~900 attempts a second. The scheduler is not woken for it: the
+    /// batch refills the slot itself after the answers it is handling, and rings when
+    /// executions stop.
     private func release(_ member: inout Member) {
         guard let slot = member.slot else { return }
         member.slot = nil
         limits.release(slot)
-        bell.wakeup.signal()
     }
 
     /// Appends the records in one commit; false (logged) if they could not be.
@@ -148,10 +192,10 @@ struct StepBatch: Sendable {
     }
 
     /// Sends the members' ready attempts together; their answers arrive on `delivery`.
-    private func send(_ sending: [Int], of members: [Member], to arrivals: Arrivals) {
+    private func send(_ sending: [Int], of members: [Int: Member], to arrivals: Arrivals) {
         guard !sending.isEmpty else { return }
         let outgoing = sending.map { member in
-            let ready = members[member].ready!
+            let ready = members[member]!.ready!
             return StepRunner.Outgoing(input: ready.input, step: ready.step, idempotencyKey: ready.key, now: ready.started)
         }
         runner.start(outgoing) { outcomes in

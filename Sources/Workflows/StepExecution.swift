@@ -90,7 +90,12 @@ struct StepExecution: Sendable {
     /// records in `memory` (a `step.started` for an attempt to send, or what ended the
     /// step without one). Nothing is appended here: the caller appends the records of a
     /// whole batch of executions in one commit, then sends.
-    func prepare(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory) async throws -> Preparation {
+    ///
+    /// With `remoteReads: false`, a record that would have to be fetched from elsewhere (an
+    /// archived payload) throws `NeedsRemoteRead` instead, with what was queued so far kept
+    /// in `memory`: preparing again with the same memory goes on from there.
+    func prepare(_ execution: ExecutionSummary, workflow: WorkflowDefinition?, memory: inout Memory,
+                 remoteReads: Bool = true) async throws -> Preparation {
         let stepIndex = execution.nextStep
         let stepName = execution.stepNames[stepIndex]
         if memory.trail == nil {
@@ -143,7 +148,8 @@ struct StepExecution: Sendable {
         let started = clock.now()
         let input: StepInput
         do {
-            let context = try await templateContext(execution, existing: existing, key: key, reads: step.templateReads, memory: &memory)
+            let context = try await templateContext(execution, existing: existing, key: key, reads: step.templateReads,
+                                                    remoteReads: remoteReads, memory: &memory)
             input = try step.render(context, defaultFrom: settings.smtpFrom)
         } catch let error as TemplateError {
             failWithoutAttempt(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key,
@@ -221,7 +227,12 @@ struct StepExecution: Sendable {
 
     /// The event, earlier steps' outputs, the execution and the environment, as templates see them.
     private func templateContext(_ execution: ExecutionSummary, existing: [StepSummary], key: String,
-                                 reads: TemplateReads, memory: inout Memory) async throws -> TemplateContext {
+                                 reads: TemplateReads, remoteReads: Bool, memory: inout Memory) async throws -> TemplateContext {
+        func load(_ location: RecordLocation) async throws -> LogRecord {
+            if remoteReads { return try await log.load(location) }
+            guard let record = try log.readIfLocal(location) else { throw NeedsRemoteRead() }
+            return record
+        }
         let (parsePayload, readHeaders) = (reads.payload, reads.headers)
         let eventValues: [String: Any]
         if let known = memory.event, known.withPayload || !parsePayload, known.withHeaders || !readHeaders {
@@ -233,7 +244,7 @@ struct StepExecution: Sendable {
             var headers: [String: Any] = [:]
             var payload: Any = ""
             if parsePayload || readHeaders {
-                let record = try await log.load(event.location)
+                let record = try await load(event.location)
                 headers = try record.eventMetadata().headers
                 if parsePayload { payload = TemplateContext.parseJSON(record.body) ?? String(decoding: record.body, as: UTF8.self) }
             }
@@ -252,7 +263,7 @@ struct StepExecution: Sendable {
                 output = known
             } else {
                 guard let pointer = previous.outputRecord else { continue }
-                let record = try await log.load(pointer)
+                let record = try await load(pointer)
                 guard let recorded = try decoder.decode(RecordedOutput.self, from: Data(record.body)).output else { continue }
                 output = recorded
                 memory.outputs[previous.stepName] = recorded
@@ -270,6 +281,9 @@ struct StepExecution: Sendable {
             environment: settings.environment)
     }
 }
+
+/// A record the next step needs is not on the box; `prepare` was told not to wait for it.
+struct NeedsRemoteRead: Error {}
 
 /// The output of a recorded `step.finished`, decoded without the rest of the record.
 private struct RecordedOutput: Decodable {

@@ -35,6 +35,10 @@ public final class WorkflowEngine: Sendable {
     private var wakeup: Wakeup { bell.wakeup }
     private var feederWakeup: Wakeup { bell.feederWakeup }
     private let running = RunningExecutions()
+    /// One `launchDue` at a time: the scheduling loop's and running batches' (`refill`).
+    /// Each reads the executions in flight and then adds to them, so two at once could
+    /// start the same execution twice.
+    private let scheduling = Mutex<Void>(())
     private let passes = Atomic<Int>(0)
     private let rowsScanned = Atomic<Int>(0)
     private let queueQueries = Atomic<Int>(0)
@@ -120,9 +124,9 @@ public final class WorkflowEngine: Sendable {
                 }
                 var timeout: Duration
                 do {
-                    var batch: [(execution: ExecutionSummary, workflow: WorkflowDefinition?, destination: String)] = []
-                    let started = try launchDue { batch.append(($0, $1, $2)) }
-                    if !batch.isEmpty { group.addTask { [batch] in await self.steps.run(batch) } }
+                    var batch: [StepBatch.Start] = []
+                    let started = try scheduling.withLock { _ in try launchDue { batch.append(($0, $1, $2)) } }
+                    if !batch.isEmpty { group.addTask { [batch] in await self.steps.run(batch, refill: self.refill) } }
                     timeout = again ? .zero : started.saturated ? .seconds(1) : try nextWake()
                 } catch {
                     logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
@@ -212,6 +216,17 @@ public final class WorkflowEngine: Sendable {
         }
         for (key, executions) in notStarted { buffer.putBack(executions, for: key, generation: generation) }
         return (started, saturated)
+    }
+
+    /// More due executions for a running batch, in the slots its answers freed.
+    private func refill() -> [StepBatch.Start] {
+        var starts: [StepBatch.Start] = []
+        do {
+            _ = try scheduling.withLock { _ in try launchDue { starts.append(($0, $1, $2)) } }
+        } catch {
+            logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
+        }
+        return starts
     }
 
     /// Feeds replay jobs at their rates until cancelled: often while a job is active (tokens

@@ -78,7 +78,14 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a client opening more connections at once
+    # (the engine sends a batch of requests together) would see SYNs dropped and retried
+    # a second or more later, under a loaded machine.
+    request_queue_size = 128
+
+
+server = Server(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 print(f"PORT {server.server_address[1]}", flush=True)
 server.serve_forever()
