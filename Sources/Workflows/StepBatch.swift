@@ -57,17 +57,18 @@ struct StepBatch: Sendable {
     /// one index catch-up per group of answers, instead of a batch of one or two per freed
     /// slot, each with commits of its own.
     func run(_ starts: [Start], refill: () -> [Start]) async {
-        await withDiscardingTaskGroup { apart in
+        await withDiscardingTaskGroup { alongside in
             await run(starts.map { Member(execution: $0.execution, workflow: $0.workflow, slot: $0.destination) },
-                      refill: refill, remoteReads: false,
-                      setAside: { member in apart.addTask { await run([member], refill: { [] }, remoteReads: true, setAside: { _ in }) } })
+                      refill: refill, alone: false, alongside: { work in alongside.addTask(operation: work) })
         }
     }
 
-    /// Without `remoteReads`, a member whose step needs a record fetched from elsewhere (an
-    /// archived payload) goes to `setAside`, so that a slow or stalled fetch holds up no
-    /// other member; it runs alone there, waiting for the fetch.
-    private func run(_ initial: [Member], refill: () -> [Start], remoteReads: Bool, setAside: (Member) -> Void) async {
+    /// Not `alone` (the batch): executions that stop are handed back by a task `alongside`,
+    /// so the batch goes on with the next answers while the index catches up; and a member
+    /// whose step needs a record fetched from elsewhere (an archived payload) is set aside
+    /// to run `alone` there, so that a slow or stalled fetch holds up no other member.
+    private func run(_ initial: [Member], refill: () -> [Start], alone: Bool,
+                     alongside: (@escaping @Sendable () async -> Void) -> Void) async {
         var members: [Int: Member] = [:]
         var nextID = 0
         func admit(_ admitted: [Member]) -> [Int] {
@@ -86,10 +87,12 @@ struct StepBatch: Sendable {
         while true {
             var sending: [Int] = []
             for member in preparing {
-                switch await advance(&members[member]!, remoteReads: remoteReads) {
+                switch await advance(&members[member]!, remoteReads: alone) {
                 case .send: sending.append(member)
                 case .stop: stopping.append(member)
-                case .needsRemoteRead: setAside(members.removeValue(forKey: member)!)
+                case .needsRemoteRead:
+                    let member = members.removeValue(forKey: member)!
+                    alongside { await run([member], refill: { [] }, alone: true, alongside: { _ in }) }
                 }
             }
             if await commit((stopping + sending).flatMap { members[$0]!.memory.takePending() }) {
@@ -100,7 +103,8 @@ struct StepBatch: Sendable {
                 stopping += sending
             }
             if !stopping.isEmpty {
-                await stop(stopping.map { members[$0]!.execution })
+                let executions = stopping.map { members[$0]!.execution }
+                if alone { await stop(executions) } else { alongside { await stop(executions) } }
                 for member in stopping { members[member] = nil }
             }
             guard waiting > 0 else { return }
