@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import TraceboxCore
 import SegmentLog
 import Synchronization
 
@@ -18,9 +20,16 @@ public final class IndexApplier: Sendable {
     /// returns at once when the log has not moved). Forgotten after a failure.
     private let position = Mutex<IndexPosition?>(nil)
 
+    /// The least time from the start of a catch-up that applied records to the start of
+    /// the next: while records keep coming, those committed meanwhile share one transaction.
+    let spacing: Duration
+    /// When the last catch-up that applied records started; nil after one that applied none.
+    private let lastApplied = Mutex<ContinuousClock.Instant?>(nil)
+
     /// `end` gives the end of committed data at the moment a catch-up starts.
-    public init(follower: IndexFollower, end: @escaping @Sendable () -> LogCursor?) {
+    public init(follower: IndexFollower, spacing: Duration = .zero, end: @escaping @Sendable () -> LogCursor?) {
         self.follower = follower
+        self.spacing = spacing
         self.end = end
     }
 
@@ -39,14 +48,25 @@ public final class IndexApplier: Sendable {
 
     private func drain() {
         while true {
+            // An index transaction writes every page it touches (rows, the due-queue
+            // indexes, counts, the Merkle tree): about twenty whether it applies one
+            // execution's records or fifty.
+            if spacing > .zero, let last = lastApplied.withLock({ $0 }) {
+                let wait = last + spacing - ContinuousClock.now
+                if wait > .zero { usleep(UInt32(wait.nanoseconds / 1000)) }
+            }
             let batch = state.withLock { state -> [CheckedContinuation<IndexPosition?, any Error>] in
                 defer { state.waiting = [] }
                 if state.waiting.isEmpty { state.running = false }
                 return state.waiting
             }
             guard !batch.isEmpty else { return }
-            let result = Result { try follower.catchUp(to: end(), from: position.withLock { $0 }) }
-            position.withLock { $0 = try? result.get() }
+            let started = ContinuousClock.now
+            let before = position.withLock { $0 }
+            let result = Result { try follower.catchUp(to: end(), from: before) }
+            let after = try? result.get()
+            position.withLock { $0 = after }
+            lastApplied.withLock { $0 = after != nil && after?.lastSequence != before?.lastSequence ? started : nil }
             for continuation in batch { continuation.resume(with: result) }
         }
     }
