@@ -6,11 +6,11 @@ import TraceboxCore
 import WorkflowDefinitions
 
 /// Runs the steps of a batch of executions the scheduler started together, taking each
-/// hop once per batch rather than once per attempt: the batch's `step.started` records are
+/// hop once per group rather than once per attempt: the batch's `step.started` records are
 /// appended in one commit, its requests leave together (`StepRunner.start`, one sending
 /// thread), the answers that arrive together come back in one hand-off, their outcomes
-/// (and the next steps' `step.started`, for executions that go straight on) are appended in
-/// one commit, and the index catches up once for all executions that stop.
+/// (and the `step.started` of the attempts that follow) are appended in one commit, and the
+/// index catches up once for all executions that stop, alongside, while the batch goes on.
 ///
 /// Durability is as for a single attempt: an attempt's `step.started` is durable before its
 /// request leaves, its `step.finished` after its answer arrives. A commit that fails sends
@@ -26,7 +26,8 @@ struct StepBatch: Sendable {
     let logger: Logger
     /// The executions under way, which the scheduler must not start again.
     let running: RunningExecutions
-    /// Rung when a slot is free or executions stop, so the scheduler looks again.
+    /// Rung when executions stop, so the scheduler looks again (slots freed while the
+    /// batch runs are refilled by the batch itself).
     let bell: EngineBell
 
     /// One execution of the batch while it runs.
@@ -53,9 +54,9 @@ struct StepBatch: Sendable {
     ///
     /// Whenever answers free slots, `refill` is asked for more due executions (the
     /// scheduler's pass, taking the freed slots), and their `step.started` records go into
-    /// the commit of the answers' outcomes: under load a batch keeps going, one commit and
-    /// one index catch-up per group of answers, instead of a batch of one or two per freed
-    /// slot, each with commits of its own.
+    /// the commit of the answers' outcomes: under load a batch keeps going, one commit per
+    /// group of answers, instead of a batch of one or two per freed slot, each with commits
+    /// of its own.
     func run(_ starts: [Start], refill: () -> [Start]) async {
         await withDiscardingTaskGroup { alongside in
             await run(starts.map { Member(execution: $0.execution, workflow: $0.workflow, slot: $0.destination) },
