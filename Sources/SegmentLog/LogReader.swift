@@ -67,8 +67,7 @@ public final class LogReader: RecordReading {
         do {
             return try local.read(location)
         } catch {
-            let path = directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment)
-            guard !sources.withLock({ $0.isEmpty }), !FileManager.default.fileExists(atPath: path) else { throw error }
+            guard !sources.withLock({ $0.isEmpty }), segmentLeft(location) else { throw error }
             return nil
         }
     }
@@ -86,12 +85,17 @@ public final class LogReader: RecordReading {
     /// The record from an attached source, when its segment is no longer a local file; else
     /// `localError` (what reading the local segment said).
     private func readElsewhere(_ location: RecordLocation, localError: any Error) throws -> LogRecord {
-        let path = directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment)
-        guard !FileManager.default.fileExists(atPath: path) else { throw localError }
+        guard segmentLeft(location) else { throw localError }
         for source in sources.withLock({ $0 }) {
             if let record = try source.read(location) { return record }
         }
         throw localError
+    }
+
+    /// Whether the segment holding `location` is no longer a local file (it left the box),
+    /// so that a failed local read means "read it elsewhere", not "it is damaged".
+    private func segmentLeft(_ location: RecordLocation) -> Bool {
+        !FileManager.default.fileExists(atPath: directory + "/" + SegmentDirectory.fileName(firstSequence: location.segment))
     }
 
     /// Where `load` fetches remote records: a thread per fetch in progress (a labelled
