@@ -39,6 +39,12 @@ struct StepBatch: Sendable {
         var memory = StepExecution.Memory()
         /// The attempt whose request is out.
         var ready: StepExecution.Ready?
+
+        init(_ start: Start) {
+            execution = start.execution
+            workflow = start.workflow
+            slot = start.destination
+        }
     }
 
     /// Answers for members, by member index.
@@ -59,7 +65,7 @@ struct StepBatch: Sendable {
     /// of its own.
     func run(_ starts: [Start], refill: () -> [Start]) async {
         await withDiscardingTaskGroup { alongside in
-            await run(starts.map { Member(execution: $0.execution, workflow: $0.workflow, slot: $0.destination) },
+            await run(starts.map(Member.init),
                       refill: refill, alone: false, alongside: { work in alongside.addTask(operation: work) })
         }
     }
@@ -121,7 +127,7 @@ struct StepBatch: Sendable {
                 if done, takeNextStep(&members[member]!) { preparing.append(member) } else { stopping.append(member) }
             }
             if !Task.isCancelled {
-                preparing += admit(refill().map { Member(execution: $0.execution, workflow: $0.workflow, slot: $0.destination) })
+                preparing += admit(refill().map(Member.init))
             }
         }
     }
