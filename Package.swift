@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // System libraries: module maps over the Debian -dev packages.
@@ -65,6 +66,17 @@ let package = Package(
             dependencies: [
                 "TraceboxCore", "WebhookSources", "SegmentLog", "WorkflowDefinitions", "Outbound",
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        // Cluster mode's storage (docs/cluster.md): the schema in PostgreSQL, partition leases
+        // with fenced epochs, and the partitions' unsealed tails.
+        .target(
+            name: "ClusterStore",
+            dependencies: [
+                "SegmentLog", "TraceboxCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -259,6 +271,11 @@ let package = Package(
         ),
         .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions", "TraceboxCore"]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
+        .testTarget(
+            name: "ClusterStoreTests",
+            dependencies: ["ClusterStore", "SegmentLog", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "ArchiveTests",
             dependencies: ["Archive", "SegmentLog", "TraceIndex", "Outbound", "TraceboxCore", "TestSupport"]

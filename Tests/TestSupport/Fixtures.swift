@@ -140,6 +140,17 @@ public func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool
     return try condition()
 }
 
+/// Waits until an asynchronous `condition` holds (a query, say), checking every 10 ms, up
+/// to `timeout`.
+public func waitUntil(timeout: TimeInterval = 30, checking condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
+
 /// moto's S3 on a loopback port with signature checking on (`Tests/Fixtures/moto_s3.py`),
 /// and the credentials of a user allowed to use it.
 public final class MotoS3: Sendable {

@@ -1,0 +1,23 @@
+/// What cluster storage reports, with the context an operator needs.
+public enum ClusterError: Error, CustomStringConvertible, Equatable {
+    /// The `cluster.postgres` URL cannot be used, and why.
+    case badPostgresURL(String, reason: String)
+    /// The partition's lease moved (a higher epoch, another owner, or it expired and was
+    /// taken): this node must stop appending to it. Nothing of the failed transaction was kept.
+    case leaseLost(partition: Int, epoch: Int64)
+    /// The database's schema is newer than this build knows: run a newer build.
+    case schemaTooNew(found: Int, known: Int)
+    /// The cluster was initialised with a different number of partitions than asked for.
+    case partitionsDiffer(existing: Int, configured: Int)
+
+    public var description: String {
+        switch self {
+        case .badPostgresURL(let url, let reason): "cluster.postgres \(url): \(reason)"
+        case .leaseLost(let partition, let epoch): "lease lost: partition \(partition) at epoch \(epoch) moved to another owner"
+        case .schemaTooNew(let found, let known):
+            "the cluster's schema is version \(found); this build knows up to \(known): upgrade this node"
+        case .partitionsDiffer(let existing, let configured):
+            "the cluster has \(existing) partitions; cluster.partitions says \(configured) (it applies only when a cluster is first initialised)"
+        }
+    }
+}

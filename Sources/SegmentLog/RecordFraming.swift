@@ -1,0 +1,62 @@
+import Crypto
+import Foundation
+
+/// Frames records one after the other, continuing a hash chain, into the exact bytes a
+/// segment holds (`docs/segment-format.md` §3), without a segment file: what cluster mode
+/// writes into its PostgreSQL tail (`docs/cluster.md`), so that a sealed segment uploaded
+/// later is byte for byte what the single box would have written.
+///
+/// Bodies are stored as given (flags 0, no dictionary): compression is the sealer's
+/// business, and leaving it out keeps the chain the same (it covers the body's hash, not
+/// its stored bytes).
+public struct RecordFraming: Sendable, Equatable {
+    private var position: ChainPosition
+
+    /// The next record gets `nextSequence`; `chainHead` is the chain value of the record
+    /// before it (32 zero bytes before the first record of a log).
+    public init(nextSequence: UInt64, chainHead: [UInt8]) {
+        position = ChainPosition(nextSequence: nextSequence, chain: chainHead)
+    }
+
+    /// The chain value before any record: 32 zero bytes.
+    public static let emptyChain = [UInt8](repeating: 0, count: 32)
+
+    public var nextSequence: UInt64 { position.nextSequence }
+    /// The chain value of the last record framed.
+    public var chainHead: [UInt8] { position.chain }
+
+    /// Frames one record; returns its sequence and the frame's bytes.
+    public mutating func frame(type: RecordType, metadata: [UInt8], body: [UInt8]) -> (sequence: UInt64, bytes: [UInt8]) {
+        let bodySHA256 = Array(SHA256.hash(data: body))
+        let (sequence, chain) = position.advance(type: type, metadata: metadata, bodySHA256: bodySHA256)
+        let frame = RecordFrame(type: type, flags: 0, sequence: sequence, dictionaryID: 0, bodyLength: UInt32(body.count),
+                                bodySHA256: bodySHA256, chain: chain, metadata: metadata, storedBody: body)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(frame.frameLength)
+        frame.encode(into: &bytes)
+        return (sequence, bytes)
+    }
+
+    /// Checks that `bytes` is one valid frame continuing this chain (marker, CRC, sequence,
+    /// body hash, chain value) and takes it; what a reader of the tail does with every row.
+    public mutating func accept(_ bytes: [UInt8]) throws(FramingError) {
+        let decoded = bytes.withUnsafeBytes { RecordFrame.decode($0) }
+        guard case .frame(let frame) = decoded, frame.frameLength == bytes.count else {
+            throw FramingError(sequence: position.nextSequence, reason: "not one valid frame (\(decoded))")
+        }
+        guard frame.flags == 0, Array(SHA256.hash(data: frame.storedBody)) == frame.bodySHA256 else {
+            throw FramingError(sequence: frame.sequence, reason: "body does not match its sha256")
+        }
+        if let broken = position.accept(sequence: frame.sequence, type: frame.type, metadata: frame.metadata,
+                                        bodySHA256: frame.bodySHA256, storedChain: frame.chain) {
+            throw FramingError(sequence: frame.sequence, reason: broken.message)
+        }
+    }
+}
+
+/// A frame that does not continue the chain, and why.
+public struct FramingError: Error, Equatable, CustomStringConvertible {
+    public let sequence: UInt64
+    public let reason: String
+    public var description: String { "record \(sequence): \(reason)" }
+}

@@ -1,0 +1,157 @@
+import ClusterStore
+import Foundation
+import Logging
+import PostgresNIO
+import SegmentLog
+import TestSupport
+import Testing
+
+/// Cluster storage against a real PostgreSQL 15 the tests start: the schema, partition
+/// leases shared out between nodes, and the fenced append.
+@Suite("Cluster storage on PostgreSQL")
+struct ClusterStoreTests {
+    static let logger = Logger(label: "cluster-test")
+
+    /// Runs `body` with a fresh PostgreSQL, a database in it, and a client on it.
+    func withCluster(partitions: Int = 16, _ body: (PostgresServer, PostgresClient) async throws -> Void) async throws {
+        let server = try PostgresServer.start()
+        defer { server.stop() }
+        let location = try PostgresLocation(url: try server.createDatabase())
+        let client = PostgresClient(configuration: location.configuration)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try await ClusterSchema.prepare(client, partitions: partitions, logger: Self.logger)
+            try await body(server, client)
+            group.cancelAll()
+        }
+    }
+
+    func leases(_ client: PostgresClient, node: String, ttl: Duration = .seconds(10)) -> PartitionLeases {
+        PartitionLeases(client: client, node: node, address: "127.0.0.1:\(node)", ttl: ttl, logger: Self.logger)
+    }
+
+    @Test func postgresURLsAreReadOrRefusedWithTheReason() throws {
+        let location = try PostgresLocation(url: "postgres://tracebox:secret@db.internal:6543/prod?sslmode=require")
+        #expect(location.host == "db.internal" && location.port == 6543 && location.user == "tracebox")
+        #expect(location.password == "secret" && location.database == "prod" && location.sslMode == .require)
+        let fromEnvironment = try PostgresLocation(url: "postgres://tracebox@127.0.0.1/tb", environment: ["PGPASSWORD": "pw"])
+        #expect(fromEnvironment.password == "pw" && fromEnvironment.port == 5432 && fromEnvironment.sslMode == .prefer)
+        for (url, reason) in [("mysql://a@b/c", "not a postgres:// URL"), ("postgres://b/c", "no user"),
+                              ("postgres://a@b/", "no database name"), ("postgres://a@b/c?ssl=1", "unknown parameter ssl=1")] {
+            #expect(throws: ClusterError.self) { try PostgresLocation(url: url) }
+            do { _ = try PostgresLocation(url: url) } catch { #expect("\(error)".contains(reason), "\(url): \(error)") }
+        }
+    }
+
+    @Test func theFirstNodeInitialisesAndLaterOnesFindTheSchemaInPlace() async throws {
+        try await withCluster(partitions: 4) { server, client in
+            // Three more nodes starting at once: one migration, four partitions, no error.
+            try await withThrowingTaskGroup { group in
+                for _ in 0..<3 { group.addTask { try await ClusterSchema.prepare(client, partitions: 4, logger: Self.logger) } }
+                try await group.waitForAll()
+            }
+            var versions: [Int] = []
+            for try await version in try await client.query("SELECT version FROM cluster_schema").decode(Int.self) {
+                versions.append(version)
+            }
+            #expect(versions == Array(1...ClusterSchema.version))
+            var parts: [Int] = []
+            for try await part in try await client.query("SELECT part FROM partition_leases ORDER BY part").decode(Int.self) {
+                parts.append(part)
+            }
+            #expect(parts == [0, 1, 2, 3])
+            await #expect(throws: ClusterError.partitionsDiffer(existing: 4, configured: 8)) {
+                try await ClusterSchema.prepare(client, partitions: 8, logger: Self.logger)
+            }
+            _ = server
+        }
+    }
+
+    @Test func aSchemaNewerThanThisBuildIsRefused() async throws {
+        try await withCluster(partitions: 2) { _, client in
+            try await client.query("INSERT INTO cluster_schema (version) VALUES (\(ClusterSchema.version + 1))")
+            await #expect(throws: ClusterError.schemaTooNew(found: ClusterSchema.version + 1, known: ClusterSchema.version)) {
+                try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
+            }
+        }
+    }
+
+    @Test func nodesSplitThePartitionsAndAReplacementTakesADeadNodesShare() async throws {
+        try await withCluster(partitions: 16) { _, client in
+            let n1 = leases(client, node: "n1", ttl: .seconds(2))
+            let n2 = leases(client, node: "n2", ttl: .seconds(2))
+            let alone = try await n1.balance()
+            #expect(alone.owned.count == 16 && alone.share == 16 && alone.owned.allSatisfy { $0.epoch == 1 })
+            // n2 joins: n1 hands back its extras at its next balance, n2 takes them.
+            _ = try await n2.balance()
+            let halved = try await n1.balance()
+            #expect(halved.share == 8 && halved.owned.count == 8 && halved.handedBack.count == 8)
+            let joined = try await n2.balance()
+            #expect(joined.owned.count == 8)
+            #expect(Set(joined.owned.map(\.partition)).isDisjoint(with: halved.owned.map(\.partition)))
+            #expect(joined.owned.allSatisfy { $0.epoch == 2 }, "a lease taken over has a higher epoch")
+            // n1 dies (no more heartbeats or renewals). A fresh node, n3, started in its place
+            // takes no partition of n1's until their leases expire; then n2 and n3 share all
+            // sixteen, eight each, and each of n1's partitions has moved to a higher epoch.
+            let n3 = leases(client, node: "n3", ttl: .seconds(2))
+            let early = try await n3.balance()
+            #expect(Set(early.owned.map(\.partition)).isDisjoint(with: halved.owned.map(\.partition)))
+            var (second, third) = (joined, early)
+            let shared = try await waitUntil(timeout: 30, checking: {
+                third = try await n3.balance()
+                second = try await n2.balance()
+                return second.owned.count == 8 && third.owned.count == 8
+            })
+            #expect(shared, "n2 holds \(second.owned.map(\.partition)), n3 \(third.owned.map(\.partition))")
+            let now = Dictionary(uniqueKeysWithValues: (second.owned + third.owned).map { ($0.partition, $0.epoch) })
+            #expect(Set(now.keys) == Set(0..<16))
+            #expect(halved.owned.allSatisfy { now[$0.partition]! > $0.epoch }, "a dead node's lease is taken at a higher epoch")
+            // A clean leave hands everything over at once.
+            try await n2.leave()
+            let all = try await n3.balance()
+            #expect(all.owned.count == 16)
+        }
+    }
+
+    @Test func appendsAreFencedByTheEpochAndTheChainHolds() async throws {
+        try await withCluster(partitions: 2) { server, client in
+            let node = leases(client, node: "n1")
+            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            var lease = try #require(try await node.balance().owned.first { $0.partition == 1 })
+            // Concurrent writers into one partition: appends under one lease go one after the
+            // other (the lease is a value), so each batch continues the chain.
+            var acknowledged: [UInt64] = []
+            for batch in 0..<20 {
+                let records = (0..<10).map { i in
+                    TailRecord(type: .event, metadata: Array(#"{"n":\#(batch * 10 + i)}"#.utf8), body: Array("body \(batch) \(i)".utf8))
+                }
+                let (moved, sequences) = try await tail.append(records, under: lease)
+                lease = moved
+                acknowledged += sequences
+            }
+            #expect(acknowledged == Array(1...200))
+            // The epoch is bumped behind the owner's back: its next commit fails and keeps nothing.
+            let database = try #require(try await databaseName(client))
+            try server.psql("UPDATE partition_leases SET epoch = epoch + 1 WHERE part = 1", database: database)
+            await #expect(throws: ClusterError.leaseLost(partition: 1, epoch: lease.epoch)) {
+                _ = try await tail.append([TailRecord(type: .event, metadata: Array("{}".utf8), body: [1])], under: lease)
+            }
+            // Every frame is there once, in order, continuing the chain from the first record.
+            var framing = RecordFraming(nextSequence: 1, chainHead: RecordFraming.emptyChain)
+            var after: UInt64 = 0
+            while true {
+                let page = try await tail.frames(partition: 1, after: after, limit: 64)
+                guard let last = page.last else { break }
+                for (_, frame) in page { try framing.accept(frame) }
+                after = last.sequence
+            }
+            #expect(framing.nextSequence == 201)
+            #expect(try await tail.frames(partition: 0, after: 0).isEmpty)
+        }
+    }
+
+    func databaseName(_ client: PostgresClient) async throws -> String? {
+        for try await name in try await client.query("SELECT current_database()").decode(String.self) { return name }
+        return nil
+    }
+}
