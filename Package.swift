@@ -74,8 +74,9 @@ let package = Package(
         .target(
             name: "ClusterStore",
             dependencies: [
-                "SegmentLog", "TraceboxCore",
+                "SegmentLog", "TraceboxCore", "Outbound",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -273,7 +274,9 @@ let package = Package(
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(
             name: "ClusterStoreTests",
-            dependencies: ["ClusterStore", "SegmentLog", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            dependencies: ["ClusterStore", "SegmentLog", "TestSupport", "Outbound", "TraceboxCore",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

@@ -44,6 +44,35 @@ public enum ClusterSchema {
             )
             """,
         ],
+        [
+            // Where each partition's open segment began (its header's first sequence,
+            // previous chain value and creation time), and the segments sealed since.
+            """
+            ALTER TABLE partition_leases
+                ADD COLUMN segment_first_seq bigint NOT NULL DEFAULT 1,
+                ADD COLUMN segment_prev_chain bytea NOT NULL
+                    DEFAULT '\\x0000000000000000000000000000000000000000000000000000000000000000',
+                ADD COLUMN segment_created_us bigint NOT NULL DEFAULT 0
+            """,
+            """
+            UPDATE partition_leases SET segment_first_seq = next_seq, segment_prev_chain = chain_head,
+                segment_created_us = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+            """,
+            """
+            CREATE TABLE segments (
+                part        integer NOT NULL,
+                first_seq   bigint NOT NULL,
+                last_seq    bigint NOT NULL,
+                prev_chain  bytea NOT NULL,
+                created_us  bigint NOT NULL,
+                object_key  text,
+                bytes       bigint,
+                sha256      bytea,
+                uploaded_at timestamptz,
+                PRIMARY KEY (part, first_seq)
+            )
+            """,
+        ],
     ]
 
     /// The newest version this build knows.
@@ -55,6 +84,11 @@ public enum ClusterSchema {
     /// Throws `schemaTooNew` when a newer build already migrated the database, and
     /// `partitionsDiffer` when the cluster exists with another partition count.
     public static func prepare(_ client: PostgresClient, partitions: Int, logger: Logger) async throws {
+        try await prepare(client, partitions: partitions, upTo: version, logger: logger)
+    }
+
+    /// `prepare`, stopping at version `target` (what an older build did: for tests of migrations).
+    static func prepare(_ client: PostgresClient, partitions: Int, upTo target: Int, logger: Logger) async throws {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query("""
@@ -67,7 +101,7 @@ public enum ClusterSchema {
                 current = version
             }
             guard current <= version else { throw ClusterError.schemaTooNew(found: current, known: version) }
-            for number in stride(from: current + 1, through: version, by: 1) {
+            for number in stride(from: current + 1, through: target, by: 1) {
                 for statement in migrations[number - 1] {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }

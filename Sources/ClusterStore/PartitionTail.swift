@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -76,6 +77,51 @@ public final class PartitionTail: Sendable {
         return (moved, sequences.map(UInt64.init))
     }
 
+    /// Ends the partition's open segment: appends its seal record (fenced like `append`),
+    /// records the segment in `segments` as waiting for upload, and starts the next
+    /// segment after the seal. Returns nil (and changes nothing) when the open segment
+    /// holds no record yet. What `SegmentSealer` uploads afterwards.
+    public func seal(under lease: Lease, at date: Date = Date()) async throws -> (lease: Lease, segment: PendingSegment)? {
+        let (node, logger, part, epoch, from) = (node, logger, lease.partition, lease.epoch, Int64(lease.nextSequence))
+        let chainHead = lease.chainHead
+        let result = try await client.transaction(logger: logger) { connection -> (RecordFraming, PendingSegment)? in
+            var open: (first: Int64, previous: ByteBuffer, created: Int64)?
+            for try await row in try await connection.query("""
+                SELECT segment_first_seq, segment_prev_chain, segment_created_us FROM partition_leases
+                WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch) AND next_seq = \(from) FOR UPDATE
+                """, logger: logger).decode((Int64, ByteBuffer, Int64).self) {
+                open = row
+            }
+            guard let open else { throw ClusterError.leaseLost(partition: part, epoch: epoch) }
+            guard open.first < from else { return nil }
+            var framing = RecordFraming(nextSequence: UInt64(from), chainHead: chainHead)
+            let (sequence, bytes) = try framing.frameSeal(segmentFirstSequence: UInt64(open.first), at: date)
+            let head = ByteBuffer(bytes: framing.chainHead)
+            let createdMicros = Int64(date.timeIntervalSince1970 * 1_000_000)
+            try await connection.query("""
+                UPDATE partition_leases SET next_seq = \(Int64(framing.nextSequence)), chain_head = \(head),
+                    segment_first_seq = \(Int64(framing.nextSequence)), segment_prev_chain = \(head),
+                    segment_created_us = \(createdMicros)
+                WHERE part = \(part)
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO log_tail (part, seq, frame) VALUES (\(part), \(Int64(sequence)), \(ByteBuffer(bytes: bytes)))
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO segments (part, first_seq, last_seq, prev_chain, created_us)
+                VALUES (\(part), \(open.first), \(Int64(sequence)), \(open.previous), \(open.created))
+                """, logger: logger)
+            let segment = PendingSegment(partition: part, firstSequence: UInt64(open.first), lastSequence: sequence,
+                                         previousChain: Array(buffer: open.previous), createdAtMicros: open.created)
+            return (framing, segment)
+        }
+        guard let (framing, segment) = result else { return nil }
+        var moved = lease
+        moved.nextSequence = framing.nextSequence
+        moved.chainHead = framing.chainHead
+        return (moved, segment)
+    }
+
     /// Up to `limit` frames of `partition` after sequence `after`, in order.
     public func frames(partition: Int, after: UInt64, limit: Int = 1000) async throws -> [(sequence: UInt64, frame: [UInt8])] {
         var frames: [(UInt64, [UInt8])] = []
@@ -86,5 +132,31 @@ public final class PartitionTail: Sendable {
             frames.append((UInt64(sequence), Array(buffer: frame)))
         }
         return frames
+    }
+}
+
+/// A sealed segment whose records are still in the tail: what its header says, and the
+/// range of sequences it holds (the seal record last).
+public struct PendingSegment: Sendable, Equatable {
+    public let partition: Int
+    public let firstSequence: UInt64
+    public let lastSequence: UInt64
+    public let previousChain: [UInt8]
+    public let createdAtMicros: Int64
+
+    /// The segment's header, as a segment file's writer makes it.
+    public var header: SegmentHeader {
+        SegmentHeader(firstSequence: firstSequence, createdAtMicros: createdAtMicros, previousChain: previousChain)
+    }
+
+    /// Where it goes in the bucket: `<prefix>segments/pNNNN/<first sequence, 20 digits>.seg`.
+    public func objectKey(prefix: String) -> String {
+        prefix + "segments/" + PendingSegment.partitionFolder(partition) + "/" + SegmentDirectory.fileName(firstSequence: firstSequence)
+    }
+
+    /// `p` and the partition number in four digits (more when it needs them).
+    public static func partitionFolder(_ partition: Int) -> String {
+        let digits = String(partition)
+        return "p" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }

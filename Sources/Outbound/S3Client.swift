@@ -53,6 +53,16 @@ public struct S3Client: Sendable {
         return try send("PUT", key: key, query: nil, body: body, headers: headers).header("ETag")
     }
 
+    /// Writes the object only if no object has `key` yet (`If-None-Match: *`, S3's
+    /// conditional write): true when this call created it, false when one was there (412).
+    /// What a writer that may race another (a retried upload, a second node) uses, so an
+    /// object once written is never replaced.
+    public func putObjectIfAbsent(key: String, body: [UInt8], contentType: String = "application/octet-stream") throws(S3Error) -> Bool {
+        let headers = [("Content-Type", contentType), ("x-amz-checksum-sha256", Data(SHA256.hash(data: body)).base64EncodedString()),
+                       ("If-None-Match", "*")]
+        return try send("PUT", key: key, query: nil, body: body, headers: headers, accept: [200, 412]).status == 200
+    }
+
     public func headObject(key: String) throws(S3Error) -> ObjectInfo? {
         // Checksum mode: S3 answers with the SHA-256 it computed at upload, when it kept one.
         let response = try send("HEAD", key: key, query: nil, body: nil, headers: [("x-amz-checksum-mode", "ENABLED")],

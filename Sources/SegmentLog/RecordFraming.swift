@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TraceboxCore
 
 /// Frames records one after the other, continuing a hash chain, into the exact bytes a
 /// segment holds (`docs/segment-format.md` §3), without a segment file: what cluster mode
@@ -35,6 +36,17 @@ public struct RecordFraming: Sendable, Equatable {
         bytes.reserveCapacity(frame.frameLength)
         frame.encode(into: &bytes)
         return (sequence, bytes)
+    }
+
+    /// Frames the seal record that ends the segment whose first record is
+    /// `segmentFirstSequence`, exactly as a segment file's writer does (§5: the record count,
+    /// first and last sequence, the chain value of the last record, the time), so that the
+    /// segment built from these frames is byte for byte one the single box would write.
+    public mutating func frameSeal(segmentFirstSequence: UInt64, at date: Date) throws -> (sequence: UInt64, bytes: [UInt8]) {
+        let last = position.nextSequence - 1
+        let seal = SealMetadata(recordCount: position.nextSequence - segmentFirstSequence, firstSequence: segmentFirstSequence,
+                                lastSequence: last, chainHead: Hex.encode(position.chain), sealedAt: Timestamp.format(date))
+        return frame(type: .seal, metadata: try MetadataCoding.encode(seal), body: [])
     }
 
     /// Checks that `bytes` is one valid frame continuing this chain (marker, CRC, sequence,

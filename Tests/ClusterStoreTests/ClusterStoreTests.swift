@@ -1,4 +1,4 @@
-import ClusterStore
+@testable import ClusterStore
 import Foundation
 import Logging
 import PostgresNIO
@@ -64,6 +64,32 @@ struct ClusterStoreTests {
                 try await ClusterSchema.prepare(client, partitions: 8, logger: Self.logger)
             }
             _ = server
+        }
+    }
+
+    @Test func aVersionOneClusterIsMigratedInPlaceWithItsTailKept() async throws {
+        let server = try PostgresServer.start()
+        defer { server.stop() }
+        let client = PostgresClient(configuration: try PostgresLocation(url: try server.createDatabase()).configuration)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try await ClusterSchema.prepare(client, partitions: 2, upTo: 1, logger: Self.logger)
+            let lease = try #require(try await leases(client, node: "n1").balance().owned.first)
+            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            let records = (0..<5).map { TailRecord(type: .event, metadata: Array("{}".utf8), body: [UInt8($0)]) }
+            let moved = try await tail.append(records, under: lease).lease
+            // The newer build starts: the lease, the tail and the chain are as they were, and
+            // the open segment is taken to start at the next record.
+            try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
+            #expect(try await tail.frames(partition: lease.partition, after: 0).count == 5)
+            for try await (first, previous) in try await client.query("""
+                SELECT segment_first_seq, segment_prev_chain FROM partition_leases WHERE part = \(lease.partition)
+                """).decode((Int64, ByteBuffer).self) {
+                #expect(first == 6 && Array(buffer: previous) == moved.chainHead)
+            }
+            let after = try await tail.append(records, under: moved).lease
+            #expect(after.nextSequence == 11)
+            group.cancelAll()
         }
     }
 

@@ -1,0 +1,135 @@
+import Crypto
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import Outbound
+import PostgresNIO
+import SegmentLog
+
+/// Moves sealed segments from PostgreSQL's tail into the bucket (`docs/cluster.md` §6): for
+/// each segment waiting for upload, the header and its frames (already the exact bytes)
+/// become one object, written with `If-None-Match: *` so that no object is ever replaced,
+/// read back and verified as a segment, recorded, and only then are its tail rows dropped.
+///
+/// Any node may run it, any number of times, and stop anywhere: the segment's bytes are a
+/// pure function of the tail, so an upload that finished before a crash is found at the
+/// next run (412) and accepted if it is byte for byte the same; one that differs is
+/// reported and its tail kept.
+public final class SegmentSealer: Sendable {
+    let client: PostgresClient
+    let s3: S3Client
+    /// The cluster's prefix in the bucket (`prod/` for `s3://bucket/prod/`), empty or ending in `/`.
+    let prefix: String
+    let logger: Logger
+
+    public init(client: PostgresClient, s3: S3Client, prefix: String, logger: Logger) {
+        self.client = client
+        self.s3 = s3
+        self.prefix = prefix
+        self.logger = logger
+    }
+
+    /// What went wrong with one segment's upload.
+    public struct UploadError: Error, CustomStringConvertible {
+        public let key: String
+        public let reason: String
+        public var description: String { "segment \(key): \(reason)" }
+    }
+
+    /// Uploads every segment waiting (of `partition`, or of all); returns the keys written.
+    @discardableResult
+    public func uploadPending(partition: Int? = nil) async throws -> [String] {
+        var uploaded: [String] = []
+        for segment in try await pending(partition: partition) {
+            uploaded.append(try await upload(segment))
+        }
+        return uploaded
+    }
+
+    private func pending(partition: Int?) async throws -> [PendingSegment] {
+        // Every partition's, or one's (-1 stands for all: partitions are numbered from 0).
+        let rows = try await client.query("""
+            SELECT part, first_seq, last_seq, prev_chain, created_us FROM segments
+            WHERE uploaded_at IS NULL AND (\(partition ?? -1) = -1 OR part = \(partition ?? -1))
+            ORDER BY part, first_seq
+            """, logger: logger)
+        var segments: [PendingSegment] = []
+        for try await (part, first, last, previous, created) in rows.decode((Int, Int64, Int64, ByteBuffer, Int64).self) {
+            segments.append(PendingSegment(partition: part, firstSequence: UInt64(first), lastSequence: UInt64(last),
+                                           previousChain: Array(buffer: previous), createdAtMicros: created))
+        }
+        return segments
+    }
+
+    private func upload(_ segment: PendingSegment) async throws -> String {
+        let key = segment.objectKey(prefix: prefix)
+        let bytes = try await segmentBytes(segment, key: key)
+        let digest = Array(SHA256.hash(data: bytes))
+        let s3 = s3
+        let created = try await Self.blocking { try s3.putObjectIfAbsent(key: key, body: bytes) }
+        let stored = try await Self.blocking { try s3.getObject(key: key) }
+        guard stored == bytes else {
+            throw UploadError(key: key, reason: created ? "the object read back differs from what was written"
+                                                        : "an object already at this key differs from the tail's records; tail kept")
+        }
+        try verify(stored, segment: segment, key: key)
+        let (logger, part, first, last) = (logger, segment.partition, Int64(segment.firstSequence), Int64(segment.lastSequence))
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query("""
+                UPDATE segments SET object_key = \(key), bytes = \(Int64(bytes.count)), sha256 = \(ByteBuffer(bytes: digest)),
+                    uploaded_at = clock_timestamp()
+                WHERE part = \(part) AND first_seq = \(first)
+                """, logger: logger)
+            try await connection.query("""
+                DELETE FROM log_tail WHERE part = \(part) AND seq BETWEEN \(first) AND \(last)
+                """, logger: logger)
+        }
+        logger.info("segment sealed to S3", metadata: [
+            "key": "\(key)", "records": "\(last - first + 1)", "bytes": "\(bytes.count)", "existing": "\(!created)",
+        ])
+        return key
+    }
+
+    /// The header and the segment's frames from the tail, each checked to continue the chain.
+    private func segmentBytes(_ segment: PendingSegment, key: String) async throws -> [UInt8] {
+        var bytes = segment.header.encoded()
+        var framing = RecordFraming(nextSequence: segment.firstSequence, chainHead: segment.previousChain)
+        var after = segment.firstSequence - 1
+        let tail = PartitionTail(client: client, node: "", logger: logger)
+        while after < segment.lastSequence {
+            let page = try await tail.frames(partition: segment.partition, after: after, limit: 1000)
+                .prefix { $0.sequence <= segment.lastSequence }
+            guard let last = page.last else {
+                throw UploadError(key: key, reason: "the tail ends at sequence \(after), before the seal at \(segment.lastSequence)")
+            }
+            for (_, frame) in page {
+                do { try framing.accept(frame) } catch { throw UploadError(key: key, reason: "tail: \(error)") }
+                bytes += frame
+            }
+            after = last.sequence
+        }
+        return bytes
+    }
+
+    /// Verifies the stored object as a segment (`SegmentVerifier`, as `tracebox audit verify`
+    /// does): a file in a scratch directory, named as the single box names segments.
+    private func verify(_ stored: [UInt8], segment: PendingSegment, key: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tracebox-seal-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/" + SegmentDirectory.fileName(firstSequence: segment.firstSequence)
+        try Data(stored).write(to: URL(fileURLWithPath: path))
+        let report = SegmentVerifier.verify(paths: [path])
+        guard report.intact, report.sealedSegments == 1 else {
+            throw UploadError(key: key, reason: "does not verify: \(report.failure.map { "\($0)" } ?? "not sealed")")
+        }
+    }
+
+    /// Runs a blocking S3 call on a thread of its own, off the cooperative pool.
+    private static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}

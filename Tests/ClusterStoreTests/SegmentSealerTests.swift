@@ -1,0 +1,123 @@
+import ClusterStore
+import Crypto
+import Foundation
+import Logging
+import Outbound
+import PostgresNIO
+import SegmentLog
+import TestSupport
+import Testing
+import TraceboxCore
+
+/// Sealed segments leave the tail for the bucket as the single box's segment files, byte
+/// for byte verifiable by `audit verify` and the independent reader.
+@Suite("Sealing a partition's segments to S3")
+struct SegmentSealerTests {
+    static let logger = Logger(label: "sealer-test")
+
+    /// An event record's metadata as ingest writes it.
+    static func eventMetadata() -> [UInt8] {
+        var writer = StableJSONWriter()
+        Support.eventMetadata(source: "github").writeStableJSON(to: &writer)
+        return writer.bytes
+    }
+
+    @Test func sealedSegmentsAreUploadedVerifiedAndLeaveTheTail() async throws {
+        let server = try PostgresServer.start()
+        defer { server.stop() }
+        let moto = try MotoS3()
+        defer { moto.stop() }
+        let s3 = try moto.createBucket("tracebox-cluster")
+        let database = try server.createDatabase()
+        let client = PostgresClient(configuration: try PostgresLocation(url: database).configuration)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
+            let leases = PartitionLeases(client: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            let sealer = SegmentSealer(client: client, s3: s3, prefix: "prod/", logger: Self.logger)
+            var lease = try #require(try await leases.balance().owned.first { $0.partition == 1 })
+            #expect(try await tail.seal(under: lease) == nil, "an empty segment is not sealed")
+
+            // Two segments of 30 and 20 records, then 5 records left open.
+            var bodies: [UInt64: [UInt8]] = [:]
+            for (count, sealAfter) in [(30, true), (20, true), (5, false)] {
+                for batch in stride(from: 0, to: count, by: 10) {
+                    let records = (batch..<min(count, batch + 10)).map { i in
+                        TailRecord(type: .event, metadata: Self.eventMetadata(), body: Array("payload \(i) \(UUID())".utf8))
+                    }
+                    let (moved, sequences) = try await tail.append(records, under: lease)
+                    for (sequence, record) in zip(sequences, records) { bodies[sequence] = record.body }
+                    lease = moved
+                }
+                if sealAfter { lease = try #require(try await tail.seal(under: lease)).lease }
+            }
+            // A previous run's upload of the first segment finished before it could record it.
+            let keys = try await sealer.uploadPending()
+            #expect(keys == ["prod/segments/p0001/00000000000000000001.seg", "prod/segments/p0001/00000000000000000032.seg"])
+            #expect(try await sealer.uploadPending().isEmpty, "nothing left to upload")
+            // The sealed records left the tail; the open segment's five are there.
+            #expect(try await tail.frames(partition: 1, after: 0).map(\.sequence) == Array(53...57))
+
+            // Downloaded, the bucket's segments verify with the independent reader, and the
+            // union of their events is what was acknowledged, byte for byte.
+            let directory = Support.temporaryDirectory("sealed")
+            defer { Support.remove(directory) }
+            for key in keys {
+                let name = String(key.split(separator: "/").last!)
+                try Data(try s3.getObject(key: key)).write(to: URL(fileURLWithPath: directory + "/" + name))
+            }
+            let report = SegmentVerifier.verify(paths: [directory])
+            #expect(report.intact && report.sealedSegments == 2 && report.events == 50, "\(report)")
+            let reader = try Support.run("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/IndependentReader/read_segments.py",
+                                                          directory])
+            #expect(reader.status == 0, "\(reader.stderr)")
+            let lines = String(decoding: reader.stdout, as: UTF8.self).split(separator: "\n")
+            var events = 0
+            for line in lines {
+                let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                guard record["type"] as? String == "event", let sequence = record["sequence"] as? Int else { continue }
+                let body = try #require(bodies[UInt64(sequence)])
+                #expect(record["payload_sha256"] as? String == Hex.encode(Array(SHA256.hash(data: body))))
+                events += 1
+            }
+            #expect(events == 50)
+            group.cancelAll()
+        }
+    }
+
+    @Test func anExistingObjectIsAcceptedOnlyIfItIsTheSameSegment() async throws {
+        let server = try PostgresServer.start()
+        defer { server.stop() }
+        let moto = try MotoS3()
+        defer { moto.stop() }
+        let s3 = try moto.createBucket("tracebox-cluster")
+        let client = PostgresClient(configuration: try PostgresLocation(url: try server.createDatabase()).configuration)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try await ClusterSchema.prepare(client, partitions: 1, logger: Self.logger)
+            let leases = PartitionLeases(client: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            let sealer = SegmentSealer(client: client, s3: s3, prefix: "", logger: Self.logger)
+            var lease = try #require(try await leases.balance().owned.first)
+            lease = try await tail.append([TailRecord(type: .event, metadata: Self.eventMetadata(), body: Array("one".utf8))],
+                                          under: lease).lease
+            let sealed = try #require(try await tail.seal(under: lease))
+            lease = sealed.lease
+            // Someone else's bytes at the segment's key: refused with the key, the tail kept.
+            let key = "segments/p0000/00000000000000000001.seg"
+            _ = try s3.putObject(key: key, body: Array("not this segment".utf8))
+            await #expect { try await sealer.uploadPending() } throws: { error in
+                "\(error)".contains(key) && "\(error)".contains("differs")
+            }
+            #expect(try await tail.frames(partition: 0, after: 0).count == 2)
+            // The same segment already there (an upload that finished before a crash): accepted.
+            let frames = try await tail.frames(partition: 0, after: 0)
+            try s3.deleteObject(key: key)
+            _ = try s3.putObject(key: key, body: sealed.segment.header.encoded() + frames.flatMap(\.frame))
+            #expect(try await sealer.uploadPending() == [key])
+            #expect(try await tail.frames(partition: 0, after: 0).isEmpty)
+            group.cancelAll()
+        }
+    }
+}
