@@ -274,7 +274,7 @@ let package = Package(
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(
             name: "ClusterStoreTests",
-            dependencies: ["ClusterStore", "SegmentLog", "TestSupport", "Outbound", "TraceboxCore",
+            dependencies: ["ClusterStore", "SegmentLog", "TestSupport", "Outbound", "TraceboxCore", "tracebox",
                            .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]

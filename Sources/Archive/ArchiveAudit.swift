@@ -14,13 +14,20 @@ public enum ArchiveAudit {
                               rangeBytes: Int = rangeBytes) -> SegmentVerifier.Report {
         var chain = SegmentVerifier.Chain()
         let bucket = "s3://\(store.s3.bucket)/"
-        let objects: [(key: String, size: Int)]
+        let listed: [(key: String, size: Int)]
         do {
-            objects = try store.retrying("list \(bucket)\(prefix)") { () throws(S3Error) in try store.s3.listObjects(prefix: prefix) }
-                .filter { $0.key.hasSuffix(".tbxa") }.sorted { $0.key < $1.key }
+            listed = try store.retrying("list \(bucket)\(prefix)") { () throws(S3Error) in try store.s3.listObjects(prefix: prefix) }
+                .sorted { $0.key < $1.key }
         } catch {
             _ = chain.fail(bucket + prefix, 0, error.message)
             return chain.report
+        }
+        let objects = listed.filter { $0.key.hasSuffix(".tbxa") }
+        // A cluster partition's sealed segments (`segments/pNNNN/*.seg`, docs/cluster.md §6):
+        // each object is one segment file, checked as one.
+        let segments = listed.filter { $0.key.hasSuffix(SegmentDirectory.suffix) }
+        if objects.isEmpty, !segments.isEmpty {
+            return verifySegmentObjects(segments.map(\.key), store: store, chain: &chain, zstd: zstd)
         }
         var archivedThrough: UInt64 = 0
         for object in objects {
@@ -79,6 +86,32 @@ public enum ArchiveAudit {
             _ = chain.fail(error.path ?? localPaths.joined(separator: " "), 0, error.message)
         } catch {
             _ = chain.fail(localPaths.joined(separator: " "), 0, "\(error)")
+        }
+        return chain.report
+    }
+
+    /// Checks segment objects (`<first sequence, 20 digits>.seg`, in log order) exactly as
+    /// local segment files, and the chain from one to the next; a failure names the object
+    /// (`s3://bucket/key`) and the offset in it.
+    static func verifySegmentObjects(_ keys: [String], store: ArchiveStore, chain: inout SegmentVerifier.Chain,
+                                     zstd: Zstd) -> SegmentVerifier.Report {
+        let bucket = "s3://\(store.s3.bucket)/"
+        for key in keys {
+            let name = String(key.split(separator: "/").last ?? "")
+            guard let firstSequence = UInt64(name.dropLast(SegmentDirectory.suffix.count)) else {
+                _ = chain.fail(bucket + key, 0, "not a segment object name (<first sequence>.seg)")
+                return chain.report
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try store.retrying("read \(bucket)\(key)") { () throws(S3Error) in try store.s3.getObject(key: key) }
+            } catch {
+                _ = chain.fail(bucket + key, 0, error.message)
+                return chain.report
+            }
+            guard chain.add(SegmentVerifier.check(bytes: bytes, path: bucket + key, named: firstSequence, zstd: zstd)) else {
+                return chain.report
+            }
         }
         return chain.report
     }

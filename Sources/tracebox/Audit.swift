@@ -17,7 +17,7 @@ struct Audit: AsyncParsableCommand {
             abstract: "Verify checksums, payload hashes, the hash chain and seals.",
             discussion: "Exits 0 when everything is intact, 1 with the first bad file and offset otherwise.")
 
-        @Argument(help: "Segment files, directories to search for them (e.g. the data directory), and/or one s3://bucket/prefix of archive objects.")
+        @Argument(help: "Segment files, directories to search for them (e.g. the data directory), and/or one s3://bucket/prefix of archive objects or of a cluster partition's segments (s3://bucket/prefix/segments/pNNNN/).")
         var paths: [String]
 
         @Option(help: "YAML configuration whose archive section gives the S3 endpoint and region (for s3:// paths).")

@@ -39,35 +39,42 @@ struct SegmentSealerTests {
             var lease = try #require(try await leases.balance().owned.first { $0.partition == 1 })
             #expect(try await tail.seal(under: lease) == nil, "an empty segment is not sealed")
 
-            // Two segments of 30 and 20 records, then 5 records left open.
-            var bodies: [UInt64: [UInt8]] = [:]
-            for (count, sealAfter) in [(30, true), (20, true), (5, false)] {
+            // Partition 1: two segments of 30 and 20 records, then 5 records left open;
+            // partition 0: one segment of 3 records.
+            var bodies: [String: [UInt8]] = [:]
+            for (part, count, sealAfter) in [(1, 30, true), (1, 20, true), (1, 5, false), (0, 3, true)] {
+                if part == 0 { lease = try #require(try await leases.balance().owned.first { $0.partition == 0 }) }
                 for batch in stride(from: 0, to: count, by: 10) {
                     let records = (batch..<min(count, batch + 10)).map { i in
                         TailRecord(type: .event, metadata: Self.eventMetadata(), body: Array("payload \(i) \(UUID())".utf8))
                     }
                     let (moved, sequences) = try await tail.append(records, under: lease)
-                    for (sequence, record) in zip(sequences, records) { bodies[sequence] = record.body }
+                    for (sequence, record) in zip(sequences, records) { bodies["\(part)/\(sequence)"] = record.body }
                     lease = moved
                 }
                 if sealAfter { lease = try #require(try await tail.seal(under: lease)).lease }
             }
-            // A previous run's upload of the first segment finished before it could record it.
             let keys = try await sealer.uploadPending()
-            #expect(keys == ["prod/segments/p0001/00000000000000000001.seg", "prod/segments/p0001/00000000000000000032.seg"])
+            #expect(keys == ["prod/segments/p0000/00000000000000000001.seg", "prod/segments/p0001/00000000000000000001.seg",
+                             "prod/segments/p0001/00000000000000000032.seg"])
             #expect(try await sealer.uploadPending().isEmpty, "nothing left to upload")
             // The sealed records left the tail; the open segment's five are there.
             #expect(try await tail.frames(partition: 1, after: 0).map(\.sequence) == Array(53...57))
+            #expect(try await tail.frames(partition: 0, after: 0).isEmpty)
 
-            // Downloaded, the bucket's segments verify with the independent reader, and the
-            // union of their events is what was acknowledged, byte for byte.
+            // The bucket's segments, downloaded as they are laid out, verify (one partition
+            // as a data directory's segments; all of them with the independent reader, one
+            // chain per partition folder), and their events are what was acknowledged, byte
+            // for byte.
             let directory = Support.temporaryDirectory("sealed")
             defer { Support.remove(directory) }
             for key in keys {
-                let name = String(key.split(separator: "/").last!)
-                try Data(try s3.getObject(key: key)).write(to: URL(fileURLWithPath: directory + "/" + name))
+                let parts = key.split(separator: "/")
+                let folder = directory + "/" + parts[parts.count - 2]
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try Data(try s3.getObject(key: key)).write(to: URL(fileURLWithPath: folder + "/" + parts[parts.count - 1]))
             }
-            let report = SegmentVerifier.verify(paths: [directory])
+            let report = SegmentVerifier.verify(paths: [directory + "/p0001"])
             #expect(report.intact && report.sealedSegments == 2 && report.events == 50, "\(report)")
             let reader = try Support.run("/usr/bin/env", ["python3", Support.repositoryRoot + "/Tests/IndependentReader/read_segments.py",
                                                           directory])
@@ -76,12 +83,35 @@ struct SegmentSealerTests {
             var events = 0
             for line in lines {
                 let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                guard record["type"] as? String == "event", let sequence = record["sequence"] as? Int else { continue }
-                let body = try #require(bodies[UInt64(sequence)])
+                guard record["type"] as? String == "event", let sequence = record["sequence"] as? Int,
+                      let part = record["partition"] as? Int else { continue }
+                let body = try #require(bodies["\(part)/\(sequence)"])
                 #expect(record["payload_sha256"] as? String == Hex.encode(Array(SHA256.hash(data: body))))
                 events += 1
             }
-            #expect(events == 50)
+            #expect(events == 53)
+
+            // `tracebox audit verify` reads the partition straight from the bucket; a byte
+            // flipped in one object is reported with its key and the offset of the record.
+            let audit = { () throws -> (status: Int32, stdout: Data, stderr: String) in
+                var environment = ProcessInfo.processInfo.environment
+                environment["AWS_ACCESS_KEY_ID"] = moto.accessKeyID
+                environment["AWS_SECRET_ACCESS_KEY"] = moto.secretAccessKey
+                return try Support.run(Support.executable("tracebox"), [
+                    "audit", "verify", "s3://tracebox-cluster/prod/segments/p0001/", "--endpoint", moto.endpoint,
+                    "--region", "us-east-1",
+                ], environment: environment)
+            }
+            let intact = try audit()
+            #expect(intact.status == 0, "\(intact.stderr)")
+            #expect(String(decoding: intact.stdout, as: UTF8.self).hasPrefix("OK 2 segments (2 sealed), 52 records, 50 events"))
+            var damaged = try s3.getObject(key: keys[1])
+            let flipped = SegmentHeader.size + RecordFrame.headerSize + 3
+            damaged[flipped] ^= 0x01
+            _ = try s3.putObject(key: keys[1], body: damaged)
+            let flippedReport = try audit()
+            #expect(flippedReport.status == 1)
+            #expect(flippedReport.stderr.contains("FAILED s3://tracebox-cluster/\(keys[1]) offset \(SegmentHeader.size)"), "\(flippedReport.stderr)")
             group.cancelAll()
         }
     }

@@ -3,7 +3,8 @@
 
 It decodes every record of the given segment files (or of every *.seg file under given
 directories), checks every crc, payload SHA-256, sequence number, chain value and seal,
-and prints one JSON line per record:
+and prints one JSON line per record (with "partition": N for files in a cluster
+partition's pNNNN folder, each such folder being a log of its own: section 10):
 
     {"sequence": 7, "type": "event", "payload_sha256": "...", "body_length": 1234,
      "metadata": {...}}
@@ -42,6 +43,22 @@ def find_segments(paths):
         else:
             found.append(path)
     return sorted(found, key=lambda p: int(os.path.basename(p)[:-4]))
+
+
+def partition_of(path):
+    """A cluster partition's number when the file sits in a pNNNN folder (section 10), else None."""
+    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    if len(folder) >= 5 and folder[0] == "p" and folder[1:].isdigit():
+        return int(folder[1:])
+    return None
+
+
+def chains(segments):
+    """The segments grouped into logs: one per partition folder, the rest one log."""
+    groups = {}
+    for path in segments:
+        groups.setdefault(partition_of(path), []).append(path)
+    return sorted(groups.items(), key=lambda item: -1 if item[0] is None else item[0])
 
 
 def chain_value(previous, sequence, rtype, metadata, body_sha):
@@ -140,13 +157,17 @@ def main(argv):
         print("no segment files found", file=sys.stderr)
         return 1
     out = sys.stdout
-    expect_sequence = expect_chain = None
     try:
-        for index, path in enumerate(segments):
-            expect_sequence, expect_chain, sealed = read_segment(
-                path, expect_sequence, expect_chain, lambda r: out.write(json.dumps(r, sort_keys=True) + "\n"))
-            if not sealed and index != len(segments) - 1:
-                raise Damaged(f"{path}: not sealed, but a later segment follows")
+        for partition, files in chains(segments):
+            def emit(record):
+                if partition is not None:
+                    record["partition"] = partition
+                out.write(json.dumps(record, sort_keys=True) + "\n")
+            expect_sequence = expect_chain = None
+            for index, path in enumerate(files):
+                expect_sequence, expect_chain, sealed = read_segment(path, expect_sequence, expect_chain, emit)
+                if not sealed and index != len(files) - 1:
+                    raise Damaged(f"{path}: not sealed, but a later segment follows")
     except Damaged as damage:
         print(f"FAILED {damage}", file=sys.stderr)
         return 1

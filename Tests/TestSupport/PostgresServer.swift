@@ -20,6 +20,11 @@ public final class PostgresServer: StoppableFixture, Sendable {
         }
         let directory = Support.temporaryDirectory("pg")
         try FileManager.default.createDirectory(atPath: directory + "/sock", withIntermediateDirectories: true)
+        // Modes set outright: a daemon test running alongside may have narrowed the process's
+        // umask for a moment (the admin socket is bound under 0177), and a directory made then
+        // is not searchable by the server's user.
+        chmod(directory, 0o755)
+        chmod(directory + "/sock", 0o755)
         try asServerUser(["/bin/true"], chownDirectory: directory)
         let initdb = try asServerUser([binaries + "/initdb", "-D", directory + "/data", "-U", "postgres", "-E", "UTF8",
                                        "--locale=C", "--auth-local=trust", "--auth-host=trust", "-N"])
