@@ -244,6 +244,12 @@ let package = Package(
             path: "Benchmarks/ProofBenchmark"
         ),
         .executableTarget(
+            name: "ClusterAppendBenchmark",
+            dependencies: ["ClusterStore", "SegmentLog", "TraceboxCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ClusterAppendBenchmark"
+        ),
+        .executableTarget(
             name: "SearchBenchmark",
             dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore"],
             path: "Benchmarks/SearchBenchmark"

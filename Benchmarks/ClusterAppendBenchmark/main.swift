@@ -1,0 +1,80 @@
+// The fenced append transaction of cluster mode (docs/cluster.md §5), measured against a
+// real PostgreSQL: events of corpus size framed and committed into partitions' tails, one
+// transaction per batch, several partitions written at once (as a node owning them does).
+// Reports events/s, this process's CPU per event, and the server's CPU per event (every
+// `postgres` process, from /proc), so the cost is per event, not a rate that moves with
+// the machine.
+//
+//   ClusterAppendBenchmark POSTGRES_URL EVENTS BATCH PARTITIONS [BODY_BYTES]
+import ClusterStore
+import Foundation
+import Logging
+import PostgresNIO
+import SegmentLog
+import TraceboxCore
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 5, let events = Int(arguments[2]), let batch = Int(arguments[3]), let partitions = Int(arguments[4]) else {
+    FileHandle.standardError.write(Data("usage: ClusterAppendBenchmark POSTGRES_URL EVENTS BATCH PARTITIONS [BODY_BYTES]\n".utf8))
+    exit(2)
+}
+let bodyBytes = arguments.count > 5 ? Int(arguments[5]) ?? 1200 : 1200
+var logger = Logger(label: "cluster-append")
+logger.logLevel = .warning
+
+/// CPU seconds (user + system) of every process whose command is `postgres`.
+func serverCPUSeconds() -> Double {
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    var total = 0.0
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
+        guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
+              stat[stat.index(after: open)..<close].hasPrefix("postgres") else { continue }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        total += (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+    }
+    return total / ticks
+}
+
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+let client = PostgresClient(configuration: try PostgresLocation(url: arguments[1]).configuration)
+try await withThrowingDiscardingTaskGroup { group in
+    group.addTask { await client.run() }
+    try await ClusterSchema.prepare(client, partitions: partitions, logger: logger)
+    let leases = PartitionLeases(client: client, node: "bench", address: "127.0.0.1:0", logger: logger)
+    let owned = try await leases.balance().owned
+    let tail = PartitionTail(client: client, node: "bench", logger: logger)
+    var metadata = StableJSONWriter()
+    EventMetadata(eventID: "0190f3d6-0000-7000-8000-000000000000", sourceSystem: "github", eventType: "issues",
+                  receivedAt: "2026-12-07T00:00:00.000000Z", dedupKey: nil, headers: [:]).writeStableJSON(to: &metadata)
+    let body = (0..<bodyBytes).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    let record = TailRecord(type: .event, metadata: metadata.bytes, body: body)
+    let perPartition = events / owned.count
+    let (cpu0, server0, started) = (processCPUSeconds(), serverCPUSeconds(), Date())
+    try await withThrowingTaskGroup { writers in
+        for lease in owned {
+            writers.addTask {
+                var lease = lease
+                var written = 0
+                while written < perPartition {
+                    let count = min(batch, perPartition - written)
+                    lease = try await tail.append(Array(repeating: record, count: count), under: lease).lease
+                    written += count
+                }
+            }
+        }
+        try await writers.waitForAll()
+    }
+    let seconds = Date().timeIntervalSince(started)
+    let total = Double(perPartition * owned.count)
+    let cpu = (processCPUSeconds() - cpu0) / total * 1e6
+    let server = (serverCPUSeconds() - server0) / total * 1e6
+    print(String(format: "batch %d, %d partitions: %.0f events/s; CPU per event: %.0f µs here, %.0f µs PostgreSQL, %.0f µs in all",
+                 batch, owned.count, total / seconds, cpu, server, cpu + server))
+    group.cancelAll()
+}
