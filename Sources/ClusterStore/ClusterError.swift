@@ -9,6 +9,8 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
     case schemaTooNew(found: Int, known: Int)
     /// The cluster was initialised with a different number of partitions than asked for.
     case partitionsDiffer(existing: Int, configured: Int)
+    /// PostgreSQL refused or could not be reached; what it (or the connection) said.
+    case storage(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
         case .leaseLost(let partition, let epoch): "lease lost: partition \(partition) at epoch \(epoch) moved to another owner"
         case .schemaTooNew(let found, let known):
             "the cluster's schema is version \(found); this build knows up to \(known): upgrade this node"
+        case .storage(let reason): "PostgreSQL: \(reason)"
         case .partitionsDiffer(let existing, let configured):
             "the cluster has \(existing) partitions; cluster.partitions says \(configured) (it applies only when a cluster is first initialised)"
         }

@@ -124,6 +124,10 @@ public final class PartitionTail: Sendable {
 
     /// Up to `limit` frames of `partition` after sequence `after`, in order.
     public func frames(partition: Int, after: UInt64, limit: Int = 1000) async throws -> [(sequence: UInt64, frame: [UInt8])] {
+        try await ClusterError.mappingStorage { try await readFrames(partition: partition, after: after, limit: limit) }
+    }
+
+    private func readFrames(partition: Int, after: UInt64, limit: Int) async throws -> [(sequence: UInt64, frame: [UInt8])] {
         var frames: [(UInt64, [UInt8])] = []
         let rows = try await client.query("""
             SELECT seq, frame FROM log_tail WHERE part = \(partition) AND seq > \(Int64(after)) ORDER BY seq LIMIT \(limit)

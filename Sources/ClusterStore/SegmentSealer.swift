@@ -41,7 +41,7 @@ public final class SegmentSealer: Sendable {
     @discardableResult
     public func uploadPending(partition: Int? = nil) async throws -> [String] {
         var uploaded: [String] = []
-        for segment in try await pending(partition: partition) {
+        for segment in try await ClusterError.mappingStorage({ try await pending(partition: partition) }) {
             uploaded.append(try await upload(segment))
         }
         return uploaded

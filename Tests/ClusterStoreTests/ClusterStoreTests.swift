@@ -93,6 +93,16 @@ struct ClusterStoreTests {
         }
     }
 
+    @Test func whatPostgreSQLRefusesIsReportedWithItsReason() async throws {
+        try await withCluster(partitions: 2) { server, client in
+            let database = try #require(try await databaseName(client))
+            try server.psql("DROP TABLE nodes", database: database)
+            await #expect { try await leases(client, node: "n1").balance() } throws: { error in
+                "\(error)" == #"PostgreSQL: 42P01: relation "nodes" does not exist"#
+            }
+        }
+    }
+
     @Test func aSchemaNewerThanThisBuildIsRefused() async throws {
         try await withCluster(partitions: 2) { _, client in
             try await client.query("INSERT INTO cluster_schema (version) VALUES (\(ClusterSchema.version + 1))")
