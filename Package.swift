@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "TraceboxConfig",
             dependencies: [
-                "TraceboxCore", "WebhookSources", "SegmentLog", "WorkflowDefinitions", "Outbound",
+                "TraceboxCore", "WebhookSources", "SegmentLog", "WorkflowDefinitions", "Outbound", "ClusterStore",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -165,8 +165,9 @@ let package = Package(
             name: "tracebox",
             dependencies: [
                 "Archive", "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
-                "Console", "Transparency",
+                "Console", "Transparency", "ClusterStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -276,7 +277,7 @@ let package = Package(
             name: "WebhookSourcesTests",
             dependencies: ["WebhookSources", "TraceboxCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions", "TraceboxCore"]),
+        .testTarget(name: "TraceboxConfigTests", dependencies: ["TraceboxConfig", "WebhookSources", "WorkflowDefinitions", "TraceboxCore", "ClusterStore"]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(
             name: "ClusterStoreTests",

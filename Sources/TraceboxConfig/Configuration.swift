@@ -1,3 +1,4 @@
+import ClusterStore
 import Foundation
 import Outbound
 import WorkflowDefinitions
@@ -46,6 +47,8 @@ public struct Configuration: Sendable {
     public var archive: ArchiveSettings
     /// Signed checkpoints of the log's Merkle tree (`docs/checkpoints.md`).
     public var checkpoint: CheckpointSettings
+    /// Cluster mode (`docs/cluster.md`); nil on the single box.
+    public var cluster: ClusterSettings?
     /// How long SIGTERM/SIGINT may take: requests and step attempts in flight finish within
     /// it, or the daemon exits 1 naming what was still running (nothing acknowledged is lost).
     public var shutdownTimeout: Duration

@@ -1,3 +1,4 @@
+import ClusterStore
 import Foundation
 import SegmentLog
 import TraceboxCore
@@ -57,7 +58,51 @@ struct ConfigurationBuilder {
         try buildAlerts(into: &config.alerts)
         try buildArchive(into: &config.archive)
         try buildCheckpoint(into: &config.checkpoint, dataDirectory: config.dataDirectory)
+        config.cluster = try buildCluster(httpPort: config.httpPort)
         return config
+    }
+
+    /// The `cluster:` section: all of postgres and bucket, or nothing (the single box).
+    private func buildCluster(httpPort: Int) throws(ConfigError) -> ClusterSettings? {
+        guard let raw = raw.cluster else { return nil }
+        guard let url = raw.postgres else {
+            throw locator.error(["cluster", "postgres"], "required: postgres://USER@HOST:PORT/DATABASE")
+        }
+        let postgres: PostgresLocation
+        do {
+            postgres = try PostgresLocation(url: url, environment: environment)
+        } catch {
+            throw locator.error(["cluster", "postgres"], "\(error)")
+        }
+        guard let bucketURL = raw.bucket, bucketURL.hasPrefix("s3://") else {
+            throw locator.error(["cluster", "bucket"], "required: s3://BUCKET/PREFIX/ (the prefix may be empty)")
+        }
+        let rest = bucketURL.dropFirst("s3://".count)
+        let bucket = String(rest.prefix { $0 != "/" })
+        let prefix = String(rest.dropFirst(bucket.count + 1))
+        guard (3...63).contains(bucket.count), bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }),
+              prefix.isEmpty || (prefix.hasSuffix("/") && !prefix.hasPrefix("/")) else {
+            throw locator.error(["cluster", "bucket"], "expected s3://BUCKET/PREFIX/: a bucket name of 3 to 63 lower-case letters, digits, '-' and '.', and a prefix empty or ending in '/'")
+        }
+        let node = raw.node ?? "\(ProcessInfo.processInfo.hostName):\(httpPort)"
+        guard !node.isEmpty, node.count <= 200, !node.contains(where: { $0.isWhitespace }) else {
+            throw locator.error(["cluster", "node"], "a name unique in the cluster, without spaces (default <hostname>:<http port>)")
+        }
+        let partitions = raw.partitions ?? 16
+        guard (1...4096).contains(partitions) else { throw locator.error(["cluster", "partitions"], "from 1 to 4096") }
+        var settings = ClusterSettings(postgres: postgres, bucket: bucket, prefix: prefix, node: node, partitions: partitions)
+        if let ttl = try duration(raw.lease_ttl, ["cluster", "lease_ttl"]) {
+            guard ttl >= .seconds(2) else { throw locator.error(["cluster", "lease_ttl"], "at least 2s") }
+            settings.leaseTTL = ttl
+        }
+        if let every = try duration(raw.renew_every, ["cluster", "renew_every"]) {
+            guard every > .zero else { throw locator.error(["cluster", "renew_every"], "a duration above zero, such as 2s") }
+            settings.renewEvery = every
+        }
+        guard settings.renewEvery * 2 <= settings.leaseTTL else {
+            throw locator.error(["cluster", "renew_every"], "at most half of lease_ttl (\(settings.leaseTTL)), so one missed renewal does not lose the leases")
+        }
+        return settings
     }
 
     private func buildCheckpoint(into checkpoint: inout CheckpointSettings, dataDirectory: String) throws(ConfigError) {

@@ -16,6 +16,16 @@ struct RawConfig: Decodable {
     var retention: Retention?
     var archive: Archive?
     var checkpoint: Checkpoint?
+    var cluster: Cluster?
+
+    struct Cluster: Decodable {
+        var postgres: String?
+        var bucket: String?
+        var node: String?
+        var partitions: Int?
+        var lease_ttl: String?
+        var renew_every: String?
+    }
 
     struct Checkpoint: Decodable {
         var interval: String?
@@ -133,7 +143,8 @@ struct RawConfig: Decodable {
     /// Keys each mapping may hold; anything else is a typo and is refused.
     static let allowedKeys: [String: Set<String>] = [
         "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "shutdown_timeout", "sources",
-             "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive", "checkpoint"],
+             "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive", "checkpoint", "cluster"],
+        "cluster": ["postgres", "bucket", "node", "partitions", "lease_ttl", "renew_every"],
         "checkpoint": ["interval", "key_file", "origin", "publish_urls", "http_rate"],
         "engine": ["workers", "per_destination", "max_response_bytes"],
         "smtp": ["url", "tls", "from", "username_env", "password_env"],

@@ -6,7 +6,7 @@ struct Tracebox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tracebox",
         abstract: "Keep every webhook, trace every automation run, replay what failed.",
-        subcommands: [Serve.self, Status.self, Events.self, Trace.self, DLQ.self, Replay.self, Jobs.self, Metrics.self, Notifications.self, Report.self, Reload.self, Reindex.self, Audit.self, Archive.self, ConsoleCommand.self])
+        subcommands: [Serve.self, Status.self, Events.self, Trace.self, DLQ.self, Replay.self, Jobs.self, Metrics.self, Notifications.self, Report.self, Reload.self, Reindex.self, Audit.self, Archive.self, ConsoleCommand.self, ClusterCommand.self])
 }
 
 /// Exit codes shared by the commands.

@@ -1,3 +1,4 @@
+import ClusterStore
 import TraceboxCore
 import Foundation
 import Testing
@@ -84,5 +85,36 @@ struct ConfigurationTests {
         var defaults = ArchiveSettings()
         defaults.applyAWSEnvironment(["AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9001", "AWS_REGION": ""])
         #expect(defaults.endpoint == "http://127.0.0.1:9001" && defaults.region == "us-east-1")
+    }
+
+    @Test func aClusterSectionIsReadOrRefusedWithFileLineAndKey() throws {
+        let yaml = """
+            http: { listen: "127.0.0.1:7080" }
+            cluster:
+              postgres: postgres://tracebox@db.internal:6543/tracebox?sslmode=require
+              bucket: s3://tracebox-cluster/prod/
+              partitions: 32
+              lease_ttl: 20s
+            """
+        let cluster = try #require(try Configuration.parse(yaml, file: "c.yaml", environment: ["PGPASSWORD": "pw"]).cluster)
+        #expect(cluster.postgres.host == "db.internal" && cluster.postgres.port == 6543 && cluster.postgres.password == "pw")
+        #expect(cluster.bucket == "tracebox-cluster" && cluster.prefix == "prod/" && cluster.partitions == 32)
+        #expect(cluster.node == ProcessInfo.processInfo.hostName + ":7080" && cluster.leaseTTL == .seconds(20))
+        #expect(try Configuration.parse("http: { listen: \"127.0.0.1:7080\" }\n", file: "c.yaml", environment: [:]).cluster == nil)
+        for (section, key, message) in [
+            ("  postgres: mysql://a@b/c\n  bucket: s3://tb-cluster/\n", "cluster.postgres", "not a postgres:// URL"),
+            ("  postgres: postgres://a@b/c\n  bucket: tb-cluster\n", "cluster.bucket", "s3://BUCKET/PREFIX/"),
+            ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/prod\n", "cluster.bucket", "ending in '/'"),
+            ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/\n  partitions: 0\n", "cluster.partitions", "from 1 to 4096"),
+            ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/\n  renew_every: 6s\n", "cluster.renew_every", "half of lease_ttl"),
+            ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/\n  nodes: 3\n", "cluster.nodes", "unknown key"),
+        ] {
+            do {
+                _ = try Configuration.parse("cluster:\n" + section, file: "c.yaml", environment: [:])
+                Issue.record("accepted: \(section)")
+            } catch {
+                #expect(error.key == key && error.description.contains(message), "\(error)")
+            }
+        }
     }
 }
