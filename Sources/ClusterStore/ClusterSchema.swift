@@ -73,6 +73,19 @@ public enum ClusterSchema {
             )
             """,
         ],
+        [
+            // Dedup keys, cluster-wide: the first event to claim (source, key) holds it.
+            """
+            CREATE TABLE dedup_claims (
+                source     text NOT NULL,
+                dedup_key  text NOT NULL,
+                event_id   text NOT NULL,
+                part       integer NOT NULL,
+                claimed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                PRIMARY KEY (source, dedup_key)
+            )
+            """,
+        ],
     ]
 
     /// The newest version this build knows.

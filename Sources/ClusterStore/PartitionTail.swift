@@ -45,36 +45,138 @@ public final class PartitionTail: Sendable {
         _ records: [TailRecord], under lease: Lease,
         alongside: @Sendable (PostgresConnection) async throws -> Void = { _ in }
     ) async throws -> (lease: Lease, sequences: [UInt64]) {
-        guard !records.isEmpty else { return (lease, []) }
-        var framing = RecordFraming(nextSequence: lease.nextSequence, chainHead: lease.chainHead)
-        var sequences: [Int64] = []
-        var frames: [ByteBuffer] = []
-        for record in records {
-            let (sequence, bytes) = framing.frame(type: record.type, metadata: record.metadata, body: record.body)
-            sequences.append(Int64(sequence))
-            frames.append(ByteBuffer(bytes: bytes))
-        }
-        let (node, logger, part, epoch) = (node, logger, lease.partition, lease.epoch)
-        let (from, to, head) = (Int64(lease.nextSequence), Int64(framing.nextSequence), ByteBuffer(bytes: framing.chainHead))
-        try await client.transaction(logger: logger) { [sequences, frames] connection in
-            var fenced = false
-            for try await _ in try await connection.query("""
-                UPDATE partition_leases SET next_seq = \(to), chain_head = \(head)
-                WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch) AND next_seq = \(from)
-                RETURNING part
-                """, logger: logger) {
-                fenced = true
+        let (moved, outcomes) = try await append(records.map { AppendEntry($0) }, under: lease, alongside: alongside)
+        return (moved, outcomes.compactMap { if case .appended(let sequence) = $0 { sequence } else { nil } })
+    }
+
+    /// Appends `entries` in one fenced transaction, deciding dedup inside it: an entry whose
+    /// claim (source, dedup key) is already held, by an earlier transaction on any node or an
+    /// earlier entry of this batch, is not appended and comes back as a duplicate of the
+    /// event that holds it; the others are framed in order and appended, and their claims
+    /// are committed with them (so a transaction that fails claims nothing). Outcomes are in
+    /// the order of `entries`.
+    public func append(
+        _ entries: [AppendEntry], under lease: Lease,
+        alongside: @Sendable (PostgresConnection) async throws -> Void = { _ in }
+    ) async throws -> (lease: Lease, outcomes: [AppendOutcome]) {
+        guard !entries.isEmpty else { return (lease, []) }
+        let (node, logger, part, epoch, from) = (node, logger, lease.partition, lease.epoch, Int64(lease.nextSequence))
+        let chainHead = lease.chainHead
+        let (framing, outcomes) = try await client.transaction(logger: logger) { connection -> (RecordFraming, [AppendOutcome]) in
+            guard try await Self.lockFenced(connection, part: part, node: node, epoch: epoch, from: from, logger: logger) else {
+                throw ClusterError.leaseLost(partition: part, epoch: epoch)
             }
-            guard fenced else { throw ClusterError.leaseLost(partition: part, epoch: epoch) }
-            try await connection.query("""
-                INSERT INTO log_tail (part, seq, frame) SELECT \(part), unnest(\(sequences)::bigint[]), unnest(\(frames)::bytea[])
-                """, logger: logger)
+            var outcomes = try await Self.claim(entries, partition: part, on: connection, logger: logger)
+            var framing = RecordFraming(nextSequence: UInt64(from), chainHead: chainHead)
+            var sequences: [Int64] = []
+            var frames: [ByteBuffer] = []
+            for (index, entry) in entries.enumerated() where outcomes[index] == nil {
+                let (sequence, bytes) = framing.frame(type: entry.record.type, metadata: entry.record.metadata, body: entry.record.body)
+                sequences.append(Int64(sequence))
+                frames.append(ByteBuffer(bytes: bytes))
+                outcomes[index] = .appended(sequence: sequence)
+            }
+            if !frames.isEmpty {
+                try await connection.query("""
+                    INSERT INTO log_tail (part, seq, frame) SELECT \(part), unnest(\(sequences)::bigint[]), unnest(\(frames)::bytea[])
+                    """, logger: logger)
+                try await connection.query("""
+                    UPDATE partition_leases SET next_seq = \(Int64(framing.nextSequence)), chain_head = \(ByteBuffer(bytes: framing.chainHead))
+                    WHERE part = \(part)
+                    """, logger: logger)
+            }
             try await alongside(connection)
+            return (framing, outcomes.map { $0! })
         }
         var moved = lease
         moved.nextSequence = framing.nextSequence
         moved.chainHead = framing.chainHead
-        return (moved, sequences.map(UInt64.init))
+        return (moved, outcomes)
+    }
+
+    /// The lease as PostgreSQL has it now (its next sequence and chain head), if this node
+    /// still holds it at the same epoch; else `leaseLost`. What a writer reads after a
+    /// commit whose outcome it cannot know (the connection dropped during `COMMIT`): the
+    /// row says whether the batch went in.
+    public func currentLease(of lease: Lease) async throws -> Lease {
+        let (node, logger, part, epoch) = (node, logger, lease.partition, lease.epoch)
+        return try await ClusterError.mappingStorage {
+            for try await (next, head) in try await client.query("""
+                SELECT next_seq, chain_head FROM partition_leases WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch)
+                """, logger: logger).decode((Int64, ByteBuffer).self) {
+                return Lease(partition: part, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head))
+            }
+            throw ClusterError.leaseLost(partition: part, epoch: epoch)
+        }
+    }
+
+    /// The fence: locks the partition's lease row if this node still holds it at `epoch`
+    /// with the log where the lease says; false if it does not.
+    private static func lockFenced(_ connection: PostgresConnection, part: Int, node: String, epoch: Int64, from: Int64,
+                                   logger: Logger) async throws -> Bool {
+        for try await _ in try await connection.query("""
+            SELECT part FROM partition_leases
+            WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch) AND next_seq = \(from) FOR UPDATE
+            """, logger: logger) {
+            return true
+        }
+        return false
+    }
+
+    /// The fence as `lockFenced`, returning the open segment's header fields (what a seal needs).
+    private static func lockFencedSegment(_ connection: PostgresConnection, part: Int, node: String, epoch: Int64, from: Int64,
+                                          logger: Logger) async throws -> (first: Int64, previous: ByteBuffer, created: Int64)? {
+        for try await row in try await connection.query("""
+            SELECT segment_first_seq, segment_prev_chain, segment_created_us FROM partition_leases
+            WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch) AND next_seq = \(from) FOR UPDATE
+            """, logger: logger).decode((Int64, ByteBuffer, Int64).self) {
+            return row
+        }
+        return nil
+    }
+
+    /// Claims the entries' dedup keys; nil where the entry is to be appended, `.duplicate`
+    /// where its key is held (by a committed claim, or an earlier entry of the batch).
+    private static func claim(_ entries: [AppendEntry], partition: Int, on connection: PostgresConnection,
+                              logger: Logger) async throws -> [AppendOutcome?] {
+        var outcomes = [AppendOutcome?](repeating: nil, count: entries.count)
+        var first: [DedupKey: (index: Int, eventID: String)] = [:]
+        for (index, entry) in entries.enumerated() {
+            guard let claim = entry.claim else { continue }
+            let key = DedupKey(source: claim.source, key: claim.key)
+            if let earlier = first[key] { outcomes[index] = .duplicate(of: earlier.eventID) } else { first[key] = (index, claim.eventID) }
+        }
+        guard !first.isEmpty else { return outcomes }
+        let claims = Array(first)
+        let (sources, keys, ids) = (claims.map(\.key.source), claims.map(\.key.key), claims.map(\.value.eventID))
+        var claimed: Set<DedupKey> = []
+        for try await (source, key) in try await connection.query("""
+            INSERT INTO dedup_claims (source, dedup_key, event_id, part)
+            SELECT source, dedup_key, event_id, \(partition)
+            FROM unnest(\(sources)::text[], \(keys)::text[], \(ids)::text[]) AS c(source, dedup_key, event_id)
+            ON CONFLICT (source, dedup_key) DO NOTHING
+            RETURNING source, dedup_key
+            """, logger: logger).decode((String, String).self) {
+            claimed.insert(DedupKey(source: source, key: key))
+        }
+        let held = claims.filter { !claimed.contains($0.key) }
+        guard !held.isEmpty else { return outcomes }
+        var holders: [DedupKey: String] = [:]
+        for try await (source, key, eventID) in try await connection.query("""
+            SELECT d.source, d.dedup_key, d.event_id FROM dedup_claims d
+            JOIN unnest(\(held.map(\.key.source))::text[], \(held.map(\.key.key))::text[]) AS h(source, dedup_key)
+              ON d.source = h.source AND d.dedup_key = h.dedup_key
+            """, logger: logger).decode((String, String, String).self) {
+            holders[DedupKey(source: source, key: key)] = eventID
+        }
+        for (key, value) in held {
+            let holder = holders[key] ?? value.eventID
+            outcomes[value.index] = .duplicate(of: holder)
+            for (index, entry) in entries.enumerated() where entry.claim.map({ DedupKey(source: $0.source, key: $0.key) }) == key {
+                outcomes[index] = .duplicate(of: holder)
+            }
+        }
+        return outcomes
     }
 
     /// Ends the partition's open segment: appends its seal record (fenced like `append`),
@@ -85,14 +187,9 @@ public final class PartitionTail: Sendable {
         let (node, logger, part, epoch, from) = (node, logger, lease.partition, lease.epoch, Int64(lease.nextSequence))
         let chainHead = lease.chainHead
         let result = try await client.transaction(logger: logger) { connection -> (RecordFraming, PendingSegment)? in
-            var open: (first: Int64, previous: ByteBuffer, created: Int64)?
-            for try await row in try await connection.query("""
-                SELECT segment_first_seq, segment_prev_chain, segment_created_us FROM partition_leases
-                WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch) AND next_seq = \(from) FOR UPDATE
-                """, logger: logger).decode((Int64, ByteBuffer, Int64).self) {
-                open = row
+            guard let open = try await Self.lockFencedSegment(connection, part: part, node: node, epoch: epoch, from: from, logger: logger) else {
+                throw ClusterError.leaseLost(partition: part, epoch: epoch)
             }
-            guard let open else { throw ClusterError.leaseLost(partition: part, epoch: epoch) }
             guard open.first < from else { return nil }
             var framing = RecordFraming(nextSequence: UInt64(from), chainHead: chainHead)
             let (sequence, bytes) = try framing.frameSeal(segmentFirstSequence: UInt64(open.first), at: date)
@@ -137,6 +234,44 @@ public final class PartitionTail: Sendable {
         }
         return frames
     }
+}
+
+/// A record to append and, for an event with a dedup key, its claim.
+public struct AppendEntry: Sendable, Equatable {
+    public var record: TailRecord
+    public var claim: DedupClaim?
+
+    public init(_ record: TailRecord, claim: DedupClaim? = nil) {
+        self.record = record
+        self.claim = claim
+    }
+}
+
+/// An event's dedup key (`docs/ingest.md`): per source, held by the first event that
+/// claims it, for ever, across every partition of the cluster.
+public struct DedupClaim: Sendable, Equatable {
+    public var source: String
+    public var key: String
+    /// The event that claims it (what a duplicate is answered with).
+    public var eventID: String
+
+    public init(source: String, key: String, eventID: String) {
+        self.source = source
+        self.key = key
+        self.eventID = eventID
+    }
+}
+
+/// What became of one entry of an append.
+public enum AppendOutcome: Sendable, Equatable {
+    case appended(sequence: UInt64)
+    /// Not appended: its dedup key is held by this event.
+    case duplicate(of: String)
+}
+
+private struct DedupKey: Hashable {
+    let source: String
+    let key: String
 }
 
 /// A sealed segment whose records are still in the tail: what its header says, and the
