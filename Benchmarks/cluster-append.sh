@@ -3,7 +3,8 @@
 # loopback (initdb into a temporary directory, fsync and synchronous_commit on, run as the
 # postgres user when root), at several batch sizes: events/s and CPU per event, ours and
 # the server's. Knobs: EVENTS (default 40000), BATCHES (default "1 20 100"), PARTITIONS
-# (written at once, default 4), BODY (bytes per event, default 1200).
+# (written at once, default 4), BODY (bytes per event, default 1200); each batch size runs
+# without and with a dedup key per event (claimed in the same transaction).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
@@ -26,10 +27,12 @@ synchronous_commit = on
 CONF
 (cd "$work" && as_pg "$PGBIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null)
 for batch in ${BATCHES:-1 20 100}; do
-    db="bench_$batch"
-    "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE DATABASE $db"
-    events=${EVENTS:-40000}
-    [ "$batch" = 1 ] && events=$(( events / 8 ))
-    .build/release/ClusterAppendBenchmark "postgres://postgres@127.0.0.1:$port/$db?sslmode=disable" \
-        "$events" "$batch" "${PARTITIONS:-4}" "${BODY:-1200}"
+    for dedup in 0 1; do
+        db="bench_${batch}_$dedup"
+        "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE DATABASE $db"
+        events=${EVENTS:-40000}
+        [ "$batch" = 1 ] && events=$(( events / 8 ))
+        .build/release/ClusterAppendBenchmark "postgres://postgres@127.0.0.1:$port/$db?sslmode=disable" \
+            "$events" "$batch" "${PARTITIONS:-4}" "${BODY:-1200}" "$dedup"
+    done
 done

@@ -5,7 +5,9 @@
 // `postgres` process, from /proc), so the cost is per event, not a rate that moves with
 // the machine.
 //
-//   ClusterAppendBenchmark POSTGRES_URL EVENTS BATCH PARTITIONS [BODY_BYTES]
+//   ClusterAppendBenchmark POSTGRES_URL EVENTS BATCH PARTITIONS [BODY_BYTES] [DEDUP]
+//
+// DEDUP 1: every event carries a dedup key of its own, claimed in the same transaction.
 import ClusterStore
 import Foundation
 import Logging
@@ -19,6 +21,7 @@ guard arguments.count >= 5, let events = Int(arguments[2]), let batch = Int(argu
     exit(2)
 }
 let bodyBytes = arguments.count > 5 ? Int(arguments[5]) ?? 1200 : 1200
+let dedup = arguments.count > 6 && arguments[6] == "1"
 var logger = Logger(label: "cluster-append")
 logger.logLevel = .warning
 
@@ -63,7 +66,11 @@ try await withThrowingDiscardingTaskGroup { group in
                 var written = 0
                 while written < perPartition {
                     let count = min(batch, perPartition - written)
-                    lease = try await tail.append(Array(repeating: record, count: count), under: lease).lease
+                    let entries = (0..<count).map { i in
+                        AppendEntry(record, claim: dedup ? DedupClaim(source: "github", key: "p\(lease.partition)-\(written + i)",
+                                                                       eventID: "e\(lease.partition)-\(written + i)") : nil)
+                    }
+                    lease = try await tail.append(entries, under: lease).lease
                     written += count
                 }
             }
@@ -74,7 +81,7 @@ try await withThrowingDiscardingTaskGroup { group in
     let total = Double(perPartition * owned.count)
     let cpu = (processCPUSeconds() - cpu0) / total * 1e6
     let server = (serverCPUSeconds() - server0) / total * 1e6
-    print(String(format: "batch %d, %d partitions: %.0f events/s; CPU per event: %.0f µs here, %.0f µs PostgreSQL, %.0f µs in all",
-                 batch, owned.count, total / seconds, cpu, server, cpu + server))
+    print(String(format: "batch %d, %d partitions%@: %.0f events/s; CPU per event: %.0f µs here, %.0f µs PostgreSQL, %.0f µs in all",
+                 batch, owned.count, dedup ? ", dedup claims" : "", total / seconds, cpu, server, cpu + server))
     group.cancelAll()
 }
