@@ -14,15 +14,9 @@ struct ClusterStoreTests {
 
     /// Runs `body` with a fresh PostgreSQL, a database in it, and a client on it.
     func withCluster(partitions: Int = 16, _ body: (PostgresServer, PostgresClient) async throws -> Void) async throws {
-        let server = try PostgresServer.start()
-        defer { server.stop() }
-        let location = try PostgresLocation(url: try server.createDatabase())
-        let client = PostgresClient(configuration: location.configuration)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
+        try await withPostgres { server, client, _ in
             try await ClusterSchema.prepare(client, partitions: partitions, logger: Self.logger)
             try await body(server, client)
-            group.cancelAll()
         }
     }
 
@@ -68,11 +62,7 @@ struct ClusterStoreTests {
     }
 
     @Test func aVersionOneClusterIsMigratedInPlaceWithItsTailKept() async throws {
-        let server = try PostgresServer.start()
-        defer { server.stop() }
-        let client = PostgresClient(configuration: try PostgresLocation(url: try server.createDatabase()).configuration)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
+        try await withPostgres { _, client, _ in
             try await ClusterSchema.prepare(client, partitions: 2, upTo: 1, logger: Self.logger)
             let lease = try #require(try await leases(client, node: "n1").balance().owned.first)
             let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
@@ -89,7 +79,6 @@ struct ClusterStoreTests {
             }
             let after = try await tail.append(records, under: moved).lease
             #expect(after.nextSequence == 11)
-            group.cancelAll()
         }
     }
 
@@ -104,47 +93,41 @@ struct ClusterStoreTests {
     }
 
     @Test func clusterStatusShowsNodesAndPartitionsAndServeRefusesToRunAsANodeYet() async throws {
-        let server = try PostgresServer.start()
-        defer { server.stop() }
-        let url = try server.createDatabase()
-        let directory = Support.temporaryDirectory("clusterstatus")
-        defer { Support.remove(directory) }
-        let config = directory + "/tracebox.yaml"
-        try """
-            data_dir: \(directory)/data
-            cluster:
-              postgres: \(url)
-              bucket: s3://tracebox-cluster/prod/
-              node: n1
-              partitions: 2
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        let tracebox = Support.executable("tracebox")
-        let before = try Support.run(tracebox, ["cluster", "status", "--config", config])
-        #expect(before.status != 0 && before.stderr.contains("not initialised yet"), "\(before.stderr)")
+        try await withPostgres { _, client, url in
+            let directory = Support.temporaryDirectory("clusterstatus")
+            defer { Support.remove(directory) }
+            let config = directory + "/tracebox.yaml"
+            try """
+                data_dir: \(directory)/data
+                cluster:
+                  postgres: \(url)
+                  bucket: s3://tracebox-cluster/prod/
+                  node: n1
+                  partitions: 2
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+            let tracebox = Support.executable("tracebox")
+            let before = try Support.run(tracebox, ["cluster", "status", "--config", config])
+            #expect(before.status != 0 && before.stderr.contains("not initialised yet"), "\(before.stderr)")
 
-        let client = PostgresClient(configuration: try PostgresLocation(url: url).configuration)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
             try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
             let lease = try #require(try await leases(client, node: "n1").balance().owned.first { $0.partition == 1 })
             let records = (0..<7).map { TailRecord(type: .event, metadata: Array("{}".utf8), body: [UInt8($0)]) }
             _ = try await PartitionTail(client: client, node: "n1", logger: Self.logger).append(records, under: lease)
-            group.cancelAll()
-        }
-        let status = try Support.run(tracebox, ["cluster", "status", "--config", config, "--json"])
-        #expect(status.status == 0, "\(status.stderr)")
-        let json = try #require(try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])
-        let nodes = try #require(json["nodes"] as? [[String: Any]])
-        #expect(nodes.map { $0["node"] as? String } == ["n1"])
-        let partitions = try #require(json["partitions"] as? [[String: Any]])
-        #expect(partitions.map { $0["owner"] as? String } == ["n1", "n1"])
-        #expect(partitions.map { $0["next_sequence"] as? Int } == [1, 8])
-        #expect(partitions.map { $0["tail_records"] as? Int } == [0, 7])
-        let table = try Support.run(tracebox, ["cluster", "status", "--config", config])
-        #expect(String(decoding: table.stdout, as: UTF8.self).contains("schema version \(ClusterSchema.version); 1 nodes, 2 partitions"))
+            let status = try Support.run(tracebox, ["cluster", "status", "--config", config, "--json"])
+            #expect(status.status == 0, "\(status.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])
+            let nodes = try #require(json["nodes"] as? [[String: Any]])
+            #expect(nodes.map { $0["node"] as? String } == ["n1"])
+            let partitions = try #require(json["partitions"] as? [[String: Any]])
+            #expect(partitions.map { $0["owner"] as? String } == ["n1", "n1"])
+            #expect(partitions.map { $0["next_sequence"] as? Int } == [1, 8])
+            #expect(partitions.map { $0["tail_records"] as? Int } == [0, 7])
+            let table = try Support.run(tracebox, ["cluster", "status", "--config", config])
+            #expect(String(decoding: table.stdout, as: UTF8.self).contains("schema version \(ClusterSchema.version); 1 nodes, 2 partitions"))
 
-        let serve = try Support.run(tracebox, ["serve", "--config", config])
-        #expect(serve.status != 0 && serve.stderr.contains("cannot serve as a cluster node yet"), "\(serve.stderr)")
+            let serve = try Support.run(tracebox, ["serve", "--config", config])
+            #expect(serve.status != 0 && serve.stderr.contains("cannot serve as a cluster node yet"), "\(serve.stderr)")
+        }
     }
 
     @Test func aSchemaNewerThanThisBuildIsRefused() async throws {

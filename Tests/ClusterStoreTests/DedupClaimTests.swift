@@ -12,11 +12,7 @@ struct DedupClaimTests {
     static let logger = Logger(label: "dedup-test")
 
     @Test func eachDedupKeyIsAppendedOnceAcrossNodesAndDuplicatesNameTheFirstEvent() async throws {
-        let server = try PostgresServer.start()
-        defer { server.stop() }
-        let client = PostgresClient(configuration: try PostgresLocation(url: try server.createDatabase()).configuration)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
+        try await withPostgres { _, client, _ in
             try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
             let n1 = PartitionLeases(client: client, node: "n1", address: "a", logger: Self.logger)
             let n2 = PartitionLeases(client: client, node: "n2", address: "b", logger: Self.logger)
@@ -80,7 +76,6 @@ struct DedupClaimTests {
             }
             let free = try await lanes[1].0.append([entry(1000, writer: 1)], under: try await lanes[1].0.currentLease(of: lanes[1].1))
             #expect(free.outcomes.count == 1 && { if case .appended = free.outcomes[0] { true } else { false } }())
-            group.cancelAll()
         }
     }
 }

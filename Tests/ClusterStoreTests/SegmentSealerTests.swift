@@ -23,16 +23,7 @@ struct SegmentSealerTests {
     }
 
     @Test func sealedSegmentsAreUploadedVerifiedAndLeaveTheTail() async throws {
-        let server = try PostgresServer.start()
-        defer { server.stop() }
-        let moto = try MotoS3()
-        defer { moto.stop() }
-        let s3 = try moto.createBucket("tracebox-cluster")
-        let database = try server.createDatabase()
-        let client = PostgresClient(configuration: try PostgresLocation(url: database).configuration)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
+        try await withClusterAndBucket(partitions: 2, logger: Self.logger) { client, moto, s3 in
             let leases = PartitionLeases(client: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
             let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
             let sealer = SegmentSealer(client: client, s3: s3, prefix: "prod/", logger: Self.logger)
@@ -112,20 +103,11 @@ struct SegmentSealerTests {
             let flippedReport = try audit()
             #expect(flippedReport.status == 1)
             #expect(flippedReport.stderr.contains("FAILED s3://tracebox-cluster/\(keys[1]) offset \(SegmentHeader.size)"), "\(flippedReport.stderr)")
-            group.cancelAll()
         }
     }
 
     @Test func anExistingObjectIsAcceptedOnlyIfItIsTheSameSegment() async throws {
-        let server = try PostgresServer.start()
-        defer { server.stop() }
-        let moto = try MotoS3()
-        defer { moto.stop() }
-        let s3 = try moto.createBucket("tracebox-cluster")
-        let client = PostgresClient(configuration: try PostgresLocation(url: try server.createDatabase()).configuration)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            try await ClusterSchema.prepare(client, partitions: 1, logger: Self.logger)
+        try await withClusterAndBucket(partitions: 1, logger: Self.logger) { client, _, s3 in
             let leases = PartitionLeases(client: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
             let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
             let sealer = SegmentSealer(client: client, s3: s3, prefix: "", logger: Self.logger)
@@ -147,7 +129,6 @@ struct SegmentSealerTests {
             _ = try s3.putObject(key: key, body: sealed.segment.header.encoded() + frames.flatMap(\.frame))
             #expect(try await sealer.uploadPending() == [key])
             #expect(try await tail.frames(partition: 0, after: 0).isEmpty)
-            group.cancelAll()
         }
     }
 }
