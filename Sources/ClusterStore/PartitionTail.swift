@@ -4,19 +4,6 @@ import NIOCore
 import PostgresNIO
 import SegmentLog
 
-/// A record to append to a partition's log: its type, metadata JSON and body, framed here.
-public struct TailRecord: Sendable, Equatable {
-    public var type: RecordType
-    public var metadata: [UInt8]
-    public var body: [UInt8]
-
-    public init(type: RecordType, metadata: [UInt8], body: [UInt8]) {
-        self.type = type
-        self.metadata = metadata
-        self.body = body
-    }
-}
-
 /// The unsealed end of each partition's log, in `log_tail` (`docs/cluster.md` §5): the
 /// exact frame bytes a sealed segment will hold, one row per record.
 ///
@@ -233,69 +220,5 @@ public final class PartitionTail: Sendable {
             frames.append((UInt64(sequence), Array(buffer: frame)))
         }
         return frames
-    }
-}
-
-/// A record to append and, for an event with a dedup key, its claim.
-public struct AppendEntry: Sendable, Equatable {
-    public var record: TailRecord
-    public var claim: DedupClaim?
-
-    public init(_ record: TailRecord, claim: DedupClaim? = nil) {
-        self.record = record
-        self.claim = claim
-    }
-}
-
-/// An event's dedup key (`docs/ingest.md`): per source, held by the first event that
-/// claims it, for ever, across every partition of the cluster.
-public struct DedupClaim: Sendable, Equatable {
-    public var source: String
-    public var key: String
-    /// The event that claims it (what a duplicate is answered with).
-    public var eventID: String
-
-    public init(source: String, key: String, eventID: String) {
-        self.source = source
-        self.key = key
-        self.eventID = eventID
-    }
-}
-
-/// What became of one entry of an append.
-public enum AppendOutcome: Sendable, Equatable {
-    case appended(sequence: UInt64)
-    /// Not appended: its dedup key is held by this event.
-    case duplicate(of: String)
-}
-
-private struct DedupKey: Hashable {
-    let source: String
-    let key: String
-}
-
-/// A sealed segment whose records are still in the tail: what its header says, and the
-/// range of sequences it holds (the seal record last).
-public struct PendingSegment: Sendable, Equatable {
-    public let partition: Int
-    public let firstSequence: UInt64
-    public let lastSequence: UInt64
-    public let previousChain: [UInt8]
-    public let createdAtMicros: Int64
-
-    /// The segment's header, as a segment file's writer makes it.
-    public var header: SegmentHeader {
-        SegmentHeader(firstSequence: firstSequence, createdAtMicros: createdAtMicros, previousChain: previousChain)
-    }
-
-    /// Where it goes in the bucket: `<prefix>segments/pNNNN/<first sequence, 20 digits>.seg`.
-    public func objectKey(prefix: String) -> String {
-        prefix + "segments/" + PendingSegment.partitionFolder(partition) + "/" + SegmentDirectory.fileName(firstSequence: firstSequence)
-    }
-
-    /// `p` and the partition number in four digits (more when it needs them).
-    public static func partitionFolder(_ partition: Int) -> String {
-        let digits = String(partition)
-        return "p" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }
