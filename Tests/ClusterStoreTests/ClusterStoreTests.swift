@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import SegmentLog
 import TestSupport
+import Synchronization
 import Testing
 
 /// Cluster storage against a real PostgreSQL 15 the tests start: the schema, partition
@@ -176,40 +177,74 @@ struct ClusterStoreTests {
         }
     }
 
-    @Test func appendsAreFencedByTheEpochAndTheChainHolds() async throws {
-        try await withCluster(partitions: 2) { server, client in
-            let node = leases(client, node: "n1")
+    @Test func aLeaseTakenUnderLoadFencesTheOldOwnerAndTheChainGoesOn() async throws {
+        try await withCluster(partitions: 4) { _, client in
+            let n1 = PartitionLeases(client: client, node: "n1", address: "a", ttl: .seconds(1), logger: Self.logger)
+            let owned = try await n1.balance().owned
+            #expect(owned.count == 4)
             let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
-            var lease = try #require(try await node.balance().owned.first { $0.partition == 1 })
-            // Concurrent writers into one partition: appends under one lease go one after the
-            // other (the lease is a value), so each batch continues the chain.
-            var acknowledged: [UInt64] = []
-            for batch in 0..<20 {
-                let records = (0..<10).map { i in
-                    TailRecord(type: .event, metadata: Array(#"{"n":\#(batch * 10 + i)}"#.utf8), body: Array("body \(batch) \(i)".utf8))
+            let record: @Sendable (Int) -> TailRecord = { n in
+                TailRecord(type: .event, metadata: Array(#"{"n":\#(n)}"#.utf8), body: Array("body \(n)".utf8))
+            }
+            // n1 writes to its four partitions at once, batch after batch, until its lease is
+            // lost; partition 1 is taken over by n2 (its lease expired: n1 stopped renewing)
+            // once 10 batches of it are in.
+            let acknowledged = Acknowledged()
+            let taken = try await withThrowingTaskGroup(of: Lease?.self) { writers in
+                for start in owned {
+                    writers.addTask {
+                        var lease = start
+                        for batch in 0..<(start.partition == 1 ? 1000 : 20) {
+                            do {
+                                let (moved, sequences) = try await tail.append((0..<10).map { record(batch * 10 + $0) }, under: lease)
+                                lease = moved
+                                acknowledged.withLock { $0[start.partition, default: []] += sequences }
+                            } catch ClusterError.leaseLost(let partition, let epoch) {
+                                // Partition 1 for certain; the others only if their 20 batches
+                                // took longer than n1's lease (n2 then takes them too).
+                                #expect(partition == start.partition && epoch == start.epoch)
+                                return nil
+                            }
+                        }
+                        return nil
+                    }
                 }
-                let (moved, sequences) = try await tail.append(records, under: lease)
-                lease = moved
-                acknowledged += sequences
+                writers.addTask {
+                    while acknowledged.withLock({ $0[1]?.count ?? 0 }) < 100 { try await Task.sleep(for: .milliseconds(5)) }
+                    let n2 = PartitionLeases(client: client, node: "n2", address: "b", ttl: .seconds(1), logger: Self.logger)
+                    while true {
+                        if let lease = try await n2.balance().owned.first(where: { $0.partition == 1 }) { return lease }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                var taken: Lease?
+                for try await lease in writers where lease != nil { taken = lease }
+                return taken
             }
-            #expect(acknowledged == Array(1...200))
-            // The epoch is bumped behind the owner's back: its next commit fails and keeps nothing.
-            let database = try #require(try await databaseName(client))
-            try server.psql("UPDATE partition_leases SET epoch = epoch + 1 WHERE part = 1", database: database)
-            await #expect(throws: ClusterError.leaseLost(partition: 1, epoch: lease.epoch)) {
-                _ = try await tail.append([TailRecord(type: .event, metadata: Array("{}".utf8), body: [1])], under: lease)
+            let lease = try #require(taken)
+            #expect(lease.epoch == owned[1].epoch + 1)
+            // n2 goes on from where the row says: the chain continues across the takeover.
+            let n2Tail = PartitionTail(client: client, node: "n2", logger: Self.logger)
+            let (_, more) = try await n2Tail.append((0..<10).map { record(10_000 + $0) }, under: lease)
+            let before = acknowledged.withLock { $0[1] ?? [] }
+            #expect(more == Array(UInt64(before.count + 1)...UInt64(before.count + 10)))
+            // Every acknowledged record is there once, in order, one chain per partition.
+            for partition in 0..<4 {
+                var framing = RecordFraming(nextSequence: 1, chainHead: RecordFraming.emptyChain)
+                var after: UInt64 = 0
+                var sequences: [UInt64] = []
+                while true {
+                    let page = try await tail.frames(partition: partition, after: after, limit: 256)
+                    guard let last = page.last else { break }
+                    for (sequence, frame) in page {
+                        try framing.accept(frame)
+                        sequences.append(sequence)
+                    }
+                    after = last.sequence
+                }
+                let expected = acknowledged.withLock { $0[partition] ?? [] } + (partition == 1 ? more : [])
+                #expect(sequences == expected, "partition \(partition)")
             }
-            // Every frame is there once, in order, continuing the chain from the first record.
-            var framing = RecordFraming(nextSequence: 1, chainHead: RecordFraming.emptyChain)
-            var after: UInt64 = 0
-            while true {
-                let page = try await tail.frames(partition: 1, after: after, limit: 64)
-                guard let last = page.last else { break }
-                for (_, frame) in page { try framing.accept(frame) }
-                after = last.sequence
-            }
-            #expect(framing.nextSequence == 201)
-            #expect(try await tail.frames(partition: 0, after: 0).isEmpty)
         }
     }
 
@@ -217,4 +252,10 @@ struct ClusterStoreTests {
         for try await name in try await client.query("SELECT current_database()").decode(String.self) { return name }
         return nil
     }
+}
+
+/// Sequences acknowledged per partition, shared by concurrent writers.
+final class Acknowledged: Sendable {
+    private let state = Mutex<[Int: [UInt64]]>([:])
+    func withLock<T>(_ body: (inout [Int: [UInt64]]) -> T) -> T { state.withLock { body(&$0) } }
 }
