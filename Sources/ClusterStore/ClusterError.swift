@@ -3,7 +3,9 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
     /// The `cluster.postgres` URL cannot be used, and why.
     case badPostgresURL(String, reason: String)
     /// The partition's lease moved (a higher epoch, another owner, or it expired and was
-    /// taken): this node must stop appending to it. Nothing of the failed transaction was kept.
+    /// taken), or the row's position is not the lease's (another writer of this node
+    /// appended first): stop appending under this lease (`PartitionTail.currentLease` tells
+    /// which). Nothing of the failed transaction was kept.
     case leaseLost(partition: Int, epoch: Int64)
     /// The database's schema is newer than this build knows: run a newer build.
     case schemaTooNew(found: Int, known: Int)

@@ -7,12 +7,12 @@ import SegmentLog
 /// The unsealed end of each partition's log, in `log_tail` (`docs/cluster.md` §5): the
 /// exact frame bytes a sealed segment will hold, one row per record.
 ///
-/// `append` is the fenced transaction every write of a partition goes through: it moves
-/// the lease row's `next_seq` and `chain_head` on only if this node still owns the
-/// partition at the lease's epoch and the row is where the lease says (so a zombie, or a
-/// second writer, commits nothing), inserts the frames, runs what the caller adds to the
-/// same transaction (dedup claims, index rows), and commits. Only then is anything in it
-/// acknowledged.
+/// `append` is the fenced transaction every write of a partition goes through: it locks
+/// the lease row only if this node still owns the partition at the lease's epoch and the
+/// row is where the lease says (so a zombie, or a second writer, commits nothing), claims
+/// the entries' dedup keys, inserts the frames of those not held already, moves the row's
+/// `next_seq` and `chain_head` on, runs what the caller adds to the same transaction (the
+/// index rows, once built), and commits. Only then is anything in it acknowledged.
 public final class PartitionTail: Sendable {
     public let client: PostgresClient
     public let node: String
