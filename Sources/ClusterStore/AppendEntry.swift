@@ -1,4 +1,5 @@
 import SegmentLog
+import TraceboxCore
 
 /// A record to append to a partition's log: its type, metadata JSON and body, framed here.
 public struct TailRecord: Sendable, Equatable {
@@ -41,7 +42,9 @@ public struct DedupClaim: Sendable, Equatable {
 
 /// What became of one entry of an append.
 public enum AppendOutcome: Sendable, Equatable {
-    case appended(sequence: UInt64)
+    /// Appended as record `sequence`, which will sit at `location` in its segment (the
+    /// partition, the segment's first sequence, the byte offset and the frame's length).
+    case appended(sequence: UInt64, location: RecordPointer)
     /// Not appended: its dedup key is held by this event.
     case duplicate(of: String)
 }

@@ -54,9 +54,10 @@ public enum ClusterSchema {
                     DEFAULT '\\x0000000000000000000000000000000000000000000000000000000000000000',
                 ADD COLUMN segment_created_us bigint NOT NULL DEFAULT 0
             """,
+            // Version 1 never sealed, so its tail holds each partition's whole log: the open
+            // segment starts at record 1 after the empty chain (the defaults), now.
             """
-            UPDATE partition_leases SET segment_first_seq = next_seq, segment_prev_chain = chain_head,
-                segment_created_us = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+            UPDATE partition_leases SET segment_created_us = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
             """,
             """
             CREATE TABLE segments (
@@ -84,6 +85,43 @@ public enum ClusterSchema {
                 claimed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                 PRIMARY KEY (source, dedup_key)
             )
+            """,
+        ],
+        [
+            // Record locations: where each tail record will sit in its segment (the segment's
+            // first sequence and the byte offset), and how long the open segment is so far,
+            // so an append can answer (partition, segment, offset, length) at once.
+            """
+            ALTER TABLE partition_leases ADD COLUMN segment_bytes bigint NOT NULL DEFAULT 80
+            """,
+            """
+            ALTER TABLE log_tail ADD COLUMN segment_first_seq bigint, ADD COLUMN seg_offset bigint
+            """,
+            """
+            UPDATE log_tail t SET segment_first_seq = b.first_seq, seg_offset = b.seg_offset
+            FROM (
+                SELECT part, seq, first_seq,
+                       80 + coalesce(sum(length(frame)) OVER (PARTITION BY part, first_seq ORDER BY seq
+                                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS seg_offset
+                FROM (
+                    SELECT t.part, t.seq, t.frame,
+                           coalesce((SELECT s.first_seq FROM segments s
+                                     WHERE s.part = t.part AND t.seq BETWEEN s.first_seq AND s.last_seq),
+                                    l.segment_first_seq) AS first_seq
+                    FROM log_tail t JOIN partition_leases l ON l.part = t.part
+                ) located
+            ) b
+            WHERE t.part = b.part AND t.seq = b.seq
+            """,
+            """
+            UPDATE partition_leases l SET segment_bytes = 80 + coalesce(
+                (SELECT sum(length(frame)) FROM log_tail t WHERE t.part = l.part AND t.seq >= l.segment_first_seq), 0)
+            """,
+            """
+            ALTER TABLE log_tail ALTER COLUMN segment_first_seq SET NOT NULL, ALTER COLUMN seg_offset SET NOT NULL
+            """,
+            """
+            CREATE UNIQUE INDEX log_tail_by_location ON log_tail (part, segment_first_seq, seg_offset)
             """,
         ],
     ]

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import SegmentLog
+import TraceboxCore
 
 /// The unsealed end of each partition's log, in `log_tail` (`docs/cluster.md` §5): the
 /// exact frame bytes a sealed segment will hold, one row per record.
@@ -33,7 +34,7 @@ public final class PartitionTail: Sendable {
         alongside: @Sendable (PostgresConnection) async throws -> Void = { _ in }
     ) async throws -> (lease: Lease, sequences: [UInt64]) {
         let (moved, outcomes) = try await append(records.map { AppendEntry($0) }, under: lease, alongside: alongside)
-        return (moved, outcomes.compactMap { if case .appended(let sequence) = $0 { sequence } else { nil } })
+        return (moved, outcomes.compactMap { if case .appended(let sequence, _) = $0 { sequence } else { nil } })
     }
 
     /// Appends `entries` in one fenced transaction, deciding dedup inside it: an entry whose
@@ -50,25 +51,32 @@ public final class PartitionTail: Sendable {
         let (node, logger, part, epoch, from) = (node, logger, lease.partition, lease.epoch, Int64(lease.nextSequence))
         let chainHead = lease.chainHead
         let (framing, outcomes) = try await client.transaction(logger: logger) { connection -> (RecordFraming, [AppendOutcome]) in
-            guard try await Self.lockFenced(connection, part: part, node: node, epoch: epoch, from: from, logger: logger) else {
+            guard let open = try await Self.lockFenced(connection, part: part, node: node, epoch: epoch, from: from,
+                                                       logger: logger) else {
                 throw ClusterError.leaseLost(partition: part, epoch: epoch)
             }
             var outcomes = try await Self.claim(entries, partition: part, on: connection, logger: logger)
             var framing = RecordFraming(nextSequence: UInt64(from), chainHead: chainHead)
-            var sequences: [Int64] = []
-            var frames: [ByteBuffer] = []
+            var (sequences, offsets, frames): ([Int64], [Int64], [ByteBuffer]) = ([], [], [])
+            var end = open.bytes
             for (index, entry) in entries.enumerated() where outcomes[index] == nil {
                 let (sequence, bytes) = framing.frame(type: entry.record.type, metadata: entry.record.metadata, body: entry.record.body)
                 sequences.append(Int64(sequence))
+                offsets.append(end)
                 frames.append(ByteBuffer(bytes: bytes))
-                outcomes[index] = .appended(sequence: sequence)
+                outcomes[index] = .appended(sequence: sequence, location: RecordPointer(
+                    partition: UInt32(part), segment: UInt64(open.first), offset: UInt64(end), length: UInt32(bytes.count)))
+                end += Int64(bytes.count)
             }
             if !frames.isEmpty {
                 try await connection.query("""
-                    INSERT INTO log_tail (part, seq, frame) SELECT \(part), unnest(\(sequences)::bigint[]), unnest(\(frames)::bytea[])
+                    INSERT INTO log_tail (part, seq, frame, segment_first_seq, seg_offset)
+                    SELECT \(part), seq, frame, \(open.first), seg_offset
+                    FROM unnest(\(sequences)::bigint[], \(frames)::bytea[], \(offsets)::bigint[]) AS f(seq, frame, seg_offset)
                     """, logger: logger)
                 try await connection.query("""
-                    UPDATE partition_leases SET next_seq = \(Int64(framing.nextSequence)), chain_head = \(ByteBuffer(bytes: framing.chainHead))
+                    UPDATE partition_leases SET next_seq = \(Int64(framing.nextSequence)),
+                        chain_head = \(ByteBuffer(bytes: framing.chainHead)), segment_bytes = \(end)
                     WHERE part = \(part)
                     """, logger: logger)
             }
@@ -98,28 +106,26 @@ public final class PartitionTail: Sendable {
     }
 
     /// The fence: locks the partition's lease row if this node still holds it at `epoch`
-    /// with the log where the lease says; false if it does not.
+    /// with the log where the lease says; the open segment (its header fields and length so
+    /// far), or nil if the lease moved.
     private static func lockFenced(_ connection: PostgresConnection, part: Int, node: String, epoch: Int64, from: Int64,
-                                   logger: Logger) async throws -> Bool {
-        for try await _ in try await connection.query("""
-            SELECT part FROM partition_leases
+                                   logger: Logger) async throws -> OpenSegment? {
+        for try await (first, previous, created, bytes) in try await connection.query("""
+            SELECT segment_first_seq, segment_prev_chain, segment_created_us, segment_bytes FROM partition_leases
             WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch) AND next_seq = \(from) FOR UPDATE
-            """, logger: logger) {
-            return true
-        }
-        return false
-    }
-
-    /// The fence as `lockFenced`, returning the open segment's header fields (what a seal needs).
-    private static func lockFencedSegment(_ connection: PostgresConnection, part: Int, node: String, epoch: Int64, from: Int64,
-                                          logger: Logger) async throws -> (first: Int64, previous: ByteBuffer, created: Int64)? {
-        for try await row in try await connection.query("""
-            SELECT segment_first_seq, segment_prev_chain, segment_created_us FROM partition_leases
-            WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch) AND next_seq = \(from) FOR UPDATE
-            """, logger: logger).decode((Int64, ByteBuffer, Int64).self) {
-            return row
+            """, logger: logger).decode((Int64, ByteBuffer, Int64, Int64).self) {
+            return OpenSegment(first: first, previous: previous, created: created, bytes: bytes)
         }
         return nil
+    }
+
+    /// A partition's open segment as its lease row has it.
+    private struct OpenSegment {
+        let first: Int64
+        let previous: ByteBuffer
+        let created: Int64
+        /// Header and frames so far: where the next record goes.
+        let bytes: Int64
     }
 
     /// Claims the entries' dedup keys; nil where the entry is to be appended, `.duplicate`
@@ -174,7 +180,7 @@ public final class PartitionTail: Sendable {
         let (node, logger, part, epoch, from) = (node, logger, lease.partition, lease.epoch, Int64(lease.nextSequence))
         let chainHead = lease.chainHead
         let result = try await client.transaction(logger: logger) { connection -> (RecordFraming, PendingSegment)? in
-            guard let open = try await Self.lockFencedSegment(connection, part: part, node: node, epoch: epoch, from: from, logger: logger) else {
+            guard let open = try await Self.lockFenced(connection, part: part, node: node, epoch: epoch, from: from, logger: logger) else {
                 throw ClusterError.leaseLost(partition: part, epoch: epoch)
             }
             guard open.first < from else { return nil }
@@ -185,11 +191,12 @@ public final class PartitionTail: Sendable {
             try await connection.query("""
                 UPDATE partition_leases SET next_seq = \(Int64(framing.nextSequence)), chain_head = \(head),
                     segment_first_seq = \(Int64(framing.nextSequence)), segment_prev_chain = \(head),
-                    segment_created_us = \(createdMicros)
+                    segment_created_us = \(createdMicros), segment_bytes = \(Int64(SegmentHeader.size))
                 WHERE part = \(part)
                 """, logger: logger)
             try await connection.query("""
-                INSERT INTO log_tail (part, seq, frame) VALUES (\(part), \(Int64(sequence)), \(ByteBuffer(bytes: bytes)))
+                INSERT INTO log_tail (part, seq, frame, segment_first_seq, seg_offset)
+                VALUES (\(part), \(Int64(sequence)), \(ByteBuffer(bytes: bytes)), \(open.first), \(open.bytes))
                 """, logger: logger)
             try await connection.query("""
                 INSERT INTO segments (part, first_seq, last_seq, prev_chain, created_us)

@@ -66,20 +66,47 @@ struct ClusterStoreTests {
         try await withPostgres { _, client, _ in
             try await ClusterSchema.prepare(client, partitions: 2, upTo: 1, logger: Self.logger)
             let lease = try #require(try await leases(client, node: "n1").balance().owned.first)
-            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
-            let records = (0..<5).map { TailRecord(type: .event, metadata: Array("{}".utf8), body: [UInt8($0)]) }
-            let moved = try await tail.append(records, under: lease).lease
-            // The newer build starts: the lease, the tail and the chain are as they were, and
-            // the open segment is taken to start at the next record.
-            try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
-            #expect(try await tail.frames(partition: lease.partition, after: 0).count == 5)
-            for try await (first, previous) in try await client.query("""
-                SELECT segment_first_seq, segment_prev_chain FROM partition_leases WHERE part = \(lease.partition)
-                """).decode((Int64, ByteBuffer).self) {
-                #expect(first == 6 && Array(buffer: previous) == moved.chainHead)
+            // What a version-1 build wrote: frames from sequence 1 and the lease's position
+            // (it never sealed, so its tail holds the whole log).
+            var framing = RecordFraming(nextSequence: 1, chainHead: lease.chainHead)
+            var frameBytes: Int64 = 0
+            for n in 0..<5 {
+                let (sequence, bytes) = framing.frame(type: .event, metadata: Array("{}".utf8), body: [UInt8(n)])
+                frameBytes += Int64(bytes.count)
+                try await client.query("""
+                    INSERT INTO log_tail (part, seq, frame) VALUES (\(lease.partition), \(Int64(sequence)), \(ByteBuffer(bytes: bytes)))
+                    """)
             }
-            let after = try await tail.append(records, under: moved).lease
-            #expect(after.nextSequence == 11)
+            try await client.query("""
+                UPDATE partition_leases SET next_seq = 6, chain_head = \(ByteBuffer(bytes: framing.chainHead)) WHERE part = \(lease.partition)
+                """)
+            // The newer build starts: the tail and the chain are as they were, the open
+            // segment starts at record 1, and each record's place in it is filled in.
+            try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
+            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            #expect(try await tail.frames(partition: lease.partition, after: 0).count == 5)
+            for try await (first, bytes) in try await client.query("""
+                SELECT segment_first_seq, segment_bytes FROM partition_leases WHERE part = \(lease.partition)
+                """).decode((Int64, Int64).self) {
+                #expect(first == 1 && bytes == 80 + frameBytes)
+            }
+            var offsets: [Int64] = []
+            for try await offset in try await client.query("""
+                SELECT seg_offset FROM log_tail WHERE part = \(lease.partition) ORDER BY seq
+                """).decode(Int64.self) {
+                offsets.append(offset)
+            }
+            #expect(offsets.first == 80 && offsets.count == 5)
+            // The new build goes on from there: locations continue the segment, and the seal
+            // covers the old records too.
+            let current = try await tail.currentLease(of: lease)
+            #expect(current.nextSequence == 6 && current.chainHead == framing.chainHead)
+            let (moved, outcomes) = try await tail.append([AppendEntry(TailRecord(type: .event, metadata: Array("{}".utf8), body: [9]))],
+                                                          under: current)
+            guard case .appended(6, let location) = try #require(outcomes.first) else { Issue.record("\(outcomes)"); return }
+            #expect(location.segment == 1 && location.offset == UInt64(80 + frameBytes))
+            let sealed = try #require(try await tail.seal(under: moved))
+            #expect(sealed.segment.firstSequence == 1 && sealed.segment.lastSequence == 7)
         }
     }
 

@@ -33,14 +33,19 @@ struct SegmentSealerTests {
             // Partition 1: two segments of 30 and 20 records, then 5 records left open;
             // partition 0: one segment of 3 records.
             var bodies: [String: [UInt8]] = [:]
+            var locations: [(location: RecordPointer, body: [UInt8])] = []
             for (part, count, sealAfter) in [(1, 30, true), (1, 20, true), (1, 5, false), (0, 3, true)] {
                 if part == 0 { lease = try #require(try await leases.balance().owned.first { $0.partition == 0 }) }
                 for batch in stride(from: 0, to: count, by: 10) {
                     let records = (batch..<min(count, batch + 10)).map { i in
                         TailRecord(type: .event, metadata: Self.eventMetadata(), body: Array("payload \(i) \(UUID())".utf8))
                     }
-                    let (moved, sequences) = try await tail.append(records, under: lease)
-                    for (sequence, record) in zip(sequences, records) { bodies["\(part)/\(sequence)"] = record.body }
+                    let (moved, outcomes) = try await tail.append(records.map { AppendEntry($0) }, under: lease)
+                    for (outcome, record) in zip(outcomes, records) {
+                        guard case .appended(let sequence, let location) = outcome else { continue }
+                        bodies["\(part)/\(sequence)"] = record.body
+                        locations.append((location, record.body))
+                    }
                     lease = moved
                 }
                 if sealAfter { lease = try #require(try await tail.seal(under: lease)).lease }
@@ -49,6 +54,18 @@ struct SegmentSealerTests {
             #expect(keys == ["prod/segments/p0000/00000000000000000001.seg", "prod/segments/p0001/00000000000000000001.seg",
                              "prod/segments/p0001/00000000000000000032.seg"])
             #expect(try await sealer.uploadPending().isEmpty, "nothing left to upload")
+            // Each sealed record is where its append said: one ranged GET of its segment object.
+            for (location, body) in locations where !(location.partition == 1 && location.segment == 53) {
+                let key = "prod/segments/" + PendingSegment.partitionFolder(Int(location.partition)) + "/"
+                    + SegmentDirectory.fileName(firstSequence: location.segment)
+                let range = Int(location.offset)...Int(location.offset) + Int(location.length) - 1
+                let bytes = try s3.getObject(key: key, range: range)
+                guard case .frame(let frame) = bytes.withUnsafeBytes({ RecordFrame.decode($0) }) else {
+                    Issue.record("\(key) at \(location.offset): not a frame")
+                    continue
+                }
+                #expect(frame.storedBody == body)
+            }
             // The sealed records left the tail; the open segment's five are there.
             #expect(try await tail.frames(partition: 1, after: 0).map(\.sequence) == Array(53...57))
             #expect(try await tail.frames(partition: 0, after: 0).isEmpty)
