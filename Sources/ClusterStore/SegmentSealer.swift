@@ -67,8 +67,8 @@ public final class SegmentSealer: Sendable {
         let bytes = try await segmentBytes(segment, key: key)
         let digest = Array(SHA256.hash(data: bytes))
         let s3 = s3
-        let created = try await Self.blocking { try s3.putObjectIfAbsent(key: key, body: bytes) }
-        let stored = try await Self.blocking { try s3.getObject(key: key) }
+        let created = try await BlockingCall.run { try s3.putObjectIfAbsent(key: key, body: bytes) }
+        let stored = try await BlockingCall.run { try s3.getObject(key: key) }
         guard stored == bytes else {
             throw UploadError(key: key, reason: created ? "the object read back differs from what was written"
                                                         : "an object already at this key differs from the tail's records; tail kept")
@@ -123,13 +123,6 @@ public final class SegmentSealer: Sendable {
         let report = SegmentVerifier.verify(paths: [path])
         guard report.intact, report.sealedSegments == 1 else {
             throw UploadError(key: key, reason: "does not verify: \(report.failure.map { "\($0)" } ?? "not sealed")")
-        }
-    }
-
-    /// Runs a blocking S3 call on a thread of its own, off the cooperative pool.
-    private static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
         }
     }
 }
