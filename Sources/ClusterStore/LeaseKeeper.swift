@@ -1,0 +1,117 @@
+import Logging
+import Synchronization
+
+/// Keeps one node's partition leases (`docs/cluster.md` §4): `run` balances every
+/// `renewEvery` (heartbeat, renew, hand back extras, take up to the fair share), and writers
+/// append under the lease it holds for a partition (`withLease`), one batch at a time per
+/// partition, each batch moving the lease on.
+///
+/// A hand-back takes effect at a batch boundary by itself: the balance's `UPDATE` of a lease
+/// row waits for the row lock an append in flight holds, and the next append under the old
+/// lease fails its fence (`leaseLost`), which drops the partition here.
+public final class LeaseKeeper: Sendable {
+    public let leases: PartitionLeases
+    public let renewEvery: Duration
+    let logger: Logger
+    private let held = Mutex<[Int: Lease]>([:])
+    private let balances = Atomic<Int>(0)
+
+    public init(leases: PartitionLeases, renewEvery: Duration, logger: Logger) {
+        self.leases = leases
+        self.renewEvery = renewEvery
+        self.logger = logger
+    }
+
+    /// The partitions this node holds now, in order.
+    public var partitions: [Int] { held.withLock { $0.keys.sorted() } }
+
+    /// Balances completed since start (what a test waits on).
+    public var balanceCount: Int { balances.load(ordering: .relaxed) }
+
+    /// Balances until cancelled, then leaves (hands every lease back at once).
+    public func run() async {
+        while !Task.isCancelled {
+            await balanceOnce()
+            try? await Task.sleep(for: renewEvery)
+        }
+        // In a task of its own: this one is cancelled, and the leave must still reach PostgreSQL.
+        let leases = leases
+        do { try await Task { try await leases.leave() }.value } catch {
+            logger.warning("leaving the cluster failed", metadata: ["error": "\(error)"])
+        }
+        held.withLock { $0 = [:] }
+    }
+
+    /// One balance; the positions of leases already held at the same epoch stay as the
+    /// writers moved them (a balance may have read the row before their last commit).
+    public func balanceOnce() async {
+        do {
+            let balance = try await leases.balance()
+            held.withLock { held in
+                var next: [Int: Lease] = [:]
+                for lease in balance.owned {
+                    if let mine = held[lease.partition], mine.epoch == lease.epoch { next[lease.partition] = mine } else {
+                        next[lease.partition] = lease
+                    }
+                }
+                held = next
+            }
+            balances.add(1, ordering: .relaxed)
+        } catch {
+            logger.error("partition leases could not be renewed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs `body` with the lease of `partition` and keeps the lease it returns (moved past
+    /// what it appended). Appends to one partition go one at a time (the lease is a value
+    /// that each moves on). Nil when this node does not hold the partition; a `leaseLost`
+    /// from `body` drops the partition and is rethrown.
+    public func withLease<T: Sendable>(_ partition: Int, _ body: (Lease) async throws -> (lease: Lease, result: T)) async throws -> T? {
+        let gate = gates.withLock { gates in
+            if let gate = gates[partition] { return gate }
+            let gate = PartitionGate()
+            gates[partition] = gate
+            return gate
+        }
+        return try await gate.serialised {
+            guard let lease = held.withLock({ $0[partition] }) else { return nil }
+            do {
+                let (moved, result) = try await body(lease)
+                held.withLock { held in if held[partition]?.epoch == lease.epoch { held[partition] = moved } }
+                return result
+            } catch let error as ClusterError {
+                if case .leaseLost = error {
+                    held.withLock { held in if held[partition]?.epoch == lease.epoch { held[partition] = nil } }
+                    logger.warning("lease lost", metadata: ["partition": "\(partition)", "epoch": "\(lease.epoch)"])
+                }
+                throw error
+            }
+        }
+    }
+
+    private let gates = Mutex<[Int: PartitionGate]>([:])
+}
+
+/// One writer at a time for a partition: an async lock (waiters resume in order).
+final class PartitionGate: Sendable {
+    private let state = Mutex<(busy: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func serialised<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.busy { state.waiting.append(continuation); return false }
+                state.busy = true
+                return true
+            }
+            if now { continuation.resume() }
+        }
+        defer {
+            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if state.waiting.isEmpty { state.busy = false; return nil }
+                return state.waiting.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body()
+    }
+}
