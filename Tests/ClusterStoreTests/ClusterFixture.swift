@@ -2,6 +2,7 @@ import ClusterStore
 import Outbound
 import Logging
 import PostgresNIO
+import SegmentLog
 import TestSupport
 
 /// Runs `body` with a fresh PostgreSQL 15 (stopped afterwards), a new database in it (its
@@ -28,5 +29,22 @@ func withClusterAndBucket(partitions: Int, logger: Logger,
     try await withPostgres { _, client, _ in
         try await ClusterSchema.prepare(client, partitions: partitions, logger: logger)
         try await body(client, moto, s3)
+    }
+}
+
+/// The sequences in `partition`'s tail, in order, each frame checked to continue the chain
+/// from the first record (so the tail must still start at record 1).
+func verifiedTailSequences(_ tail: PartitionTail, partition: Int) async throws -> [UInt64] {
+    var framing = RecordFraming(nextSequence: 1, chainHead: RecordFraming.emptyChain)
+    var sequences: [UInt64] = []
+    var after: UInt64 = 0
+    while true {
+        let page = try await tail.frames(partition: partition, after: after, limit: 500)
+        guard let last = page.last else { return sequences }
+        for (sequence, frame) in page {
+            try framing.accept(frame)
+            sequences.append(sequence)
+        }
+        after = last.sequence
     }
 }

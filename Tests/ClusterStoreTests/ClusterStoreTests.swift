@@ -257,18 +257,7 @@ struct ClusterStoreTests {
             #expect(more == Array(UInt64(before.count + 1)...UInt64(before.count + 10)))
             // Every acknowledged record is there once, in order, one chain per partition.
             for partition in 0..<4 {
-                var framing = RecordFraming(nextSequence: 1, chainHead: RecordFraming.emptyChain)
-                var after: UInt64 = 0
-                var sequences: [UInt64] = []
-                while true {
-                    let page = try await tail.frames(partition: partition, after: after, limit: 256)
-                    guard let last = page.last else { break }
-                    for (sequence, frame) in page {
-                        try framing.accept(frame)
-                        sequences.append(sequence)
-                    }
-                    after = last.sequence
-                }
+                let sequences = try await verifiedTailSequences(tail, partition: partition)
                 let expected = acknowledged.withLock { $0[partition] ?? [] } + (partition == 1 ? more : [])
                 #expect(sequences == expected, "partition \(partition)")
             }

@@ -71,18 +71,7 @@ struct LeaseKeeperTests {
             // Each partition holds exactly what was acknowledged, once, in one chain.
             let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
             for partition in 0..<4 {
-                var framing = RecordFraming(nextSequence: 1, chainHead: RecordFraming.emptyChain)
-                var sequences: [UInt64] = []
-                var after: UInt64 = 0
-                while true {
-                    let page = try await tail.frames(partition: partition, after: after, limit: 500)
-                    guard let last = page.last else { break }
-                    for (sequence, frame) in page {
-                        try framing.accept(frame)
-                        sequences.append(sequence)
-                    }
-                    after = last.sequence
-                }
+                let sequences = try await verifiedTailSequences(tail, partition: partition)
                 #expect(sequences == acknowledged.withLock { $0[partition] ?? [] }.sorted(), "partition \(partition)")
             }
         }
