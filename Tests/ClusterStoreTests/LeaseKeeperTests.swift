@@ -47,17 +47,19 @@ struct LeaseKeeperTests {
             }
             try await withThrowingTaskGroup { keepers in
                 keepers.addTask { await n1.run() }
-                #expect(await waitUntil(timeout: 30, checking: { n1.partitions.count == 4 }))
+                #expect(await waitUntil(timeout: 120, checking: { n1.partitions.count == 4 }))
                 let stop = Flag()
                 try await withThrowingTaskGroup { writers in
                     writers.addTask { try await write(n1, node: "n1", until: stop.isSet) }
                     writers.addTask { try await write(n2, node: "n2", until: stop.isSet) }
-                    #expect(await waitUntil(timeout: 30, checking: { acknowledged.withLock { $0.values.map(\.count).reduce(0, +) } >= 200 }))
+                    // Bounds generous and counts small: the suite's other tests may hold the cooperative
+                    // threads for seconds, and this checks what happens, not how fast.
+                    #expect(await waitUntil(timeout: 120, checking: { acknowledged.withLock { $0.values.map(\.count).reduce(0, +) } >= 40 }))
                     keepers.addTask { await n2.run() }
-                    let split = await waitUntil(timeout: 30, checking: { n1.partitions.count == 2 && n2.partitions.count == 2 })
+                    let split = await waitUntil(timeout: 120, checking: { n1.partitions.count == 2 && n2.partitions.count == 2 })
                     #expect(split, "n1 holds \(n1.partitions), n2 \(n2.partitions)")
                     let written = acknowledged.withLock { $0.values.map(\.count).reduce(0, +) }
-                    #expect(await waitUntil(timeout: 30, checking: { acknowledged.withLock { $0.values.map(\.count).reduce(0, +) } >= written + 200 }))
+                    #expect(await waitUntil(timeout: 120, checking: { acknowledged.withLock { $0.values.map(\.count).reduce(0, +) } >= written + 40 }))
                     #expect(Set(n1.partitions).isDisjoint(with: n2.partitions))
                     stop.set()
                     try await writers.waitForAll()
