@@ -13,6 +13,18 @@ public final class PostgresServer: StoppableFixture, Sendable {
     /// Where Debian's PostgreSQL 15 keeps its server programs (`PGBIN` overrides).
     static var binaries: String { ProcessInfo.processInfo.environment["PGBIN"] ?? "/usr/lib/postgresql/15/bin" }
 
+    /// `start`, run on a dispatch thread: initdb and pg_ctl take seconds, and an async test
+    /// that waited on them on a cooperative thread would stall every other test in the
+    /// process for that long (two such, and the pool of a 2-core machine is gone).
+    public static func started() async throws -> PostgresServer {
+        try await offThePool { try start() }
+    }
+
+    /// `stop`, run on a dispatch thread (see `started`).
+    public func stopped() async {
+        _ = try? await offThePool { self.stop() }
+    }
+
     public static func start() throws -> PostgresServer {
         let binaries = Self.binaries
         guard FileManager.default.isExecutableFile(atPath: binaries + "/pg_ctl") else {
@@ -97,5 +109,12 @@ public final class PostgresServer: StoppableFixture, Sendable {
             command = ["/usr/bin/env", "python3", "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"] + command
         }
         return try Support.run(command[0], Array(command.dropFirst()))
+    }
+}
+
+/// Runs blocking work (child processes) on a dispatch thread, off the cooperative pool.
+public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
