@@ -167,7 +167,6 @@ let package = Package(
                 "Archive", "Outbound", "SegmentLog", "TraceboxCore", "TraceboxServer", "TraceboxConfig", "TraceIndex", "AdminProtocol",
                 "Console", "Transparency", "ClusterStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -246,8 +245,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ClusterAppendBenchmark",
-            dependencies: ["ClusterStore", "SegmentLog", "TraceboxCore", .product(name: "PostgresNIO", package: "postgres-nio"),
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ClusterStore", "SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/ClusterAppendBenchmark"
         ),
         .executableTarget(

@@ -11,7 +11,6 @@
 import ClusterStore
 import Foundation
 import Logging
-import PostgresNIO
 import SegmentLog
 import TraceboxCore
 
@@ -45,13 +44,13 @@ func processCPUSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
-let client = PostgresClient(configuration: try PostgresLocation(url: arguments[1]).configuration)
+let database = ClusterDatabase(try PostgresLocation(url: arguments[1]))
 try await withThrowingDiscardingTaskGroup { group in
-    group.addTask { await client.run() }
-    try await ClusterSchema.prepare(client, partitions: partitions, logger: logger)
-    let leases = PartitionLeases(client: client, node: "bench", address: "127.0.0.1:0", logger: logger)
+    group.addTask { await database.run() }
+    try await ClusterSchema.prepare(database, partitions: partitions, logger: logger)
+    let leases = PartitionLeases(database: database, node: "bench", address: "127.0.0.1:0", logger: logger)
     let owned = try await leases.balance().owned
-    let tail = PartitionTail(client: client, node: "bench", logger: logger)
+    let tail = PartitionTail(database: database, node: "bench", logger: logger)
     var metadata = StableJSONWriter()
     EventMetadata(eventID: "0190f3d6-0000-7000-8000-000000000000", sourceSystem: "github", eventType: "issues",
                   receivedAt: "2026-12-07T00:00:00.000000Z", dedupKey: nil, headers: [:]).writeStableJSON(to: &metadata)

@@ -134,13 +134,13 @@ public enum ClusterSchema {
     /// advisory lock serialises them, and each migration is recorded with its version.
     /// Throws `schemaTooNew` when a newer build already migrated the database, and
     /// `partitionsDiffer` when the cluster exists with another partition count.
-    public static func prepare(_ client: PostgresClient, partitions: Int, logger: Logger) async throws {
-        try await prepare(client, partitions: partitions, upTo: version, logger: logger)
+    public static func prepare(_ database: ClusterDatabase, partitions: Int, logger: Logger) async throws {
+        try await prepare(database, partitions: partitions, upTo: version, logger: logger)
     }
 
     /// `prepare`, stopping at version `target` (what an older build did: for tests of migrations).
-    static func prepare(_ client: PostgresClient, partitions: Int, upTo target: Int, logger: Logger) async throws {
-        try await client.transaction(logger: logger) { connection in
+    static func prepare(_ database: ClusterDatabase, partitions: Int, upTo target: Int, logger: Logger) async throws {
+        try await database.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS cluster_schema (

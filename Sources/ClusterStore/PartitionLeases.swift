@@ -22,15 +22,15 @@ public struct Lease: Sendable, Equatable {
 /// Call `balance` between append batches (every `renewEvery`): a lease handed back is
 /// appended to no more, and should it not be, the append's fence fails (`leaseLost`).
 public final class PartitionLeases: Sendable {
-    public let client: PostgresClient
+    let database: ClusterDatabase
     public let node: String
     public let address: String
     /// How long a lease and a heartbeat last without renewal.
     public let ttl: Duration
     let logger: Logger
 
-    public init(client: PostgresClient, node: String, address: String, ttl: Duration = .seconds(10), logger: Logger) {
-        self.client = client
+    public init(database: ClusterDatabase, node: String, address: String, ttl: Duration = .seconds(10), logger: Logger) {
+        self.database = database
         self.node = node
         self.address = address
         self.ttl = ttl
@@ -60,7 +60,7 @@ public final class PartitionLeases: Sendable {
         let node = node
         let address = address
         let logger = logger
-        let result = try await client.transaction(logger: logger) { connection -> Balance in
+        let result = try await database.transaction(logger: logger) { connection -> Balance in
             try await connection.query("""
                 INSERT INTO nodes (node_id, address, started_at, heartbeat_at)
                 VALUES (\(node), \(address), clock_timestamp(), clock_timestamp())
@@ -117,7 +117,7 @@ public final class PartitionLeases: Sendable {
     public func leave() async throws {
         let node = node
         let logger = logger
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction(logger: logger) { connection in
             try await connection.query("""
                 UPDATE partition_leases SET owner = NULL, expires_at = '-infinity' WHERE owner = \(node)
                 """, logger: logger)

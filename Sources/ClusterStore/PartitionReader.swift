@@ -12,13 +12,13 @@ import TraceboxCore
 /// The tail is looked at first: a segment's rows leave it in the transaction that records
 /// the upload, so a record missing from the tail is in an uploaded segment by then.
 public final class PartitionReader: Sendable {
-    let client: PostgresClient
+    let database: ClusterDatabase
     let s3: S3Client
     let logger: Logger
     private let zstd = Zstd()
 
-    public init(client: PostgresClient, s3: S3Client, logger: Logger) {
-        self.client = client
+    public init(database: ClusterDatabase, s3: S3Client, logger: Logger) {
+        self.database = database
         self.s3 = s3
         self.logger = logger
     }
@@ -27,12 +27,12 @@ public final class PartitionReader: Sendable {
         let (part, segment, offset) = (Int(location.partition), Int64(location.segment), Int64(location.offset))
         let source = "partition \(part) segment \(location.segment) offset \(location.offset)"
         let found: (bytes: [UInt8], where: String)? = try await ClusterError.mappingStorage {
-            for try await frame in try await client.query("""
+            for try await frame in try await database.query("""
                 SELECT frame FROM log_tail WHERE part = \(part) AND segment_first_seq = \(segment) AND seg_offset = \(offset)
                 """, logger: logger).decode(ByteBuffer.self) {
                 return (Array(buffer: frame), source + " (tail)")
             }
-            for try await key in try await client.query("""
+            for try await key in try await database.query("""
                 SELECT object_key FROM segments WHERE part = \(part) AND first_seq = \(segment) AND uploaded_at IS NOT NULL
                 """, logger: logger).decode(String.self) {
                 return ([], key)

@@ -12,28 +12,27 @@ import TraceboxCore
 /// the lease row only if this node still owns the partition at the lease's epoch and the
 /// row is where the lease says (so a zombie, or a second writer, commits nothing), claims
 /// the entries' dedup keys, inserts the frames of those not held already, moves the row's
-/// `next_seq` and `chain_head` on, runs what the caller adds to the same transaction (the
-/// index rows, once built), and commits. Only then is anything in it acknowledged.
+/// `next_seq` and `chain_head` on, and commits (the index rows are to join this
+/// transaction once the index is in PostgreSQL). Only then is anything in it acknowledged.
 public final class PartitionTail: Sendable {
-    public let client: PostgresClient
+    let database: ClusterDatabase
     public let node: String
     let logger: Logger
 
-    public init(client: PostgresClient, node: String, logger: Logger) {
-        self.client = client
+    public init(database: ClusterDatabase, node: String, logger: Logger) {
+        self.database = database
         self.node = node
         self.logger = logger
     }
 
-    /// Frames `records` after the lease's position and commits them in one transaction
-    /// with whatever `alongside` does on the same connection. Returns the lease moved past
+    /// Frames `records` after the lease's position and commits them in one transaction.
+    /// Returns the lease moved past
     /// them and their sequences. Throws `ClusterError.leaseLost` (and keeps nothing) when
     /// the lease moved; any other error also keeps nothing, and the lease is unchanged.
     public func append(
-        _ records: [TailRecord], under lease: Lease,
-        alongside: @Sendable (PostgresConnection) async throws -> Void = { _ in }
+        _ records: [TailRecord], under lease: Lease
     ) async throws -> (lease: Lease, sequences: [UInt64]) {
-        let (moved, outcomes) = try await append(records.map { AppendEntry($0) }, under: lease, alongside: alongside)
+        let (moved, outcomes) = try await append(records.map { AppendEntry($0) }, under: lease)
         return (moved, outcomes.compactMap { if case .appended(let sequence, _) = $0 { sequence } else { nil } })
     }
 
@@ -44,13 +43,12 @@ public final class PartitionTail: Sendable {
     /// are committed with them (so a transaction that fails claims nothing). Outcomes are in
     /// the order of `entries`.
     public func append(
-        _ entries: [AppendEntry], under lease: Lease,
-        alongside: @Sendable (PostgresConnection) async throws -> Void = { _ in }
+        _ entries: [AppendEntry], under lease: Lease
     ) async throws -> (lease: Lease, outcomes: [AppendOutcome]) {
         guard !entries.isEmpty else { return (lease, []) }
         let (node, logger, part, epoch, from) = (node, logger, lease.partition, lease.epoch, Int64(lease.nextSequence))
         let chainHead = lease.chainHead
-        let (framing, outcomes) = try await client.transaction(logger: logger) { connection -> (RecordFraming, [AppendOutcome]) in
+        let (framing, outcomes) = try await database.transaction(logger: logger) { connection -> (RecordFraming, [AppendOutcome]) in
             guard let open = try await Self.lockFenced(connection, part: part, node: node, epoch: epoch, from: from,
                                                        logger: logger) else {
                 throw ClusterError.leaseLost(partition: part, epoch: epoch)
@@ -80,7 +78,6 @@ public final class PartitionTail: Sendable {
                     WHERE part = \(part)
                     """, logger: logger)
             }
-            try await alongside(connection)
             return (framing, outcomes.map { $0! })
         }
         var moved = lease
@@ -96,7 +93,7 @@ public final class PartitionTail: Sendable {
     public func currentLease(of lease: Lease) async throws -> Lease {
         let (node, logger, part, epoch) = (node, logger, lease.partition, lease.epoch)
         return try await ClusterError.mappingStorage {
-            for try await (next, head) in try await client.query("""
+            for try await (next, head) in try await database.query("""
                 SELECT next_seq, chain_head FROM partition_leases WHERE part = \(part) AND owner = \(node) AND epoch = \(epoch)
                 """, logger: logger).decode((Int64, ByteBuffer).self) {
                 return Lease(partition: part, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head))
@@ -179,7 +176,7 @@ public final class PartitionTail: Sendable {
     public func seal(under lease: Lease, at date: Date = Date()) async throws -> (lease: Lease, segment: PendingSegment)? {
         let (node, logger, part, epoch, from) = (node, logger, lease.partition, lease.epoch, Int64(lease.nextSequence))
         let chainHead = lease.chainHead
-        let result = try await client.transaction(logger: logger) { connection -> (RecordFraming, PendingSegment)? in
+        let result = try await database.transaction(logger: logger) { connection -> (RecordFraming, PendingSegment)? in
             guard let open = try await Self.lockFenced(connection, part: part, node: node, epoch: epoch, from: from, logger: logger) else {
                 throw ClusterError.leaseLost(partition: part, epoch: epoch)
             }
@@ -220,7 +217,7 @@ public final class PartitionTail: Sendable {
 
     private func readFrames(partition: Int, after: UInt64, limit: Int) async throws -> [(sequence: UInt64, frame: [UInt8])] {
         var frames: [(UInt64, [UInt8])] = []
-        let rows = try await client.query("""
+        let rows = try await database.query("""
             SELECT seq, frame FROM log_tail WHERE part = \(partition) AND seq > \(Int64(after)) ORDER BY seq LIMIT \(limit)
             """, logger: logger)
         for try await (sequence, frame) in rows.decode((Int64, ByteBuffer).self) {

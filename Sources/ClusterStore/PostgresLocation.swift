@@ -1,5 +1,4 @@
 import Foundation
-import PostgresNIO
 
 /// Where the cluster's PostgreSQL is, from `cluster.postgres`:
 /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`.
@@ -37,15 +36,5 @@ public struct PostgresLocation: Sendable, Equatable {
         self.password = url.password ?? environment["PGPASSWORD"]
         self.database = database
         self.sslMode = sslMode
-    }
-
-    /// The client configuration postgres-nio connects with.
-    public var configuration: PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS = switch sslMode {
-        case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
-        case .require: .require(.makeClientConfiguration())
-        }
-        return PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
     }
 }

@@ -17,14 +17,14 @@ import SegmentLog
 /// next run (412) and accepted if it is byte for byte the same; one that differs is
 /// reported and its tail kept.
 public final class SegmentSealer: Sendable {
-    let client: PostgresClient
+    let database: ClusterDatabase
     let s3: S3Client
     /// The cluster's prefix in the bucket (`prod/` for `s3://bucket/prod/`), empty or ending in `/`.
     let prefix: String
     let logger: Logger
 
-    public init(client: PostgresClient, s3: S3Client, prefix: String, logger: Logger) {
-        self.client = client
+    public init(database: ClusterDatabase, s3: S3Client, prefix: String, logger: Logger) {
+        self.database = database
         self.s3 = s3
         self.prefix = prefix
         self.logger = logger
@@ -49,7 +49,7 @@ public final class SegmentSealer: Sendable {
 
     private func pending(partition: Int?) async throws -> [PendingSegment] {
         // Every partition's, or one's (-1 stands for all: partitions are numbered from 0).
-        let rows = try await client.query("""
+        let rows = try await database.query("""
             SELECT part, first_seq, last_seq, prev_chain, created_us FROM segments
             WHERE uploaded_at IS NULL AND (\(partition ?? -1) = -1 OR part = \(partition ?? -1))
             ORDER BY part, first_seq
@@ -75,7 +75,7 @@ public final class SegmentSealer: Sendable {
         }
         try verify(stored, segment: segment, key: key)
         let (logger, part, first, last) = (logger, segment.partition, Int64(segment.firstSequence), Int64(segment.lastSequence))
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction(logger: logger) { connection in
             try await connection.query("""
                 UPDATE segments SET object_key = \(key), bytes = \(Int64(bytes.count)), sha256 = \(ByteBuffer(bytes: digest)),
                     uploaded_at = clock_timestamp()
@@ -96,7 +96,7 @@ public final class SegmentSealer: Sendable {
         var bytes = segment.header.encoded()
         var framing = RecordFraming(nextSequence: segment.firstSequence, chainHead: segment.previousChain)
         var after = segment.firstSequence - 1
-        let tail = PartitionTail(client: client, node: "", logger: logger)
+        let tail = PartitionTail(database: database, node: "", logger: logger)
         while after < segment.lastSequence {
             let page = try await tail.frames(partition: segment.partition, after: after, limit: 1000)
                 .prefix { $0.sequence <= segment.lastSequence }

@@ -2,7 +2,6 @@ import ArgumentParser
 import ClusterStore
 import Foundation
 import Logging
-import PostgresNIO
 import TraceboxConfig
 
 /// `tracebox cluster`: cluster mode's operator commands (`docs/cluster.md`), talking to the
@@ -24,12 +23,12 @@ struct ClusterCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try loadConfiguration(path: config, dataDirectory: nil, requireSecrets: false)
             guard let cluster = configuration.cluster else { throw CLIError("\(config) has no cluster section") }
-            let client = PostgresClient(configuration: cluster.postgres.configuration)
+            let database = ClusterDatabase(cluster.postgres)
             let status = try await withThrowingTaskGroup { group in
-                group.addTask { await client.run(); return nil as ClusterStatus? }
+                group.addTask { await database.run(); return nil as ClusterStatus? }
                 defer { group.cancelAll() }
                 do {
-                    return try await ClusterStatus.read(client)
+                    return try await ClusterStatus.read(database)
                 } catch let error as ClusterError {
                     throw CLIError("\(error)")
                 }

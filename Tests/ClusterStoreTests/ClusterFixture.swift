@@ -1,4 +1,4 @@
-import ClusterStore
+@testable import ClusterStore
 import Outbound
 import Logging
 import PostgresNIO
@@ -7,11 +7,11 @@ import TestSupport
 
 /// Runs `body` with a fresh PostgreSQL 15 (stopped afterwards), a new database in it (its
 /// URL) and a client on it that runs for the body's duration.
-func withPostgres(_ body: (PostgresServer, PostgresClient, String) async throws -> Void) async throws {
+func withPostgres(_ body: (PostgresServer, ClusterDatabase, String) async throws -> Void) async throws {
     let server = try await PostgresServer.started()
     do {
         let url = try server.createDatabase()
-        let client = PostgresClient(configuration: try PostgresLocation(url: url).configuration)
+        let client = ClusterDatabase(try PostgresLocation(url: url))
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await client.run() }
             try await body(server, client, url)
@@ -27,7 +27,7 @@ func withPostgres(_ body: (PostgresServer, PostgresClient, String) async throws 
 /// `withPostgres` with the cluster's schema prepared, `partitions` partitions, and a bucket
 /// on moto's S3 (`tracebox-cluster`).
 func withClusterAndBucket(partitions: Int, logger: Logger,
-                          _ body: (PostgresClient, MotoS3, S3Client) async throws -> Void) async throws {
+                          _ body: (ClusterDatabase, MotoS3, S3Client) async throws -> Void) async throws {
     let moto = try await offThePool { try MotoS3() }
     defer { moto.stop() }
     let s3 = try moto.createBucket("tracebox-cluster")

@@ -14,15 +14,15 @@ struct ClusterStoreTests {
     static let logger = Logger(label: "cluster-test")
 
     /// Runs `body` with a fresh PostgreSQL, a database in it, and a client on it.
-    func withCluster(partitions: Int = 16, _ body: (PostgresServer, PostgresClient) async throws -> Void) async throws {
+    func withCluster(partitions: Int = 16, _ body: (PostgresServer, ClusterDatabase) async throws -> Void) async throws {
         try await withPostgres { server, client, _ in
             try await ClusterSchema.prepare(client, partitions: partitions, logger: Self.logger)
             try await body(server, client)
         }
     }
 
-    func leases(_ client: PostgresClient, node: String, ttl: Duration = .seconds(10)) -> PartitionLeases {
-        PartitionLeases(client: client, node: node, address: "127.0.0.1:\(node)", ttl: ttl, logger: Self.logger)
+    func leases(_ client: ClusterDatabase, node: String, ttl: Duration = .seconds(10)) -> PartitionLeases {
+        PartitionLeases(database: client, node: node, address: "127.0.0.1:\(node)", ttl: ttl, logger: Self.logger)
     }
 
     @Test func postgresURLsAreReadOrRefusedWithTheReason() throws {
@@ -83,7 +83,7 @@ struct ClusterStoreTests {
             // The newer build starts: the tail and the chain are as they were, the open
             // segment starts at record 1, and each record's place in it is filled in.
             try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
-            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
             #expect(try await tail.frames(partition: lease.partition, after: 0).count == 5)
             for try await (first, bytes) in try await client.query("""
                 SELECT segment_first_seq, segment_bytes FROM partition_leases WHERE part = \(lease.partition)
@@ -140,7 +140,7 @@ struct ClusterStoreTests {
             try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
             let lease = try #require(try await leases(client, node: "n1").balance().owned.first { $0.partition == 1 })
             let records = (0..<7).map { TailRecord(type: .event, metadata: Array("{}".utf8), body: [UInt8($0)]) }
-            _ = try await PartitionTail(client: client, node: "n1", logger: Self.logger).append(records, under: lease)
+            _ = try await PartitionTail(database: client, node: "n1", logger: Self.logger).append(records, under: lease)
             let status = try Support.run(tracebox, ["cluster", "status", "--config", config, "--json"])
             #expect(status.status == 0, "\(status.stderr)")
             let json = try #require(try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])
@@ -212,10 +212,10 @@ struct ClusterStoreTests {
 
     @Test func aLeaseTakenUnderLoadFencesTheOldOwnerAndTheChainGoesOn() async throws {
         try await withCluster(partitions: 4) { _, client in
-            let n1 = PartitionLeases(client: client, node: "n1", address: "a", ttl: .seconds(1), logger: Self.logger)
+            let n1 = PartitionLeases(database: client, node: "n1", address: "a", ttl: .seconds(1), logger: Self.logger)
             let owned = try await n1.balance().owned
             #expect(owned.count == 4)
-            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
             let record: @Sendable (Int) -> TailRecord = { n in
                 TailRecord(type: .event, metadata: Array(#"{"n":\#(n)}"#.utf8), body: Array("body \(n)".utf8))
             }
@@ -244,7 +244,7 @@ struct ClusterStoreTests {
                 }
                 writers.addTask {
                     while acknowledged.withLock({ $0[1]?.count ?? 0 }) < 100 { try await Task.sleep(for: .milliseconds(5)) }
-                    let n2 = PartitionLeases(client: client, node: "n2", address: "b", ttl: .seconds(1), logger: Self.logger)
+                    let n2 = PartitionLeases(database: client, node: "n2", address: "b", ttl: .seconds(1), logger: Self.logger)
                     while true {
                         if let lease = try await n2.balance().owned.first(where: { $0.partition == 1 }) { return lease }
                         try await Task.sleep(for: .milliseconds(50))
@@ -257,7 +257,7 @@ struct ClusterStoreTests {
             let lease = try #require(taken)
             #expect(lease.epoch == owned[1].epoch + 1)
             // n2 goes on from where the row says: the chain continues across the takeover.
-            let n2Tail = PartitionTail(client: client, node: "n2", logger: Self.logger)
+            let n2Tail = PartitionTail(database: client, node: "n2", logger: Self.logger)
             let (_, more) = try await n2Tail.append((0..<10).map { record(10_000 + $0) }, under: lease)
             let before = acknowledged.withLock { $0[1] ?? [] }
             #expect(more == Array(UInt64(before.count + 1)...UInt64(before.count + 10)))
@@ -270,7 +270,7 @@ struct ClusterStoreTests {
         }
     }
 
-    func databaseName(_ client: PostgresClient) async throws -> String? {
+    func databaseName(_ client: ClusterDatabase) async throws -> String? {
         for try await name in try await client.query("SELECT current_database()").decode(String.self) { return name }
         return nil
     }

@@ -1,4 +1,4 @@
-import ClusterStore
+@testable import ClusterStore
 import Foundation
 import Logging
 import PostgresNIO
@@ -14,15 +14,15 @@ struct DedupClaimTests {
     @Test func eachDedupKeyIsAppendedOnceAcrossNodesAndDuplicatesNameTheFirstEvent() async throws {
         try await withPostgres { _, client, _ in
             try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
-            let n1 = PartitionLeases(client: client, node: "n1", address: "a", logger: Self.logger)
-            let n2 = PartitionLeases(client: client, node: "n2", address: "b", logger: Self.logger)
+            let n1 = PartitionLeases(database: client, node: "n1", address: "a", logger: Self.logger)
+            let n2 = PartitionLeases(database: client, node: "n2", address: "b", logger: Self.logger)
             _ = try await n1.balance()
             _ = try await n2.balance()
             let first = try await n1.balance().owned
             let second = try await n2.balance().owned
             #expect(first.count == 1 && second.count == 1)
-            let lanes = [(PartitionTail(client: client, node: "n1", logger: Self.logger), first[0]),
-                         (PartitionTail(client: client, node: "n2", logger: Self.logger), second[0])]
+            let lanes = [(PartitionTail(database: client, node: "n1", logger: Self.logger), first[0]),
+                         (PartitionTail(database: client, node: "n2", logger: Self.logger), second[0])]
 
             // 16 writers (8 per node) deliver the same 40 keys in batches of 10, each key by
             // every writer, with a key repeated inside each batch too.

@@ -1,4 +1,4 @@
-import ClusterStore
+@testable import ClusterStore
 import Foundation
 import Logging
 import PostgresNIO
@@ -18,14 +18,14 @@ struct LeaseKeeperTests {
         try await withPostgres { _, client, _ in
             try await ClusterSchema.prepare(client, partitions: 4, logger: Self.logger)
             func keeper(_ node: String) -> LeaseKeeper {
-                LeaseKeeper(leases: PartitionLeases(client: client, node: node, address: node, ttl: .seconds(2), logger: Self.logger),
+                LeaseKeeper(leases: PartitionLeases(database: client, node: node, address: node, ttl: .seconds(2), logger: Self.logger),
                             renewEvery: .milliseconds(200), logger: Self.logger)
             }
             let (n1, n2) = (keeper("n1"), keeper("n2"))
             let acknowledged = Acknowledged()
             /// Writes batches to whatever partitions the node holds until `stop`.
             @Sendable func write(_ keeper: LeaseKeeper, node: String, until stop: @escaping @Sendable () -> Bool) async throws {
-                let tail = PartitionTail(client: client, node: node, logger: Self.logger)
+                let tail = PartitionTail(database: client, node: node, logger: Self.logger)
                 var n = 0
                 while !stop() {
                     for partition in keeper.partitions {
@@ -71,7 +71,7 @@ struct LeaseKeeperTests {
                 #expect(held == 0)
             }
             // Each partition holds exactly what was acknowledged, once, in one chain.
-            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
+            let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
             for partition in 0..<4 {
                 let sequences = try await verifiedTailSequences(tail, partition: partition)
                 #expect(sequences == acknowledged.withLock { $0[partition] ?? [] }.sorted(), "partition \(partition)")

@@ -1,4 +1,4 @@
-import ClusterStore
+@testable import ClusterStore
 import Crypto
 import Foundation
 import Logging
@@ -24,9 +24,9 @@ struct SegmentSealerTests {
 
     @Test func sealedSegmentsAreUploadedVerifiedAndLeaveTheTail() async throws {
         try await withClusterAndBucket(partitions: 2, logger: Self.logger) { client, moto, s3 in
-            let leases = PartitionLeases(client: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
-            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
-            let sealer = SegmentSealer(client: client, s3: s3, prefix: "prod/", logger: Self.logger)
+            let leases = PartitionLeases(database: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+            let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
+            let sealer = SegmentSealer(database: client, s3: s3, prefix: "prod/", logger: Self.logger)
             var lease = try #require(try await leases.balance().owned.first { $0.partition == 1 })
             #expect(try await tail.seal(under: lease) == nil, "an empty segment is not sealed")
 
@@ -51,7 +51,7 @@ struct SegmentSealerTests {
                 if sealAfter { lease = try #require(try await tail.seal(under: lease)).lease }
             }
             // Any node reads a record by its location: from the tail before the upload...
-            let reader = PartitionReader(client: client, s3: s3, logger: Self.logger)
+            let reader = PartitionReader(database: client, s3: s3, logger: Self.logger)
             for (location, body) in locations { #expect(try await reader.read(location).body == body) }
             let keys = try await sealer.uploadPending()
             #expect(keys == ["prod/segments/p0000/00000000000000000001.seg", "prod/segments/p0001/00000000000000000001.seg",
@@ -127,9 +127,9 @@ struct SegmentSealerTests {
 
     @Test func anExistingObjectIsAcceptedOnlyIfItIsTheSameSegment() async throws {
         try await withClusterAndBucket(partitions: 1, logger: Self.logger) { client, _, s3 in
-            let leases = PartitionLeases(client: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
-            let tail = PartitionTail(client: client, node: "n1", logger: Self.logger)
-            let sealer = SegmentSealer(client: client, s3: s3, prefix: "", logger: Self.logger)
+            let leases = PartitionLeases(database: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+            let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
+            let sealer = SegmentSealer(database: client, s3: s3, prefix: "", logger: Self.logger)
             var lease = try #require(try await leases.balance().owned.first)
             lease = try await tail.append([TailRecord(type: .event, metadata: Self.eventMetadata(), body: Array("one".utf8))],
                                           under: lease).lease

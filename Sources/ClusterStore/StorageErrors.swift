@@ -1,24 +1,6 @@
 import Logging
 import PostgresNIO
 
-extension PostgresClient {
-    /// `withTransaction`, throwing what the closure threw (a `ClusterError` such as
-    /// `leaseLost`) when the rollback went through, so callers see the reason, not
-    /// postgres-nio's wrapper; PostgreSQL's own failures as `ClusterError.storage`.
-    func transaction<Result: Sendable>(
-        logger: Logger, _ body: (PostgresConnection) async throws -> sending Result
-    ) async throws -> Result {
-        try await ClusterError.mappingStorage {
-            do {
-                return try await withTransaction(logger: logger, body)
-            } catch let error as PostgresTransactionError {
-                if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
-                throw error.beginError ?? error.commitError ?? error.rollbackError ?? error
-            }
-        }
-    }
-}
-
 extension ClusterError {
     /// Runs `body`, turning postgres-nio's errors (whose description deliberately says
     /// nothing) into `storage` with what PostgreSQL or the connection said.
