@@ -1,6 +1,4 @@
 import Logging
-import NIOCore
-import PostgresNIO
 
 /// A partition this node may append to: the epoch every append is fenced by, and where
 /// the partition's log goes on (its next sequence and the chain value before it).
@@ -56,48 +54,21 @@ public final class PartitionLeases: Sendable {
     /// Heartbeats, renews, hands back extras and takes up to the fair share, in one
     /// transaction.
     public func balance() async throws -> Balance {
-        let ttl = ttlSeconds
-        let node = node
-        let address = address
-        let logger = logger
-        let result = try await database.transaction(logger: logger) { connection -> Balance in
-            try await connection.query("""
-                INSERT INTO nodes (node_id, address, started_at, heartbeat_at)
-                VALUES (\(node), \(address), clock_timestamp(), clock_timestamp())
-                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, heartbeat_at = excluded.heartbeat_at
-                """, logger: logger)
-            var share = 1
-            for try await (partitions, live) in try await connection.query("""
-                SELECT (SELECT partitions FROM cluster),
-                       (SELECT count(*) FROM nodes WHERE heartbeat_at > clock_timestamp() - make_interval(secs => \(ttl)))
-                """, logger: logger).decode((Int, Int).self) {
-                share = (partitions + max(live, 1) - 1) / max(live, 1)
-            }
-            var owned = try await Self.leases(connection.query("""
-                UPDATE partition_leases SET expires_at = clock_timestamp() + make_interval(secs => \(ttl))
-                WHERE owner = \(node)
-                RETURNING part, epoch, next_seq, chain_head
-                """, logger: logger))
+        let (ttl, node, address) = (ttlSeconds, node, address)
+        let result = try await database.transaction(logger: logger) { transaction -> Balance in
+            try await LeaseRows.heartbeat(node: node, address: address, transaction)
+            let (partitions, live) = try await LeaseRows.partitionsAndLiveNodes(ttl: ttl, transaction)
+            let share = (partitions + max(live, 1) - 1) / max(live, 1)
+            var owned = try await LeaseRows.renew(node: node, ttl: ttl, transaction)
             var handedBack: [Int] = []
             if owned.count > share {
                 handedBack = Array(owned.map(\.partition).suffix(owned.count - share))
-                try await connection.query("""
-                    UPDATE partition_leases SET owner = NULL, expires_at = '-infinity'
-                    WHERE owner = \(node) AND part = ANY(\(handedBack))
-                    """, logger: logger)
+                try await LeaseRows.release(handedBack, node: node, transaction)
                 owned.removeAll { handedBack.contains($0.partition) }
             }
             var taken: [Int] = []
             if owned.count < share {
-                let wanted = share - owned.count
-                let new = try await Self.leases(connection.query("""
-                    UPDATE partition_leases SET owner = \(node), epoch = epoch + 1,
-                        expires_at = clock_timestamp() + make_interval(secs => \(ttl))
-                    WHERE part IN (SELECT part FROM partition_leases
-                                   WHERE owner IS NULL OR expires_at < clock_timestamp()
-                                   ORDER BY part LIMIT \(wanted) FOR UPDATE SKIP LOCKED)
-                    RETURNING part, epoch, next_seq, chain_head
-                    """, logger: logger))
+                let new = try await LeaseRows.take(share - owned.count, node: node, ttl: ttl, transaction)
                 taken = new.map(\.partition)
                 owned += new
             }
@@ -116,20 +87,9 @@ public final class PartitionLeases: Sendable {
     /// partitions at once instead of after the TTL.
     public func leave() async throws {
         let node = node
-        let logger = logger
-        try await database.transaction(logger: logger) { connection in
-            try await connection.query("""
-                UPDATE partition_leases SET owner = NULL, expires_at = '-infinity' WHERE owner = \(node)
-                """, logger: logger)
-            try await connection.query("DELETE FROM nodes WHERE node_id = \(node)", logger: logger)
+        try await database.transaction(logger: logger) { transaction in
+            try await LeaseRows.release(nil, node: node, transaction)
+            try await LeaseRows.forget(node: node, transaction)
         }
-    }
-
-    private static func leases(_ rows: PostgresRowSequence) async throws -> [Lease] {
-        var leases: [Lease] = []
-        for try await (part, epoch, next, head) in rows.decode((Int, Int64, Int64, ByteBuffer).self) {
-            leases.append(Lease(partition: part, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head)))
-        }
-        return leases.sorted { $0.partition < $1.partition }
     }
 }

@@ -1,7 +1,6 @@
+import Dispatch
 import Logging
-import NIOCore
 import Outbound
-import PostgresNIO
 import SegmentLog
 import TraceboxCore
 
@@ -26,32 +25,20 @@ public final class PartitionReader: Sendable {
     public func read(_ location: RecordPointer) async throws -> LogRecord {
         let (part, segment, offset) = (Int(location.partition), Int64(location.segment), Int64(location.offset))
         let source = "partition \(part) segment \(location.segment) offset \(location.offset)"
-        let found: (bytes: [UInt8], where: String)? = try await ClusterError.mappingStorage {
-            for try await frame in try await database.query("""
-                SELECT frame FROM log_tail WHERE part = \(part) AND segment_first_seq = \(segment) AND seg_offset = \(offset)
-                """, logger: logger).decode(ByteBuffer.self) {
-                return (Array(buffer: frame), source + " (tail)")
-            }
-            for try await key in try await database.query("""
-                SELECT object_key FROM segments WHERE part = \(part) AND first_seq = \(segment) AND uploaded_at IS NOT NULL
-                """, logger: logger).decode(String.self) {
-                return ([], key)
-            }
-            return nil
+        if let frame = try await TailRows.frame(partition: part, segment: segment, offset: offset, database, logger: logger) {
+            return try LogRecord(frameBytes: frame, location: location, dictionaries: [:], zstd: zstd, source: source + " (tail)")
         }
-        guard let found else {
+        guard let key = try await SegmentRows.uploadedKey(partition: part, segment: segment, database, logger: logger) else {
             throw SegmentLogError(.notFound, "no record at this location (neither in the tail nor in a sealed segment)", path: source)
         }
-        var bytes = found.bytes
-        if bytes.isEmpty {
-            let (s3, key) = (s3, found.where)
-            let range = Int(location.offset)...(Int(location.offset) + Int(location.length) - 1)
-            do {
-                bytes = try await BlockingCall.run { try s3.getObject(key: key, range: range) }
-            } catch let error as S3Error {
-                throw SegmentLogError(.unavailable, "the bucket cannot be read now: \(error.message)", path: "s3://\(s3.bucket)/\(key)")
-            }
+        let s3 = s3
+        let range = Int(location.offset)...(Int(location.offset) + Int(location.length) - 1)
+        let bytes: [UInt8]
+        do {
+            bytes = try await DispatchQueue.global().run { try s3.getObject(key: key, range: range) }
+        } catch let error as S3Error {
+            throw SegmentLogError(.unavailable, "the bucket cannot be read now: \(error.message)", path: "s3://\(s3.bucket)/\(key)")
         }
-        return try LogRecord(frameBytes: bytes, location: location, dictionaries: [:], zstd: zstd, source: found.where)
+        return try LogRecord(frameBytes: bytes, location: location, dictionaries: [:], zstd: zstd, source: key)
     }
 }

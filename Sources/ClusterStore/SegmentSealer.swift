@@ -2,10 +2,9 @@ import Crypto
 import Dispatch
 import Foundation
 import Logging
-import NIOCore
 import Outbound
-import PostgresNIO
 import SegmentLog
+import TraceboxCore
 
 /// Moves sealed segments from PostgreSQL's tail into the bucket (`docs/cluster.md` §6): for
 /// each segment waiting for upload, the header and its frames (already the exact bytes)
@@ -41,25 +40,10 @@ public final class SegmentSealer: Sendable {
     @discardableResult
     public func uploadPending(partition: Int? = nil) async throws -> [String] {
         var uploaded: [String] = []
-        for segment in try await ClusterError.mappingStorage({ try await pending(partition: partition) }) {
+        for segment in try await SegmentRows.pending(partition: partition, database, logger: logger) {
             uploaded.append(try await upload(segment))
         }
         return uploaded
-    }
-
-    private func pending(partition: Int?) async throws -> [PendingSegment] {
-        // Every partition's, or one's (-1 stands for all: partitions are numbered from 0).
-        let rows = try await database.query("""
-            SELECT part, first_seq, last_seq, prev_chain, created_us FROM segments
-            WHERE uploaded_at IS NULL AND (\(partition ?? -1) = -1 OR part = \(partition ?? -1))
-            ORDER BY part, first_seq
-            """, logger: logger)
-        var segments: [PendingSegment] = []
-        for try await (part, first, last, previous, created) in rows.decode((Int, Int64, Int64, ByteBuffer, Int64).self) {
-            segments.append(PendingSegment(partition: part, firstSequence: UInt64(first), lastSequence: UInt64(last),
-                                           previousChain: Array(buffer: previous), createdAtMicros: created))
-        }
-        return segments
     }
 
     private func upload(_ segment: PendingSegment) async throws -> String {
@@ -67,26 +51,21 @@ public final class SegmentSealer: Sendable {
         let bytes = try await segmentBytes(segment, key: key)
         let digest = Array(SHA256.hash(data: bytes))
         let s3 = s3
-        let created = try await BlockingCall.run { try s3.putObjectIfAbsent(key: key, body: bytes) }
-        let stored = try await BlockingCall.run { try s3.getObject(key: key) }
+        let created = try await DispatchQueue.global().run { try s3.putObjectIfAbsent(key: key, body: bytes) }
+        let stored = try await DispatchQueue.global().run { try s3.getObject(key: key) }
         guard stored == bytes else {
             throw UploadError(key: key, reason: created ? "the object read back differs from what was written"
                                                         : "an object already at this key differs from the tail's records; tail kept")
         }
         try verify(stored, segment: segment, key: key)
-        let (logger, part, first, last) = (logger, segment.partition, Int64(segment.firstSequence), Int64(segment.lastSequence))
-        try await database.transaction(logger: logger) { connection in
-            try await connection.query("""
-                UPDATE segments SET object_key = \(key), bytes = \(Int64(bytes.count)), sha256 = \(ByteBuffer(bytes: digest)),
-                    uploaded_at = clock_timestamp()
-                WHERE part = \(part) AND first_seq = \(first)
-                """, logger: logger)
-            try await connection.query("""
-                DELETE FROM log_tail WHERE part = \(part) AND seq BETWEEN \(first) AND \(last)
-                """, logger: logger)
+        try await database.transaction(logger: logger) { transaction in
+            try await SegmentRows.recordUpload(segment, key: key, bytes: bytes.count, sha256: digest, transaction)
+            try await TailRows.drop(partition: segment.partition, first: Int64(segment.firstSequence),
+                                    last: Int64(segment.lastSequence), transaction)
         }
         logger.info("segment sealed to S3", metadata: [
-            "key": "\(key)", "records": "\(last - first + 1)", "bytes": "\(bytes.count)", "existing": "\(!created)",
+            "key": "\(key)", "records": "\(segment.lastSequence - segment.firstSequence + 1)", "bytes": "\(bytes.count)",
+            "existing": "\(!created)",
         ])
         return key
     }
@@ -96,9 +75,8 @@ public final class SegmentSealer: Sendable {
         var bytes = segment.header.encoded()
         var framing = RecordFraming(nextSequence: segment.firstSequence, chainHead: segment.previousChain)
         var after = segment.firstSequence - 1
-        let tail = PartitionTail(database: database, node: "", logger: logger)
         while after < segment.lastSequence {
-            let page = try await tail.frames(partition: segment.partition, after: after, limit: 1000)
+            let page = try await TailRows.frames(partition: segment.partition, after: after, limit: 1000, database, logger: logger)
                 .prefix { $0.sequence <= segment.lastSequence }
             guard let last = page.last else {
                 throw UploadError(key: key, reason: "the tail ends at sequence \(after), before the seal at \(segment.lastSequence)")

@@ -1,4 +1,6 @@
 @testable import ClusterStore
+import Dispatch
+import TraceboxCore
 import Outbound
 import Logging
 import PostgresNIO
@@ -28,7 +30,7 @@ func withPostgres(_ body: (PostgresServer, ClusterDatabase, String) async throws
 /// on moto's S3 (`tracebox-cluster`).
 func withClusterAndBucket(partitions: Int, logger: Logger,
                           _ body: (ClusterDatabase, MotoS3, S3Client) async throws -> Void) async throws {
-    let moto = try await offThePool { try MotoS3() }
+    let moto = try await DispatchQueue.global().run { try MotoS3() }
     defer { moto.stop() }
     let s3 = try moto.createBucket("tracebox-cluster")
     try await withPostgres { _, client, _ in

@@ -1,4 +1,5 @@
 import Foundation
+import TraceboxCore
 
 /// A throwaway PostgreSQL 15 server on loopback for one test: `initdb` into a fresh
 /// directory (as the `postgres` user when the tests run as root, since the server refuses
@@ -17,12 +18,12 @@ public final class PostgresServer: StoppableFixture, Sendable {
     /// that waited on them on a cooperative thread would stall every other test in the
     /// process for that long (two such, and the pool of a 2-core machine is gone).
     public static func started() async throws -> PostgresServer {
-        try await offThePool { try start() }
+        try await DispatchQueue.global().run { try start() }
     }
 
     /// `stop`, run on a dispatch thread (see `started`).
     public func stopped() async {
-        _ = try? await offThePool { self.stop() }
+        _ = try? await DispatchQueue.global().run { self.stop() }
     }
 
     public static func start() throws -> PostgresServer {
@@ -109,12 +110,5 @@ public final class PostgresServer: StoppableFixture, Sendable {
             command = ["/usr/bin/env", "python3", "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"] + command
         }
         return try Support.run(command[0], Array(command.dropFirst()))
-    }
-}
-
-/// Runs blocking work (child processes) on a dispatch thread, off the cooperative pool.
-public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }

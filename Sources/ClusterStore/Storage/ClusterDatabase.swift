@@ -3,9 +3,10 @@ import PostgresNIO
 
 /// The cluster's PostgreSQL, as the rest of Tracebox sees it: a handle to open from
 /// `cluster.postgres` and run for as long as it is used. No postgres-nio type crosses this
-/// module's public API (the seam `docs/architecture.md` §4 keeps for GRDB too); the SQL
-/// lives in this module's types, which reach PostgreSQL only through `query` and
-/// `transaction` here.
+/// module's public API (the seam `docs/architecture.md` §4 keeps for GRDB too), and inside
+/// the module only the files in `Storage/` import it: the SQL lives in the row types there,
+/// which reach PostgreSQL only through `query` and `transaction` here, and the logic
+/// (leases, appends, sealing, reads) calls the row types.
 public final class ClusterDatabase: Sendable {
     let client: PostgresClient
 
@@ -28,11 +29,13 @@ public final class ClusterDatabase: Sendable {
     /// `leaseLost`) when the rollback went through, so callers see the reason, not
     /// postgres-nio's wrapper; PostgreSQL's own failures as `ClusterError.storage`.
     func transaction<Result: Sendable>(
-        logger: Logger, _ body: (PostgresConnection) async throws -> sending Result
+        logger: Logger, _ body: (ClusterTransaction) async throws -> sending Result
     ) async throws -> Result {
         try await ClusterError.mappingStorage {
             do {
-                return try await client.withTransaction(logger: logger, body)
+                return try await client.withTransaction(logger: logger) { connection in
+                    try await body(ClusterTransaction(connection: connection, logger: logger))
+                }
             } catch let error as PostgresTransactionError {
                 if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
                 throw error.beginError ?? error.commitError ?? error.rollbackError ?? error
@@ -50,5 +53,18 @@ extension PostgresLocation {
         case .require: .require(.makeClientConfiguration())
         }
         return PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
+    }
+}
+
+/// One transaction's connection, as `ClusterDatabase.transaction` hands it to the row
+/// types (`LeaseRows`, `TailRows`, `SegmentRows`, `ClaimRows`): the logic that decides what
+/// to write holds it without seeing the driver.
+struct ClusterTransaction {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    @discardableResult
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger)
     }
 }

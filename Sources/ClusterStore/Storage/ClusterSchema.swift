@@ -140,7 +140,8 @@ public enum ClusterSchema {
 
     /// `prepare`, stopping at version `target` (what an older build did: for tests of migrations).
     static func prepare(_ database: ClusterDatabase, partitions: Int, upTo target: Int, logger: Logger) async throws {
-        try await database.transaction(logger: logger) { connection in
+        try await database.transaction(logger: logger) { transaction in
+            let connection = transaction.connection
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS cluster_schema (

@@ -1,0 +1,133 @@
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The SQL of `log_tail` (`docs/cluster.md` §5): each unsealed record's exact frame, with
+/// the segment it will sit in and its offset there.
+enum TailRows {
+    /// Inserts frames of one segment: `frames[i]` is record `sequences[i]` at `offsets[i]`.
+    static func insert(partition: Int, segment: Int64, sequences: [Int64], frames: [[UInt8]], offsets: [Int64],
+                       _ transaction: ClusterTransaction) async throws {
+        let buffers = frames.map { ByteBuffer(bytes: $0) }
+        try await transaction.query("""
+            INSERT INTO log_tail (part, seq, frame, segment_first_seq, seg_offset)
+            SELECT \(partition), seq, frame, \(segment), seg_offset
+            FROM unnest(\(sequences)::bigint[], \(buffers)::bytea[], \(offsets)::bigint[]) AS f(seq, frame, seg_offset)
+            """)
+    }
+
+    /// Up to `limit` frames of `partition` after sequence `after`, in order.
+    static func frames(partition: Int, after: UInt64, limit: Int, _ database: ClusterDatabase,
+                       logger: Logger) async throws -> [(sequence: UInt64, frame: [UInt8])] {
+        try await ClusterError.mappingStorage {
+            var frames: [(UInt64, [UInt8])] = []
+            for try await (sequence, frame) in try await database.query("""
+                SELECT seq, frame FROM log_tail WHERE part = \(partition) AND seq > \(Int64(after)) ORDER BY seq LIMIT \(limit)
+                """, logger: logger).decode((Int64, ByteBuffer).self) {
+                frames.append((UInt64(sequence), Array(buffer: frame)))
+            }
+            return frames
+        }
+    }
+
+    /// The frame at (segment, offset) of `partition`, while it is in the tail.
+    static func frame(partition: Int, segment: Int64, offset: Int64, _ database: ClusterDatabase,
+                      logger: Logger) async throws -> [UInt8]? {
+        try await ClusterError.mappingStorage {
+            for try await frame in try await database.query("""
+                SELECT frame FROM log_tail WHERE part = \(partition) AND segment_first_seq = \(segment) AND seg_offset = \(offset)
+                """, logger: logger).decode(ByteBuffer.self) {
+                return Array(buffer: frame)
+            }
+            return nil
+        }
+    }
+
+    /// Drops the frames of records `first...last` (an uploaded segment's).
+    static func drop(partition: Int, first: Int64, last: Int64, _ transaction: ClusterTransaction) async throws {
+        try await transaction.query("DELETE FROM log_tail WHERE part = \(partition) AND seq BETWEEN \(first) AND \(last)")
+    }
+}
+
+/// The SQL of `segments` (`docs/cluster.md` §6): sealed segments, waiting for upload or
+/// uploaded (their object key, size and SHA-256).
+enum SegmentRows {
+    static func recordSealed(_ segment: PendingSegment, _ transaction: ClusterTransaction) async throws {
+        try await transaction.query("""
+            INSERT INTO segments (part, first_seq, last_seq, prev_chain, created_us)
+            VALUES (\(segment.partition), \(Int64(segment.firstSequence)), \(Int64(segment.lastSequence)),
+                    \(ByteBuffer(bytes: segment.previousChain)), \(segment.createdAtMicros))
+            """)
+    }
+
+    /// Segments waiting for upload, of `partition` or of all, in order.
+    static func pending(partition: Int?, _ database: ClusterDatabase, logger: Logger) async throws -> [PendingSegment] {
+        try await ClusterError.mappingStorage {
+            // Every partition's, or one's (-1 stands for all: partitions are numbered from 0).
+            var segments: [PendingSegment] = []
+            for try await (part, first, last, previous, created) in try await database.query("""
+                SELECT part, first_seq, last_seq, prev_chain, created_us FROM segments
+                WHERE uploaded_at IS NULL AND (\(partition ?? -1) = -1 OR part = \(partition ?? -1))
+                ORDER BY part, first_seq
+                """, logger: logger).decode((Int, Int64, Int64, ByteBuffer, Int64).self) {
+                segments.append(PendingSegment(partition: part, firstSequence: UInt64(first), lastSequence: UInt64(last),
+                                               previousChain: Array(buffer: previous), createdAtMicros: created))
+            }
+            return segments
+        }
+    }
+
+    /// The object key of an uploaded segment.
+    static func uploadedKey(partition: Int, segment: Int64, _ database: ClusterDatabase, logger: Logger) async throws -> String? {
+        try await ClusterError.mappingStorage {
+            for try await key in try await database.query("""
+                SELECT object_key FROM segments WHERE part = \(partition) AND first_seq = \(segment) AND uploaded_at IS NOT NULL
+                """, logger: logger).decode(String.self) {
+                return key
+            }
+            return nil
+        }
+    }
+
+    static func recordUpload(_ segment: PendingSegment, key: String, bytes: Int, sha256: [UInt8],
+                             _ transaction: ClusterTransaction) async throws {
+        try await transaction.query("""
+            UPDATE segments SET object_key = \(key), bytes = \(Int64(bytes)), sha256 = \(ByteBuffer(bytes: sha256)),
+                uploaded_at = clock_timestamp()
+            WHERE part = \(segment.partition) AND first_seq = \(Int64(segment.firstSequence))
+            """)
+    }
+}
+
+/// The SQL of `dedup_claims` (`docs/cluster.md` §5): each (source, dedup key) held by the
+/// first event that claimed it, across every partition.
+enum ClaimRows {
+    /// Inserts the claims no committed claim holds yet; the keys inserted.
+    static func claim(_ claims: [DedupClaim], partition: Int, _ transaction: ClusterTransaction) async throws -> Set<DedupKey> {
+        var claimed: Set<DedupKey> = []
+        for try await (source, key) in try await transaction.query("""
+            INSERT INTO dedup_claims (source, dedup_key, event_id, part)
+            SELECT source, dedup_key, event_id, \(partition)
+            FROM unnest(\(claims.map(\.source))::text[], \(claims.map(\.key))::text[], \(claims.map(\.eventID))::text[])
+                AS c(source, dedup_key, event_id)
+            ON CONFLICT (source, dedup_key) DO NOTHING
+            RETURNING source, dedup_key
+            """).decode((String, String).self) {
+            claimed.insert(DedupKey(source: source, key: key))
+        }
+        return claimed
+    }
+
+    /// The events holding `keys`.
+    static func holders(of keys: [DedupKey], _ transaction: ClusterTransaction) async throws -> [DedupKey: String] {
+        var holders: [DedupKey: String] = [:]
+        for try await (source, key, eventID) in try await transaction.query("""
+            SELECT d.source, d.dedup_key, d.event_id FROM dedup_claims d
+            JOIN unnest(\(keys.map(\.source))::text[], \(keys.map(\.key))::text[]) AS h(source, dedup_key)
+              ON d.source = h.source AND d.dedup_key = h.dedup_key
+            """).decode((String, String, String).self) {
+            holders[DedupKey(source: source, key: key)] = eventID
+        }
+        return holders
+    }
+}
