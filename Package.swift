@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "ClusterStore",
             dependencies: [
-                "SegmentLog", "TraceboxCore", "Outbound",
+                "SegmentLog", "TraceboxCore", "Outbound", "TraceIndex",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -10,8 +10,8 @@ import TraceboxCore
 /// the lease row only if this node still owns the partition at the lease's epoch and the
 /// row is where the lease says (so a zombie, or a second writer, commits nothing), claims
 /// the entries' dedup keys, inserts the frames of those not held already, moves the row's
-/// `next_seq` and `chain_head` on, and commits (the index rows are to join this
-/// transaction once the index is in PostgreSQL). Only then is anything in it acknowledged.
+/// `next_seq` and `chain_head` on, writes the index rows the records give (`IndexBatch`),
+/// and commits. Only then is anything in it acknowledged.
 public final class PartitionTail: Sendable {
     let database: ClusterDatabase
     public let node: String
@@ -52,19 +52,25 @@ public final class PartitionTail: Sendable {
             var outcomes = try await Self.claim(entries, partition: part, transaction)
             var framing = RecordFraming(nextSequence: UInt64(from), chainHead: chainHead)
             var (sequences, offsets, frames): ([Int64], [Int64], [[UInt8]]) = ([], [], [])
+            var index = IndexBatch()
             var end = open.bytes
-            for (index, entry) in entries.enumerated() where outcomes[index] == nil {
-                let (sequence, bytes) = framing.frame(type: entry.record.type, metadata: entry.record.metadata, body: entry.record.body)
+            for (position, entry) in entries.enumerated() where outcomes[position] == nil {
+                let record = entry.record
+                let (sequence, bytes, bodySHA256) = framing.frame(type: record.type, metadata: record.metadata, body: record.body)
+                let location = RecordPointer(partition: UInt32(part), segment: UInt64(open.first), offset: UInt64(end),
+                                             length: UInt32(bytes.count))
+                try index.add(TailEntry(sequence: sequence, type: record.type, metadata: record.metadata, bodySHA256: bodySHA256,
+                                        bodyLength: UInt32(record.body.count), location: location), body: record.body)
                 sequences.append(Int64(sequence))
                 offsets.append(end)
                 frames.append(bytes)
-                outcomes[index] = .appended(sequence: sequence, location: RecordPointer(
-                    partition: UInt32(part), segment: UInt64(open.first), offset: UInt64(end), length: UInt32(bytes.count)))
+                outcomes[position] = .appended(sequence: sequence, location: location)
                 end += Int64(bytes.count)
             }
             if !frames.isEmpty {
                 try await TailRows.insert(partition: part, segment: open.first, sequences: sequences, frames: frames,
                                           offsets: offsets, transaction)
+                try await index.write(transaction)
                 try await LeaseRows.advance(partition: part, next: framing.nextSequence, chainHead: framing.chainHead,
                                             segmentBytes: end, transaction)
             }

@@ -26,8 +26,9 @@ public struct RecordFraming: Sendable, Equatable {
     /// The chain value of the last record framed.
     public var chainHead: [UInt8] { position.chain }
 
-    /// Frames one record; returns its sequence and the frame's bytes.
-    public mutating func frame(type: RecordType, metadata: [UInt8], body: [UInt8]) -> (sequence: UInt64, bytes: [UInt8]) {
+    /// Frames one record; returns its sequence, the frame's bytes and the body's SHA-256
+    /// (which the frame holds, and an index row needs).
+    public mutating func frame(type: RecordType, metadata: [UInt8], body: [UInt8]) -> (sequence: UInt64, bytes: [UInt8], bodySHA256: [UInt8]) {
         let bodySHA256 = Array(SHA256.hash(data: body))
         let (sequence, chain) = position.advance(type: type, metadata: metadata, bodySHA256: bodySHA256)
         let frame = RecordFrame(type: type, flags: 0, sequence: sequence, dictionaryID: 0, bodyLength: UInt32(body.count),
@@ -35,7 +36,7 @@ public struct RecordFraming: Sendable, Equatable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(frame.frameLength)
         frame.encode(into: &bytes)
-        return (sequence, bytes)
+        return (sequence, bytes, bodySHA256)
     }
 
     /// Frames the seal record that ends the segment whose first record is
@@ -46,7 +47,8 @@ public struct RecordFraming: Sendable, Equatable {
         let last = position.nextSequence - 1
         let seal = SealMetadata(recordCount: position.nextSequence - segmentFirstSequence, firstSequence: segmentFirstSequence,
                                 lastSequence: last, chainHead: Hex.encode(position.chain), sealedAt: Timestamp.format(date))
-        return frame(type: .seal, metadata: try MetadataCoding.encode(seal), body: [])
+        let (sequence, bytes, _) = frame(type: .seal, metadata: try MetadataCoding.encode(seal), body: [])
+        return (sequence, bytes)
     }
 
     /// Checks that `bytes` is one valid frame continuing this chain (marker, CRC, sequence,

@@ -28,21 +28,30 @@ public struct EventQuery: Sendable, Equatable {
     public static let maxLimit = 1000
 }
 
-/// Where a page of results ended: the last row's time and log sequence. Opaque text on interfaces.
+/// Where a page of results ended: the last row's time, log partition and sequence. Opaque
+/// text on interfaces: `<received_at>|<sequence>`, with `|<partition>` after it when the
+/// partition is not 0 (cluster mode; the single box's tokens are unchanged).
 public struct EventCursor: Sendable, Equatable {
     public var receivedAt: String
     public var sequence: Int64
+    public var partition: UInt32
 
-    public init(receivedAt: String, sequence: Int64) {
+    public init(receivedAt: String, sequence: Int64, partition: UInt32 = 0) {
         self.receivedAt = receivedAt
         self.sequence = sequence
+        self.partition = partition
     }
 
-    public var token: String { receivedAt + "|" + String(sequence) }
+    public var token: String { receivedAt + "|" + String(sequence) + (partition == 0 ? "" : "|" + String(partition)) }
 
     public init?(token: String) {
-        let parts = token.split(separator: "|", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let sequence = Int64(parts[1]) else { return nil }
+        let parts = token.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 || parts.count == 3, let sequence = Int64(parts[1]) else { return nil }
+        guard parts.count == 2 else {
+            guard let partition = UInt32(parts[2]) else { return nil }
+            self.init(receivedAt: parts[0], sequence: sequence, partition: partition)
+            return
+        }
         self.init(receivedAt: parts[0], sequence: sequence)
     }
 }
@@ -50,6 +59,11 @@ public struct EventCursor: Sendable, Equatable {
 public struct EventPage: Sendable {
     public var events: [EventRow]
     public var nextCursor: EventCursor?
+
+    public init(events: [EventRow], nextCursor: EventCursor?) {
+        self.events = events
+        self.nextCursor = nextCursor
+    }
 }
 
 extension TraceIndex {

@@ -28,7 +28,7 @@ public struct EventRow: Sendable, Equatable {
 
     public init(sequence: Int64, eventID: String, sourceSystem: String, eventType: String, payloadHash: String,
                 payloadBytes: Int64, receivedAt: String, processingStatus: ProcessingStatus, statusReason: String?,
-                dedupKey: String?, segment: Int64, offset: Int64, length: Int64, storageTier: String) {
+                dedupKey: String?, segment: Int64, offset: Int64, length: Int64, storageTier: String, partition: UInt32 = 0) {
         self.sequence = sequence
         self.eventID = eventID
         self.sourceSystem = sourceSystem
@@ -43,6 +43,7 @@ public struct EventRow: Sendable, Equatable {
         self.offset = offset
         self.length = length
         self.storageTier = storageTier
+        self.partition = partition
     }
 
     /// Where the event's record is in the log.

@@ -130,17 +130,7 @@ public struct IndexFollower: Sendable {
     func change(_ entry: TailEntry, body given: [UInt8]? = nil) throws -> IndexChange? {
         // Handed over by whoever appended it (ingest, `TraceWriter`).
         if given == nil, let change = decoded.take(entry.sequence) { return change }
-        switch entry.type {
-        case .event:
-            return .of(event: try entry.eventIndexFields(), sequence: entry.sequence, location: entry.location,
-                       bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength)
-        case .trace:
-            let metadata = try entry.traceMetadata()
-            guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
-            let body = try given ?? records.read(entry.location).body
-            return .of(try TraceBody.decode(type, from: body), sequence: entry.sequence, location: entry.location)
-        default: return nil
-        }
+        return try .of(entry) { try given ?? records.read(entry.location).body }
     }
 }
 

@@ -97,6 +97,23 @@ extension IndexChange {
             processingStatus: metadata.ingestError == nil ? .received : .failed,
             statusReason: metadata.ingestError, dedupKey: metadata.dedupKey,
             segment: Int64(location.segment), offset: Int64(location.offset), length: Int64(location.length),
-            storageTier: "local"))
+            storageTier: "local", partition: location.partition))
+    }
+
+    /// What a record changes in the index, nil for records that change nothing there: the
+    /// follower's and reindex's mapping from a record in the log, and cluster mode's in the
+    /// append transaction (which holds the record itself). `body` is asked for only for a
+    /// trace record, the one kind whose change its body gives.
+    public static func of(_ entry: TailEntry, body: () throws -> [UInt8]) throws -> IndexChange? {
+        switch entry.type {
+        case .event:
+            return .of(event: try entry.eventIndexFields(), sequence: entry.sequence, location: entry.location,
+                       bodySHA256: entry.bodySHA256, bodyLength: entry.bodyLength)
+        case .trace:
+            let metadata = try entry.traceMetadata()
+            guard let type = TraceType(rawValue: metadata.traceType) else { return nil }
+            return .of(try TraceBody.decode(type, from: try body()), sequence: entry.sequence, location: entry.location)
+        default: return nil
+        }
     }
 }

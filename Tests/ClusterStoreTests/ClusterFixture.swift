@@ -1,5 +1,6 @@
 @testable import ClusterStore
 import Dispatch
+import Foundation
 import TraceboxCore
 import Outbound
 import Logging
@@ -54,4 +55,15 @@ func verifiedTailSequences(_ tail: PartitionTail, partition: Int) async throws -
         }
         after = last.sequence
     }
+}
+
+/// An event record as ingest frames it (metadata a real event's index row can be made
+/// from): a fresh UUIDv7 unless `eventID` is given, received now unless `at` is.
+func eventRecord(_ body: [UInt8], source: String = "github", type: String = "issues", dedupKey: String? = nil,
+                 eventID: String? = nil, ingestError: String? = nil, at date: Date = Date()) -> TailRecord {
+    var writer = StableJSONWriter()
+    EventMetadata(eventID: eventID ?? UUIDv7.make(at: date).uuidString.lowercased(), sourceSystem: source, eventType: type,
+                  receivedAt: Timestamp.format(date), dedupKey: dedupKey, headers: ["content-type": "application/json"],
+                  ingestError: ingestError).writeStableJSON(to: &writer)
+    return TailRecord(type: .event, metadata: writer.bytes, body: body)
 }

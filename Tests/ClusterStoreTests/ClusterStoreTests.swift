@@ -71,7 +71,7 @@ struct ClusterStoreTests {
             var framing = RecordFraming(nextSequence: 1, chainHead: lease.chainHead)
             var frameBytes: Int64 = 0
             for n in 0..<5 {
-                let (sequence, bytes) = framing.frame(type: .event, metadata: Array("{}".utf8), body: [UInt8(n)])
+                let (sequence, bytes, _) = framing.frame(type: .event, metadata: Array("{}".utf8), body: [UInt8(n)])
                 frameBytes += Int64(bytes.count)
                 try await client.query("""
                     INSERT INTO log_tail (part, seq, frame) VALUES (\(lease.partition), \(Int64(sequence)), \(ByteBuffer(bytes: bytes)))
@@ -101,7 +101,7 @@ struct ClusterStoreTests {
             // covers the old records too.
             let current = try await tail.currentLease(of: lease)
             #expect(current.nextSequence == 6 && current.chainHead == framing.chainHead)
-            let (moved, outcomes) = try await tail.append([AppendEntry(TailRecord(type: .event, metadata: Array("{}".utf8), body: [9]))],
+            let (moved, outcomes) = try await tail.append([AppendEntry(eventRecord([9]))],
                                                           under: current)
             guard case .appended(6, let location) = try #require(outcomes.first) else { Issue.record("\(outcomes)"); return }
             #expect(location.segment == 1 && location.offset == UInt64(80 + frameBytes))
@@ -139,7 +139,7 @@ struct ClusterStoreTests {
 
             try await ClusterSchema.prepare(client, partitions: 2, logger: Self.logger)
             let lease = try #require(try await leases(client, node: "n1").balance().owned.first { $0.partition == 1 })
-            let records = (0..<7).map { TailRecord(type: .event, metadata: Array("{}".utf8), body: [UInt8($0)]) }
+            let records = (0..<7).map { eventRecord([UInt8($0)]) }
             _ = try await PartitionTail(database: client, node: "n1", logger: Self.logger).append(records, under: lease)
             let status = try Support.run(tracebox, ["cluster", "status", "--config", config, "--json"])
             #expect(status.status == 0, "\(status.stderr)")
@@ -217,7 +217,7 @@ struct ClusterStoreTests {
             #expect(owned.count == 4)
             let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
             let record: @Sendable (Int) -> TailRecord = { n in
-                TailRecord(type: .event, metadata: Array(#"{"n":\#(n)}"#.utf8), body: Array("body \(n)".utf8))
+                eventRecord(Array("body \(n)".utf8))
             }
             // n1 writes to its four partitions at once, batch after batch, until its lease is
             // lost; partition 1 is taken over by n2 (its lease expired: n1 stopped renewing)

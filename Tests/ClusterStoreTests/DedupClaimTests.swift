@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SegmentLog
+import TraceboxCore
 import TestSupport
 import Testing
 
@@ -27,8 +28,8 @@ struct DedupClaimTests {
             // 16 writers (8 per node) deliver the same 40 keys in batches of 10, each key by
             // every writer, with a key repeated inside each batch too.
             func entry(_ key: Int, writer: Int) -> AppendEntry {
-                let id = "event-\(writer)-\(key)-\(UUID().uuidString.prefix(8))"
-                return AppendEntry(TailRecord(type: .event, metadata: Array(#"{"id":"\#(id)"}"#.utf8), body: Array("\(key)".utf8)),
+                let id = UUIDv7.make().uuidString.lowercased()
+                return AppendEntry(eventRecord(Array("\(key)".utf8), dedupKey: "delivery-\(key)", eventID: id),
                                  claim: DedupClaim(source: "github", key: "delivery-\(key)", eventID: id))
             }
             let results = try await withThrowingTaskGroup(of: [(String, AppendOutcome)].self) { writers in

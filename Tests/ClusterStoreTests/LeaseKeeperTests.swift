@@ -30,7 +30,7 @@ struct LeaseKeeperTests {
                 while !stop() {
                     for partition in keeper.partitions {
                         n += 1
-                        let records = (0..<5).map { TailRecord(type: .event, metadata: Array("{}".utf8), body: Array("\(node) \(n) \($0)".utf8)) }
+                        let records = (0..<5).map { eventRecord(Array("\(node) \(n) \($0)".utf8)) }
                         do {
                             if let sequences = try await keeper.withLease(partition, { lease in
                                 let (moved, sequences) = try await tail.append(records, under: lease)

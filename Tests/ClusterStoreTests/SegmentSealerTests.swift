@@ -16,12 +16,6 @@ struct SegmentSealerTests {
     static let logger = Logger(label: "sealer-test")
 
     /// An event record's metadata as ingest writes it.
-    static func eventMetadata() -> [UInt8] {
-        var writer = StableJSONWriter()
-        Support.eventMetadata(source: "github").writeStableJSON(to: &writer)
-        return writer.bytes
-    }
-
     @Test func sealedSegmentsAreUploadedVerifiedAndLeaveTheTail() async throws {
         try await withClusterAndBucket(partitions: 2, logger: Self.logger) { client, moto, s3 in
             let leases = PartitionLeases(database: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
@@ -38,7 +32,7 @@ struct SegmentSealerTests {
                 if part == 0 { lease = try #require(try await leases.balance().owned.first { $0.partition == 0 }) }
                 for batch in stride(from: 0, to: count, by: 10) {
                     let records = (batch..<min(count, batch + 10)).map { i in
-                        TailRecord(type: .event, metadata: Self.eventMetadata(), body: Array("payload \(i) \(UUID())".utf8))
+                        eventRecord(Array("payload \(i) \(UUID())".utf8))
                     }
                     let (moved, outcomes) = try await tail.append(records.map { AppendEntry($0) }, under: lease)
                     for (outcome, record) in zip(outcomes, records) {
@@ -131,7 +125,7 @@ struct SegmentSealerTests {
             let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
             let sealer = SegmentSealer(database: client, s3: s3, prefix: "", logger: Self.logger)
             var lease = try #require(try await leases.balance().owned.first)
-            lease = try await tail.append([TailRecord(type: .event, metadata: Self.eventMetadata(), body: Array("one".utf8))],
+            lease = try await tail.append([eventRecord(Array("one".utf8))],
                                           under: lease).lease
             let sealed = try #require(try await tail.seal(under: lease))
             lease = sealed.lease

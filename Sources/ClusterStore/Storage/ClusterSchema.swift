@@ -124,6 +124,90 @@ public enum ClusterSchema {
             CREATE UNIQUE INDEX log_tail_by_location ON log_tail (part, segment_first_seq, seg_offset)
             """,
         ],
+        // Version 5: the index's event rows (`docs/cluster.md` §3.7), written by the append
+        // transaction with the records they come from; a partition column, rows keyed by
+        // (partition, sequence), counts per partition (no row every batch of every node updates).
+        [
+            """
+            CREATE TABLE events (
+                part              integer NOT NULL,
+                sequence          bigint NOT NULL,
+                event_id          uuid NOT NULL,
+                source_system     text NOT NULL,
+                event_type        text NOT NULL,
+                payload_hash      bytea NOT NULL,
+                payload_bytes     bigint NOT NULL,
+                received_at       bigint NOT NULL,
+                processing_status text NOT NULL,
+                status_reason     text,
+                dedup_key         text,
+                segment           bigint NOT NULL,
+                seg_offset        bigint NOT NULL,
+                length            bigint NOT NULL,
+                storage_tier      text NOT NULL DEFAULT 'local',
+                PRIMARY KEY (part, sequence)
+            )
+            """,
+            "CREATE INDEX events_by_id ON events (event_id)",
+            "CREATE INDEX events_dedup ON events (source_system, dedup_key) WHERE dedup_key IS NOT NULL",
+            "CREATE INDEX events_by_time ON events (received_at, part, sequence)",
+            "CREATE INDEX events_by_type ON events (event_type, received_at, part, sequence)",
+            "CREATE INDEX events_failed ON events (received_at, part, sequence) WHERE processing_status = 'failed'",
+            "CREATE TABLE event_types (event_type text PRIMARY KEY)",
+            """
+            CREATE TABLE event_status_counts (
+                part   integer NOT NULL,
+                status text NOT NULL,
+                events bigint NOT NULL,
+                PRIMARY KEY (part, status)
+            )
+            """,
+            // Counted per statement from its transition tables: one upsert per (partition,
+            // status) a batch touches, not one per row.
+            """
+            CREATE FUNCTION events_recount() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO event_status_counts (part, status, events)
+                SELECT part, status, sum(delta) FROM (
+                    SELECT part, processing_status AS status, 1 AS delta FROM added
+                    UNION ALL
+                    SELECT part, processing_status, -1 FROM removed
+                ) changes GROUP BY part, status HAVING sum(delta) <> 0
+                ON CONFLICT (part, status) DO UPDATE SET events = event_status_counts.events + excluded.events;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE FUNCTION events_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO event_status_counts (part, status, events)
+                SELECT part, processing_status, count(*) FROM added GROUP BY part, processing_status
+                ON CONFLICT (part, status) DO UPDATE SET events = event_status_counts.events + excluded.events;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE FUNCTION events_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE event_status_counts c SET events = c.events - d.n
+                FROM (SELECT part, processing_status, count(*) AS n FROM removed GROUP BY part, processing_status) d
+                WHERE c.part = d.part AND c.status = d.processing_status;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER events_counted AFTER INSERT ON events REFERENCING NEW TABLE AS added
+                FOR EACH STATEMENT EXECUTE FUNCTION events_count_inserted()
+            """,
+            """
+            CREATE TRIGGER events_recounted AFTER UPDATE ON events REFERENCING OLD TABLE AS removed NEW TABLE AS added
+                FOR EACH STATEMENT EXECUTE FUNCTION events_recount()
+            """,
+            """
+            CREATE TRIGGER events_uncounted AFTER DELETE ON events REFERENCING OLD TABLE AS removed
+                FOR EACH STATEMENT EXECUTE FUNCTION events_count_deleted()
+            """,
+        ],
     ]
 
     /// The newest version this build knows.
