@@ -130,7 +130,7 @@ let package = Package(
             dependencies: [
                 "Archive",
                 "SegmentLog", "TraceIndex", "WebhookSources", "TraceboxConfig", "AdminProtocol", "TraceboxCore",
-                "Workflows", "WorkflowDefinitions", "Monitoring", "Transparency",
+                "Workflows", "WorkflowDefinitions", "Monitoring", "Transparency", "ClusterStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -306,6 +306,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "tracebox", "TestSupport", "Outbound", "AdminProtocol", "TraceIndex", "SegmentLog", "TraceboxCore", "Transparency",
+                "ClusterStore",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

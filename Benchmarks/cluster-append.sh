@@ -32,7 +32,13 @@ for batch in ${BATCHES:-1 20 100}; do
         "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE DATABASE $db"
         events=${EVENTS:-40000}
         [ "$batch" = 1 ] && events=$(( events / 8 ))
+        lsn() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$port" -U postgres -c "SELECT pg_current_wal_lsn()"; }
+        before=$(lsn)
         .build/release/ClusterAppendBenchmark "postgres://postgres@127.0.0.1:$port/$db?sslmode=disable" \
             "$events" "$batch" "${PARTITIONS:-4}" "${BODY:-1200}" "$dedup"
+        # WAL written per event: the schema's creation is in it too (a few hundred kB at most,
+        # under 10 bytes per event at 40,000 events).
+        "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$port" -U postgres \
+            -c "SELECT format('  WAL per event: %s bytes', round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$before') / $events))"
     done
 done

@@ -88,6 +88,24 @@ public enum AdminMethod {
     public static let eventsSearch = "events.search"
     public static let eventsGet = "events.get"
     public static let eventsPayload = "events.payload"
+    /// Cluster mode: seal every partition this node holds and upload what is sealed.
+    public static let clusterSeal = "cluster.seal"
+}
+
+/// `cluster.seal`'s answer: the segment objects written to the bucket, and the partitions
+/// whose open segment was sealed.
+public struct ClusterSealResult: Codable, Sendable, Equatable {
+    public var sealedPartitions: [Int]
+    public var uploaded: [String]
+
+    public init(sealedPartitions: [Int], uploaded: [String]) {
+        self.sealedPartitions = sealedPartitions
+        self.uploaded = uploaded
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sealedPartitions = "sealed_partitions", uploaded
+    }
 }
 
 public struct StatusResult: Codable, Sendable {
@@ -172,13 +190,17 @@ public struct EventSummary: Codable, Sendable, Equatable {
         public var length: Int64
         /// For an archived event (in `events.get`): the object and byte range holding it now.
         public var object: ArchivedObject?
+        /// The log partition (cluster mode; absent on the single box, whose log is partition 0).
+        public var partition: UInt32?
 
-        public init(tier: String, segment: Int64, offset: Int64, length: Int64, object: ArchivedObject? = nil) {
+        public init(tier: String, segment: Int64, offset: Int64, length: Int64, object: ArchivedObject? = nil,
+                    partition: UInt32? = nil) {
             self.tier = tier
             self.segment = segment
             self.offset = offset
             self.length = length
             self.object = object
+            self.partition = partition
         }
     }
 

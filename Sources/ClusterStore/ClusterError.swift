@@ -13,6 +13,9 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
     case partitionsDiffer(existing: Int, configured: Int)
     /// PostgreSQL refused or could not be reached; what it (or the connection) said.
     case storage(String)
+    /// This node holds no partition (it has just started, or lost its leases): it cannot
+    /// make anything durable now.
+    case noPartition
     /// A record that cannot be appended, because its index rows cannot be made (say why):
     /// nothing of the batch was kept.
     case unindexable(sequence: UInt64, reason: String)
@@ -24,6 +27,7 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
         case .schemaTooNew(let found, let known):
             "the cluster's schema is version \(found); this build knows up to \(known): upgrade this node"
         case .storage(let reason): "PostgreSQL: \(reason)"
+        case .noPartition: "this node holds no partition of the cluster yet"
         case .unindexable(let sequence, let reason): "record \(sequence) cannot be indexed: \(reason)"
         case .partitionsDiffer(let existing, let configured):
             "the cluster has \(existing) partitions; cluster.partitions says \(configured) (it applies only when a cluster is first initialised)"

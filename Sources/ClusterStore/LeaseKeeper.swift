@@ -25,6 +25,9 @@ public final class LeaseKeeper: Sendable {
     /// The partitions this node holds now, in order.
     public var partitions: [Int] { held.withLock { $0.keys.sorted() } }
 
+    /// The leases this node holds now (as the last batch of each left it), by partition.
+    public var heldLeases: [Lease] { held.withLock { $0.values.sorted { $0.partition < $1.partition } } }
+
     /// Balances completed since start (what a test waits on).
     public var balanceCount: Int { balances.load(ordering: .relaxed) }
 

@@ -1,4 +1,5 @@
 import Logging
+import SegmentLog
 
 /// A partition this node may append to: the epoch every append is fenced by, and where
 /// the partition's log goes on (its next sequence and the chain value before it).
@@ -7,6 +8,10 @@ public struct Lease: Sendable, Equatable {
     public let epoch: Int64
     public var nextSequence: UInt64
     public var chainHead: [UInt8]
+    /// The open segment's length so far (its header and frames) and when it was started
+    /// (µs since the epoch): what tells a node to seal it (`segment_max_bytes`, `segment_max_age`).
+    public var segmentBytes: Int64 = Int64(SegmentHeader.size)
+    public var segmentCreatedMicros: Int64 = 0
 }
 
 /// One node's side of partition ownership (`docs/cluster.md` §4): it heartbeats in
@@ -81,6 +86,17 @@ public final class PartitionLeases: Sendable {
             ])
         }
         return result
+    }
+
+    /// Hands back whatever leases an earlier run of this node (the same node id) still holds,
+    /// at start: a lease is only ever appended to by the run that took it, at its own epoch,
+    /// so a restarted node takes its partitions again at a higher epoch (and an earlier run
+    /// that is somehow still alive can commit nothing more).
+    public func rejoin() async throws {
+        let node = node
+        try await database.transaction(logger: logger) { transaction in
+            try await LeaseRows.release(nil, node: node, transaction)
+        }
     }
 
     /// Gives every lease back and leaves `nodes` (a clean shutdown), so other nodes take the

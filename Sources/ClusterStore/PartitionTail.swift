@@ -45,7 +45,8 @@ public final class PartitionTail: Sendable {
     ) async throws -> (lease: Lease, outcomes: [AppendOutcome]) {
         guard !entries.isEmpty else { return (lease, []) }
         let (node, part, epoch, from, chainHead) = (node, lease.partition, lease.epoch, Int64(lease.nextSequence), lease.chainHead)
-        let (framing, outcomes) = try await database.transaction(logger: logger) { transaction -> (RecordFraming, [AppendOutcome]) in
+        let (framing, outcomes, end) = try await database.transaction(logger: logger) {
+            transaction -> (RecordFraming, [AppendOutcome], Int64) in
             guard let open = try await LeaseRows.lockFenced(partition: part, node: node, epoch: epoch, next: from, transaction) else {
                 throw ClusterError.leaseLost(partition: part, epoch: epoch)
             }
@@ -74,11 +75,12 @@ public final class PartitionTail: Sendable {
                 try await LeaseRows.advance(partition: part, next: framing.nextSequence, chainHead: framing.chainHead,
                                             segmentBytes: end, transaction)
             }
-            return (framing, outcomes.map { $0! })
+            return (framing, outcomes.map { $0! }, end)
         }
         var moved = lease
         moved.nextSequence = framing.nextSequence
         moved.chainHead = framing.chainHead
+        moved.segmentBytes = end
         return (moved, outcomes)
     }
 
@@ -150,6 +152,8 @@ public final class PartitionTail: Sendable {
         var moved = lease
         moved.nextSequence = framing.nextSequence
         moved.chainHead = framing.chainHead
+        moved.segmentBytes = Int64(SegmentHeader.size)
+        moved.segmentCreatedMicros = Int64(date.timeIntervalSince1970 * 1_000_000)
         return (moved, segment)
     }
 

@@ -200,3 +200,11 @@ enum MetadataCoding {
         }
     }
 }
+
+extension EventMetadata {
+    /// The metadata's bytes as an event record holds them (stable JSON, at most 65,535
+    /// bytes): what a writer outside a segment file (cluster mode's tail) frames.
+    public func encoded() throws -> [UInt8] {
+        try MetadataCoding.encode(self)
+    }
+}

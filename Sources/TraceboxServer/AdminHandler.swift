@@ -9,7 +9,7 @@ import Monitoring
 
 /// Answers admin requests: one request line in, one response line out. Malformed input
 /// gets an error answer; nothing here ends the connection.
-struct AdminHandler: Sendable {
+struct AdminHandler: AdminResponder {
     let configuration: Configuration
     let log: SegmentLog
     let index: TraceIndex
@@ -136,27 +136,11 @@ struct AdminHandler: Sendable {
     }
 
     private func decodeParams<P: Codable & Sendable>(_ type: P.Type, _ data: Data) throws -> P {
-        do {
-            return try JSONDecoder().decode(AdminRequest<P>.self, from: data).params
-        } catch {
-            throw AdminErrorBody.badRequest("invalid params: \(Self.describe(error))")
-        }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
-        switch decoding {
-        case .keyNotFound(let key, _): return "missing \"\(key.stringValue)\""
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
+        try AdminLineCoding.params(type, data)
     }
 
     private func encode(_ response: some Encodable) -> [UInt8] {
-        var bytes = (try? StableJSON.encode(response)).map(Array.init) ?? Array(#"{"error":{"code":"internal","message":"cannot encode"}}"#.utf8)
-        bytes.append(0x0A)
-        return bytes
+        AdminLineCoding.line(response)
     }
 
     private func status() async throws -> StatusResult {
@@ -180,25 +164,8 @@ struct AdminHandler: Sendable {
     }
 
     private func search(_ params: EventsSearchParams) async throws -> EventsSearchResult {
-        var query = EventQuery(source: params.source, type: params.type, status: params.status, limit: params.limit ?? 50)
-        for (bound, text) in [("from", params.from), ("to", params.to)] {
-            guard let text else { continue }
-            guard let micros = Timestamp.parseMicroseconds(text) else {
-                throw AdminErrorBody.badRequest("\(bound) must be an RFC 3339 timestamp, e.g. 2024-01-10T00:00:00Z")
-            }
-            // Stored times are UTC with microseconds; compare in the same spelling.
-            let normalized = Timestamp.format(unixMicroseconds: micros)
-            if bound == "from" { query.from = normalized } else { query.to = normalized }
-        }
-        if let status = params.status, ProcessingStatus(rawValue: status) == nil {
-            throw AdminErrorBody.badRequest("status must be one of \(ProcessingStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if let token = params.cursor {
-            guard let cursor = EventCursor(token: token) else { throw AdminErrorBody.badRequest("cursor is not one this daemon issued") }
-            query.cursor = cursor
-        }
         let index = index
-        let frozen = query
+        let frozen = try AdminLineCoding.query(params)
         let page = try await queue.run { try index.searchEvents(frozen) }
         return EventsSearchResult(events: page.events.map(Self.summary), nextCursor: page.nextCursor?.token)
     }

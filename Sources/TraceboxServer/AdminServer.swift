@@ -17,7 +17,7 @@ import Glibc
 final class AdminServer: Service {
     let path: String
     let allowedUIDs: Set<UInt32>
-    let handler: AdminHandler
+    let handler: any AdminResponder
     let logger: Logger
     /// A request line longer than this is refused (the connection is closed).
     static let maxLineBytes = 1024 * 1024
@@ -26,7 +26,7 @@ final class AdminServer: Service {
     /// (`serve.json`) only once the socket exists.
     private let server: NIOAsyncChannel<Connection, Never>
 
-    private init(path: String, allowedUIDs: Set<UInt32>, handler: AdminHandler, logger: Logger,
+    private init(path: String, allowedUIDs: Set<UInt32>, handler: any AdminResponder, logger: Logger,
                  server: NIOAsyncChannel<Connection, Never>) {
         self.path = path
         self.allowedUIDs = allowedUIDs
@@ -48,7 +48,7 @@ final class AdminServer: Service {
     }
 
     /// Binds the socket (0600, or 0660 for `group`); `run` then serves it.
-    static func listen(path: String, group: String?, allowUIDs: [UInt32], handler: AdminHandler,
+    static func listen(path: String, group: String?, allowUIDs: [UInt32], handler: any AdminResponder,
                        logger: Logger) async throws -> AdminServer {
         // The socket file gets mode 0777 & ~umask when bound: bind with a strict umask so it
         // is never open to others, even for a moment.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import NIOHTTPTypes
+import SegmentLog
 import TraceboxConfig
 import WebhookSources
 
@@ -26,7 +27,10 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private let ingest: IngestService
+    private let ingest: any WebhookIngest
+    /// The single box's ingest, answered on the event loop; nil on a cluster node, whose
+    /// requests are stored through a task (`ClusterIngestService`).
+    private let box: IngestService?
     private let metrics: DaemonMetrics
     private var state = State.idle
     /// Parts of later requests that arrived while an answer was due (pipelining).
@@ -78,8 +82,9 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         var closeAfter: Bool
     }
 
-    init(ingest: IngestService, metrics: DaemonMetrics) {
+    init(ingest: any WebhookIngest, metrics: DaemonMetrics) {
         self.ingest = ingest
+        box = ingest as? IngestService
         self.metrics = metrics
     }
 
@@ -232,34 +237,42 @@ final class IngestChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         let body = request.body.map { Array(buffer: $0) } ?? []
         let started = request.started
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        switch ingest.admit(rules: request.rules, headers: request.headers, body: body) {
+        guard let box else { return answerFromTask(request, body: body, bound: bound, loop: context.eventLoop) }
+        switch box.admit(rules: request.rules, headers: request.headers, body: body) {
         case .answer(let result):
             answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
         case .store(let admitted, let claimed):
-            let appends = self.appends(context)
-            let prepared = ingest.prepareStore(admitted, claimed: claimed, on: appends) { result in
+            let appends = self.appends(context, log: box.log)
+            let prepared = box.prepareStore(admitted, claimed: claimed, on: appends) { result in
                 let (handler, context) = bound.value
                 handler.answer(IngestAnswer(result), started: started, closeAfter: request.closeAfter, context: context)
             }
             if let prepared { appends.add(prepared) }
         case .busy:
             // Another request is storing the same dedup key: wait for its outcome in a task.
-            let (ingest, rules, headers, closeAfter) = (ingest, request.rules, request.headers, request.closeAfter)
-            let loop = context.eventLoop
-            Task {
-                let result = await ingest.ingest(rules: rules, headers: headers, body: body)
-                loop.execute {
-                    let (handler, context) = bound.value
-                    handler.answer(IngestAnswer(result), started: started, closeAfter: closeAfter, context: context)
-                }
+            answerFromTask(request, body: body, bound: bound, loop: context.eventLoop)
+        }
+    }
+
+    /// Stores the request in a task and answers on this loop when it is done.
+    private func answerFromTask(_ request: IngestRequest, body: [UInt8],
+                                bound: NIOLoopBound<(handler: IngestChannelHandler, context: ChannelHandlerContext)>,
+                                loop: any EventLoop) {
+        let (ingest, rules, headers, closeAfter, started) = (ingest, request.rules, request.headers, request.closeAfter,
+                                                             request.started)
+        Task {
+            let result = await ingest.ingest(rules: rules, headers: headers, body: body)
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.answer(IngestAnswer(result), started: started, closeAfter: closeAfter, context: context)
             }
         }
     }
 
     /// This loop's batch of appends (looked up once per connection).
-    private func appends(_ context: ChannelHandlerContext) -> EventLoopAppends {
+    private func appends(_ context: ChannelHandlerContext, log: SegmentLog) -> EventLoopAppends {
         if let loopAppends { return loopAppends }
-        let made = EventLoopAppends.on(context.eventLoop, log: ingest.log)
+        let made = EventLoopAppends.on(context.eventLoop, log: log)
         loopAppends = made
         return made
     }

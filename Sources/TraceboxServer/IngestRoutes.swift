@@ -9,7 +9,7 @@ import TraceboxCore
 /// percent-decoding). Most ingest requests never reach this route: the channel handler
 /// answers them on the event loop. Both give the same answers (`IngestAnswer`).
 enum IngestRoutes {
-    static func add(to router: Router<DaemonRequestContext>, ingest: IngestService, metrics: DaemonMetrics) {
+    static func add(to router: Router<DaemonRequestContext>, ingest: any WebhookIngest, metrics: DaemonMetrics) {
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
@@ -23,7 +23,7 @@ enum IngestRoutes {
         }
     }
 
-    private static func handle(_ request: Request, _ context: DaemonRequestContext, ingest: IngestService) async throws -> IngestAnswer {
+    private static func handle(_ request: Request, _ context: DaemonRequestContext, ingest: any WebhookIngest) async throws -> IngestAnswer {
         let source = context.parameters.get("source") ?? ""
         guard let rules = ingest.rules(forSource: source) else {
             return .unknownSource(source)

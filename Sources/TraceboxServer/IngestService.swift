@@ -16,42 +16,31 @@ enum IngestResult: Sendable, Equatable {
 /// Receiving one webhook: verify, classify, drop duplicates, append durably. The HTTP layer
 /// only reads the request and writes the answer; every decision is here.
 final class IngestService: Sendable {
-    let configuration: Configuration
+    let screening: IngestScreen
     let log: SegmentLog
     let index: TraceIndex
     let gate: DedupGate
     /// Where stored events are handed to the index follower as rows, so it need not decode
     /// their metadata again.
     let decoded: DecodedChanges?
-    let clock: any WallClock
     let logger: Logger
-    /// Rules by source name, built once per name: a source accepted from the presets would
-    /// otherwise have its rules rebuilt on every request. At most 1,024 names are kept.
-    private let rulesBySource = MemoCache<String, SourceRules>(limit: 1024)
 
     init(configuration: Configuration, log: SegmentLog, index: TraceIndex, gate: DedupGate, decoded: DecodedChanges? = nil,
          clock: any WallClock, logger: Logger) {
         self.decoded = decoded
-        self.configuration = configuration
+        screening = IngestScreen(configuration: configuration, clock: clock)
         self.log = log
         self.index = index
         self.gate = gate
-        self.clock = clock
         self.logger = logger
     }
 
     /// The rules for a source name, or nil when the name is not accepted.
     func rules(forSource name: String) -> SourceRules? {
-        rulesBySource.value(for: name) { configuration.rules(forSource: name) }
+        screening.rules(forSource: name)
     }
 
-    /// A request that passed its signature check and was classified: what `prepareStore` appends.
-    struct Admitted: Sendable {
-        var rules: SourceRules
-        var classification: SourceRules.Classification
-        var body: [UInt8]
-        var receivedAt: Date
-    }
+    typealias Admitted = IngestScreen.Admitted
 
     /// What `admit` decided without waiting.
     enum Admission: Sendable {
@@ -67,7 +56,7 @@ final class IngestService: Sendable {
     /// the event-loop path's fallback when a dedup key is being stored by another request).
     func ingest(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) async -> IngestResult {
         let admitted: Admitted
-        switch screen(rules: rules, headers: headers, body: body) {
+        switch screening.screen(rules: rules, headers: headers, body: body) {
         case .failure(let refusal): return refusal.result
         case .success(let screened): admitted = screened
         }
@@ -94,7 +83,7 @@ final class IngestService: Sendable {
     /// Everything up to the append, without waiting: signature, classification, dedup.
     func admit(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) -> Admission {
         let admitted: Admitted
-        switch screen(rules: rules, headers: headers, body: body) {
+        switch screening.screen(rules: rules, headers: headers, body: body) {
         case .failure(let refusal): return .answer(refusal.result)
         case .success(let screened): admitted = screened
         }
@@ -128,28 +117,8 @@ final class IngestService: Sendable {
         }
     }
 
-    private struct Refusal: Error {
-        var result: IngestResult
-    }
-
-    /// Checks the signature and classifies the body.
-    private func screen(rules: SourceRules, headers: [(name: String, value: String)], body: [UInt8]) -> Result<Admitted, Refusal> {
-        func header(_ name: String) -> String? {
-            let wanted = name.lowercased()
-            return headers.first { $0.name.lowercased() == wanted }?.value
-        }
-        let now = clock.now()
-        do {
-            try rules.signature.verify(body: body, header: header, now: now)
-        } catch {
-            return .failure(Refusal(result: .refused(status: 401, code: error.code, message: error.description)))
-        }
-        let classification = rules.classify(body: body, header: header, allHeaders: headers.map { ($0.name, $0.value) })
-        return .success(Admitted(rules: rules, classification: classification, body: body, receivedAt: now))
-    }
-
     private func dedupKey(_ admitted: Admitted) -> DedupGate.Key? {
-        admitted.classification.dedupKey.map { DedupGate.Key(source: admitted.rules.name, dedupKey: $0) }
+        admitted.dedupKey
     }
 
     private func lookup(_ key: DedupGate.Key) -> () throws -> String? {
@@ -164,11 +133,7 @@ final class IngestService: Sendable {
     /// The event's metadata, and what hands its index row to the follower as soon as it is
     /// durable, before the follower hears of the commit.
     private func prepare(_ admitted: Admitted) -> (EventMetadata, (@Sendable (AppendReceipt) -> Void)?) {
-        let classification = admitted.classification
-        let metadata = EventMetadata(
-            eventID: UUIDv7.text(at: admitted.receivedAt), sourceSystem: admitted.rules.name, eventType: classification.eventType,
-            receivedAt: Timestamp.format(admitted.receivedAt), dedupKey: classification.dedupKey, headers: classification.headers,
-            ingestError: classification.ingestError)
+        let metadata = admitted.metadata()
         guard let decoded else { return (metadata, nil) }
         let bodyLength = UInt32(admitted.body.count)
         return (metadata, { receipt in

@@ -1,14 +1,37 @@
+import AdminProtocol
 import ArgumentParser
 import ClusterStore
 import Foundation
 import Logging
 import TraceboxConfig
 
-/// `tracebox cluster`: cluster mode's operator commands (`docs/cluster.md`), talking to the
-/// cluster's PostgreSQL directly, so they work with no node running.
+/// `tracebox cluster`: cluster mode's operator commands (`docs/cluster.md`): `status` talks
+/// to the cluster's PostgreSQL directly, so it works with no node running; `seal` asks a
+/// running node over its admin socket.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "Inspect a cluster (cluster mode, docs/cluster.md).", subcommands: [Status.self])
+        commandName: "cluster", abstract: "Inspect a cluster (cluster mode, docs/cluster.md).", subcommands: [Status.self, Seal.self])
+
+    struct Seal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal the open segment of every partition the node holds and upload every sealed segment to the bucket.")
+
+        @Flag(help: "Every partition the node holds (the only choice today; required, so the intent is explicit).")
+        var all = false
+
+        @OptionGroup var daemon: DaemonOptions
+
+        func run() throws {
+            guard all else { throw ValidationError("say --all: the node seals every partition it holds") }
+            let client = try daemon.connect()
+            let result = try call(client, AdminMethod.clusterSeal, NoParams(), as: ClusterSealResult.self)
+            if daemon.json { return try printJSON(result) }
+            print("sealed partitions: " + (result.sealedPartitions.isEmpty ? "none had new records"
+                                                                           : result.sealedPartitions.map(String.init).joined(separator: ", ")))
+            print("uploaded \(result.uploaded.count) segment\(result.uploaded.count == 1 ? "" : "s")")
+            for key in result.uploaded { print("  \(key)") }
+        }
+    }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

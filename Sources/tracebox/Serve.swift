@@ -24,12 +24,11 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "tracebox")
         let configuration = try loadConfiguration(path: config, dataDirectory: dataDir)
-        if configuration.cluster != nil {
-            // Refused rather than ignored: a node that served as a single box would acknowledge
-            // events the cluster never sees.
-            throw CLIError("""
-                this build cannot serve as a cluster node yet: it has cluster mode's storage (schema, leases,                 the fenced tail, sealing; `tracebox cluster status` reads it) but not ingest, index and engine on                 PostgreSQL (docs/cluster.md). Remove the cluster section to run the single box.
-                """)
+        if let cluster = configuration.cluster {
+            // Refused rather than ignored: a node that skipped them would acknowledge events
+            // whose workflows never run.
+            if let reason = ClusterNode.unsupported(configuration) { throw CLIError("cannot serve as a cluster node: \(reason)") }
+            return try await ClusterNode.run(configuration: configuration, cluster: cluster, logger: logger)
         }
         try await Daemon.run(configuration: configuration, logger: logger)
     }

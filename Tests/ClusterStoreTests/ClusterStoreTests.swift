@@ -65,9 +65,12 @@ struct ClusterStoreTests {
     @Test func aVersionOneClusterIsMigratedInPlaceWithItsTailKept() async throws {
         try await withPostgres { _, client, _ in
             try await ClusterSchema.prepare(client, partitions: 2, upTo: 1, logger: Self.logger)
-            let lease = try #require(try await leases(client, node: "n1").balance().owned.first)
-            // What a version-1 build wrote: frames from sequence 1 and the lease's position
-            // (it never sealed, so its tail holds the whole log).
+            // What a version-1 build wrote: its lease, frames from sequence 1 and the lease's
+            // position (it never sealed, so its tail holds the whole log).
+            try await client.query("""
+                UPDATE partition_leases SET owner = 'n1', epoch = 1, expires_at = clock_timestamp() + interval '1 hour' WHERE part = 0
+                """)
+            let lease = Lease(partition: 0, epoch: 1, nextSequence: 1, chainHead: RecordFraming.emptyChain)
             var framing = RecordFraming(nextSequence: 1, chainHead: lease.chainHead)
             var frameBytes: Int64 = 0
             for n in 0..<5 {
@@ -120,7 +123,7 @@ struct ClusterStoreTests {
         }
     }
 
-    @Test func clusterStatusShowsNodesAndPartitionsAndServeRefusesToRunAsANodeYet() async throws {
+    @Test func clusterStatusShowsNodesAndPartitionsAndServeRefusesWhatNodesCannotDoYet() async throws {
         try await withPostgres { _, client, url in
             let directory = Support.temporaryDirectory("clusterstatus")
             defer { Support.remove(directory) }
@@ -132,6 +135,7 @@ struct ClusterStoreTests {
                   bucket: s3://tracebox-cluster/prod/
                   node: n1
                   partitions: 2
+
                 """.write(toFile: config, atomically: true, encoding: .utf8)
             let tracebox = Support.executable("tracebox")
             let before = try Support.run(tracebox, ["cluster", "status", "--config", config])
@@ -153,8 +157,18 @@ struct ClusterStoreTests {
             let table = try Support.run(tracebox, ["cluster", "status", "--config", config])
             #expect(String(decoding: table.stdout, as: UTF8.self).contains("schema version \(ClusterSchema.version); 1 nodes, 2 partitions"))
 
+            // What nodes cannot do yet is refused, not silently left undone.
+            try (String(contentsOfFile: config, encoding: .utf8) + """
+                workflows:
+                  - id: notify
+                    version: 1
+                    on: { source: crm }
+                    steps:
+                      - name: call
+                        http: { url: "http://127.0.0.1:9/hook", json: { n: 1 } }
+                """).write(toFile: config, atomically: true, encoding: .utf8)
             let serve = try Support.run(tracebox, ["serve", "--config", config])
-            #expect(serve.status != 0 && serve.stderr.contains("cannot serve as a cluster node yet"), "\(serve.stderr)")
+            #expect(serve.status != 0 && serve.stderr.contains("workflows do not run on cluster nodes yet"), "\(serve.stderr)")
         }
     }
 

@@ -30,7 +30,7 @@ enum LeaseRows {
         try await leases(transaction.query("""
             UPDATE partition_leases SET expires_at = clock_timestamp() + make_interval(secs => \(ttl))
             WHERE owner = \(node)
-            RETURNING part, epoch, next_seq, chain_head
+            RETURNING part, epoch, next_seq, chain_head, segment_bytes, segment_created_us
             """))
     }
 
@@ -55,7 +55,7 @@ enum LeaseRows {
             WHERE part IN (SELECT part FROM partition_leases
                            WHERE owner IS NULL OR expires_at < clock_timestamp()
                            ORDER BY part LIMIT \(count) FOR UPDATE SKIP LOCKED)
-            RETURNING part, epoch, next_seq, chain_head
+            RETURNING part, epoch, next_seq, chain_head, segment_bytes, segment_created_us
             """))
     }
 
@@ -98,10 +98,12 @@ enum LeaseRows {
     static func current(partition: Int, node: String, epoch: Int64, _ database: ClusterDatabase,
                         logger: Logger) async throws -> Lease? {
         try await ClusterError.mappingStorage {
-            for try await (next, head) in try await database.query("""
-                SELECT next_seq, chain_head FROM partition_leases WHERE part = \(partition) AND owner = \(node) AND epoch = \(epoch)
-                """, logger: logger).decode((Int64, ByteBuffer).self) {
-                return Lease(partition: partition, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head))
+            for try await (next, head, bytes, created) in try await database.query("""
+                SELECT next_seq, chain_head, segment_bytes, segment_created_us FROM partition_leases
+                WHERE part = \(partition) AND owner = \(node) AND epoch = \(epoch)
+                """, logger: logger).decode((Int64, ByteBuffer, Int64, Int64).self) {
+                return Lease(partition: partition, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head),
+                             segmentBytes: bytes, segmentCreatedMicros: created)
             }
             return nil
         }
@@ -109,8 +111,9 @@ enum LeaseRows {
 
     private static func leases(_ rows: PostgresRowSequence) async throws -> [Lease] {
         var leases: [Lease] = []
-        for try await (part, epoch, next, head) in rows.decode((Int, Int64, Int64, ByteBuffer).self) {
-            leases.append(Lease(partition: part, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head)))
+        for try await (part, epoch, next, head, bytes, created) in rows.decode((Int, Int64, Int64, ByteBuffer, Int64, Int64).self) {
+            leases.append(Lease(partition: part, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head),
+                                segmentBytes: bytes, segmentCreatedMicros: created))
         }
         return leases.sorted { $0.partition < $1.partition }
     }

@@ -1,0 +1,167 @@
+import AdminProtocol
+import ClusterStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Outbound
+import ServiceLifecycle
+import TraceboxConfig
+import TraceboxCore
+
+/// `tracebox serve` with a `cluster:` section (`docs/cluster.md`): a node over the
+/// cluster's PostgreSQL and bucket. It joins (on first start, initialises) the cluster,
+/// takes its share of the partitions, and serves the same HTTP ingest and admin socket as
+/// the single box: every 202 is a committed append transaction (`ClusterIngestService`),
+/// searches and reads answer from PostgreSQL and the bucket, segments are sealed by size and
+/// age and uploaded. Its data directory holds only `serve.json` and the admin socket:
+/// delete it and nothing is lost.
+///
+/// Not on nodes yet (refused at start when configured, so nothing is silently not done):
+/// workflows, and the single box's archive. Monitoring and checkpoints have nothing to work
+/// on without them and do not run.
+public enum ClusterNode {
+    /// What the configuration asks that a node cannot do yet; nil when it can serve.
+    public static func unsupported(_ configuration: Configuration) -> String? {
+        if !configuration.workflows.isEmpty {
+            return "workflows do not run on cluster nodes yet (docs/cluster.md); remove them or run the single box"
+        }
+        if configuration.archive.bucket != nil {
+            return "the archive section is the single box's; a cluster's segments are already in its bucket (docs/cluster.md)"
+        }
+        return nil
+    }
+
+    public static func run(configuration: Configuration, cluster: ClusterSettings, clock: any WallClock = SystemWallClock(),
+                           logger: Logger) async throws {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let database = ClusterDatabase(cluster.postgres)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await database.run() }
+            try await serve(configuration: configuration, cluster: cluster, database: database, clock: clock, logger: logger)
+            group.cancelAll()
+        }
+        logger.info("stopped")
+    }
+
+    /// The bucket's client: endpoint and region as for the archive (`AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, or the archive section), credentials from the archive section or the
+    /// AWS variables.
+    static func bucket(_ configuration: Configuration, _ cluster: ClusterSettings) throws -> S3Client {
+        let environment = ProcessInfo.processInfo.environment
+        let archive = configuration.archive
+        guard let key = archive.accessKeyID ?? environment["AWS_ACCESS_KEY_ID"],
+              let secret = archive.secretAccessKey ?? environment["AWS_SECRET_ACCESS_KEY"] else {
+            throw ClusterError.storage("the cluster's bucket needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
+        }
+        return S3Client(endpoint: archive.endpoint, region: archive.region, bucket: cluster.bucket, accessKeyID: key,
+                        secretAccessKey: secret, sessionToken: archive.sessionToken ?? environment["AWS_SESSION_TOKEN"])
+    }
+
+    private static func serve(configuration: Configuration, cluster: ClusterSettings, database: ClusterDatabase,
+                              clock: any WallClock, logger: Logger) async throws {
+        try await ClusterSchema.prepare(database, partitions: cluster.partitions, logger: logger)
+        let s3 = try bucket(configuration, cluster)
+        let leases = PartitionLeases(database: database, node: cluster.node,
+                                     address: "\(configuration.httpHost):\(configuration.httpPort)", ttl: cluster.leaseTTL,
+                                     logger: logger)
+        let keeper = LeaseKeeper(leases: leases, renewEvery: cluster.renewEvery, logger: logger)
+        try await leases.rejoin()
+        // A share of the partitions before the first request (none while others hold them all:
+        // ingest answers 503 until a balance gives this node some).
+        await keeper.balanceOnce()
+        let tail = PartitionTail(database: database, node: cluster.node, logger: logger)
+        let sealing = NodeSealing(keeper: keeper, tail: tail,
+                                  sealer: SegmentSealer(database: database, s3: s3, prefix: cluster.prefix, logger: logger),
+                                  maxBytes: Int64(configuration.log.segmentMaxBytes), maxAge: configuration.log.segmentMaxAge,
+                                  logger: logger)
+        let ingest = ClusterIngestService(configuration: configuration, appender: ClusterAppender(keeper: keeper, tail: tail, logger: logger),
+                                          clock: clock, logger: logger)
+        let events = ClusterEvents(database: database, logger: logger)
+        let handler = ClusterAdminHandler(database: database, events: events,
+                                          reader: PartitionReader(database: database, s3: s3, logger: logger), sealing: sealing,
+                                          workflows: [], startedAt: .now)
+        let admin = try await AdminServer.listen(
+            path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
+            handler: handler, logger: logger)
+        let metrics = DaemonMetrics()
+        let router = Router(context: DaemonRequestContext.self)
+        IngestRoutes.add(to: router, ingest: ingest, metrics: metrics)
+        router.get("/metrics") { _, _ -> Response in
+            let body = await metrics.render(cluster: (try? await ClusterStatus.read(database)), node: cluster.node, events: events)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        let infoPath = Daemon.serveInfoPath(dataDirectory: configuration.dataDirectory)
+        let app = Application(
+            router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [IngestChannelHandler(ingest: ingest, metrics: metrics)])),
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
+            // Stopped in reverse order after the HTTP server: the admin socket, sealing, then
+            // the leases, handed back at once so other nodes take the partitions.
+            services: [CancelledOnShutdown { await keeper.run() },
+                       CancelledOnShutdown { await sealing.run(every: .seconds(1)) },
+                       admin],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.httpPort
+                let info = Daemon.ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)
+                do {
+                    try JSONEncoder().encode(info).write(to: URL(fileURLWithPath: infoPath), options: .atomic)
+                } catch {
+                    logger.error("cannot write serve.json", metadata: ["error": "\(error)"])
+                }
+                logger.info("accepting webhooks as a cluster node", metadata: [
+                    "http": "\(info.http)", "admin_socket": "\(info.adminSocket)", "node": "\(cluster.node)",
+                    "partitions": "\(keeper.partitions)",
+                ])
+            },
+            logger: logger)
+        defer { try? FileManager.default.removeItem(atPath: infoPath) }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// A long-running loop that ends when its task is cancelled, as a service: cancelled when a
+/// graceful shutdown reaches it.
+private struct CancelledOnShutdown: Service {
+    let body: @Sendable () async -> Void
+
+    init(_ body: @escaping @Sendable () async -> Void) {
+        self.body = body
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await body() }
+    }
+}
+
+extension DaemonMetrics {
+    /// `/metrics` of a cluster node: ingest as on the single box, events by status over the
+    /// cluster, and per partition its owner (1 when this node holds it), epoch, next
+    /// sequence, tail records and sealed segments.
+    func render(cluster: ClusterStatus?, node: String, events: ClusterEvents) async -> [UInt8] {
+        func gauge(_ name: String, _ labels: [(String, String)] = [], _ help: String, _ value: Double) {
+            registry.makeGauge(descriptor: Self.name(name, unit: "", help: help), labels: labels).set(value)
+        }
+        if let counts = try? await events.statusCounts() {
+            for (status, count) in counts { gauge("events", [("status", status)], "Events by processing status", Double(count)) }
+        }
+        if let cluster {
+            gauge("cluster_nodes", [], "Nodes that have heartbeated", Double(cluster.nodes.count))
+            for partition in cluster.partitions {
+                let labels = [("partition", String(partition.partition))]
+                gauge("cluster_partition_held", labels, "1 when this node holds the partition's lease", partition.owner == node ? 1 : 0)
+                gauge("cluster_partition_epoch", labels, "The partition lease's epoch", Double(partition.epoch))
+                gauge("cluster_partition_next_sequence", labels, "The partition's next record sequence", Double(partition.nextSequence))
+                gauge("cluster_partition_tail_records", labels, "Records in the partition's tail (not yet in the bucket)",
+                      Double(partition.tailRecords))
+                gauge("cluster_partition_sealed_segments", labels, "Segments of the partition uploaded to the bucket",
+                      Double(partition.sealedSegments))
+            }
+        }
+        var buffer = Array(ingest.render().utf8)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
