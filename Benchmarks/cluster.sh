@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Cluster mode's ingest against the single box, side by side in one run (docs/benchmarks.md,
+# "cluster ingest"): the corpus posted with wrk (64 connections in all) to
+#   1. the single box (release build, embedded defaults);
+#   2. two cluster nodes (release build) over one throwaway PostgreSQL 15 (fsync and
+#      synchronous_commit on) and moto's S3, 32 connections each;
+#   3. PostgreSQL's own rate for one INSERT per transaction (pgbench, 64 clients, the
+#      corpus's average body size), on the same server.
+# Prints events/s, CPU per event (the single box; the nodes and PostgreSQL's processes
+# together), PostgreSQL's WAL per event, and the ratios the targets are stated in.
+# Knobs: DURATION (s, default 20), CONNECTIONS (default 64), TRACEBOX_CORPUS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh
+ensure_apt wrk postgresql-15 postgresql-contrib
+build_release tracebox
+DURATION=${DURATION:-20}
+CONNECTIONS=${CONNECTIONS:-64}
+corpus=$(cd "${TRACEBOX_CORPUS:-../shared/corpus}" && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-cluster.XXXXXX")
+chmod 755 "$work"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+pgport=${PGPORT:-55493}
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    as_pg "$PGBIN/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for_port() {
+    for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+    echo "nothing listens on port $1" >&2; return 1
+}
+ticks() { local n=0; for p in "$@"; do n=$(( n + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$n"; }
+postgres_pids() { pgrep -f "postgres" -u postgres | tr '\n' ' '; }
+# PostgreSQL's CPU: every server process alive at the end, plus what exited backends left
+# in the postmaster's children's totals (cutime + cstime of the postmaster).
+pg_ticks() {
+    local main; main=$(head -1 "$work/pg/postmaster.pid")
+    local n; n=$(awk '{print $16 + $17}' "/proc/$main/stat")
+    echo $(( n + $(ticks $(pgrep -P "$main") "$main") ))
+}
+psqlq() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$pgport" -U postgres -d "${DB:-postgres}" -c "$1"; }
+
+as_pg "$PGBIN/initdb" -D "$work/pg" -U postgres -E UTF8 --locale=C --auth-host=trust --auth-local=trust >/dev/null
+cat >> "$work/pg/postgresql.auto.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $pgport
+unix_socket_directories = '$work'
+fsync = on
+synchronous_commit = on
+max_connections = 200
+CONF
+(cd "$work" && as_pg "$PGBIN/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start >/dev/null)
+psqlq "CREATE DATABASE tracebox"
+psqlq "CREATE DATABASE pgbench"
+
+motoport=${MOTOPORT:-55494}
+moto_server -H 127.0.0.1 -p "$motoport" > "$work/moto.log" 2>&1 & pids+=($!)
+wait_for_port "$motoport"
+export AWS_ENDPOINT_URL=http://127.0.0.1:$motoport AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+python3 - "$AWS_ENDPOINT_URL" <<'PY'
+import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/tracebox-cluster", method="PUT")).read()
+PY
+
+run_wrk() {  # run_wrk LABEL URL CONNECTIONS
+    wrk -t1 -c"$3" -d"${DURATION}s" --latency -s Benchmarks/wrk/corpus.lua "$2" -- "$corpus" > "$work/$1.wrk"
+}
+requests() { awk '/requests in/ {print $1}' "$work/$1.wrk"; }
+rate() { awk '/Requests\/sec/ {print $2}' "$work/$1.wrk"; }
+p99() { awk '$1 == "99%" {print $2}' "$work/$1.wrk"; }
+tck=$(getconf CLK_TCK)
+
+echo "## Ingest: corpus payloads, wrk, $CONNECTIONS connections in all, ${DURATION}s each, $(nproc) cores"
+# 1. The single box.
+cat > "$work/box.yaml" <<YAML
+data_dir: $work/box
+http: { listen: "127.0.0.1:7181" }
+YAML
+.build/release/tracebox serve --config "$work/box.yaml" > "$work/box.log" 2>&1 & box=$!; pids+=($box)
+wait_for_port 7181
+before=$(ticks "$box")
+run_wrk box http://127.0.0.1:7181 "$CONNECTIONS"
+box_cpu=$(( ($(ticks "$box") - before) * 1000000 / tck / $(requests box) ))
+kill -TERM "$box"; wait "$box" 2>/dev/null || true
+echo "single box: $(rate box) events/s, p99 $(p99 box), CPU per event ${box_cpu} µs"
+
+# 2. Two nodes.
+for n in 1 2; do
+    cat > "$work/node$n.yaml" <<YAML
+data_dir: $work/node$n
+http: { listen: "127.0.0.1:718$(( n + 1 ))" }
+cluster:
+  postgres: postgres://postgres@127.0.0.1:$pgport/tracebox?sslmode=disable
+  bucket: s3://tracebox-cluster/bench/
+  node: n$n
+  partitions: 16
+YAML
+    .build/release/tracebox serve --config "$work/node$n.yaml" > "$work/node$n.log" 2>&1 & pids+=($!)
+    eval "node$n=$!"
+    wait_for_port "718$(( n + 1 ))"
+done
+# Until both hold their share.
+for _ in $(seq 1 100); do
+    owners=$(DB=tracebox psqlq "SELECT count(DISTINCT owner) FROM partition_leases WHERE owner IS NOT NULL")
+    [ "$owners" = 2 ] && break; sleep 0.2
+done
+wal0=$(psqlq "SELECT pg_current_wal_lsn()")
+events0=$(DB=tracebox psqlq "SELECT count(*) FROM events")
+before=$(ticks "$node1" "$node2"); pg_before=$(pg_ticks)
+run_wrk node1 http://127.0.0.1:7182 $(( CONNECTIONS / 2 )) & first=$!
+run_wrk node2 http://127.0.0.1:7183 $(( CONNECTIONS / 2 ))
+wait "$first"
+node_ticks=$(( $(ticks "$node1" "$node2") - before )); pg_used=$(( $(pg_ticks) - pg_before ))
+events=$(( $(DB=tracebox psqlq "SELECT count(*) FROM events") - events0 ))
+wal=$(psqlq "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0') / $events)")
+acked=$(( $(requests node1) + $(requests node2) ))
+node_cpu=$(( node_ticks * 1000000 / tck / events ))
+pg_cpu=$(( pg_used * 1000000 / tck / events ))
+cluster_rate=$(python3 -c "print(round($(rate node1) + $(rate node2)))")
+echo "two nodes: $cluster_rate events/s ($events stored, $acked requests), p99 $(p99 node1) / $(p99 node2)"
+echo "  CPU per event: nodes ${node_cpu} µs, PostgreSQL ${pg_cpu} µs; WAL per event ${wal} bytes"
+kill -TERM "$node1" "$node2"; wait "$node1" "$node2" 2>/dev/null || true
+
+# 3. PostgreSQL alone: one INSERT per transaction of a body the corpus's average size.
+size=$(awk -F'\t' 'NR > 1 {n++; s += $4} END {print int(s / n)}' "$corpus/index.tsv")
+DB=pgbench psqlq "CREATE TABLE events (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body bytea NOT NULL)"
+echo "INSERT INTO events (body) VALUES (convert_to(repeat('x', $size), 'UTF8'));" > "$work/insert.sql"
+"$PGBIN/pgbench" -n -h 127.0.0.1 -p "$pgport" -U postgres -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$work/insert.sql" pgbench \
+    > "$work/pgbench.txt" 2>&1
+pg_rate=$(awk '/^tps = / {print int($3)}' "$work/pgbench.txt")
+echo "PostgreSQL alone (pgbench, one INSERT of $size bytes per transaction, $CONNECTIONS clients): $pg_rate transactions/s"
+
+echo
+echo "## Against the targets"
+python3 - "$node_cpu" "$box_cpu" "$wal" "$cluster_rate" "$pg_rate" <<'PY'
+import sys
+node, box, wal, rate, pg = (float(x) for x in sys.argv[1:])
+print(f"| node CPU per event ÷ single box | {node / box:.2f}× | ≤ 1.5× |")
+print(f"| PostgreSQL WAL per ingested event | {wal / 1024:.2f} KB | ≤ 1.6 KB |")
+print(f"| two nodes' ingest ÷ pgbench's rate | {rate / pg:.2f}× | ≥ 1 |")
+PY
