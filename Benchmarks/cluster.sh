@@ -8,7 +8,8 @@
 #      corpus's average body size), on the same server.
 # Prints events/s, CPU per event (the single box; the nodes and PostgreSQL's processes
 # together), PostgreSQL's WAL per event, and the ratios the targets are stated in.
-# Knobs: DURATION (s, default 20), CONNECTIONS (default 64), TRACEBOX_CORPUS.
+# Knobs: DURATION (s, default 20), CONNECTIONS (default 64), TRACEBOX_CORPUS, PGCONF (extra
+# postgresql.conf lines, e.g. "wal_compression = zstd").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
@@ -54,6 +55,7 @@ unix_socket_directories = '$work'
 fsync = on
 synchronous_commit = on
 max_connections = 200
+${PGCONF:-}
 CONF
 (cd "$work" && as_pg "$PGBIN/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start >/dev/null)
 psqlq "CREATE DATABASE tracebox"
@@ -118,13 +120,20 @@ run_wrk node2 http://127.0.0.1:7183 $(( CONNECTIONS / 2 ))
 wait "$first"
 node_ticks=$(( $(ticks "$node1" "$node2") - before )); pg_used=$(( $(pg_ticks) - pg_before ))
 events=$(( $(DB=tracebox psqlq "SELECT count(*) FROM events") - events0 ))
-wal=$(psqlq "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0') / $events)")
+wal1=$(psqlq "SELECT pg_current_wal_lsn()")
+wal=$(psqlq "SELECT round(pg_wal_lsn_diff('$wal1', '$wal0') / $events)")
+# Where the WAL went: by resource manager, full-page images apart.
+as_pg "$PGBIN/pg_waldump" --stats -p "$work/pg/pg_wal" -s "$wal0" -e "$wal1" 2>/dev/null \
+    | awk 'NR <= 2 || $1 ~ /^(Heap|Heap2|Btree|Transaction|XLOG|Total)$/' > "$work/waldump.txt" || true
 acked=$(( $(requests node1) + $(requests node2) ))
 node_cpu=$(( node_ticks * 1000000 / tck / events ))
 pg_cpu=$(( pg_used * 1000000 / tck / events ))
 cluster_rate=$(python3 -c "print(round($(rate node1) + $(rate node2)))")
 echo "two nodes: $cluster_rate events/s ($events stored, $acked requests), p99 $(p99 node1) / $(p99 node2)"
 echo "  CPU per event: nodes ${node_cpu} µs, PostgreSQL ${pg_cpu} µs; WAL per event ${wal} bytes"
+echo "  WAL by kind (pg_waldump --stats; FPI = full-page images):"
+sed 's/^/    /' "$work/waldump.txt"
+echo "  average frame in the tail: $(DB=tracebox psqlq "SELECT round(avg(length(frame))) FROM log_tail") bytes (corpus average body $(awk -F'\t' 'NR > 1 {n++; s += $4} END {print int(s / n)}' "$corpus/index.tsv") bytes)"
 kill -TERM "$node1" "$node2"; wait "$node1" "$node2" 2>/dev/null || true
 
 # 3. PostgreSQL alone: one INSERT per transaction of a body the corpus's average size.

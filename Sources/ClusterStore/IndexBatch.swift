@@ -27,10 +27,6 @@ struct IndexBatch {
                                            reason: "\(other.kind) records are not indexed in PostgreSQL yet (cluster mode runs ingest only)")
         }
     }
-
-    func write(_ transaction: ClusterTransaction) async throws {
-        try await EventRows.insert(events, transaction)
-    }
 }
 
 extension IndexChange {

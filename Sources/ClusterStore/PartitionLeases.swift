@@ -8,8 +8,10 @@ public struct Lease: Sendable, Equatable {
     public let epoch: Int64
     public var nextSequence: UInt64
     public var chainHead: [UInt8]
-    /// The open segment's length so far (its header and frames) and when it was started
-    /// (µs since the epoch): what tells a node to seal it (`segment_max_bytes`, `segment_max_age`).
+    /// The open segment: its first sequence, its length so far (its header and frames:
+    /// where the next record goes) and when it was started (µs since the epoch), which
+    /// tell a node when to seal it (`segment_max_bytes`, `segment_max_age`).
+    public var segmentFirstSequence: Int64 = 1
     public var segmentBytes: Int64 = Int64(SegmentHeader.size)
     public var segmentCreatedMicros: Int64 = 0
 }

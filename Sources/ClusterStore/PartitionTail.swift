@@ -16,6 +16,8 @@ public final class PartitionTail: Sendable {
     let database: ClusterDatabase
     public let node: String
     let logger: Logger
+    /// Bodies go into the tail zstd-compressed (no dictionary), as the single box stores them.
+    let zstd = Zstd(level: 3)
 
     public init(database: ClusterDatabase, node: String, logger: Logger) {
         self.database = database
@@ -40,49 +42,69 @@ public final class PartitionTail: Sendable {
     /// event that holds it; the others are framed in order and appended, and their claims
     /// are committed with them (so a transaction that fails claims nothing). Outcomes are in
     /// the order of `entries`.
+    ///
+    /// The transaction is one statement (`tracebox_append`, one round trip): the batch is
+    /// framed at the lease's position before it is sent, and framed again without the
+    /// entries whose keys turn out to be held (that call writes nothing).
     public func append(
         _ entries: [AppendEntry], under lease: Lease
     ) async throws -> (lease: Lease, outcomes: [AppendOutcome]) {
-        guard !entries.isEmpty else { return (lease, []) }
-        let (node, part, epoch, from, chainHead) = (node, lease.partition, lease.epoch, Int64(lease.nextSequence), lease.chainHead)
-        let (framing, outcomes, end) = try await database.transaction(logger: logger) {
-            transaction -> (RecordFraming, [AppendOutcome], Int64) in
-            guard let open = try await LeaseRows.lockFenced(partition: part, node: node, epoch: epoch, next: from, transaction) else {
-                throw ClusterError.leaseLost(partition: part, epoch: epoch)
-            }
-            var outcomes = try await Self.claim(entries, partition: part, transaction)
-            var framing = RecordFraming(nextSequence: UInt64(from), chainHead: chainHead)
-            var (sequences, offsets, frames): ([Int64], [Int64], [[UInt8]]) = ([], [], [])
+        var outcomes = [AppendOutcome?](repeating: nil, count: entries.count)
+        // Each key's first entry claims it; later entries of the batch repeat it.
+        var entriesByKey: [DedupKey: [Int]] = [:]
+        for (index, entry) in entries.enumerated() {
+            guard let claim = entry.claim else { continue }
+            let key = DedupKey(source: claim.source, key: claim.key)
+            if let first = entriesByKey[key]?.first { outcomes[index] = .duplicate(of: entries[first].claim!.eventID) }
+            entriesByKey[key, default: []].append(index)
+        }
+        for _ in 0..<Self.attempts {
+            let pending = outcomes.indices.filter { outcomes[$0] == nil }
+            guard !pending.isEmpty else { return (lease, outcomes.map { $0! }) }
+            var framing = RecordFraming(nextSequence: lease.nextSequence, chainHead: lease.chainHead)
+            var frames = AppendRows.Frames()
             var index = IndexBatch()
-            var end = open.bytes
-            for (position, entry) in entries.enumerated() where outcomes[position] == nil {
-                let record = entry.record
-                let (sequence, bytes, bodySHA256) = framing.frame(type: record.type, metadata: record.metadata, body: record.body)
-                let location = RecordPointer(partition: UInt32(part), segment: UInt64(open.first), offset: UInt64(end),
-                                             length: UInt32(bytes.count))
+            var appended: [(Int, AppendOutcome)] = []
+            var end = lease.segmentBytes
+            for position in pending {
+                let record = entries[position].record
+                let (sequence, bytes, bodySHA256) = try framing.frame(type: record.type, metadata: record.metadata, body: record.body,
+                                                                      compressingWith: zstd)
+                let location = RecordPointer(partition: UInt32(lease.partition), segment: UInt64(lease.segmentFirstSequence),
+                                             offset: UInt64(end), length: UInt32(bytes.count))
                 try index.add(TailEntry(sequence: sequence, type: record.type, metadata: record.metadata, bodySHA256: bodySHA256,
                                         bodyLength: UInt32(record.body.count), location: location), body: record.body)
-                sequences.append(Int64(sequence))
-                offsets.append(end)
-                frames.append(bytes)
-                outcomes[position] = .appended(sequence: sequence, location: location)
+                frames.sequences.append(Int64(sequence))
+                frames.offsets.append(end)
+                frames.frames.append(bytes)
+                appended.append((position, .appended(sequence: sequence, location: location)))
                 end += Int64(bytes.count)
             }
-            if !frames.isEmpty {
-                try await TailRows.insert(partition: part, segment: open.first, sequences: sequences, frames: frames,
-                                          offsets: offsets, transaction)
-                try await index.write(transaction)
-                try await LeaseRows.advance(partition: part, next: framing.nextSequence, chainHead: framing.chainHead,
-                                            segmentBytes: end, transaction)
+            var moved = lease
+            moved.nextSequence = framing.nextSequence
+            moved.chainHead = framing.chainHead
+            moved.segmentBytes = end
+            let claims = pending.compactMap { entries[$0].claim }
+            switch try await AppendRows.append(partition: lease.partition, node: node, lease: lease, claims: claims, frames: frames,
+                                               events: index.events, moved: moved, database, logger: logger) {
+            case .appended:
+                for (position, outcome) in appended { outcomes[position] = outcome }
+                return (moved, outcomes.map { $0! })
+            case .leaseLost:
+                throw ClusterError.leaseLost(partition: lease.partition, epoch: lease.epoch)
+            case .held(let holders):
+                for (key, holder) in holders {
+                    for position in entriesByKey[key] ?? [] { outcomes[position] = .duplicate(of: holder) }
+                }
+            case .claimRace:
+                continue
             }
-            return (framing, outcomes.map { $0! }, end)
         }
-        var moved = lease
-        moved.nextSequence = framing.nextSequence
-        moved.chainHead = framing.chainHead
-        moved.segmentBytes = end
-        return (moved, outcomes)
+        throw ClusterError.storage("the dedup keys of this batch kept being claimed by concurrent transactions; nothing was stored")
     }
+
+    /// Calls of the append statement a batch may take (held keys found, claim races).
+    static let attempts = 4
 
     /// The lease as PostgreSQL has it now (its next sequence and chain head), if this node
     /// still holds it at the same epoch; else `leaseLost`. What a writer reads after a
@@ -94,35 +116,6 @@ public final class PartitionTail: Sendable {
             throw ClusterError.leaseLost(partition: lease.partition, epoch: lease.epoch)
         }
         return current
-    }
-
-    /// Claims the entries' dedup keys; nil where the entry is to be appended, `.duplicate`
-    /// where its key is held (by a committed claim, or an earlier entry of the batch).
-    private static func claim(_ entries: [AppendEntry], partition: Int,
-                              _ transaction: ClusterTransaction) async throws -> [AppendOutcome?] {
-        var outcomes = [AppendOutcome?](repeating: nil, count: entries.count)
-        // Each key's claim (its first entry's) and the later entries that repeat it.
-        var first: [DedupKey: (claim: DedupClaim, index: Int, repeats: [Int])] = [:]
-        for (index, entry) in entries.enumerated() {
-            guard let claim = entry.claim else { continue }
-            let key = DedupKey(source: claim.source, key: claim.key)
-            if let earlier = first[key] {
-                outcomes[index] = .duplicate(of: earlier.claim.eventID)
-                first[key]!.repeats.append(index)
-            } else {
-                first[key] = (claim, index, [])
-            }
-        }
-        guard !first.isEmpty else { return outcomes }
-        let claimed = try await ClaimRows.claim(first.values.map(\.claim), partition: partition, transaction)
-        let held = first.filter { !claimed.contains($0.key) }
-        guard !held.isEmpty else { return outcomes }
-        let holders = try await ClaimRows.holders(of: Array(held.keys), transaction)
-        for (key, entry) in held {
-            let holder = holders[key] ?? entry.claim.eventID
-            for index in [entry.index] + entry.repeats { outcomes[index] = .duplicate(of: holder) }
-        }
-        return outcomes
     }
 
     /// Ends the partition's open segment: appends its seal record (fenced like `append`),
@@ -152,6 +145,7 @@ public final class PartitionTail: Sendable {
         var moved = lease
         moved.nextSequence = framing.nextSequence
         moved.chainHead = framing.chainHead
+        moved.segmentFirstSequence = Int64(framing.nextSequence)
         moved.segmentBytes = Int64(SegmentHeader.size)
         moved.segmentCreatedMicros = Int64(date.timeIntervalSince1970 * 1_000_000)
         return (moved, segment)

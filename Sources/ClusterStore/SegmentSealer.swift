@@ -21,6 +21,7 @@ public final class SegmentSealer: Sendable {
     /// The cluster's prefix in the bucket (`prod/` for `s3://bucket/prod/`), empty or ending in `/`.
     let prefix: String
     let logger: Logger
+    private let zstd = Zstd()
 
     public init(database: ClusterDatabase, s3: S3Client, prefix: String, logger: Logger) {
         self.database = database
@@ -82,7 +83,7 @@ public final class SegmentSealer: Sendable {
                 throw UploadError(key: key, reason: "the tail ends at sequence \(after), before the seal at \(segment.lastSequence)")
             }
             for (_, frame) in page {
-                do { try framing.accept(frame) } catch { throw UploadError(key: key, reason: "tail: \(error)") }
+                do { try framing.accept(frame, zstd: zstd) } catch { throw UploadError(key: key, reason: "tail: \(error)") }
                 bytes += frame
             }
             after = last.sequence

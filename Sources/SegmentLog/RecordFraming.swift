@@ -7,9 +7,9 @@ import TraceboxCore
 /// writes into its PostgreSQL tail (`docs/cluster.md`), so that a sealed segment uploaded
 /// later is byte for byte what the single box would have written.
 ///
-/// Bodies are stored as given (flags 0, no dictionary): compression is the sealer's
-/// business, and leaving it out keeps the chain the same (it covers the body's hash, not
-/// its stored bytes).
+/// Bodies are stored as given (flags 0), or zstd-compressed without a dictionary (flags 1)
+/// when the caller passes a compressor; either way the chain is the same (it covers the
+/// body's hash, not its stored bytes).
 public struct RecordFraming: Sendable, Equatable {
     private var position: ChainPosition
 
@@ -27,12 +27,20 @@ public struct RecordFraming: Sendable, Equatable {
     public var chainHead: [UInt8] { position.chain }
 
     /// Frames one record; returns its sequence, the frame's bytes and the body's SHA-256
-    /// (which the frame holds, and an index row needs).
-    public mutating func frame(type: RecordType, metadata: [UInt8], body: [UInt8]) -> (sequence: UInt64, bytes: [UInt8], bodySHA256: [UInt8]) {
+    /// (which the frame holds, and an index row needs). With `zstd`, a non-empty body is
+    /// stored compressed (flags 1, no dictionary), as the single box stores bodies, less its
+    /// per-source dictionaries; the chain is the same either way (it covers the body's hash).
+    public mutating func frame(type: RecordType, metadata: [UInt8], body: [UInt8],
+                               compressingWith zstd: Zstd? = nil) throws -> (sequence: UInt64, bytes: [UInt8], bodySHA256: [UInt8]) {
         let bodySHA256 = Array(SHA256.hash(data: body))
+        var (flags, stored): (UInt8, [UInt8]) = (0, body)
+        if let zstd, !body.isEmpty {
+            stored = try body.withUnsafeBytes { try zstd.compress($0, dictionary: nil) }
+            flags = FrameFlags.zstd
+        }
         let (sequence, chain) = position.advance(type: type, metadata: metadata, bodySHA256: bodySHA256)
-        let frame = RecordFrame(type: type, flags: 0, sequence: sequence, dictionaryID: 0, bodyLength: UInt32(body.count),
-                                bodySHA256: bodySHA256, chain: chain, metadata: metadata, storedBody: body)
+        let frame = RecordFrame(type: type, flags: flags, sequence: sequence, dictionaryID: 0, bodyLength: UInt32(body.count),
+                                bodySHA256: bodySHA256, chain: chain, metadata: metadata, storedBody: stored)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(frame.frameLength)
         frame.encode(into: &bytes)
@@ -47,19 +55,25 @@ public struct RecordFraming: Sendable, Equatable {
         let last = position.nextSequence - 1
         let seal = SealMetadata(recordCount: position.nextSequence - segmentFirstSequence, firstSequence: segmentFirstSequence,
                                 lastSequence: last, chainHead: Hex.encode(position.chain), sealedAt: Timestamp.format(date))
-        let (sequence, bytes, _) = frame(type: .seal, metadata: try MetadataCoding.encode(seal), body: [])
+        let (sequence, bytes, _) = try frame(type: .seal, metadata: try MetadataCoding.encode(seal), body: [])
         return (sequence, bytes)
     }
 
     /// Checks that `bytes` is one valid frame continuing this chain (marker, CRC, sequence,
     /// body hash, chain value) and takes it; what a reader of the tail does with every row.
-    public mutating func accept(_ bytes: [UInt8]) throws(FramingError) {
+    /// A compressed body (no dictionary: the tail has none) is decompressed with `zstd`.
+    public mutating func accept(_ bytes: [UInt8], zstd: Zstd) throws(FramingError) {
         let decoded = bytes.withUnsafeBytes { RecordFrame.decode($0) }
         guard case .frame(let frame) = decoded, frame.frameLength == bytes.count else {
             throw FramingError(sequence: position.nextSequence, reason: "not one valid frame (\(decoded))")
         }
-        guard frame.flags == 0, Array(SHA256.hash(data: frame.storedBody)) == frame.bodySHA256 else {
-            throw FramingError(sequence: frame.sequence, reason: "body does not match its sha256")
+        guard frame.dictionaryID == 0 else {
+            throw FramingError(sequence: frame.sequence, reason: "uses dictionary \(frame.dictionaryID); frames outside a segment have none")
+        }
+        do {
+            _ = try RecordBody.decode(frame, dictionaries: [:], zstd: zstd)
+        } catch {
+            throw FramingError(sequence: frame.sequence, reason: "body does not match its sha256 (\(error))")
         }
         if let broken = position.accept(sequence: frame.sequence, type: frame.type, metadata: frame.metadata,
                                         bodySHA256: frame.bodySHA256, storedChain: frame.chain) {

@@ -50,7 +50,7 @@ func verifiedTailSequences(_ tail: PartitionTail, partition: Int) async throws -
         let page = try await tail.frames(partition: partition, after: after, limit: 500)
         guard let last = page.last else { return sequences }
         for (sequence, frame) in page {
-            try framing.accept(frame)
+            try framing.accept(frame, zstd: Zstd())
             sequences.append(sequence)
         }
         after = last.sequence

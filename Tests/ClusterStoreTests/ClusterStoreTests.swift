@@ -74,7 +74,7 @@ struct ClusterStoreTests {
             var framing = RecordFraming(nextSequence: 1, chainHead: lease.chainHead)
             var frameBytes: Int64 = 0
             for n in 0..<5 {
-                let (sequence, bytes, _) = framing.frame(type: .event, metadata: Array("{}".utf8), body: [UInt8(n)])
+                let (sequence, bytes, _) = try framing.frame(type: .event, metadata: Array("{}".utf8), body: [UInt8(n)])
                 frameBytes += Int64(bytes.count)
                 try await client.query("""
                     INSERT INTO log_tail (part, seq, frame) VALUES (\(lease.partition), \(Int64(sequence)), \(ByteBuffer(bytes: bytes)))

@@ -208,6 +208,71 @@ public enum ClusterSchema {
                 FOR EACH STATEMENT EXECUTE FUNCTION events_count_deleted()
             """,
         ],
+        // Version 6: the append as one statement (`docs/cluster.md` §5): one round trip and
+        // no BEGIN/COMMIT of its own; frames arrive compressed, so PostgreSQL does not try
+        // to compress them again.
+        [
+            "ALTER TABLE log_tail ALTER COLUMN frame SET STORAGE EXTERNAL",
+            """
+            CREATE FUNCTION tracebox_append(
+                p_part bigint, p_node text, p_epoch bigint, p_next bigint, p_segment bigint, p_segment_bytes bigint,
+                c_sources text[], c_keys text[], c_ids text[],
+                t_seqs bigint[], t_frames bytea[], t_offsets bigint[],
+                n_next bigint, n_head bytea, n_bytes bigint,
+                e_seqs bigint[], e_ids text[], e_sources text[], e_types text[], e_hashes bytea[], e_bytes bigint[],
+                e_received bigint[], e_statuses text[], e_reasons text[], e_has_reason boolean[], e_keys text[],
+                e_has_key boolean[], e_offsets bigint[], e_lengths bigint[])
+            RETURNS TABLE (r_outcome text, r_source text, r_key text, r_event text)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                claimed bigint;
+            BEGIN
+                PERFORM 1 FROM partition_leases
+                WHERE part = p_part AND owner = p_node AND epoch = p_epoch AND next_seq = p_next
+                  AND segment_first_seq = p_segment AND segment_bytes = p_segment_bytes
+                FOR UPDATE;
+                IF NOT FOUND THEN
+                    RETURN QUERY SELECT 'lease_lost'::text, NULL::text, NULL::text, NULL::text;
+                    RETURN;
+                END IF;
+                IF cardinality(c_keys) > 0 THEN
+                    RETURN QUERY SELECT 'held'::text, d.source, d.dedup_key, d.event_id FROM dedup_claims d
+                        JOIN unnest(c_sources, c_keys) AS h(source, dedup_key)
+                          ON d.source = h.source AND d.dedup_key = h.dedup_key;
+                    IF FOUND THEN
+                        RETURN;
+                    END IF;
+                    INSERT INTO dedup_claims (source, dedup_key, event_id, part)
+                        SELECT c.source, c.dedup_key, c.event_id, p_part
+                        FROM unnest(c_sources, c_keys, c_ids) AS c(source, dedup_key, event_id)
+                        ON CONFLICT (source, dedup_key) DO NOTHING;
+                    GET DIAGNOSTICS claimed = ROW_COUNT;
+                    IF claimed < cardinality(c_keys) THEN
+                        RAISE EXCEPTION 'a dedup key of this batch was claimed by a concurrent transaction'
+                            USING ERRCODE = 'TB409';
+                    END IF;
+                END IF;
+                INSERT INTO log_tail (part, seq, frame, segment_first_seq, seg_offset)
+                    SELECT p_part, t.seq, t.frame, p_segment, t.seg_offset
+                    FROM unnest(t_seqs, t_frames, t_offsets) AS t(seq, frame, seg_offset);
+                IF cardinality(e_seqs) > 0 THEN
+                    INSERT INTO events (part, sequence, event_id, source_system, event_type, payload_hash, payload_bytes,
+                        received_at, processing_status, status_reason, dedup_key, segment, seg_offset, length)
+                    SELECT p_part, e.seq, e.id::uuid, e.source, e.type, e.hash, e.bytes, e.received, e.status,
+                        CASE WHEN e.has_reason THEN e.reason END, CASE WHEN e.has_key THEN e.key END,
+                        p_segment, e.seg_offset, e.length
+                    FROM unnest(e_seqs, e_ids, e_sources, e_types, e_hashes, e_bytes, e_received, e_statuses, e_reasons,
+                                e_has_reason, e_keys, e_has_key, e_offsets, e_lengths)
+                        AS e(seq, id, source, type, hash, bytes, received, status, reason, has_reason, key, has_key,
+                             seg_offset, length);
+                    INSERT INTO event_types (event_type) SELECT DISTINCT unnest(e_types) ON CONFLICT DO NOTHING;
+                END IF;
+                UPDATE partition_leases SET next_seq = n_next, chain_head = n_head, segment_bytes = n_bytes
+                WHERE part = p_part;
+                RETURN QUERY SELECT 'appended'::text, NULL::text, NULL::text, NULL::text;
+            END $$
+            """,
+        ],
     ]
 
     /// The newest version this build knows.

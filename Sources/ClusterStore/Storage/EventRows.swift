@@ -5,46 +5,11 @@ import PostgresNIO
 import TraceIndex
 import TraceboxCore
 
-/// The SQL of the index's `events` table in PostgreSQL (`docs/cluster.md` §3.7): the rows
-/// `IndexChange.event` gives, inserted by the append transaction, and the reads `tracebox
-/// events` and the console make, from any node. Rows are keyed by (partition, sequence);
+/// The reads of the index's `events` table in PostgreSQL (`docs/cluster.md` §3.5) that
+/// `tracebox events` and the console make, from any node (the rows are written by the
+/// append statement, `AppendRows`). Rows are keyed by (partition, sequence);
 /// a search orders by (received_at, partition, sequence), newest first.
 enum EventRows {
-    /// Inserts event rows (a batch's, all of one partition), with their types. (postgres-nio
-    /// binds no array with NULL elements: optional columns go as a value and a flag.)
-    static func insert(_ rows: [EventRow], _ transaction: ClusterTransaction) async throws {
-        guard !rows.isEmpty else { return }
-        var received: [Int64] = []
-        for row in rows {
-            guard let micros = Timestamp.parseMicroseconds(row.receivedAt) else {
-                throw ClusterError.unindexable(sequence: UInt64(row.sequence), reason: "received_at \(row.receivedAt) is not RFC 3339")
-            }
-            received.append(micros)
-        }
-        try await transaction.query("""
-            INSERT INTO events (part, sequence, event_id, source_system, event_type, payload_hash, payload_bytes, received_at,
-                processing_status, status_reason, dedup_key, segment, seg_offset, length, storage_tier)
-            SELECT part, sequence, event_id::uuid, source_system, event_type, payload_hash, payload_bytes, received_at,
-                processing_status, CASE WHEN has_reason THEN status_reason END, CASE WHEN has_key THEN dedup_key END,
-                segment, seg_offset, length, storage_tier
-            FROM unnest(\(rows.map { Int64($0.partition) })::integer[], \(rows.map(\.sequence))::bigint[],
-                        \(rows.map(\.eventID))::text[], \(rows.map(\.sourceSystem))::text[], \(rows.map(\.eventType))::text[],
-                        \(rows.map { ByteBuffer(bytes: Hex.decode($0.payloadHash) ?? []) })::bytea[],
-                        \(rows.map(\.payloadBytes))::bigint[], \(received)::bigint[],
-                        \(rows.map(\.processingStatus.rawValue))::text[],
-                        \(rows.map { $0.statusReason ?? "" })::text[], \(rows.map { $0.statusReason != nil })::boolean[],
-                        \(rows.map { $0.dedupKey ?? "" })::text[], \(rows.map { $0.dedupKey != nil })::boolean[],
-                        \(rows.map(\.segment))::bigint[], \(rows.map(\.offset))::bigint[],
-                        \(rows.map(\.length))::bigint[], \(rows.map(\.storageTier))::text[])
-                AS e(part, sequence, event_id, source_system, event_type, payload_hash, payload_bytes, received_at,
-                     processing_status, status_reason, has_reason, dedup_key, has_key, segment, seg_offset, length, storage_tier)
-            """)
-        try await transaction.query("""
-            INSERT INTO event_types (event_type) SELECT DISTINCT unnest(\(Array(Set(rows.map(\.eventType))))::text[])
-            ON CONFLICT DO NOTHING
-            """)
-    }
-
     /// The columns every read selects, in `decode`'s order.
     static let columns = """
         part, sequence, event_id::text, source_system, event_type, payload_hash, payload_bytes, received_at, processing_status,

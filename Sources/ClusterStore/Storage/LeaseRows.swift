@@ -30,7 +30,7 @@ enum LeaseRows {
         try await leases(transaction.query("""
             UPDATE partition_leases SET expires_at = clock_timestamp() + make_interval(secs => \(ttl))
             WHERE owner = \(node)
-            RETURNING part, epoch, next_seq, chain_head, segment_bytes, segment_created_us
+            RETURNING part, epoch, next_seq, chain_head, segment_first_seq, segment_bytes, segment_created_us
             """))
     }
 
@@ -55,7 +55,7 @@ enum LeaseRows {
             WHERE part IN (SELECT part FROM partition_leases
                            WHERE owner IS NULL OR expires_at < clock_timestamp()
                            ORDER BY part LIMIT \(count) FOR UPDATE SKIP LOCKED)
-            RETURNING part, epoch, next_seq, chain_head, segment_bytes, segment_created_us
+            RETURNING part, epoch, next_seq, chain_head, segment_first_seq, segment_bytes, segment_created_us
             """))
     }
 
@@ -70,16 +70,6 @@ enum LeaseRows {
             return OpenSegment(first: first, previousChain: Array(buffer: previous), createdMicros: created, bytes: bytes)
         }
         return nil
-    }
-
-    /// Moves the partition's log on past appended records (the lease row is locked).
-    static func advance(partition: Int, next: UInt64, chainHead: [UInt8], segmentBytes: Int64,
-                        _ transaction: ClusterTransaction) async throws {
-        try await transaction.query("""
-            UPDATE partition_leases SET next_seq = \(Int64(next)), chain_head = \(ByteBuffer(bytes: chainHead)),
-                segment_bytes = \(segmentBytes)
-            WHERE part = \(partition)
-            """)
     }
 
     /// Moves the log on past a seal record and opens the next segment right after it.
@@ -98,12 +88,12 @@ enum LeaseRows {
     static func current(partition: Int, node: String, epoch: Int64, _ database: ClusterDatabase,
                         logger: Logger) async throws -> Lease? {
         try await ClusterError.mappingStorage {
-            for try await (next, head, bytes, created) in try await database.query("""
-                SELECT next_seq, chain_head, segment_bytes, segment_created_us FROM partition_leases
+            for try await (next, head, first, bytes, created) in try await database.query("""
+                SELECT next_seq, chain_head, segment_first_seq, segment_bytes, segment_created_us FROM partition_leases
                 WHERE part = \(partition) AND owner = \(node) AND epoch = \(epoch)
-                """, logger: logger).decode((Int64, ByteBuffer, Int64, Int64).self) {
+                """, logger: logger).decode((Int64, ByteBuffer, Int64, Int64, Int64).self) {
                 return Lease(partition: partition, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head),
-                             segmentBytes: bytes, segmentCreatedMicros: created)
+                             segmentFirstSequence: first, segmentBytes: bytes, segmentCreatedMicros: created)
             }
             return nil
         }
@@ -111,9 +101,10 @@ enum LeaseRows {
 
     private static func leases(_ rows: PostgresRowSequence) async throws -> [Lease] {
         var leases: [Lease] = []
-        for try await (part, epoch, next, head, bytes, created) in rows.decode((Int, Int64, Int64, ByteBuffer, Int64, Int64).self) {
+        for try await (part, epoch, next, head, first, bytes, created)
+            in rows.decode((Int, Int64, Int64, ByteBuffer, Int64, Int64, Int64).self) {
             leases.append(Lease(partition: part, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head),
-                                segmentBytes: bytes, segmentCreatedMicros: created))
+                                segmentFirstSequence: first, segmentBytes: bytes, segmentCreatedMicros: created))
         }
         return leases.sorted { $0.partition < $1.partition }
     }

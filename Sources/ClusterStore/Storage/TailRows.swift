@@ -98,36 +98,3 @@ enum SegmentRows {
             """)
     }
 }
-
-/// The SQL of `dedup_claims` (`docs/cluster.md` §5): each (source, dedup key) held by the
-/// first event that claimed it, across every partition.
-enum ClaimRows {
-    /// Inserts the claims no committed claim holds yet; the keys inserted.
-    static func claim(_ claims: [DedupClaim], partition: Int, _ transaction: ClusterTransaction) async throws -> Set<DedupKey> {
-        var claimed: Set<DedupKey> = []
-        for try await (source, key) in try await transaction.query("""
-            INSERT INTO dedup_claims (source, dedup_key, event_id, part)
-            SELECT source, dedup_key, event_id, \(partition)
-            FROM unnest(\(claims.map(\.source))::text[], \(claims.map(\.key))::text[], \(claims.map(\.eventID))::text[])
-                AS c(source, dedup_key, event_id)
-            ON CONFLICT (source, dedup_key) DO NOTHING
-            RETURNING source, dedup_key
-            """).decode((String, String).self) {
-            claimed.insert(DedupKey(source: source, key: key))
-        }
-        return claimed
-    }
-
-    /// The events holding `keys`.
-    static func holders(of keys: [DedupKey], _ transaction: ClusterTransaction) async throws -> [DedupKey: String] {
-        var holders: [DedupKey: String] = [:]
-        for try await (source, key, eventID) in try await transaction.query("""
-            SELECT d.source, d.dedup_key, d.event_id FROM dedup_claims d
-            JOIN unnest(\(keys.map(\.source))::text[], \(keys.map(\.key))::text[]) AS h(source, dedup_key)
-              ON d.source = h.source AND d.dedup_key = h.dedup_key
-            """).decode((String, String, String).self) {
-            holders[DedupKey(source: source, key: key)] = eventID
-        }
-        return holders
-    }
-}

@@ -1,0 +1,71 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import TraceIndex
+import TraceboxCore
+
+/// The append as PostgreSQL runs it (`docs/cluster.md` §5): one call of
+/// `tracebox_append`, a statement that is its own transaction (fence, dedup claims, frames,
+/// index rows, the new position, one commit), so a batch costs one round trip.
+enum AppendRows {
+    /// What one call did.
+    enum Result {
+        case appended
+        /// Nothing written: the lease moved (or the position is not the lease's).
+        case leaseLost
+        /// Nothing written: these keys are held by committed claims (source, key → event id).
+        case held([DedupKey: String])
+        /// Nothing written: a claim was taken by a concurrent transaction meanwhile; call again.
+        case claimRace
+    }
+
+    /// The frames of one batch, all in the partition's open segment, and their positions.
+    struct Frames {
+        var sequences: [Int64] = []
+        var frames: [[UInt8]] = []
+        var offsets: [Int64] = []
+    }
+
+    static func append(partition: Int, node: String, lease: Lease, claims: [DedupClaim], frames: Frames, events: [EventRow],
+                       moved: Lease, _ database: ClusterDatabase, logger: Logger) async throws -> Result {
+        var received: [Int64] = []
+        for row in events {
+            guard let micros = Timestamp.parseMicroseconds(row.receivedAt) else {
+                throw ClusterError.unindexable(sequence: UInt64(row.sequence), reason: "received_at \(row.receivedAt) is not RFC 3339")
+            }
+            received.append(micros)
+        }
+        // postgres-nio binds no array with NULL elements: optional columns go as a value and a flag.
+        let query: PostgresQuery = """
+            SELECT r_outcome, r_source, r_key, r_event FROM tracebox_append(
+                \(Int64(partition)), \(node), \(lease.epoch), \(Int64(lease.nextSequence)), \(lease.segmentFirstSequence),
+                \(lease.segmentBytes),
+                \(claims.map(\.source)), \(claims.map(\.key)), \(claims.map(\.eventID)),
+                \(frames.sequences), \(frames.frames.map { ByteBuffer(bytes: $0) }), \(frames.offsets),
+                \(Int64(moved.nextSequence)), \(ByteBuffer(bytes: moved.chainHead)), \(moved.segmentBytes),
+                \(events.map(\.sequence)), \(events.map(\.eventID)), \(events.map(\.sourceSystem)), \(events.map(\.eventType)),
+                \(events.map { ByteBuffer(bytes: Hex.decode($0.payloadHash) ?? []) }), \(events.map(\.payloadBytes)), \(received),
+                \(events.map(\.processingStatus.rawValue)), \(events.map { $0.statusReason ?? "" }),
+                \(events.map { $0.statusReason != nil }), \(events.map { $0.dedupKey ?? "" }), \(events.map { $0.dedupKey != nil }),
+                \(events.map(\.offset)), \(events.map(\.length)))
+            """
+        do {
+            return try await ClusterError.mappingStorage {
+                var held: [DedupKey: String] = [:]
+                var result = Result.appended
+                for try await (outcome, source, key, event) in try await database.query(query, logger: logger)
+                    .decode((String, String?, String?, String?).self) {
+                    switch outcome {
+                    case "lease_lost": result = .leaseLost
+                    case "held":
+                        if let source, let key, let event { held[DedupKey(source: source, key: key)] = event }
+                    default: break
+                    }
+                }
+                return held.isEmpty ? result : .held(held)
+            }
+        } catch ClusterError.storage(let reason) where reason.hasPrefix("TB409") {
+            return .claimRace
+        }
+    }
+}
