@@ -86,11 +86,16 @@ public final class ClusterAppender: Sendable {
     }
 
     private func append(_ batch: [Waiter], to partition: Int) async {
-        let tail = tail
+        let (tail, keeper, entries) = (tail, keeper, batch.map(\.entry))
         do {
-            let outcomes = try await keeper.withLease(partition) { lease in
-                let (moved, outcomes) = try await tail.append(batch.map(\.entry), under: lease)
-                return (moved, outcomes)
+            // Bounded: a batch not committed in time is cancelled and answered 503 (should
+            // its statement have committed after all, the lease's next fence fails and the
+            // partition is taken up again from the row's position at the next balance).
+            let outcomes = try await StorageDeadline.run {
+                try await keeper.withLease(partition) { lease in
+                    let (moved, outcomes) = try await tail.append(entries, under: lease)
+                    return (moved, outcomes)
+                }
             }
             guard let outcomes else { return requeue(batch) }
             for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(returning: outcome) }

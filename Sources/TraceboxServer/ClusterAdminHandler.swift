@@ -19,6 +19,18 @@ struct ClusterAdminHandler: AdminResponder {
     let startedAt: ContinuousClock.Instant
 
     func respond(to line: [UInt8], peerUID: UInt32?) async -> [UInt8] {
+        // A read gets the standard bound; `cluster.seal` uploads, and may take longer.
+        let method = (try? JSONDecoder().decode(AdminEnvelope.self, from: Data(line)))?.method
+        do {
+            return try await StorageDeadline.run(within: method == AdminMethod.clusterSeal ? .seconds(300) : StorageDeadline.standard) {
+                await answer(line)
+            }
+        } catch {
+            return AdminLineCoding.line(AdminResponse<NoParams>(id: nil, error: AdminErrorBody(code: "unavailable", message: "\(error)")))
+        }
+    }
+
+    private func answer(_ line: [UInt8]) async -> [UInt8] {
         let data = Data(line)
         let envelope: AdminEnvelope
         do {

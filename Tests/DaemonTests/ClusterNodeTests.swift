@@ -211,6 +211,43 @@ struct ClusterNodeTests {
         }
     }
 
+    /// PostgreSQL goes away under a node: webhooks are answered 503 `storage_unavailable`
+    /// (nothing acknowledged that is not committed), the admin socket says `unavailable`,
+    /// and once PostgreSQL is back the node takes webhooks again with everything
+    /// acknowledged before still there.
+    @Test func aPostgreSQLOutageIsAnswered503AndNothingAcknowledgedIsLost() async throws {
+        try await Self.withNodes(1) { server, _, _, nodes in
+            let node = nodes[0]
+            let client = HTTPClient()
+            let push = Support.payloads.first { $0.source == "github" && $0.eventType == "push" }!
+            let before = try await client.send(Webhooks.request(for: push, url: node.url(""), delivery: "before"))
+            #expect(before.status == 202)
+            try await DispatchQueue.global().run { try server.halt() }
+            let during = try await client.send(Webhooks.request(for: push, url: node.url(""), delivery: "during"))
+            #expect(during.status == 503, "\(String(decoding: during.body, as: UTF8.self))")
+            #expect(String(decoding: during.body, as: UTF8.self).contains("storage_unavailable"))
+            #expect { try node.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self) } throws: { error in
+                "\(error)".contains("did not answer")
+            }
+            try await DispatchQueue.global().run { try server.resume() }
+            // The node's connections come back by themselves: the delivery refused during the
+            // outage, sent again, is stored.
+            var after: HTTPResponse?
+            #expect(try await waitUntil(timeout: 60, checking: {
+                after = try await client.send(Webhooks.request(for: push, url: node.url(""), delivery: "during"))
+                return after?.status == 202
+            }))
+            let admin = try node.admin()
+            for response in [before, after].compactMap({ $0 }) {
+                let id = try #require((try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["event_id"] as? String)
+                let payload = try admin.call(AdminMethod.eventsPayload, EventIDParams(eventID: id), as: PayloadResult.self)
+                #expect(Data(base64Encoded: payload.payloadBase64) == Data(push.bytes))
+            }
+            #expect(try admin.call(AdminMethod.status, NoParams(), as: StatusResult.self).eventsByStatus.values.reduce(0, +) == 2)
+            #expect(node.stop() == 0)
+        }
+    }
+
     /// The PostgreSQL URL a node's configuration names.
     static func postgres(_ node: TestDaemon) throws -> String {
         let config = try String(contentsOfFile: node.configPath, encoding: .utf8)

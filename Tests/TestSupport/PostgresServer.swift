@@ -89,6 +89,19 @@ public final class PostgresServer: StoppableFixture, Sendable {
         return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
     }
 
+    /// Stops the server as a crash would (`immediate`), keeping its data: an outage.
+    public func halt() throws {
+        let stopped = try Self.asServerUser([binaries + "/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+        guard stopped.status == 0 else { throw FixtureError("pg_ctl stop failed: \(stopped.stderr)") }
+    }
+
+    /// Starts the halted server again on the same port and data.
+    public func resume() throws {
+        let started = try Self.asServerUser([binaries + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log",
+                                             "-w", "-t", "60", "start"], closingDescriptors: true)
+        guard started.status == 0 else { throw FixtureError("pg_ctl start failed: \(started.stderr)") }
+    }
+
     public func stop() {
         _ = try? Self.asServerUser([binaries + "/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"])
         Support.remove(directory)
