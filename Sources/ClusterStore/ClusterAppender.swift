@@ -1,9 +1,9 @@
 import Logging
 import Synchronization
 
-/// Group commit for a node's ingest (`docs/cluster.md` §5): entries from any number of
-/// requests wait in one queue, and up to `writers` transactions at a time each take what
-/// has gathered (at most `maxBatch`) and append it to a partition this node holds that no
+/// Group commit for a node's ingest (`docs/cluster.md` §8.2): entries from any number of
+/// requests wait in one queue, and up to `writers` transactions at a time (default one)
+/// each take what has gathered (at most `maxBatch`) and append it to a partition this node holds that no
 /// other of its writers is using. While a transaction commits, the next batch gathers, so
 /// a batch grows with the load, as the single box's commits do per `fdatasync`.
 ///
@@ -34,7 +34,7 @@ public final class ClusterAppender: Sendable {
         var rotation = 0
     }
 
-    public init(keeper: LeaseKeeper, tail: PartitionTail, maxBatch: Int = 200, writers: Int = 4, logger: Logger) {
+    public init(keeper: LeaseKeeper, tail: PartitionTail, maxBatch: Int = 200, writers: Int = 1, logger: Logger) {
         self.keeper = keeper
         self.tail = tail
         self.maxBatch = maxBatch

@@ -12,6 +12,9 @@ public struct ClusterSettings: Sendable, Equatable {
     /// How long a lease lasts without renewal, and how often a node renews.
     public var leaseTTL: Duration = .seconds(10)
     public var renewEvery: Duration = .seconds(2)
+    /// Append transactions a node runs at once (`ClusterAppender`): one gathers the largest
+    /// batches, the least CPU per event on a small machine (docs/benchmarks.md, cluster ingest).
+    public var appendWriters = 1
 
     public init(postgres: PostgresLocation, bucket: String, prefix: String, node: String, partitions: Int = 16) {
         self.postgres = postgres

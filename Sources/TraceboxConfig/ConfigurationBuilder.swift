@@ -99,6 +99,10 @@ struct ConfigurationBuilder {
             guard every > .zero else { throw locator.error(["cluster", "renew_every"], "a duration above zero, such as 2s") }
             settings.renewEvery = every
         }
+        if let writers = raw.append_writers {
+            guard (1...64).contains(writers) else { throw locator.error(["cluster", "append_writers"], "from 1 to 64") }
+            settings.appendWriters = writers
+        }
         guard settings.renewEvery * 2 <= settings.leaseTTL else {
             throw locator.error(["cluster", "renew_every"], "at most half of lease_ttl (\(settings.leaseTTL)), so one missed renewal does not lose the leases")
         }

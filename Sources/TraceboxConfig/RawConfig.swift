@@ -25,6 +25,7 @@ struct RawConfig: Decodable {
         var partitions: Int?
         var lease_ttl: String?
         var renew_every: String?
+        var append_writers: Int?
     }
 
     struct Checkpoint: Decodable {
@@ -144,7 +145,7 @@ struct RawConfig: Decodable {
     static let allowedKeys: [String: Set<String>] = [
         "": ["data_dir", "http", "admin", "log", "index", "accept_unknown_sources", "shutdown_timeout", "sources",
              "workflows", "workflows_dir", "engine", "smtp", "alerts", "retention", "archive", "checkpoint", "cluster"],
-        "cluster": ["postgres", "bucket", "node", "partitions", "lease_ttl", "renew_every"],
+        "cluster": ["postgres", "bucket", "node", "partitions", "lease_ttl", "renew_every", "append_writers"],
         "checkpoint": ["interval", "key_file", "origin", "publish_urls", "http_rate"],
         "engine": ["workers", "per_destination", "max_response_bytes"],
         "smtp": ["url", "tls", "from", "username_env", "password_env"],

@@ -75,7 +75,7 @@ public enum ClusterNode {
                                   sealer: SegmentSealer(database: database, s3: s3, prefix: cluster.prefix, logger: logger),
                                   maxBytes: Int64(configuration.log.segmentMaxBytes), maxAge: configuration.log.segmentMaxAge,
                                   logger: logger)
-        let ingest = ClusterIngestService(configuration: configuration, appender: ClusterAppender(keeper: keeper, tail: tail, logger: logger),
+        let ingest = ClusterIngestService(configuration: configuration, appender: ClusterAppender(keeper: keeper, tail: tail, writers: cluster.appendWriters, logger: logger),
                                           clock: clock, logger: logger)
         let events = ClusterEvents(database: database, logger: logger)
         let handler = ClusterAdminHandler(database: database, events: events,

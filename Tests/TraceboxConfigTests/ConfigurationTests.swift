@@ -95,11 +95,13 @@ struct ConfigurationTests {
               bucket: s3://tracebox-cluster/prod/
               partitions: 32
               lease_ttl: 20s
+              append_writers: 3
             """
         let cluster = try #require(try Configuration.parse(yaml, file: "c.yaml", environment: ["PGPASSWORD": "pw"]).cluster)
         #expect(cluster.postgres.host == "db.internal" && cluster.postgres.port == 6543 && cluster.postgres.password == "pw")
         #expect(cluster.bucket == "tracebox-cluster" && cluster.prefix == "prod/" && cluster.partitions == 32)
         #expect(cluster.node == ProcessInfo.processInfo.hostName + ":7080" && cluster.leaseTTL == .seconds(20))
+        #expect(cluster.appendWriters == 3)
         #expect(try Configuration.parse("http: { listen: \"127.0.0.1:7080\" }\n", file: "c.yaml", environment: [:]).cluster == nil)
         for (section, key, message) in [
             ("  postgres: mysql://a@b/c\n  bucket: s3://tb-cluster/\n", "cluster.postgres", "not a postgres:// URL"),
@@ -108,6 +110,7 @@ struct ConfigurationTests {
             ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/\n  partitions: 0\n", "cluster.partitions", "from 1 to 4096"),
             ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/\n  renew_every: 6s\n", "cluster.renew_every", "half of lease_ttl"),
             ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/\n  nodes: 3\n", "cluster.nodes", "unknown key"),
+            ("  postgres: postgres://a@b/c\n  bucket: s3://tb-cluster/\n  append_writers: 0\n", "cluster.append_writers", "from 1 to 64"),
         ] {
             do {
                 _ = try Configuration.parse("cluster:\n" + section, file: "c.yaml", environment: [:])
