@@ -10,22 +10,10 @@ cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
 ensure_apt postgresql-15
 build_release ClusterAppendBenchmark
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-cluster-append.XXXXXX")
-chmod 755 "$work"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$work"
 port=${PORT:-55491}
-trap 'as_pg "$PGBIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-as_pg "$PGBIN/initdb" -D "$work/data" -U postgres -E UTF8 --locale=C --auth-host=trust --auth-local=trust >/dev/null
-cat >> "$work/data/postgresql.auto.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
-fsync = on
-synchronous_commit = on
-CONF
-(cd "$work" && as_pg "$PGBIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null)
+trap 'stop_postgres "$work"; rm -rf "$work"' EXIT
+start_postgres "$work" "$port"
 for batch in ${BATCHES:-1 20 100}; do
     for dedup in 0 1; do
         db="bench_${batch}_$dedup"

@@ -18,16 +18,12 @@ build_release tracebox
 DURATION=${DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-64}
 corpus=$(cd "${TRACEBOX_CORPUS:-../shared/corpus}" && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-cluster.XXXXXX")
-chmod 755 "$work"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$work"
 pgport=${PGPORT:-55493}
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    as_pg "$PGBIN/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+    stop_postgres "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,7 +33,6 @@ wait_for_port() {
     echo "nothing listens on port $1" >&2; return 1
 }
 ticks() { local n=0; for p in "$@"; do n=$(( n + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$n"; }
-postgres_pids() { pgrep -f "postgres" -u postgres | tr '\n' ' '; }
 # PostgreSQL's CPU: every server process alive at the end, plus what exited backends left
 # in the postmaster's children's totals (cutime + cstime of the postmaster).
 pg_ticks() {
@@ -47,17 +42,7 @@ pg_ticks() {
 }
 psqlq() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$pgport" -U postgres -d "${DB:-postgres}" -c "$1"; }
 
-as_pg "$PGBIN/initdb" -D "$work/pg" -U postgres -E UTF8 --locale=C --auth-host=trust --auth-local=trust >/dev/null
-cat >> "$work/pg/postgresql.auto.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $pgport
-unix_socket_directories = '$work'
-fsync = on
-synchronous_commit = on
-max_connections = 200
-${PGCONF:-}
-CONF
-(cd "$work" && as_pg "$PGBIN/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start >/dev/null)
+start_postgres "$work" "$pgport" "${PGCONF:-}"
 psqlq "CREATE DATABASE tracebox"
 psqlq "CREATE DATABASE pgbench"
 

@@ -61,3 +61,32 @@ ingest_corpus() {
     until read -r have lag < <(_ingest_count) && [ "$lag" -eq 0 ]; do sleep 1; done
     INGESTED=$have
 }
+
+# PostgreSQL 15 for the cluster benchmarks: PGBIN, and as_pg to run a server program as the
+# user owning the data (`postgres` when we are root: the server refuses to run as root).
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# start_postgres DIR PORT [EXTRA_CONF]: initdb into DIR/pg (DIR made the server's), started
+# on 127.0.0.1:PORT with fsync and synchronous_commit on; the caller stops it with
+# stop_postgres DIR.
+start_postgres() {
+    local dir=$1 port=$2
+    chmod 755 "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    as_pg "$PGBIN/initdb" -D "$dir/pg" -U postgres -E UTF8 --locale=C --auth-host=trust --auth-local=trust >/dev/null
+    cat >> "$dir/pg/postgresql.auto.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+fsync = on
+synchronous_commit = on
+max_connections = 200
+${3:-}
+CONF
+    (cd "$dir" && as_pg "$PGBIN/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w start >/dev/null)
+}
+
+stop_postgres() {
+    as_pg "$PGBIN/pg_ctl" -D "$1/pg" -m immediate stop >/dev/null 2>&1 || true
+}
