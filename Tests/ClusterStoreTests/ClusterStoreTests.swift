@@ -200,7 +200,15 @@ struct ClusterStoreTests {
             // sixteen, eight each, and each of n1's partitions has moved to a higher epoch.
             let n3 = leases(client, node: "n3", ttl: .seconds(5))
             let early = try await n3.balance()
-            #expect(Set(early.owned.map(\.partition)).isDisjoint(with: halved.owned.map(\.partition)))
+            // n1's leases still unexpired now were unexpired during that balance too (when the
+            // suite holds the threads for longer than the TTL, some have expired, and may be taken).
+            var live: Set<Int> = []
+            for try await part in try await client.query("""
+                SELECT part FROM partition_leases WHERE owner = 'n1' AND expires_at > clock_timestamp()
+                """).decode(Int.self) {
+                live.insert(part)
+            }
+            #expect(Set(early.owned.map(\.partition)).isDisjoint(with: live))
             // Judged from one snapshot of the lease rows (two balances' answers are two moments).
             var owners: [Int: (owner: String, epoch: Int64)] = [:]
             let shared = try await waitUntil(timeout: 60, checking: {
