@@ -7,7 +7,8 @@ import TraceboxCore
 
 /// The admin socket of a cluster node (`docs/cluster.md` §8): the requests the cluster can
 /// answer today, from PostgreSQL and the bucket, whichever node holds the event: `status`,
-/// `events.search`, `events.get`, `events.payload`, and `cluster.seal`. Every other method
+/// `events.search`, `events.get`, `events.payload`, `trace.get` (an event's; it has no
+/// executions on nodes) and `cluster.seal`. Every other method
 /// answers `not_in_cluster_mode` (the engine, replays, monitoring, the archive and
 /// checkpoints do not run on nodes yet).
 struct ClusterAdminHandler: AdminResponder {
@@ -58,6 +59,14 @@ struct ClusterAdminHandler: AdminResponder {
                 let record = try await record(row)
                 return AdminLineCoding.line(AdminResponse(id: id, result: PayloadResult(
                     eventID: row.eventID, payloadSHA256: row.payloadHash, payloadBase64: Data(record.body).base64EncodedString())))
+            case AdminMethod.traceGet:
+                // Nodes run no workflows yet, so an event has no executions: its trace is the
+                // event alone (the console's event page and `tracebox trace` show it so).
+                let id = try AdminLineCoding.params(TraceParams.self, data).id
+                guard let row = try await events.event(id: id.lowercased()) else {
+                    throw AdminErrorBody.notFound("no event \(id) (cluster nodes run no workflows yet, so there are no executions)")
+                }
+                return AdminLineCoding.line(AdminResponse(id: envelope.id, result: TraceResult(event: Self.summary(row), executions: [])))
             case AdminMethod.clusterSeal:
                 let (sealed, uploaded) = try await sealing.sealAll()
                 return AdminLineCoding.line(AdminResponse(id: id, result: ClusterSealResult(sealedPartitions: sealed, uploaded: uploaded)))

@@ -248,6 +248,34 @@ struct ClusterNodeTests {
         }
     }
 
+    /// The console and the CLI against a node, unchanged: the events page lists what any
+    /// node stored, an event's page shows its payload checked against its hash (and no
+    /// executions: nodes run no workflows yet), `tracebox events` and `tracebox trace` answer.
+    @Test func theConsoleAndTheCLIWorkAgainstANode() async throws {
+        try await Self.withNodes(2) { _, _, _, nodes in
+            #expect(try await waitUntil(timeout: 60) {
+                Set(try Self.status(nodes[0].configPath).partitions.compactMap(\.owner)) == ["n1", "n2"]
+            })
+            let client = HTTPClient()
+            let push = Support.payloads.first { $0.source == "github" && $0.eventType == "push" }!
+            let stored = try await client.send(Webhooks.request(for: push, url: nodes[1].url("")))
+            let id = try #require((try JSONSerialization.jsonObject(with: Data(stored.body)) as? [String: Any])?["event_id"] as? String)
+            let console = try TestConsole(socket: nodes[0].socket)
+            let list = try await console.get("/events")
+            #expect(list.status == 200 && list.text.contains(id), "\(list.text.prefix(500))")
+            let page = try await console.get("/events/\(id)")
+            #expect(page.status == 200 && page.text.contains(push.sha256), "\(page.text.prefix(500))")
+            let download = try await console.get("/events/\(id)/payload")
+            #expect(download.status == 200 && download.body == push.bytes)
+            let search = try nodes[0].cli(["events", "search", "--source", "github", "--json", "--socket", nodes[0].socket])
+            #expect(search.status == 0 && String(decoding: search.stdout, as: UTF8.self).contains(id), "\(search.stderr)")
+            let trace = try nodes[0].cli(["trace", id, "--socket", nodes[0].socket])
+            #expect(trace.status == 0, "\(trace.stderr)")
+            let dlq = try nodes[0].cli(["dlq", "list", "--socket", nodes[0].socket])
+            #expect(dlq.status != 0 && dlq.stderr.contains("not answered by cluster nodes yet"), "\(dlq.stderr)")
+        }
+    }
+
     /// The PostgreSQL URL a node's configuration names.
     static func postgres(_ node: TestDaemon) throws -> String {
         let config = try String(contentsOfFile: node.configPath, encoding: .utf8)
