@@ -9,7 +9,9 @@ import TraceboxCore
 
 /// `tracebox serve` as cluster nodes (`docs/cluster.md`) over a PostgreSQL 15 and moto's
 /// S3 that the test starts: what a node's 202 means once the node is gone.
-@Suite("Cluster nodes")
+/// One test at a time: each starts PostgreSQL, moto and up to three daemons, and together
+/// they would starve the rest of the suite on two cores.
+@Suite("Cluster nodes", .serialized)
 struct ClusterNodeTests {
     static func config(postgres: String, node: String) -> String {
         Webhooks.config + """

@@ -94,7 +94,13 @@ final class LoadGenerator: @unchecked Sendable {
                       response.status == 202 || response.status == 200,
                       let body = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
                       let eventID = body["event_id"] as? String
-                else { continue }  // the daemon is down or was killed mid-request: redeliver
+                else {
+                    // The daemon is down, was killed mid-request, or answered 503: redeliver, a
+                    // little later, as a vendor does (a tight loop would take the CPU from
+                    // everything else the suite runs).
+                    usleep(5_000)
+                    continue
+                }
                 condition.withLock {
                     acks[delivery] = Ack(eventID: eventID, sha256: file.sha256, bytes: file.bytes, status: response.status)
                     condition.broadcast()
