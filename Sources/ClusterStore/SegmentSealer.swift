@@ -73,22 +73,12 @@ public final class SegmentSealer: Sendable {
 
     /// The header and the segment's frames from the tail, each checked to continue the chain.
     private func segmentBytes(_ segment: PendingSegment, key: String) async throws -> [UInt8] {
-        var bytes = segment.header.encoded()
-        var framing = RecordFraming(nextSequence: segment.firstSequence, chainHead: segment.previousChain)
-        var after = segment.firstSequence - 1
-        while after < segment.lastSequence {
-            let page = try await TailRows.frames(partition: segment.partition, after: after, limit: 1000, database, logger: logger)
-                .prefix { $0.sequence <= segment.lastSequence }
-            guard let last = page.last else {
-                throw UploadError(key: key, reason: "the tail ends at sequence \(after), before the seal at \(segment.lastSequence)")
-            }
-            for (_, frame) in page {
-                do { try framing.accept(frame, zstd: zstd) } catch { throw UploadError(key: key, reason: "tail: \(error)") }
-                bytes += frame
-            }
-            after = last.sequence
+        do {
+            return try await TailSegments(database: database, logger: logger, zstd: zstd)
+                .bytes(partition: segment.partition, header: segment.header, through: segment.lastSequence)
+        } catch let broken as TailSegments.Broken {
+            throw UploadError(key: key, reason: broken.description)
         }
-        return bytes
     }
 
     /// Verifies the stored object as a segment (`SegmentVerifier`, as `tracebox audit verify`

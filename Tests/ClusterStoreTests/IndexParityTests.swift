@@ -11,7 +11,8 @@ import TraceboxCore
 
 /// The index in PostgreSQL against the single box's: the event rows the append transaction
 /// writes equal those `reindex` (the single box's follower, SQLite) makes from the sealed
-/// segments in S3, and every search, lookup and count answers the same.
+/// segments in S3 and the segments still in the tail, and every search, lookup and count
+/// answers the same.
 @Suite("The index in PostgreSQL")
 struct IndexParityTests {
     static let logger = Logger(label: "index-parity-test")
@@ -53,32 +54,50 @@ struct IndexParityTests {
         return acknowledged
     }
 
-    /// `tracebox reindex` of one partition from the bucket alone: its segment objects
-    /// downloaded into a directory, and the single box's follower run over them into SQLite.
-    static func reindexed(partition: Int, s3: S3Client, prefix: String) throws -> TraceIndex {
+    /// `tracebox reindex` of one partition from the bucket and the tail: its segment objects
+    /// downloaded into a directory with the segments still in the tail beside them
+    /// (`unsealed`), and the single box's follower run over them into SQLite.
+    static func reindexed(partition: Int, s3: S3Client, prefix: String, unsealed: [(name: String, bytes: [UInt8])]) throws -> TraceIndex {
         let directory = Support.temporaryDirectory("parity-p\(partition)")
         let folder = prefix + "segments/" + PendingSegment.partitionFolder(partition) + "/"
         for object in try s3.listObjects(prefix: folder) {
             let name = String(object.key.dropFirst(folder.count))
             try Data(try s3.getObject(key: object.key)).write(to: URL(fileURLWithPath: directory + "/" + name))
         }
+        for file in unsealed { try Data(file.bytes).write(to: URL(fileURLWithPath: directory + "/" + file.name)) }
         let index = try TraceIndex(path: directory + "/index.sqlite")
         try IndexFollower(segmentDirectory: directory, index: index).catchUp(to: nil)
         return index
     }
 
-    @Test func theEventRowsAndEverySearchEqualAReindexOfTheSealedSegments() async throws {
+    @Test func theEventRowsAndEverySearchEqualAReindexOfTheBucketAndTheTail() async throws {
         try await withClusterAndBucket(partitions: 2, logger: Self.logger) { database, _, s3 in
             let leases = try await PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
                 .balance().owned
             #expect(leases.count == 2)
             let tail = PartitionTail(database: database, node: "n1", logger: Self.logger)
-            let acknowledged = try await Self.appendEvents(tail, leases)
+            var acknowledged = try await Self.appendEvents(tail, leases)
             try await SegmentSealer(database: database, s3: s3, prefix: "prod/", logger: Self.logger).uploadPending()
+            // Later events stay in the tail: partition 0's in its open segment, partition 1's
+            // in a segment sealed but not uploaded yet (and none in its new open segment).
+            for (part, lease) in leases.enumerated() {
+                let current = try await tail.currentLease(of: lease)
+                let entries = (0..<10).map { n in
+                    AppendEntry(eventRecord(Array("{\"late\":\(n)}".utf8), type: "deal.won",
+                                            at: Date(timeIntervalSince1970: 1_796_000_010 + Double(n))))
+                }
+                let (moved, outcomes) = try await tail.append(entries, under: current)
+                for (entry, outcome) in zip(entries, outcomes) {
+                    if case .appended = outcome { acknowledged[try EventIndexFields.read(entry.record.metadata).eventID] = part }
+                }
+                if part == 1 { #expect(try await tail.seal(under: moved) != nil) }
+            }
+            let unsealed = [try await tail.unsealedSegments(partition: 0), try await tail.unsealedSegments(partition: 1)]
+            #expect(unsealed.map(\.count) == [1, 1], "partition 0's open segment; partition 1's sealed one")
 
             let live = ClusterEvents(database: database, logger: Self.logger)
             let rebuilt = try await DispatchQueue.global().run {
-                try (0..<2).map { try Self.reindexed(partition: $0, s3: s3, prefix: "prod/") }
+                try (0..<2).map { try Self.reindexed(partition: $0, s3: s3, prefix: "prod/", unsealed: unsealed[$0]) }
             }
             // Row for row, per partition (the single box's index has no partition column: it
             // holds one partition's log).

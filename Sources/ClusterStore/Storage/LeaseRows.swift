@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import SegmentLog
 
 /// The SQL of `nodes` and `partition_leases` (`docs/cluster.md` §4, §5): what
 /// `PartitionLeases` and `PartitionTail` decide, written. Times are PostgreSQL's
@@ -94,6 +95,18 @@ enum LeaseRows {
                 """, logger: logger).decode((Int64, ByteBuffer, Int64, Int64, Int64).self) {
                 return Lease(partition: partition, epoch: epoch, nextSequence: UInt64(next), chainHead: Array(buffer: head),
                              segmentFirstSequence: first, segmentBytes: bytes, segmentCreatedMicros: created)
+            }
+            return nil
+        }
+    }
+
+    /// The header of a partition's open segment, as its lease row has it (whoever owns it).
+    static func openSegment(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> SegmentHeader? {
+        try await ClusterError.mappingStorage {
+            for try await (first, previous, created) in try await database.query("""
+                SELECT segment_first_seq, segment_prev_chain, segment_created_us FROM partition_leases WHERE part = \(partition)
+                """, logger: logger).decode((Int64, ByteBuffer, Int64).self) {
+                return SegmentHeader(firstSequence: UInt64(first), createdAtMicros: created, previousChain: Array(buffer: previous))
             }
             return nil
         }
