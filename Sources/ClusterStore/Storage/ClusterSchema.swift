@@ -273,6 +273,11 @@ public enum ClusterSchema {
             END $$
             """,
         ],
+        // Version 7: an event's dedup key is looked up in `dedup_claims`, which holds every
+        // key with the event that claimed it; the events' own index on it only cost WAL.
+        [
+            "DROP INDEX events_dedup",
+        ],
     ]
 
     /// The newest version this build knows.

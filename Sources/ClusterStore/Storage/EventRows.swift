@@ -80,8 +80,9 @@ enum EventRows {
 
     static func eventID(source: String, dedupKey: String, _ database: ClusterDatabase, logger: Logger) async throws -> String? {
         try await ClusterError.mappingStorage {
+            // The claim names the event that holds the key: the first stored with it.
             for try await id in try await database.query("""
-                SELECT event_id::text FROM events WHERE source_system = \(source) AND dedup_key = \(dedupKey) ORDER BY part, sequence LIMIT 1
+                SELECT event_id FROM dedup_claims WHERE source = \(source) AND dedup_key = \(dedupKey)
                 """, logger: logger).decode(String.self) {
                 return id
             }
