@@ -85,8 +85,17 @@ public final class PartitionTail: Sendable {
             moved.chainHead = framing.chainHead
             moved.segmentBytes = end
             let claims = pending.compactMap { entries[$0].claim }
-            switch try await AppendRows.append(partition: lease.partition, node: node, lease: lease, claims: claims, frames: frames,
-                                               events: index.events, moved: moved, database, logger: logger) {
+            let result: AppendRows.Result
+            do {
+                result = try await AppendRows.append(partition: lease.partition, node: node, lease: lease, claims: claims,
+                                                     frames: frames, events: index.events, moved: moved, database, logger: logger)
+            } catch {
+                // The answer was lost (the connection dropped, say): the lease row tells
+                // whether the statement committed.
+                guard try await committed(moved, after: error) else { throw error }
+                result = .appended
+            }
+            switch result {
             case .appended:
                 for (position, outcome) in appended { outcomes[position] = outcome }
                 return (moved, outcomes.map { $0! })
@@ -101,6 +110,18 @@ public final class PartitionTail: Sendable {
             }
         }
         throw ClusterError.storage("the dedup keys of this batch kept being claimed by concurrent transactions; nothing was stored")
+    }
+
+    /// Whether a statement whose answer was lost committed: the lease row is at `moved` (the
+    /// position it was to reach, at the same epoch). When the row cannot be read either, or
+    /// is anywhere else, `error` stands: nothing is claimed to be stored.
+    private func committed(_ moved: Lease, after error: any Error) async throws -> Bool {
+        guard !(error is CancellationError), !Task.isCancelled,
+              let current = try? await LeaseRows.current(partition: moved.partition, node: node, epoch: moved.epoch, database,
+                                                         logger: logger) else { return false }
+        let landed = current.nextSequence == moved.nextSequence && current.chainHead == moved.chainHead
+        if landed { logger.warning("an append's answer was lost; the lease row shows it committed", metadata: ["error": "\(error)"]) }
+        return landed
     }
 
     /// Calls of the append statement a batch may take (held keys found, claim races).

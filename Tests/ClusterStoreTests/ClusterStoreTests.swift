@@ -172,6 +172,39 @@ struct ClusterStoreTests {
         }
     }
 
+    /// An append whose answer is lost after its statement committed (here: the statement is
+    /// wrapped so that its answer cannot be decoded) is found committed from the lease row
+    /// and answered as appended; the log goes on from there, nothing twice.
+    @Test func anAppendWhoseAnswerIsLostIsFoundCommittedByItsLeaseRow() async throws {
+        try await withCluster(partitions: 1) { _, client in
+            var lease = try #require(try await leases(client, node: "n1").balance().owned.first)
+            let tail = PartitionTail(database: client, node: "n1", logger: Self.logger)
+            lease = try await tail.append((0..<3).map { eventRecord([UInt8($0)]) }, under: lease).lease
+            try await client.query("ALTER FUNCTION tracebox_append RENAME TO tracebox_append_real")
+            try await client.query(PostgresQuery(unsafeSQL: """
+                CREATE FUNCTION tracebox_append(
+                    p_part bigint, p_node text, p_epoch bigint, p_next bigint, p_segment bigint, p_segment_bytes bigint,
+                    c_sources text[], c_keys text[], c_ids text[], t_seqs bigint[], t_frames bytea[], t_offsets bigint[],
+                    n_next bigint, n_head bytea, n_bytes bigint,
+                    e_seqs bigint[], e_ids text[], e_sources text[], e_types text[], e_hashes bytea[], e_bytes bigint[],
+                    e_received bigint[], e_statuses text[], e_reasons text[], e_has_reason boolean[], e_keys text[],
+                    e_has_key boolean[], e_offsets bigint[], e_lengths bigint[])
+                RETURNS TABLE (r_outcome integer, r_source text, r_key text, r_event text) LANGUAGE sql AS $$
+                    SELECT 0, r_source, r_key, r_event FROM tracebox_append_real(p_part, p_node, p_epoch, p_next, p_segment,
+                        p_segment_bytes, c_sources, c_keys, c_ids, t_seqs, t_frames, t_offsets, n_next, n_head, n_bytes, e_seqs,
+                        e_ids, e_sources, e_types, e_hashes, e_bytes, e_received, e_statuses, e_reasons, e_has_reason, e_keys,
+                        e_has_key, e_offsets, e_lengths)
+                $$
+                """))
+            let (moved, outcomes) = try await tail.append((3..<5).map { AppendEntry(eventRecord([UInt8($0)])) }, under: lease)
+            #expect(outcomes.map { outcome -> UInt64 in if case .appended(let sequence, _) = outcome { sequence } else { 0 } } == [4, 5])
+            let current = try await tail.currentLease(of: lease)
+            #expect(moved.nextSequence == 6 && current == moved)
+            #expect(try await verifiedTailSequences(tail, partition: 0) == [1, 2, 3, 4, 5])
+            #expect(try await ClusterEvents(database: client, logger: Self.logger).all(partition: 0).count == 5)
+        }
+    }
+
     @Test func aSchemaNewerThanThisBuildIsRefused() async throws {
         try await withCluster(partitions: 2) { _, client in
             try await client.query("INSERT INTO cluster_schema (version) VALUES (\(ClusterSchema.version + 1))")

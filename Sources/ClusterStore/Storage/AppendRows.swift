@@ -52,17 +52,21 @@ enum AppendRows {
         do {
             return try await ClusterError.mappingStorage {
                 var held: [DedupKey: String] = [:]
-                var result = Result.appended
+                var result: Result?
                 for try await (outcome, source, key, event) in try await database.query(query, logger: logger)
                     .decode((String, String?, String?, String?).self) {
                     switch outcome {
+                    case "appended": result = .appended
                     case "lease_lost": result = .leaseLost
                     case "held":
-                        if let source, let key, let event { held[DedupKey(source: source, key: key)] = event }
-                    default: break
+                        guard let source, let key, let event else { throw ClusterError.storage("tracebox_append answered held without a key") }
+                        held[DedupKey(source: source, key: key)] = event
+                    default: throw ClusterError.storage("tracebox_append answered \(outcome)")
                     }
                 }
-                return held.isEmpty ? result : .held(held)
+                if !held.isEmpty { return .held(held) }
+                guard let result else { throw ClusterError.storage("tracebox_append answered nothing") }
+                return result
             }
         } catch ClusterError.storage(let reason) where reason.hasPrefix("TB409") {
             return .claimRace
