@@ -74,9 +74,19 @@ let package = Package(
         .target(
             name: "ClusterStore",
             dependencies: [
-                "SegmentLog", "TraceboxCore", "Outbound", "TraceIndex",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ClusterStorage", "SegmentLog", "TraceboxCore", "Outbound", "TraceIndex",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Cluster mode's PostgreSQL: the database handle and every SQL statement (the row
+        // types), the only code that imports postgres-nio; `ClusterStore` holds the logic.
+        .target(
+            name: "ClusterStorage",
+            dependencies: [
+                "SegmentLog", "TraceboxCore", "TraceIndex",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -279,7 +289,7 @@ let package = Package(
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(
             name: "ClusterStoreTests",
-            dependencies: ["ClusterStore", "SegmentLog", "TestSupport", "Outbound", "TraceboxCore", "tracebox",
+            dependencies: ["ClusterStore", "ClusterStorage", "SegmentLog", "TestSupport", "Outbound", "TraceboxCore", "tracebox",
                            .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]

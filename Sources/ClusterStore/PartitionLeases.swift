@@ -1,20 +1,5 @@
+import ClusterStorage
 import Logging
-import SegmentLog
-
-/// A partition this node may append to: the epoch every append is fenced by, and where
-/// the partition's log goes on (its next sequence and the chain value before it).
-public struct Lease: Sendable, Equatable {
-    public let partition: Int
-    public let epoch: Int64
-    public var nextSequence: UInt64
-    public var chainHead: [UInt8]
-    /// The open segment: its first sequence, its length so far (its header and frames:
-    /// where the next record goes) and when it was started (µs since the epoch), which
-    /// tell a node when to seal it (`segment_max_bytes`, `segment_max_age`).
-    public var segmentFirstSequence: Int64 = 1
-    public var segmentBytes: Int64 = Int64(SegmentHeader.size)
-    public var segmentCreatedMicros: Int64 = 0
-}
 
 /// One node's side of partition ownership (`docs/cluster.md` §4): it heartbeats in
 /// `nodes`, and each `balance` renews the leases it holds, takes free or expired ones up

@@ -1,3 +1,4 @@
+@testable import ClusterStorage
 @testable import ClusterStore
 import Foundation
 import Logging

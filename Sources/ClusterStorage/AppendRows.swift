@@ -7,9 +7,9 @@ import TraceboxCore
 /// The append as PostgreSQL runs it (`docs/cluster.md` §5): one call of
 /// `tracebox_append`, a statement that is its own transaction (fence, dedup claims, frames,
 /// index rows, the new position, one commit), so a batch costs one round trip.
-enum AppendRows {
+package enum AppendRows {
     /// What one call did.
-    enum Result {
+    package enum Result {
         case appended
         /// Nothing written: the lease moved (or the position is not the lease's).
         case leaseLost
@@ -20,13 +20,15 @@ enum AppendRows {
     }
 
     /// The frames of one batch, all in the partition's open segment, and their positions.
-    struct Frames {
-        var sequences: [Int64] = []
-        var frames: [[UInt8]] = []
-        var offsets: [Int64] = []
+    package struct Frames {
+        package var sequences: [Int64] = []
+        package var frames: [[UInt8]] = []
+        package var offsets: [Int64] = []
+
+        package init() {}
     }
 
-    static func append(partition: Int, node: String, lease: Lease, claims: [DedupClaim], frames: Frames, events: [EventRow],
+    package static func append(partition: Int, node: String, lease: Lease, claims: [DedupClaim], frames: Frames, events: [EventRow],
                        moved: Lease, _ database: ClusterDatabase, logger: Logger) async throws -> Result {
         var received: [Int64] = []
         for row in events {

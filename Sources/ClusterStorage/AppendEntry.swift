@@ -50,7 +50,12 @@ public enum AppendOutcome: Sendable, Equatable {
 }
 
 /// A claim's identity: its source and dedup key.
-struct DedupKey: Hashable {
-    let source: String
-    let key: String
+package struct DedupKey: Hashable {
+    package let source: String
+    package let key: String
+
+    package init(source: String, key: String) {
+        self.source = source
+        self.key = key
+    }
 }

@@ -9,7 +9,7 @@ import TraceboxCore
 /// `tracebox events` and the console make, from any node (the rows are written by the
 /// append statement, `AppendRows`). Rows are keyed by (partition, sequence);
 /// a search orders by (received_at, partition, sequence), newest first.
-enum EventRows {
+package enum EventRows {
     /// The columns every read selects, in `decode`'s order.
     static let columns = """
         part, sequence, event_id::text, source_system, event_type, payload_hash, payload_bytes, received_at, processing_status,
@@ -32,7 +32,7 @@ enum EventRows {
     }
 
     /// A page of a search, newest first (`EventQuery`, as on the single box).
-    static func search(_ query: EventQuery, _ database: ClusterDatabase, logger: Logger) async throws -> EventPage {
+    package static func search(_ query: EventQuery, _ database: ClusterDatabase, logger: Logger) async throws -> EventPage {
         var conditions: [String] = []
         var binds = PostgresBindings()
         func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
@@ -71,14 +71,14 @@ enum EventRows {
         return EventPage(events: page, nextCursor: next)
     }
 
-    static func event(id: String, _ database: ClusterDatabase, logger: Logger) async throws -> EventRow? {
+    package static func event(id: String, _ database: ClusterDatabase, logger: Logger) async throws -> EventRow? {
         guard UUID(uuidString: id) != nil else { return nil }
         return try await ClusterError.mappingStorage {
             try await decode(database.query("SELECT \(unescaped: columns) FROM events WHERE event_id = \(id)::uuid", logger: logger)).first
         }
     }
 
-    static func eventID(source: String, dedupKey: String, _ database: ClusterDatabase, logger: Logger) async throws -> String? {
+    package static func eventID(source: String, dedupKey: String, _ database: ClusterDatabase, logger: Logger) async throws -> String? {
         try await ClusterError.mappingStorage {
             // The claim names the event that holds the key: the first stored with it.
             for try await id in try await database.query("""
@@ -90,7 +90,7 @@ enum EventRows {
         }
     }
 
-    static func statusCounts(_ database: ClusterDatabase, logger: Logger) async throws -> [String: Int] {
+    package static func statusCounts(_ database: ClusterDatabase, logger: Logger) async throws -> [String: Int] {
         try await ClusterError.mappingStorage {
             var counts: [String: Int] = [:]
             for try await (status, events) in try await database.query("""
@@ -103,7 +103,7 @@ enum EventRows {
     }
 
     /// Every event row of `partition`, in sequence order (for comparisons and exports).
-    static func all(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> [EventRow] {
+    package static func all(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> [EventRow] {
         try await ClusterError.mappingStorage {
             try await decode(database.query("""
                 SELECT \(unescaped: columns) FROM events WHERE part = \(partition) ORDER BY sequence

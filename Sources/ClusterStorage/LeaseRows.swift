@@ -6,8 +6,8 @@ import SegmentLog
 /// The SQL of `nodes` and `partition_leases` (`docs/cluster.md` §4, §5): what
 /// `PartitionLeases` and `PartitionTail` decide, written. Times are PostgreSQL's
 /// `clock_timestamp()`, never a node's clock nor `now()` (the transaction's start).
-enum LeaseRows {
-    static func heartbeat(node: String, address: String, _ transaction: ClusterTransaction) async throws {
+package enum LeaseRows {
+    package static func heartbeat(node: String, address: String, _ transaction: ClusterTransaction) async throws {
         try await transaction.query("""
             INSERT INTO nodes (node_id, address, started_at, heartbeat_at)
             VALUES (\(node), \(address), clock_timestamp(), clock_timestamp())
@@ -16,7 +16,7 @@ enum LeaseRows {
     }
 
     /// The cluster's partition count and the nodes that heartbeat within `ttl` seconds.
-    static func partitionsAndLiveNodes(ttl: Double, _ transaction: ClusterTransaction) async throws -> (partitions: Int, live: Int) {
+    package static func partitionsAndLiveNodes(ttl: Double, _ transaction: ClusterTransaction) async throws -> (partitions: Int, live: Int) {
         for try await (partitions, live) in try await transaction.query("""
             SELECT (SELECT partitions FROM cluster),
                    (SELECT count(*) FROM nodes WHERE heartbeat_at > clock_timestamp() - make_interval(secs => \(ttl)))
@@ -27,7 +27,7 @@ enum LeaseRows {
     }
 
     /// Extends every lease `node` holds by `ttl` seconds; the leases.
-    static func renew(node: String, ttl: Double, _ transaction: ClusterTransaction) async throws -> [Lease] {
+    package static func renew(node: String, ttl: Double, _ transaction: ClusterTransaction) async throws -> [Lease] {
         try await leases(transaction.query("""
             UPDATE partition_leases SET expires_at = clock_timestamp() + make_interval(secs => \(ttl))
             WHERE owner = \(node)
@@ -36,20 +36,20 @@ enum LeaseRows {
     }
 
     /// Gives up `partitions` (all of `node`'s when nil): free at once for any node to take.
-    static func release(_ partitions: [Int]?, node: String, _ transaction: ClusterTransaction) async throws {
+    package static func release(_ partitions: [Int]?, node: String, _ transaction: ClusterTransaction) async throws {
         try await transaction.query("""
             UPDATE partition_leases SET owner = NULL, expires_at = '-infinity'
             WHERE owner = \(node) AND (\(partitions == nil) OR part = ANY(\(partitions ?? [])))
             """)
     }
 
-    static func forget(node: String, _ transaction: ClusterTransaction) async throws {
+    package static func forget(node: String, _ transaction: ClusterTransaction) async throws {
         try await transaction.query("DELETE FROM nodes WHERE node_id = \(node)")
     }
 
     /// Takes up to `count` free or expired leases (lowest partitions first, skipping rows
     /// another transaction holds), each at its epoch + 1.
-    static func take(_ count: Int, node: String, ttl: Double, _ transaction: ClusterTransaction) async throws -> [Lease] {
+    package static func take(_ count: Int, node: String, ttl: Double, _ transaction: ClusterTransaction) async throws -> [Lease] {
         try await leases(transaction.query("""
             UPDATE partition_leases SET owner = \(node), epoch = epoch + 1,
                 expires_at = clock_timestamp() + make_interval(secs => \(ttl))
@@ -62,7 +62,7 @@ enum LeaseRows {
 
     /// The fence: locks the partition's lease row if `node` still holds it at `epoch` with
     /// the log at `next` (`FOR UPDATE`); the open segment, or nil if the lease moved.
-    static func lockFenced(partition: Int, node: String, epoch: Int64, next: Int64,
+    package static func lockFenced(partition: Int, node: String, epoch: Int64, next: Int64,
                            _ transaction: ClusterTransaction) async throws -> OpenSegment? {
         for try await (first, previous, created, bytes) in try await transaction.query("""
             SELECT segment_first_seq, segment_prev_chain, segment_created_us, segment_bytes FROM partition_leases
@@ -74,7 +74,7 @@ enum LeaseRows {
     }
 
     /// Moves the log on past a seal record and opens the next segment right after it.
-    static func startSegment(partition: Int, next: UInt64, chainHead: [UInt8], createdMicros: Int64, headerBytes: Int,
+    package static func startSegment(partition: Int, next: UInt64, chainHead: [UInt8], createdMicros: Int64, headerBytes: Int,
                              _ transaction: ClusterTransaction) async throws {
         let head = ByteBuffer(bytes: chainHead)
         try await transaction.query("""
@@ -86,7 +86,7 @@ enum LeaseRows {
     }
 
     /// The lease as PostgreSQL has it now, if `node` holds it at `epoch`.
-    static func current(partition: Int, node: String, epoch: Int64, _ database: ClusterDatabase,
+    package static func current(partition: Int, node: String, epoch: Int64, _ database: ClusterDatabase,
                         logger: Logger) async throws -> Lease? {
         try await ClusterError.mappingStorage {
             for try await (next, head, first, bytes, created) in try await database.query("""
@@ -101,7 +101,7 @@ enum LeaseRows {
     }
 
     /// The header of a partition's open segment, as its lease row has it (whoever owns it).
-    static func openSegment(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> SegmentHeader? {
+    package static func openSegment(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> SegmentHeader? {
         try await ClusterError.mappingStorage {
             for try await (first, previous, created) in try await database.query("""
                 SELECT segment_first_seq, segment_prev_chain, segment_created_us FROM partition_leases WHERE part = \(partition)
@@ -124,10 +124,10 @@ enum LeaseRows {
 }
 
 /// A partition's open segment as its lease row has it.
-struct OpenSegment {
-    let first: Int64
-    let previousChain: [UInt8]
-    let createdMicros: Int64
+package struct OpenSegment {
+    package let first: Int64
+    package let previousChain: [UInt8]
+    package let createdMicros: Int64
     /// Header and frames so far: where the next record goes.
-    let bytes: Int64
+    package let bytes: Int64
 }

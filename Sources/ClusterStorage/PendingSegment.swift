@@ -9,6 +9,14 @@ public struct PendingSegment: Sendable, Equatable {
     public let previousChain: [UInt8]
     public let createdAtMicros: Int64
 
+    package init(partition: Int, firstSequence: UInt64, lastSequence: UInt64, previousChain: [UInt8], createdAtMicros: Int64) {
+        self.partition = partition
+        self.firstSequence = firstSequence
+        self.lastSequence = lastSequence
+        self.previousChain = previousChain
+        self.createdAtMicros = createdAtMicros
+    }
+
     /// The segment's header, as a segment file's writer makes it.
     public var header: SegmentHeader {
         SegmentHeader(firstSequence: firstSequence, createdAtMicros: createdAtMicros, previousChain: previousChain)

@@ -3,10 +3,10 @@ import PostgresNIO
 
 /// The cluster's PostgreSQL, as the rest of Tracebox sees it: a handle to open from
 /// `cluster.postgres` and run for as long as it is used. No postgres-nio type crosses this
-/// module's public API (the seam `docs/architecture.md` §4 keeps for GRDB too), and inside
-/// the module only the files in `Storage/` import it: the SQL lives in the row types there,
-/// which reach PostgreSQL only through `query` and `transaction` here, and the logic
-/// (leases, appends, sealing, reads) calls the row types.
+/// module's interface (the seam `docs/architecture.md` §4 keeps for GRDB too): the SQL lives
+/// in this module's row types, which reach PostgreSQL only through `query` and
+/// `transaction` here, and the logic in `ClusterStore` (leases, appends, sealing, reads)
+/// calls the row types; this module is the only one that imports postgres-nio.
 public final class ClusterDatabase: Sendable {
     let client: PostgresClient
 
@@ -28,7 +28,7 @@ public final class ClusterDatabase: Sendable {
     /// `withTransaction`, throwing what the closure threw (a `ClusterError` such as
     /// `leaseLost`) when the rollback went through, so callers see the reason, not
     /// postgres-nio's wrapper; PostgreSQL's own failures as `ClusterError.storage`.
-    func transaction<Result: Sendable>(
+    package func transaction<Result: Sendable>(
         logger: Logger, _ body: (ClusterTransaction) async throws -> sending Result
     ) async throws -> Result {
         try await ClusterError.mappingStorage {
@@ -59,9 +59,9 @@ extension PostgresLocation {
 /// One transaction's connection, as `ClusterDatabase.transaction` hands it to the row
 /// types (`LeaseRows`, `TailRows`, `SegmentRows`, `ClaimRows`): the logic that decides what
 /// to write holds it without seeing the driver.
-struct ClusterTransaction {
+package struct ClusterTransaction {
     let connection: PostgresConnection
-    let logger: Logger
+    package let logger: Logger
 
     @discardableResult
     func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {

@@ -7,7 +7,7 @@ import PostgresNIO
 /// else. `docs/cluster.md` §3 gives every table.
 public enum ClusterSchema {
     /// Each migration's statements, in order; version N is `migrations[N - 1]`.
-    static let migrations: [[String]] = [
+    package static let migrations: [[String]] = [
         [
             """
             CREATE TABLE cluster (
@@ -293,7 +293,7 @@ public enum ClusterSchema {
     }
 
     /// `prepare`, stopping at version `target` (what an older build did: for tests of migrations).
-    static func prepare(_ database: ClusterDatabase, partitions: Int, upTo target: Int, logger: Logger) async throws {
+    package static func prepare(_ database: ClusterDatabase, partitions: Int, upTo target: Int, logger: Logger) async throws {
         try await database.transaction(logger: logger) { transaction in
             let connection = transaction.connection
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
@@ -331,5 +331,5 @@ public enum ClusterSchema {
     }
 
     /// The advisory lock key schema changes take ("tbxschem" as a 64-bit number).
-    static let lockKey: Int64 = 0x7462_7873_6368_656d
+    package static let lockKey: Int64 = 0x7462_7873_6368_656d
 }

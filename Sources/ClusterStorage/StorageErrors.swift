@@ -4,7 +4,7 @@ import PostgresNIO
 extension ClusterError {
     /// Runs `body`, turning postgres-nio's errors (whose description deliberately says
     /// nothing) into `storage` with what PostgreSQL or the connection said.
-    static func mappingStorage<T>(_ body: () async throws -> sending T) async throws -> sending T {
+    package static func mappingStorage<T>(_ body: () async throws -> sending T) async throws -> sending T {
         do {
             return try await body()
         } catch let error as PSQLError {
@@ -13,7 +13,7 @@ extension ClusterError {
     }
 
     /// The SQLSTATE and message the server sent, else the client's error code and cause.
-    static func reason(_ error: PSQLError) -> String {
+    package static func reason(_ error: PSQLError) -> String {
         if let info = error.serverInfo, let message = info[.message] {
             return [info[.sqlState], message, info[.detail]].compactMap { $0 }.joined(separator: ": ")
         }

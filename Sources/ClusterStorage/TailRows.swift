@@ -4,9 +4,9 @@ import PostgresNIO
 
 /// The SQL of `log_tail` (`docs/cluster.md` §5): each unsealed record's exact frame, with
 /// the segment it will sit in and its offset there.
-enum TailRows {
+package enum TailRows {
     /// Inserts frames of one segment: `frames[i]` is record `sequences[i]` at `offsets[i]`.
-    static func insert(partition: Int, segment: Int64, sequences: [Int64], frames: [[UInt8]], offsets: [Int64],
+    package static func insert(partition: Int, segment: Int64, sequences: [Int64], frames: [[UInt8]], offsets: [Int64],
                        _ transaction: ClusterTransaction) async throws {
         let buffers = frames.map { ByteBuffer(bytes: $0) }
         try await transaction.query("""
@@ -17,7 +17,7 @@ enum TailRows {
     }
 
     /// Up to `limit` frames of `partition` after sequence `after`, in order.
-    static func frames(partition: Int, after: UInt64, limit: Int, _ database: ClusterDatabase,
+    package static func frames(partition: Int, after: UInt64, limit: Int, _ database: ClusterDatabase,
                        logger: Logger) async throws -> [(sequence: UInt64, frame: [UInt8])] {
         try await ClusterError.mappingStorage {
             var frames: [(UInt64, [UInt8])] = []
@@ -31,7 +31,7 @@ enum TailRows {
     }
 
     /// The frame at (segment, offset) of `partition`, while it is in the tail.
-    static func frame(partition: Int, segment: Int64, offset: Int64, _ database: ClusterDatabase,
+    package static func frame(partition: Int, segment: Int64, offset: Int64, _ database: ClusterDatabase,
                       logger: Logger) async throws -> [UInt8]? {
         try await ClusterError.mappingStorage {
             for try await frame in try await database.query("""
@@ -44,15 +44,15 @@ enum TailRows {
     }
 
     /// Drops the frames of records `first...last` (an uploaded segment's).
-    static func drop(partition: Int, first: Int64, last: Int64, _ transaction: ClusterTransaction) async throws {
+    package static func drop(partition: Int, first: Int64, last: Int64, _ transaction: ClusterTransaction) async throws {
         try await transaction.query("DELETE FROM log_tail WHERE part = \(partition) AND seq BETWEEN \(first) AND \(last)")
     }
 }
 
 /// The SQL of `segments` (`docs/cluster.md` §6): sealed segments, waiting for upload or
 /// uploaded (their object key, size and SHA-256).
-enum SegmentRows {
-    static func recordSealed(_ segment: PendingSegment, _ transaction: ClusterTransaction) async throws {
+package enum SegmentRows {
+    package static func recordSealed(_ segment: PendingSegment, _ transaction: ClusterTransaction) async throws {
         try await transaction.query("""
             INSERT INTO segments (part, first_seq, last_seq, prev_chain, created_us)
             VALUES (\(segment.partition), \(Int64(segment.firstSequence)), \(Int64(segment.lastSequence)),
@@ -61,7 +61,7 @@ enum SegmentRows {
     }
 
     /// Segments waiting for upload, of `partition` or of all, in order.
-    static func pending(partition: Int?, _ database: ClusterDatabase, logger: Logger) async throws -> [PendingSegment] {
+    package static func pending(partition: Int?, _ database: ClusterDatabase, logger: Logger) async throws -> [PendingSegment] {
         try await ClusterError.mappingStorage {
             // Every partition's, or one's (-1 stands for all: partitions are numbered from 0).
             var segments: [PendingSegment] = []
@@ -78,7 +78,7 @@ enum SegmentRows {
     }
 
     /// The object key of an uploaded segment.
-    static func uploadedKey(partition: Int, segment: Int64, _ database: ClusterDatabase, logger: Logger) async throws -> String? {
+    package static func uploadedKey(partition: Int, segment: Int64, _ database: ClusterDatabase, logger: Logger) async throws -> String? {
         try await ClusterError.mappingStorage {
             for try await key in try await database.query("""
                 SELECT object_key FROM segments WHERE part = \(partition) AND first_seq = \(segment) AND uploaded_at IS NOT NULL
@@ -89,7 +89,7 @@ enum SegmentRows {
         }
     }
 
-    static func recordUpload(_ segment: PendingSegment, key: String, bytes: Int, sha256: [UInt8],
+    package static func recordUpload(_ segment: PendingSegment, key: String, bytes: Int, sha256: [UInt8],
                              _ transaction: ClusterTransaction) async throws {
         try await transaction.query("""
             UPDATE segments SET object_key = \(key), bytes = \(Int64(bytes)), sha256 = \(ByteBuffer(bytes: sha256)),
