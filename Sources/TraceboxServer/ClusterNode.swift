@@ -103,13 +103,7 @@ public enum ClusterNode {
                        CancelledOnShutdown { await sealing.run(every: .seconds(1)) },
                        admin],
             onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.httpPort
-                let info = Daemon.ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)
-                do {
-                    try JSONEncoder().encode(info).write(to: URL(fileURLWithPath: infoPath), options: .atomic)
-                } catch {
-                    logger.error("cannot write serve.json", metadata: ["error": "\(error)"])
-                }
+                let info = Daemon.announce(channel, configuration: configuration, at: infoPath, logger: logger)
                 logger.info("accepting webhooks as a cluster node", metadata: [
                     "http": "\(info.http)", "admin_socket": "\(info.adminSocket)", "node": "\(cluster.node)",
                     "partitions": "\(keeper.partitions)",
@@ -141,9 +135,6 @@ extension DaemonMetrics {
     /// cluster, and per partition its owner (1 when this node holds it), epoch, next
     /// sequence, tail records and sealed segments.
     func render(cluster: ClusterStatus?, node: String, events: ClusterEvents) async -> [UInt8] {
-        func gauge(_ name: String, _ labels: [(String, String)] = [], _ help: String, _ value: Double) {
-            registry.makeGauge(descriptor: Self.name(name, unit: "", help: help), labels: labels).set(value)
-        }
         if let counts = try? await events.statusCounts() {
             for (status, count) in counts { gauge("events", [("status", status)], "Events by processing status", Double(count)) }
         }

@@ -194,13 +194,7 @@ public enum Daemon {
                        Watched("checkpoints", parts.checkpoints, watch, after: parts.rebuild),
                        Watched("admin socket", admin, watch)],
             onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.httpPort
-                let info = ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)
-                do {
-                    try JSONEncoder().encode(info).write(to: URL(fileURLWithPath: infoPath), options: .atomic)
-                } catch {
-                    logger.error("cannot write serve.json", metadata: ["error": "\(error)"])
-                }
+                let info = announce(channel, configuration: configuration, at: infoPath, logger: logger)
                 logger.info("accepting webhooks", metadata: ["http": "\(info.http)", "admin_socket": "\(info.adminSocket)"])
             },
             logger: logger)
@@ -211,6 +205,21 @@ public enum Daemon {
             services: [Watched("http server", app, watch, armsOnShutdown: true)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+extension Daemon {
+    /// Writes `serve.json` once the HTTP server listens (its real port when it was 0): what
+    /// tells scripts and tests the daemon accepts requests. A failure is logged, not fatal.
+    static func announce(_ channel: any Channel, configuration: Configuration, at path: String, logger: Logger) -> ServeInfo {
+        let port = channel.localAddress?.port ?? configuration.httpPort
+        let info = ServeInfo(pid: getpid(), http: "\(configuration.httpHost):\(port)", adminSocket: configuration.adminSocket)
+        do {
+            try JSONEncoder().encode(info).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            logger.error("cannot write serve.json", metadata: ["error": "\(error)"])
+        }
+        return info
     }
 }
 

@@ -61,7 +61,7 @@ final class IngestService: Sendable {
         case .success(let screened): admitted = screened
         }
         var claimedKey: DedupGate.Key?
-        if let key = dedupKey(admitted) {
+        if let key = admitted.dedupKey {
             do {
                 switch try await gate.claim(key, lookupIndex: lookup(key)) {
                 case .duplicate(let eventID): return .duplicate(eventID: eventID)
@@ -87,7 +87,7 @@ final class IngestService: Sendable {
         case .failure(let refusal): return .answer(refusal.result)
         case .success(let screened): admitted = screened
         }
-        guard let key = dedupKey(admitted) else { return .store(admitted, claimed: nil) }
+        guard let key = admitted.dedupKey else { return .store(admitted, claimed: nil) }
         do {
             switch try gate.claimNow(key, lookupIndex: lookup(key)) {
             case .duplicate(let eventID)?: return .answer(.duplicate(eventID: eventID))
@@ -115,10 +115,6 @@ final class IngestService: Sendable {
             completion(stored(metadata, claimed: claimed, .failure(error)))
             return nil
         }
-    }
-
-    private func dedupKey(_ admitted: Admitted) -> DedupGate.Key? {
-        admitted.dedupKey
     }
 
     private func lookup(_ key: DedupGate.Key) -> () throws -> String? {

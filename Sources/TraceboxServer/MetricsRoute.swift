@@ -23,10 +23,15 @@ final class DaemonMetrics: Sendable {
         MetricNameDescriptor(namespace: "tracebox", metricName: name, unitName: unit, helpText: help)
     }
 
+    /// Sets the gauge `tracebox_<name>` with `labels` to `value`.
+    func gauge(_ name: String, _ labels: [(String, String)] = [], _ help: String, _ value: Double) {
+        let base = name.hasPrefix("tracebox_") ? String(name.dropFirst("tracebox_".count)) : name
+        registry.makeGauge(descriptor: Self.name(base, unit: "", help: help), labels: labels).set(value)
+    }
+
     func render(index: TraceIndex, segmentDirectory: String, rebuild: IndexRebuild? = nil) -> [UInt8] {
         func gauge(_ name: String, _ labels: [(String, String)] = [], _ help: String, _ value: Int) {
-            let base = name.hasPrefix("tracebox_") ? String(name.dropFirst("tracebox_".count)) : name
-            registry.makeGauge(descriptor: Self.name(base, unit: "", help: help), labels: labels).set(Double(value))
+            self.gauge(name, labels, help, Double(value))
         }
         if let executions = try? index.executionStatusCounts() {
             for status in ["pending", "running", "retrying", "succeeded", "failed"] {
