@@ -1,16 +1,19 @@
 import SegmentLog
 import TraceboxCore
 
-/// A record to append to a partition's log: its type, metadata JSON and body, framed here.
+/// A record to append to a partition's log: its type, metadata JSON and body, framed here;
+/// for an event, its source system, whose dictionary compresses the body once there is one.
 public struct TailRecord: Sendable, Equatable {
     public var type: RecordType
     public var metadata: [UInt8]
     public var body: [UInt8]
+    public var source: String?
 
-    public init(type: RecordType, metadata: [UInt8], body: [UInt8]) {
+    public init(type: RecordType, metadata: [UInt8], body: [UInt8], source: String? = nil) {
         self.type = type
         self.metadata = metadata
         self.body = body
+        self.source = source
     }
 }
 

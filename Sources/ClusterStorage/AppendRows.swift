@@ -26,6 +26,14 @@ package enum AppendRows {
         package var offsets: [Int64] = []
 
         package init() {}
+
+        /// Adds a frame at `offset`, which moves past it.
+        package mutating func append(sequence: UInt64, frame: [UInt8], offset: inout Int64) {
+            sequences.append(Int64(sequence))
+            frames.append(frame)
+            offsets.append(offset)
+            offset += Int64(frame.count)
+        }
     }
 
     package static func append(partition: Int, node: String, lease: Lease, claims: [DedupClaim], frames: Frames, events: [EventRow],

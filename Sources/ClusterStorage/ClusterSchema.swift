@@ -278,6 +278,21 @@ public enum ClusterSchema {
         [
             "DROP INDEX events_dedup",
         ],
+        // Version 8: per-source zstd dictionaries of each partition's log (`docs/cluster.md`
+        // §5.3): what the owner compresses events with, copies at the start of each segment,
+        // and what every reader decompresses them with.
+        [
+            """
+            CREATE TABLE partition_dictionaries (
+                part          integer NOT NULL,
+                dictionary_id bigint NOT NULL,
+                source        text NOT NULL,
+                metadata      bytea NOT NULL,
+                dictionary    bytea NOT NULL,
+                PRIMARY KEY (part, dictionary_id)
+            )
+            """,
+        ],
     ]
 
     /// The newest version this build knows.

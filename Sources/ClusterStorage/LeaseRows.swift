@@ -85,6 +85,16 @@ package enum LeaseRows {
             """)
     }
 
+    /// Moves the locked lease row on past records appended in its open segment.
+    package static func advance(partition: Int, next: UInt64, chainHead: [UInt8], segmentBytes: Int64,
+                                _ transaction: ClusterTransaction) async throws {
+        try await transaction.query("""
+            UPDATE partition_leases SET next_seq = \(Int64(next)), chain_head = \(ByteBuffer(bytes: chainHead)),
+                segment_bytes = \(segmentBytes)
+            WHERE part = \(partition)
+            """)
+    }
+
     /// The lease as PostgreSQL has it now, if `node` holds it at `epoch`.
     package static func current(partition: Int, node: String, epoch: Int64, _ database: ClusterDatabase,
                         logger: Logger) async throws -> Lease? {

@@ -92,7 +92,9 @@ public final class ClusterAppender: Sendable {
             // its statement have committed after all, the lease's next fence fails and the
             // partition is taken up again from the row's position at the next balance).
             let outcomes = try await StorageDeadline.run {
-                try await keeper.withLease(partition) { lease in
+                // Dictionaries this node trained for the batch's sources go in first (`PartitionTail.installDictionaries`).
+                _ = try await keeper.withLease(partition) { lease in (try await tail.installDictionaries(for: entries, under: lease), ()) }
+                return try await keeper.withLease(partition) { lease in
                     let (moved, outcomes) = try await tail.append(entries, under: lease)
                     return (moved, outcomes)
                 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Synchronization
 import Outbound
 import SegmentLog
 import TraceboxCore
@@ -9,12 +10,15 @@ import TraceboxCore
 /// sealed segment's object. Checked on the way (frame CRC, body SHA-256), as a local read is.
 ///
 /// The tail is looked at first: a segment's rows leave it in the transaction that records
-/// the upload, so a record missing from the tail is in an uploaded segment by then.
+/// the upload, so a record missing from the tail is in an uploaded segment by then. A body
+/// compressed with one of the partition's dictionaries is decompressed with it, read from
+/// `partition_dictionaries` once and kept (a dictionary's id and bytes never change).
 public final class PartitionReader: Sendable {
     let database: ClusterDatabase
     let s3: S3Client
     let logger: Logger
     private let zstd = Zstd()
+    private let dictionaries = Mutex<[Int: [UInt32: ZstdDictionary]]>([:])
 
     public init(database: ClusterDatabase, s3: S3Client, logger: Logger) {
         self.database = database
@@ -26,7 +30,8 @@ public final class PartitionReader: Sendable {
         let (part, segment, offset) = (Int(location.partition), Int64(location.segment), Int64(location.offset))
         let source = "partition \(part) segment \(location.segment) offset \(location.offset)"
         if let frame = try await TailRows.frame(partition: part, segment: segment, offset: offset, database, logger: logger) {
-            return try LogRecord(frameBytes: frame, location: location, dictionaries: [:], zstd: zstd, source: source + " (tail)")
+            return try LogRecord(frameBytes: frame, location: location, dictionaries: try await dictionaries(for: frame, partition: part),
+                                 zstd: zstd, source: source + " (tail)")
         }
         guard let key = try await SegmentRows.uploadedKey(partition: part, segment: segment, database, logger: logger) else {
             throw SegmentLogError(.notFound, "no record at this location (neither in the tail nor in a sealed segment)", path: source)
@@ -39,6 +44,20 @@ public final class PartitionReader: Sendable {
         } catch let error as S3Error {
             throw SegmentLogError(.unavailable, "the bucket cannot be read now: \(error.message)", path: "s3://\(s3.bucket)/\(key)")
         }
-        return try LogRecord(frameBytes: bytes, location: location, dictionaries: [:], zstd: zstd, source: key)
+        return try LogRecord(frameBytes: bytes, location: location, dictionaries: try await dictionaries(for: bytes, partition: part),
+                             zstd: zstd, source: key)
+    }
+
+    /// The partition's dictionaries, read again when the frame names one not known yet.
+    private func dictionaries(for frame: [UInt8], partition: Int) async throws -> [UInt32: ZstdDictionary] {
+        let known = dictionaries.withLock { $0[partition] ?? [:] }
+        guard case .frame(let decoded) = frame.withUnsafeBytes({ RecordFrame.decode($0) }), decoded.dictionaryID != 0,
+              decoded.type != .dictionary, known[decoded.dictionaryID] == nil else { return known }
+        var read: [UInt32: ZstdDictionary] = [:]
+        for stored in try await DictionaryRows.all(partition: partition, database, logger: logger) {
+            read[stored.id] = try ZstdDictionary(id: stored.id, bytes: stored.bytes, level: zstd.level)
+        }
+        dictionaries.withLock { $0[partition] = read }
+        return read
     }
 }

@@ -16,13 +16,20 @@ public final class PartitionTail: Sendable {
     let database: ClusterDatabase
     public let node: String
     let logger: Logger
-    /// Bodies go into the tail zstd-compressed (no dictionary), as the single box stores them.
-    let zstd = Zstd(level: 3)
+    /// Bodies go into the tail zstd-compressed, with their source's dictionary once the
+    /// partition has one (`PartitionDictionaries`), as the single box stores them.
+    let zstd: Zstd
+    let dictionaries: PartitionDictionaries
 
-    public init(database: ClusterDatabase, node: String, logger: Logger) {
+    /// `options` as the single box's log takes them: the compression level, and when and
+    /// how large a source's dictionary is trained.
+    public init(database: ClusterDatabase, node: String, options: LogOptions = LogOptions(), logger: Logger) {
         self.database = database
         self.node = node
         self.logger = logger
+        zstd = Zstd(level: options.compressionLevel)
+        dictionaries = PartitionDictionaries(trainAfter: options.dictionaryAfter, capacity: options.dictionaryCapacity,
+                                             level: options.compressionLevel, logger: logger)
     }
 
     /// Frames `records` after the lease's position and commits them in one transaction.
@@ -58,6 +65,12 @@ public final class PartitionTail: Sendable {
             if let first = entriesByKey[key]?.first { outcomes[index] = .duplicate(of: entries[first].claim!.eventID) }
             entriesByKey[key, default: []].append(index)
         }
+        let installed = try await installedDictionaries(under: lease)
+        let compressing = entries.map { entry in entry.record.source.flatMap(installed.bySource) }
+        let now = Date()
+        for (entry, dictionary) in zip(entries, compressing) where dictionary == nil && entry.record.type == .event {
+            if let source = entry.record.source { dictionaries.observe(source: source, payload: entry.record.body, now: now) }
+        }
         for _ in 0..<Self.attempts {
             let pending = outcomes.indices.filter { outcomes[$0] == nil }
             guard !pending.isEmpty else { return (lease, outcomes.map { $0! }) }
@@ -66,19 +79,24 @@ public final class PartitionTail: Sendable {
             var index = IndexBatch()
             var appended: [(Int, AppendOutcome)] = []
             var end = lease.segmentBytes
+            if end == Int64(SegmentHeader.size) {
+                // A segment's first records: a copy of every dictionary of the partition, so
+                // that it decodes alone (`docs/segment-format.md` §4.3).
+                for (stored, _) in installed.all {
+                    let (sequence, bytes) = framing.frameDictionary(id: stored.id, bytes: stored.bytes, metadata: stored.metadata)
+                    frames.append(sequence: sequence, frame: bytes, offset: &end)
+                }
+            }
             for position in pending {
                 let record = entries[position].record
                 let (sequence, bytes, bodySHA256) = try framing.frame(type: record.type, metadata: record.metadata, body: record.body,
-                                                                      compressingWith: zstd)
+                                                                      compressingWith: zstd, dictionary: compressing[position])
                 let location = RecordPointer(partition: UInt32(lease.partition), segment: UInt64(lease.segmentFirstSequence),
                                              offset: UInt64(end), length: UInt32(bytes.count))
                 try index.add(TailEntry(sequence: sequence, type: record.type, metadata: record.metadata, bodySHA256: bodySHA256,
                                         bodyLength: UInt32(record.body.count), location: location), body: record.body)
-                frames.sequences.append(Int64(sequence))
-                frames.offsets.append(end)
-                frames.frames.append(bytes)
+                frames.append(sequence: sequence, frame: bytes, offset: &end)
                 appended.append((position, .appended(sequence: sequence, location: location)))
-                end += Int64(bytes.count)
             }
             var moved = lease
             moved.nextSequence = framing.nextSequence

@@ -20,6 +20,7 @@ struct TailSegments {
     func bytes(partition: Int, header: SegmentHeader, through last: UInt64?) async throws -> [UInt8] {
         var bytes = header.encoded()
         var framing = RecordFraming(nextSequence: header.firstSequence, chainHead: header.previousChain)
+        var dictionaries: [UInt32: ZstdDictionary] = [:]
         var after = header.firstSequence - 1
         while last.map({ after < $0 }) ?? true {
             let page = try await TailRows.frames(partition: partition, after: after, limit: 1000, database, logger: logger)
@@ -29,7 +30,7 @@ struct TailSegments {
                 throw Broken(description: "the tail ends at sequence \(after), before the seal at \(last)")
             }
             for (_, frame) in page {
-                do { try framing.accept(frame, zstd: zstd) } catch { throw Broken(description: "tail: \(error)") }
+                do { try framing.accept(frame, zstd: zstd, dictionaries: &dictionaries) } catch { throw Broken(description: "tail: \(error)") }
                 bytes += frame
             }
             after = final.sequence

@@ -7,9 +7,10 @@ import TraceboxCore
 /// writes into its PostgreSQL tail (`docs/cluster.md`), so that a sealed segment uploaded
 /// later is byte for byte what the single box would have written.
 ///
-/// Bodies are stored as given (flags 0), or zstd-compressed without a dictionary (flags 1)
-/// when the caller passes a compressor; either way the chain is the same (it covers the
-/// body's hash, not its stored bytes).
+/// Bodies are stored as given (flags 0), or zstd-compressed (flags 1) when the caller passes
+/// a compressor, with one of the log's dictionaries when given one (the frame names it);
+/// either way the chain is the same (it covers the body's hash, not its stored bytes).
+/// Dictionary records are framed by `frameDictionary`, exactly as a segment writer does.
 public struct RecordFraming: Sendable, Equatable {
     private var position: ChainPosition
 
@@ -28,19 +29,35 @@ public struct RecordFraming: Sendable, Equatable {
 
     /// Frames one record; returns its sequence, the frame's bytes and the body's SHA-256
     /// (which the frame holds, and an index row needs). With `zstd`, a non-empty body is
-    /// stored compressed (flags 1, no dictionary), as the single box stores bodies, less its
-    /// per-source dictionaries; the chain is the same either way (it covers the body's hash).
-    public mutating func frame(type: RecordType, metadata: [UInt8], body: [UInt8],
-                               compressingWith zstd: Zstd? = nil) throws -> (sequence: UInt64, bytes: [UInt8], bodySHA256: [UInt8]) {
-        let bodySHA256 = Array(SHA256.hash(data: body))
-        var (flags, stored): (UInt8, [UInt8]) = (0, body)
+    /// stored compressed (flags 1), with `dictionary` when given (its id goes in the frame,
+    /// and a dictionary record defining it must come earlier in the same segment), as the
+    /// single box stores bodies; the chain is the same either way (it covers the body's hash).
+    public mutating func frame(type: RecordType, metadata: [UInt8], body: [UInt8], compressingWith zstd: Zstd? = nil,
+                               dictionary: ZstdDictionary? = nil) throws -> (sequence: UInt64, bytes: [UInt8], bodySHA256: [UInt8]) {
+        var (flags, stored, dictionaryID): (UInt8, [UInt8], UInt32) = (0, body, 0)
         if let zstd, !body.isEmpty {
-            stored = try body.withUnsafeBytes { try zstd.compress($0, dictionary: nil) }
+            stored = try body.withUnsafeBytes { try zstd.compress($0, dictionary: dictionary) }
             flags = FrameFlags.zstd
+            dictionaryID = dictionary?.id ?? 0
         }
+        return frame(type: type, flags: flags, dictionaryID: dictionaryID, metadata: metadata, body: body, stored: stored)
+    }
+
+    /// Frames the record that defines dictionary `id` (§4.3: `bytes` as the body, stored as
+    /// they are, the id in the frame; `metadata` its encoded `DictionaryMetadata`), as a
+    /// segment writer frames one where a segment starts or a dictionary is first used.
+    public mutating func frameDictionary(id: UInt32, bytes: [UInt8], metadata: [UInt8]) -> (sequence: UInt64, bytes: [UInt8]) {
+        let framed = frame(type: .dictionary, flags: 0, dictionaryID: id, metadata: metadata, body: bytes, stored: bytes)
+        return (framed.sequence, framed.bytes)
+    }
+
+    private mutating func frame(type: RecordType, flags: UInt8, dictionaryID: UInt32, metadata: [UInt8], body: [UInt8],
+                                stored: [UInt8]) -> (sequence: UInt64, bytes: [UInt8], bodySHA256: [UInt8]) {
+        let bodySHA256 = Array(SHA256.hash(data: body))
         let (sequence, chain) = position.advance(type: type, metadata: metadata, bodySHA256: bodySHA256)
-        let frame = RecordFrame(type: type, flags: flags, sequence: sequence, dictionaryID: 0, bodyLength: UInt32(body.count),
-                                bodySHA256: bodySHA256, chain: chain, metadata: metadata, storedBody: stored)
+        let frame = RecordFrame(type: type, flags: flags, sequence: sequence, dictionaryID: dictionaryID,
+                                bodyLength: UInt32(body.count), bodySHA256: bodySHA256, chain: chain, metadata: metadata,
+                                storedBody: stored)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(frame.frameLength)
         frame.encode(into: &bytes)
@@ -60,20 +77,22 @@ public struct RecordFraming: Sendable, Equatable {
     }
 
     /// Checks that `bytes` is one valid frame continuing this chain (marker, CRC, sequence,
-    /// body hash, chain value) and takes it; what a reader of the tail does with every row.
-    /// A compressed body (no dictionary: the tail has none) is decompressed with `zstd`.
-    public mutating func accept(_ bytes: [UInt8], zstd: Zstd) throws(FramingError) {
+    /// body hash, chain value) and takes it; what a reader of the tail does with every row,
+    /// from the first record of a segment on. A compressed body is decompressed with `zstd`
+    /// and the dictionary its frame names, which a dictionary record accepted earlier in
+    /// the segment defined (each one accepted is added to `dictionaries`).
+    public mutating func accept(_ bytes: [UInt8], zstd: Zstd, dictionaries: inout [UInt32: ZstdDictionary]) throws(FramingError) {
         let decoded = bytes.withUnsafeBytes { RecordFrame.decode($0) }
         guard case .frame(let frame) = decoded, frame.frameLength == bytes.count else {
             throw FramingError(sequence: position.nextSequence, reason: "not one valid frame (\(decoded))")
         }
-        guard frame.dictionaryID == 0 else {
-            throw FramingError(sequence: frame.sequence, reason: "uses dictionary \(frame.dictionaryID); frames outside a segment have none")
-        }
         do {
-            _ = try RecordBody.decode(frame, dictionaries: [:], zstd: zstd)
+            let body = try RecordBody.decode(frame, dictionaries: dictionaries, zstd: zstd)
+            if frame.type == .dictionary {
+                dictionaries[frame.dictionaryID] = try ZstdDictionary(id: frame.dictionaryID, bytes: body, level: zstd.level)
+            }
         } catch {
-            throw FramingError(sequence: frame.sequence, reason: "body does not match its sha256 (\(error))")
+            throw FramingError(sequence: frame.sequence, reason: "body cannot be read or does not match its sha256 (\(error))")
         }
         if let broken = position.accept(sequence: frame.sequence, type: frame.type, metadata: frame.metadata,
                                         bodySHA256: frame.bodySHA256, storedChain: frame.chain) {

@@ -153,6 +153,13 @@ public struct DictionaryMetadata: Codable, Sendable, Equatable {
     public var trainedOnEvents: Int
     public var createdAt: String
 
+    public init(dictionaryID: UInt32, sourceSystem: String, trainedOnEvents: Int, createdAt: String) {
+        self.dictionaryID = dictionaryID
+        self.sourceSystem = sourceSystem
+        self.trainedOnEvents = trainedOnEvents
+        self.createdAt = createdAt
+    }
+
     enum CodingKeys: String, CodingKey {
         case dictionaryID = "dictionary_id", sourceSystem = "source_system"
         case trainedOnEvents = "trained_on_events", createdAt = "created_at"
@@ -204,6 +211,14 @@ enum MetadataCoding {
 extension EventMetadata {
     /// The metadata's bytes as an event record holds them (stable JSON, at most 65,535
     /// bytes): what a writer outside a segment file (cluster mode's tail) frames.
+    public func encoded() throws -> [UInt8] {
+        try MetadataCoding.encode(self)
+    }
+}
+
+extension DictionaryMetadata {
+    /// The metadata's bytes as a dictionary record holds them (stable JSON): what cluster
+    /// mode keeps beside each dictionary, so that every copy of its record is the same.
     public func encoded() throws -> [UInt8] {
         try MetadataCoding.encode(self)
     }

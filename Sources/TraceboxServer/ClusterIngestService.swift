@@ -44,7 +44,7 @@ final class ClusterIngestService: WebhookIngest {
         let metadata = admitted.metadata()
         let entry: AppendEntry
         do {
-            entry = AppendEntry(TailRecord(type: .event, metadata: try metadata.encoded(), body: body),
+            entry = AppendEntry(TailRecord(type: .event, metadata: try metadata.encoded(), body: body, source: metadata.sourceSystem),
                                 claim: admitted.dedupKey.map { DedupClaim(source: $0.source, key: $0.dedupKey, eventID: metadata.eventID) })
         } catch {
             return .refused(status: 400, code: "invalid_event", message: "\(error)")

@@ -70,7 +70,7 @@ public enum ClusterNode {
         // A share of the partitions before the first request (none while others hold them all:
         // ingest answers 503 until a balance gives this node some).
         await keeper.balanceOnce()
-        let tail = PartitionTail(database: database, node: cluster.node, logger: logger)
+        let tail = PartitionTail(database: database, node: cluster.node, options: configuration.log, logger: logger)
         let sealing = NodeSealing(keeper: keeper, tail: tail,
                                   sealer: SegmentSealer(database: database, s3: s3, prefix: cluster.prefix, logger: logger),
                                   maxBytes: Int64(configuration.log.segmentMaxBytes), maxAge: configuration.log.segmentMaxAge,

@@ -45,12 +45,13 @@ func withClusterAndBucket(partitions: Int, logger: Logger,
 func verifiedTailSequences(_ tail: PartitionTail, partition: Int) async throws -> [UInt64] {
     var framing = RecordFraming(nextSequence: 1, chainHead: RecordFraming.emptyChain)
     var sequences: [UInt64] = []
+    var dictionaries: [UInt32: ZstdDictionary] = [:]
     var after: UInt64 = 0
     while true {
         let page = try await tail.frames(partition: partition, after: after, limit: 500)
         guard let last = page.last else { return sequences }
         for (sequence, frame) in page {
-            try framing.accept(frame, zstd: Zstd())
+            try framing.accept(frame, zstd: Zstd(), dictionaries: &dictionaries)
             sequences.append(sequence)
         }
         after = last.sequence
@@ -65,5 +66,5 @@ func eventRecord(_ body: [UInt8], source: String = "github", type: String = "iss
     EventMetadata(eventID: eventID ?? UUIDv7.make(at: date).uuidString.lowercased(), sourceSystem: source, eventType: type,
                   receivedAt: Timestamp.format(date), dedupKey: dedupKey, headers: ["content-type": "application/json"],
                   ingestError: ingestError).writeStableJSON(to: &writer)
-    return TailRecord(type: .event, metadata: writer.bytes, body: body)
+    return TailRecord(type: .event, metadata: writer.bytes, body: body, source: source)
 }

@@ -13,8 +13,12 @@ import TraceboxCore
 /// they would starve the rest of the suite on two cores.
 @Suite("Cluster nodes", .serialized)
 struct ClusterNodeTests {
+    /// Dictionaries are trained after 20 events of a source (on each node), so the tests'
+    /// partitions hold dictionary records and events compressed with them.
     static func config(postgres: String, node: String) -> String {
         Webhooks.config + """
+            log:
+              dictionary_after: 20
             cluster:
               postgres: \(postgres)
               bucket: s3://tracebox-cluster/prod/
@@ -66,9 +70,10 @@ struct ClusterNodeTests {
     }
 
     /// The bucket's segments downloaded as laid out there, read by the independent reader:
-    /// each event's payload hash by event id (an id read twice is an issue). The reader
-    /// fails (and so this) on any chain that does not verify.
-    static func readBucket(_ moto: MotoS3) throws -> [String: String] {
+    /// each event's payload hash by event id (an id read twice is an issue), and how many
+    /// dictionary records the segments hold. The reader fails (and so this) on any chain
+    /// that does not verify.
+    static func readBucket(_ moto: MotoS3) throws -> (events: [String: String], dictionaries: Int) {
         let directory = Support.temporaryDirectory("cluster-bucket")
         defer { Support.remove(directory) }
         let s3 = moto.client(bucket: "tracebox-cluster")
@@ -83,14 +88,16 @@ struct ClusterNodeTests {
         ])
         guard independent.status == 0 else { throw TestDaemonError(message: "independent reader: \(independent.stderr)") }
         var read: [String: String] = [:]
+        var dictionaries = 0
         for line in String(decoding: independent.stdout, as: UTF8.self).split(separator: "\n") {
             let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            if record["type"] as? String == "dictionary" { dictionaries += 1 }
             guard record["type"] as? String == "event", let metadata = record["metadata"] as? [String: Any],
                   let id = metadata["event_id"] as? String else { continue }
             #expect(read[id] == nil, "event \(id) stored twice")
             read[id] = record["payload_sha256"] as? String
         }
-        return read
+        return (read, dictionaries)
     }
 
     /// The disposable node: two nodes take webhooks from 16 senders; one is killed with
@@ -134,9 +141,10 @@ struct ClusterNodeTests {
                 let seal = try node.cli(["cluster", "seal", "--all", "--socket", node.socket])
                 #expect(seal.status == 0, "\(seal.stderr)")
             }
-            let read = try Self.readBucket(moto)
+            let (read, dictionaries) = try Self.readBucket(moto)
             #expect(Set(read.keys) == Set(acks.map(\.eventID)))
             for ack in acks { #expect(read[ack.eventID] == ack.sha256) }
+            #expect(dictionaries > 0, "the nodes trained dictionaries and compressed events with them")
             #expect(try Self.status(n1.configPath).partitions.allSatisfy { $0.tailRecords == 0 }, "everything sealed left the tail")
 
             #expect(n1.stop() == 0)
@@ -168,7 +176,7 @@ struct ClusterNodeTests {
             #expect(try Self.status(node.configPath).partitions.allSatisfy { $0.owner == "n1" && $0.epoch >= 2 })
             let seal = try node.cli(["cluster", "seal", "--all", "--socket", node.socket])
             #expect(seal.status == 0, "\(seal.stderr)")
-            let read = try Self.readBucket(moto)
+            let read = try Self.readBucket(moto).events
             #expect(Set(read.keys) == Set(acks.map(\.eventID)))
             for ack in acks { #expect(read[ack.eventID] == ack.sha256) }
             #expect(node.stop() == 0)
