@@ -8,14 +8,18 @@
 #      corpus's average body size), on the same server.
 # Prints events/s, CPU per event (the single box; the nodes and PostgreSQL's processes
 # together), PostgreSQL's WAL per event, and the ratios the targets are stated in.
-# Knobs: DURATION (s, default 20), CONNECTIONS (default 64), TRACEBOX_CORPUS, PGCONF (extra
-# postgresql.conf lines, e.g. "wal_compression = zstd").
+# Each system first takes WARMUP seconds of the same load, not measured, so that every
+# source has its zstd dictionary (after 1,000 of its events on the box and on each node):
+# the steady state, as the single box's storage figures are.
+# Knobs: DURATION (s, default 20), WARMUP (s, default 10), CONNECTIONS (default 64),
+# TRACEBOX_CORPUS, PGCONF (extra postgresql.conf lines, e.g. "wal_compression = zstd").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
 ensure_apt wrk postgresql-15 postgresql-contrib
 build_release tracebox
 DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 corpus=$(cd "${TRACEBOX_CORPUS:-../shared/corpus}" && pwd)
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tracebox-cluster.XXXXXX")
@@ -55,8 +59,8 @@ import sys, urllib.request
 urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/tracebox-cluster", method="PUT")).read()
 PY
 
-run_wrk() {  # run_wrk LABEL URL CONNECTIONS
-    wrk -t1 -c"$3" -d"${DURATION}s" --latency -s Benchmarks/wrk/corpus.lua "$2" -- "$corpus" > "$work/$1.wrk"
+run_wrk() {  # run_wrk LABEL URL CONNECTIONS [SECONDS]
+    wrk -t1 -c"$3" -d"${4:-$DURATION}s" --latency -s Benchmarks/wrk/corpus.lua "$2" -- "$corpus" > "$work/$1.wrk"
 }
 requests() { awk '/requests in/ {print $1}' "$work/$1.wrk"; }
 rate() { awk '/Requests\/sec/ {print $2}' "$work/$1.wrk"; }
@@ -71,6 +75,7 @@ http: { listen: "127.0.0.1:7181" }
 YAML
 .build/release/tracebox serve --config "$work/box.yaml" > "$work/box.log" 2>&1 & box=$!; pids+=($box)
 wait_for_port 7181
+run_wrk warmup http://127.0.0.1:7181 "$CONNECTIONS" "$WARMUP"
 before=$(ticks "$box")
 run_wrk box http://127.0.0.1:7181 "$CONNECTIONS"
 box_cpu=$(( ($(ticks "$box") - before) * 1000000 / tck / $(requests box) ))
@@ -97,7 +102,12 @@ for _ in $(seq 1 100); do
     owners=$(DB=tracebox psqlq "SELECT count(DISTINCT owner) FROM partition_leases WHERE owner IS NOT NULL")
     [ "$owners" = 2 ] && break; sleep 0.2
 done
+run_wrk warmup1 http://127.0.0.1:7182 $(( CONNECTIONS / 2 )) "$WARMUP" & first=$!
+run_wrk warmup2 http://127.0.0.1:7183 $(( CONNECTIONS / 2 )) "$WARMUP"
+wait "$first"
+echo "  dictionaries after the warm-up: $(DB=tracebox psqlq "SELECT count(*) FROM partition_dictionaries") (partitions × sources)"
 wal0=$(psqlq "SELECT pg_current_wal_lsn()")
+measured_from=$(date +%s%6N)
 events0=$(DB=tracebox psqlq "SELECT count(*) FROM events")
 before=$(ticks "$node1" "$node2"); pg_before=$(pg_ticks)
 run_wrk node1 http://127.0.0.1:7182 $(( CONNECTIONS / 2 )) & first=$!
@@ -118,7 +128,7 @@ echo "two nodes: $cluster_rate events/s ($events stored, $acked requests), p99 $
 echo "  CPU per event: nodes ${node_cpu} µs, PostgreSQL ${pg_cpu} µs; WAL per event ${wal} bytes"
 echo "  WAL by kind (pg_waldump --stats; FPI = full-page images):"
 sed 's/^/    /' "$work/waldump.txt"
-echo "  average frame in the tail: $(DB=tracebox psqlq "SELECT round(avg(length(frame))) FROM log_tail") bytes (corpus average body $(awk -F'\t' 'NR > 1 {n++; s += $4} END {print int(s / n)}' "$corpus/index.tsv") bytes)"
+echo "  average event frame in the tail: $(DB=tracebox psqlq "SELECT round(avg(length(t.frame))) FROM log_tail t JOIN events e ON e.part = t.part AND e.sequence = t.seq WHERE e.received_at >= $measured_from") bytes of the events measured (corpus average body $(awk -F'\t' 'NR > 1 {n++; s += $4} END {print int(s / n)}' "$corpus/index.tsv") bytes)"
 kill -TERM "$node1" "$node2"; wait "$node1" "$node2" 2>/dev/null || true
 
 # 3. PostgreSQL alone: one INSERT per transaction of a body the corpus's average size.

@@ -16,18 +16,38 @@ package enum TailRows {
             """)
     }
 
-    /// Up to `limit` frames of `partition` after sequence `after`, in order.
+    /// Up to `limit` frames of `partition` after sequence `after`, in order (a walk of the
+    /// partition's tail from its start: for tests and small tails; a segment is read with
+    /// `frames(partition:segment:from:limit:)`).
     package static func frames(partition: Int, after: UInt64, limit: Int, _ database: ClusterDatabase,
                        logger: Logger) async throws -> [(sequence: UInt64, frame: [UInt8])] {
         try await ClusterError.mappingStorage {
-            var frames: [(UInt64, [UInt8])] = []
-            for try await (sequence, frame) in try await database.query("""
-                SELECT seq, frame FROM log_tail WHERE part = \(partition) AND seq > \(Int64(after)) ORDER BY seq LIMIT \(limit)
-                """, logger: logger).decode((Int64, ByteBuffer).self) {
-                frames.append((UInt64(sequence), Array(buffer: frame)))
-            }
-            return frames
+            try await decodeFrames(database.query("""
+                SELECT seq, frame FROM log_tail WHERE part = \(partition) AND seq > \(Int64(after))
+                ORDER BY segment_first_seq, seg_offset LIMIT \(limit)
+                """, logger: logger))
         }
+    }
+
+    /// Up to `limit` frames of one segment of `partition` from byte `offset` on, in order
+    /// (offset order is sequence order), by the table's key.
+    package static func frames(partition: Int, segment: Int64, from offset: Int64, limit: Int, _ database: ClusterDatabase,
+                               logger: Logger) async throws -> [(sequence: UInt64, frame: [UInt8])] {
+        try await ClusterError.mappingStorage {
+            try await decodeFrames(database.query("""
+                SELECT seq, frame FROM log_tail
+                WHERE part = \(partition) AND segment_first_seq = \(segment) AND seg_offset >= \(offset)
+                ORDER BY seg_offset LIMIT \(limit)
+                """, logger: logger))
+        }
+    }
+
+    private static func decodeFrames(_ rows: PostgresRowSequence) async throws -> [(sequence: UInt64, frame: [UInt8])] {
+        var frames: [(UInt64, [UInt8])] = []
+        for try await (sequence, frame) in rows.decode((Int64, ByteBuffer).self) {
+            frames.append((UInt64(sequence), Array(buffer: frame)))
+        }
+        return frames
     }
 
     /// The frame at (segment, offset) of `partition`, while it is in the tail.
@@ -43,9 +63,11 @@ package enum TailRows {
         }
     }
 
-    /// Drops the frames of records `first...last` (an uploaded segment's).
+    /// Drops the frames of the segment whose records are `first...last` (an uploaded one's).
     package static func drop(partition: Int, first: Int64, last: Int64, _ transaction: ClusterTransaction) async throws {
-        try await transaction.query("DELETE FROM log_tail WHERE part = \(partition) AND seq BETWEEN \(first) AND \(last)")
+        try await transaction.query("""
+            DELETE FROM log_tail WHERE part = \(partition) AND segment_first_seq = \(first) AND seq <= \(last)
+            """)
     }
 }
 

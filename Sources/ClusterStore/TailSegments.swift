@@ -23,7 +23,8 @@ struct TailSegments {
         var dictionaries: [UInt32: ZstdDictionary] = [:]
         var after = header.firstSequence - 1
         while last.map({ after < $0 }) ?? true {
-            let page = try await TailRows.frames(partition: partition, after: after, limit: 1000, database, logger: logger)
+            let page = try await TailRows.frames(partition: partition, segment: Int64(header.firstSequence), from: Int64(bytes.count),
+                                                 limit: 1000, database, logger: logger)
                 .prefix { last == nil || $0.sequence <= last! }
             guard let final = page.last else {
                 guard let last else { break }
