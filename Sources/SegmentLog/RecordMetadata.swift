@@ -223,3 +223,11 @@ extension DictionaryMetadata {
         try MetadataCoding.encode(self)
     }
 }
+
+extension TraceMetadata {
+    /// The metadata's bytes as a trace record holds them (stable JSON): what a writer
+    /// outside a segment file (cluster mode's tail) frames.
+    public func encoded() throws -> [UInt8] {
+        try MetadataCoding.encode(self)
+    }
+}

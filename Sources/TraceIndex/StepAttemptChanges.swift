@@ -27,19 +27,14 @@ struct StepWrites {
     private var rows: [AttemptKey: AttemptRow] = [:]
     /// Attempts started in an earlier batch that end in this one.
     private var finishes: [AttemptKey: AttemptEnd] = [:]
-    private var executions: [String: ExecutionUpdate] = [:]
+    private var executions: [String: ExecutionChange] = [:]
 
     /// `step.started`: the execution is running this step; the attempt is on record.
     mutating func started(_ started: StepStarted, _ location: RecordLocation) {
         let key = AttemptKey(executionID: started.executionID, stepIndex: started.stepIndex, attempt: started.attempt)
         finishes[key] = nil
         rows[key] = AttemptRow(started, location)
-        // A later step's first attempt follows its predecessor's success or skip, which left
-        // the execution `running` at this step, started and due: nothing to change.
-        if started.stepIndex == 0 || started.attempt > 1 {
-            update(started.executionID, ExecutionUpdate(status: .running, startedAt: started.startedAt,
-                                                        nextStep: started.stepIndex, nextRunAt: started.startedAt))
-        }
+        if let change = ExecutionChange.of(started) { update(started.executionID, change) }
     }
 
     /// `step.finished`: the attempt's result, and what it does to its execution (the
@@ -52,22 +47,7 @@ struct StepWrites {
         } else {
             finishes[key] = result
         }
-        let lastError = finished.error.map { "\(finished.stepName): \($0.errorClass.rawValue): \(String($0.message.prefix(500)))" }
-        let change: ExecutionUpdate
-        switch (finished.outcome, finished.executionStatus) {
-        case (_, .succeeded?):
-            change = ExecutionUpdate(status: .succeeded, nextStep: finished.stepIndex + 1, nextRunAt: nil,
-                                     completedAt: .set(finished.completedAt))
-        case (.succeeded, _):
-            change = ExecutionUpdate(status: .running, nextStep: finished.stepIndex + 1, nextRunAt: finished.completedAt)
-        case (.retrying, _):
-            change = ExecutionUpdate(status: .retrying, nextStep: finished.stepIndex, nextRunAt: finished.nextAttemptAt,
-                                     lastError: .set(lastError))
-        case (.failed, _):
-            change = ExecutionUpdate(status: .failed, nextStep: finished.stepIndex, nextRunAt: nil,
-                                     completedAt: .set(finished.completedAt), lastError: .set(lastError))
-        }
-        update(finished.executionID, change)
+        update(finished.executionID, .of(finished))
     }
 
     /// `step.skipped`: attempt 0 reuses the success recorded elsewhere; the execution moves on.
@@ -75,13 +55,10 @@ struct StepWrites {
         let key = AttemptKey(executionID: skipped.executionID, stepIndex: skipped.stepIndex, attempt: 0)
         finishes[key] = nil
         rows[key] = AttemptRow(skipped)
-        let ends = skipped.executionStatus == .succeeded
-        update(skipped.executionID, ExecutionUpdate(
-            status: ends ? .succeeded : .running, startedAt: skipped.skippedAt, nextStep: skipped.stepIndex + 1,
-            nextRunAt: ends ? nil : skipped.skippedAt, completedAt: ends ? .set(skipped.skippedAt) : .unchanged))
+        update(skipped.executionID, .of(skipped))
     }
 
-    private mutating func update(_ executionID: String, _ change: ExecutionUpdate) {
+    private mutating func update(_ executionID: String, _ change: ExecutionChange) {
         if let earlier = executions[executionID] {
             executions[executionID] = earlier.followed(by: change)
         } else {
@@ -129,11 +106,7 @@ struct StepWrites {
     }
 }
 
-/// A column some records set and others leave as it is.
-private enum ColumnChange<Value: DatabaseValueConvertible> {
-    case unchanged
-    case set(Value?)
-
+extension ExecutionChange.Column {
     /// `(whether to set, the value)`, as the execution statement takes them.
     var columns: [DatabaseValueConvertible?] {
         switch self {
@@ -141,39 +114,9 @@ private enum ColumnChange<Value: DatabaseValueConvertible> {
         case .set(let value): [true, value]
         }
     }
-
-    func followed(by later: ColumnChange) -> ColumnChange {
-        if case .set = later { return later }
-        return self
-    }
 }
 
-/// What a batch does to one execution's row, as the records fold into it.
-private struct ExecutionUpdate {
-    var status: ExecutionStatus
-    /// Set when the row has none yet (`coalesce`): the first value given wins.
-    var startedAt: String?
-    var nextStep: Int
-    var nextRunAt: String?
-    var completedAt: ColumnChange<String>
-    var lastError: ColumnChange<String>
-
-    init(status: ExecutionStatus, startedAt: String? = nil, nextStep: Int, nextRunAt: String?,
-         completedAt: ColumnChange<String> = .unchanged, lastError: ColumnChange<String> = .unchanged) {
-        self.status = status
-        self.startedAt = startedAt
-        self.nextStep = nextStep
-        self.nextRunAt = nextRunAt
-        self.completedAt = completedAt
-        self.lastError = lastError
-    }
-
-    func followed(by later: ExecutionUpdate) -> ExecutionUpdate {
-        ExecutionUpdate(status: later.status, startedAt: startedAt ?? later.startedAt, nextStep: later.nextStep,
-                        nextRunAt: later.nextRunAt, completedAt: completedAt.followed(by: later.completedAt),
-                        lastError: lastError.followed(by: later.lastError))
-    }
-
+extension ExecutionChange {
     /// status, started_at, next_step, next_run_at, then completed_at's and last_error's pairs.
     var columns: [DatabaseValueConvertible?] {
         [status, startedAt, nextStep, nextRunAt] + completedAt.columns + lastError.columns
@@ -224,14 +167,14 @@ extension AttemptEnd {
 extension StepFinished {
     /// Whether this attempt ended its execution (succeeded as the last step, or failed for good),
     /// which is when the event's status can change.
-    var endsExecution: Bool { executionStatus != nil || outcome == .failed }
+    public var endsExecution: Bool { executionStatus != nil || outcome == .failed }
 
     /// Whether this attempt failed its execution for good, which puts it in the dead-letter
     /// queue (a failure that still ended the execution as succeeded does not).
-    var deadLetters: Bool { outcome == .failed && executionStatus != .succeeded }
+    public var deadLetters: Bool { outcome == .failed && executionStatus != .succeeded }
 
     /// The error's message as the index keeps it (the first 2,000 characters).
-    var indexedErrorMessage: String? { error.map { String($0.message.prefix(2000)) } }
+    public var indexedErrorMessage: String? { error.map { String($0.message.prefix(2000)) } }
 }
 
 extension TraceIndex {

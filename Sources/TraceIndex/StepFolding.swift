@@ -6,23 +6,23 @@ import TraceboxCore
 /// (`step.started`, then `step.finished`; or `step.skipped`) by the index as it applies them
 /// and by the engine as it appends them, and folded into a step's state by `StepFolding`,
 /// so both see a step the same way.
-struct StepAttempt: Sendable, Equatable {
-    var stepIndex: Int
+public struct StepAttempt: Sendable, Equatable {
+    public var stepIndex: Int
     /// 1, 2, …; 0 for a skipped step.
-    var attempt: Int
-    var stepName: String
-    var idempotencyKey: String
-    var startedAt: String
+    public var attempt: Int
+    public var stepName: String
+    public var idempotencyKey: String
+    public var startedAt: String
     /// Where the `step.started` record is (nil for a skip, or before it is durable).
-    var input: RecordPointer?
+    public var input: RecordPointer?
     /// For a skipped step: the execution where its idempotency key succeeded.
-    var skippedFrom: String?
+    public var skippedFrom: String?
     /// How it ended; nil while it runs.
-    var end: AttemptEnd?
+    public var end: AttemptEnd?
 
-    var status: StepStatus { end?.outcome ?? .running }
+    public var status: StepStatus { end?.outcome ?? .running }
 
-    init(stepIndex: Int, attempt: Int, stepName: String, idempotencyKey: String, startedAt: String, input: RecordPointer?) {
+    public init(stepIndex: Int, attempt: Int, stepName: String, idempotencyKey: String, startedAt: String, input: RecordPointer?) {
         self.stepIndex = stepIndex
         self.attempt = attempt
         self.stepName = stepName
@@ -31,12 +31,12 @@ struct StepAttempt: Sendable, Equatable {
         self.input = input
     }
 
-    init(_ started: StepStarted, _ location: RecordLocation?) {
+    public init(_ started: StepStarted, _ location: RecordLocation?) {
         self.init(stepIndex: started.stepIndex, attempt: started.attempt, stepName: started.stepName,
                   idempotencyKey: started.idempotencyKey, startedAt: started.startedAt, input: location)
     }
 
-    init(_ skipped: StepSkipped) {
+    public init(_ skipped: StepSkipped) {
         stepIndex = skipped.stepIndex
         attempt = 0
         stepName = skipped.stepName
@@ -66,19 +66,19 @@ struct StepAttempt: Sendable, Equatable {
 }
 
 /// How an attempt ended: what a `step.finished` (or a skip) says of it.
-struct AttemptEnd: Sendable, Equatable {
-    var outcome: StepStatus
-    var completedAt: String?
-    var durationMS: Double?
-    var nextAttemptAt: String?
-    var errorClass: String?
+public struct AttemptEnd: Sendable, Equatable {
+    public var outcome: StepStatus
+    public var completedAt: String?
+    public var durationMS: Double?
+    public var nextAttemptAt: String?
+    public var errorClass: String?
     /// The error's message as the index keeps it (its first 2,000 characters).
-    var errorMessage: String?
-    var responseStatus: Int?
+    public var errorMessage: String?
+    public var responseStatus: Int?
     /// Where the output is: the `step.finished` record, or for a skip the success it reuses.
-    var output: RecordPointer?
+    public var output: RecordPointer?
 
-    init(outcome: StepStatus, completedAt: String?, durationMS: Double?, nextAttemptAt: String?, errorClass: String?,
+    public init(outcome: StepStatus, completedAt: String?, durationMS: Double?, nextAttemptAt: String?, errorClass: String?,
          errorMessage: String?, responseStatus: Int?, output: RecordPointer?) {
         self.outcome = outcome
         self.completedAt = completedAt
@@ -90,7 +90,7 @@ struct AttemptEnd: Sendable, Equatable {
         self.output = output
     }
 
-    init(_ finished: StepFinished, _ location: RecordLocation?) {
+    public init(_ finished: StepFinished, _ location: RecordLocation?) {
         self.init(outcome: StepStatus(finished.outcome), completedAt: finished.completedAt, durationMS: finished.durationMS,
                   nextAttemptAt: finished.nextAttemptAt, errorClass: finished.error?.errorClass.rawValue,
                   errorMessage: finished.indexedErrorMessage,
@@ -98,7 +98,7 @@ struct AttemptEnd: Sendable, Equatable {
     }
 
     /// A skipped step: completed when skipped, its output the success it reuses.
-    init(skippedAt: String, output: RecordPointer) {
+    public init(skippedAt: String, output: RecordPointer) {
         self.init(outcome: .skipped, completedAt: skippedAt, durationMS: nil, nextAttemptAt: nil, errorClass: nil,
                   errorMessage: nil, responseStatus: nil, output: output)
     }
@@ -110,13 +110,13 @@ struct AttemptEnd: Sendable, Equatable {
 /// error, answer and output), as it did when the index kept a row per step. The one fold
 /// of step state: the index's reads (`steps(executionID:)`) and the engine's memory of the
 /// execution it runs (`StepTrail`) both go through it.
-struct StepFolding: Sendable {
-    let executionID: String
-    private(set) var steps: [StepSummary] = []
+public struct StepFolding: Sendable {
+    public let executionID: String
+    public private(set) var steps: [StepSummary] = []
     /// The step view of the latest finished attempt of the step being folded.
     private var previous: StepSummary?
 
-    init(executionID: String, steps: [StepSummary] = []) {
+    public init(executionID: String, steps: [StepSummary] = []) {
         self.executionID = executionID
         self.steps = steps
         if let last = steps.last, last.status != .running { previous = last }
@@ -124,7 +124,7 @@ struct StepFolding: Sendable {
 
     /// Adds the next attempt, in (step_index, attempt) order; the same attempt again (its
     /// end now known) replaces it.
-    mutating func add(_ attempt: StepAttempt) {
+    public mutating func add(_ attempt: StepAttempt) {
         let sameStep = steps.last?.stepIndex == attempt.stepIndex
         if !sameStep { previous = nil }
         let outcome = attempt.status

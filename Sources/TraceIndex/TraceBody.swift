@@ -29,7 +29,7 @@ public enum TraceBody: Sendable, Equatable {
     }
 
     /// The event and execution a step record is about (the record's metadata names them).
-    var subject: (eventID: String?, executionID: String?) {
+    public var subject: (eventID: String?, executionID: String?) {
         switch self {
         case .stepStarted(let body): (body.eventID, body.executionID)
         case .stepFinished(let body): (body.eventID, body.executionID)

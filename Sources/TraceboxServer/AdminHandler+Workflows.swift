@@ -59,14 +59,37 @@ extension AdminHandler {
     /// An execution with each started step and each attempt, its input and output read
     /// back from the trace records in the log.
     static func executionTrace(_ execution: ExecutionSummary, index: TraceIndex, log: SegmentLog) throws -> ExecutionTrace {
+        let attempts = try index.attempts(executionID: execution.executionID)
+        var bodies: [RecordPointer: [UInt8]] = [:]
+        for pointer in ExecutionTraceParts.pointers(attempts) { bodies[pointer] = (try? log.read(pointer))?.body }
+        return ExecutionTraceParts(execution: execution, steps: try index.steps(executionID: execution.executionID),
+                                   attempts: attempts, dlq: try index.dlqEntry(executionID: execution.executionID),
+                                   bodies: bodies).trace
+    }
+}
+
+/// What an execution's trace is made of, read from an index and a log (the single box's, or
+/// a cluster's PostgreSQL and partitions): its steps and attempts, its dead letter, and the
+/// bodies of the attempts' `step.started` and `step.finished` records by location (one
+/// missing shows as no input or output). One composition for both.
+struct ExecutionTraceParts {
+    let execution: ExecutionSummary
+    let steps: [StepSummary]
+    let attempts: [AttemptSummary]
+    let dlq: DLQEntry?
+    let bodies: [RecordPointer: [UInt8]]
+
+    /// The records whose bodies a trace of these attempts shows.
+    static func pointers(_ attempts: [AttemptSummary]) -> [RecordPointer] {
+        attempts.flatMap { [$0.inputRecord] + ($0.outputRecord.map { [$0] } ?? []) }
+    }
+
+    var trace: ExecutionTrace {
         let decoder = JSONDecoder()
         func record<T: Decodable>(_ type: T.Type, _ pointer: RecordPointer?) -> T? {
-            guard let pointer else { return nil }
-            let location = pointer
-            return (try? log.read(location)).flatMap { try? decoder.decode(T.self, from: Data($0.body)) }
+            pointer.flatMap { bodies[$0] }.flatMap { try? decoder.decode(T.self, from: Data($0)) }
         }
-        let attempts = try index.attempts(executionID: execution.executionID)
-        let steps = try index.steps(executionID: execution.executionID).map { step in
+        let steps = steps.map { step in
             StepTrace(step: step, attempts: attempts.filter { $0.stepIndex == step.stepIndex }.map { attempt in
                 let started = record(StepStarted.self, attempt.inputRecord)
                 let finished = record(StepFinished.self, attempt.outputRecord)
@@ -74,6 +97,6 @@ extension AdminHandler {
                                     nextAttemptAt: finished?.nextAttemptAt)
             })
         }
-        return ExecutionTrace(execution: execution, steps: steps, dlq: try index.dlqEntry(executionID: execution.executionID))
+        return ExecutionTrace(execution: execution, steps: steps, dlq: dlq)
     }
 }
