@@ -37,7 +37,7 @@ package enum AppendRows {
     }
 
     package static func append(partition: Int, node: String, lease: Lease, claims: [DedupClaim], frames: Frames, events: [EventRow],
-                       moved: Lease, _ database: ClusterDatabase, logger: Logger) async throws -> Result {
+                       traces: [IndexChange] = [], moved: Lease, _ database: ClusterDatabase, logger: Logger) async throws -> Result {
         var received: [Int64] = []
         for row in events {
             guard let micros = Timestamp.parseMicroseconds(row.receivedAt) else {
@@ -60,26 +60,37 @@ package enum AppendRows {
                 \(events.map(\.offset)), \(events.map(\.length)))
             """
         do {
-            return try await ClusterError.mappingStorage {
-                var held: [DedupKey: String] = [:]
-                var result: Result?
-                for try await (outcome, source, key, event) in try await database.query(query, logger: logger)
-                    .decode((String, String?, String?, String?).self) {
-                    switch outcome {
-                    case "appended": result = .appended
-                    case "lease_lost": result = .leaseLost
-                    case "held":
-                        guard let source, let key, let event else { throw ClusterError.storage("tracebox_append answered held without a key") }
-                        held[DedupKey(source: source, key: key)] = event
-                    default: throw ClusterError.storage("tracebox_append answered \(outcome)")
-                    }
-                }
-                if !held.isEmpty { return .held(held) }
-                guard let result else { throw ClusterError.storage("tracebox_append answered nothing") }
+            // With trace records, their index rows go into the same transaction (`TraceRows`):
+            // the statement inside a BEGIN/COMMIT of its own, then the rows.
+            guard !traces.isEmpty else {
+                return try await ClusterError.mappingStorage { try await decode(database.query(query, logger: logger)) }
+            }
+            return try await database.transaction(logger: logger) { transaction in
+                let result = try await decode(transaction.query(query))
+                if case .appended = result { try await TraceRows.apply(traces, partition: partition, transaction) }
                 return result
             }
         } catch ClusterError.storage(let reason) where reason.hasPrefix("TB409") {
             return .claimRace
         }
+    }
+
+    /// The statement's answer: one row `appended` or `lease_lost`, or a row `held` per key.
+    private static func decode(_ rows: PostgresRowSequence) async throws -> Result {
+        var held: [DedupKey: String] = [:]
+        var result: Result?
+        for try await (outcome, source, key, event) in rows.decode((String, String?, String?, String?).self) {
+            switch outcome {
+            case "appended": result = .appended
+            case "lease_lost": result = .leaseLost
+            case "held":
+                guard let source, let key, let event else { throw ClusterError.storage("tracebox_append answered held without a key") }
+                held[DedupKey(source: source, key: key)] = event
+            default: throw ClusterError.storage("tracebox_append answered \(outcome)")
+            }
+        }
+        if !held.isEmpty { return .held(held) }
+        guard let result else { throw ClusterError.storage("tracebox_append answered nothing") }
+        return result
     }
 }

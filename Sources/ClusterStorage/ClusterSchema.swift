@@ -300,6 +300,138 @@ public enum ClusterSchema {
             "ALTER TABLE log_tail DROP CONSTRAINT log_tail_pkey",
             "ALTER TABLE log_tail ADD CONSTRAINT log_tail_pkey PRIMARY KEY USING INDEX log_tail_by_location",
         ],
+        // Version 10: the index's executions, step attempts, dead letters, daily rollups and
+        // router positions (`docs/cluster.md` §3.6), written by the append transaction of the
+        // trace records they come from. Times are the records' RFC 3339 texts, as the single
+        // box's index keeps them (they sort by time); counts per (partition, status) by
+        // statement-level triggers, as for events.
+        [
+            """
+            CREATE TABLE executions (
+                execution_id      uuid PRIMARY KEY,
+                part              integer NOT NULL,
+                event_id          uuid NOT NULL,
+                workflow_id       text NOT NULL,
+                workflow_version  integer NOT NULL,
+                trigger           text NOT NULL,
+                step_names        text NOT NULL,
+                created_at        text NOT NULL,
+                started_at        text,
+                completed_at      text,
+                status            text NOT NULL,
+                next_step         integer NOT NULL DEFAULT 0,
+                next_run_at       text,
+                last_error        text,
+                superseded_by     uuid,
+                replay_of         uuid,
+                replay_of_version integer,
+                requested_by      bigint,
+                force             boolean NOT NULL DEFAULT false,
+                job_id            uuid,
+                created_sequence  bigint NOT NULL,
+                created_segment   bigint,
+                created_offset    bigint,
+                created_length    bigint
+            )
+            """,
+            "CREATE INDEX executions_by_event ON executions (event_id)",
+            """
+            CREATE INDEX executions_due_by_step ON executions (part, workflow_id, next_step, next_run_at)
+                WHERE status IN ('pending', 'running', 'retrying')
+            """,
+            """
+            CREATE TABLE execution_status_counts (
+                part       integer NOT NULL,
+                status     text NOT NULL,
+                executions bigint NOT NULL,
+                PRIMARY KEY (part, status)
+            )
+            """,
+            """
+            CREATE FUNCTION executions_recount() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO execution_status_counts (part, status, executions)
+                SELECT part, status, sum(delta) FROM (
+                    SELECT part, status, 1 AS delta FROM added
+                    UNION ALL
+                    SELECT part, status, -1 FROM removed
+                ) changes GROUP BY part, status HAVING sum(delta) <> 0
+                ON CONFLICT (part, status) DO UPDATE SET executions = execution_status_counts.executions + excluded.executions;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE FUNCTION executions_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO execution_status_counts (part, status, executions)
+                SELECT part, status, count(*) FROM added GROUP BY part, status
+                ON CONFLICT (part, status) DO UPDATE SET executions = execution_status_counts.executions + excluded.executions;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER executions_counted AFTER INSERT ON executions REFERENCING NEW TABLE AS added
+                FOR EACH STATEMENT EXECUTE FUNCTION executions_count_inserted()
+            """,
+            """
+            CREATE TRIGGER executions_recounted AFTER UPDATE ON executions REFERENCING OLD TABLE AS removed NEW TABLE AS added
+                FOR EACH STATEMENT EXECUTE FUNCTION executions_recount()
+            """,
+            """
+            CREATE TABLE step_attempts (
+                execution_id    uuid NOT NULL,
+                step_index      integer NOT NULL,
+                attempt         integer NOT NULL,
+                step_name       text NOT NULL,
+                idempotency_key text NOT NULL,
+                outcome         text NOT NULL,
+                started_at      text NOT NULL,
+                completed_at    text,
+                duration_ms     double precision,
+                next_attempt_at text,
+                error_class     text,
+                error_message   text,
+                response_status integer,
+                input_segment   bigint,
+                input_offset    bigint,
+                input_length    bigint,
+                output_segment  bigint,
+                output_offset   bigint,
+                output_length   bigint,
+                skipped_from    uuid,
+                PRIMARY KEY (execution_id, step_index, attempt)
+            )
+            """,
+            "CREATE INDEX step_attempts_succeeded ON step_attempts (idempotency_key) WHERE outcome = 'succeeded'",
+            """
+            CREATE TABLE dlq (
+                execution_id uuid PRIMARY KEY,
+                part         integer NOT NULL,
+                event_id     uuid NOT NULL,
+                workflow_id  text NOT NULL,
+                step_name    text NOT NULL,
+                error_class  text NOT NULL,
+                last_error   text NOT NULL,
+                attempts     integer NOT NULL,
+                failed_at    text NOT NULL
+            )
+            """,
+            "CREATE INDEX dlq_by_time ON dlq (failed_at)",
+            """
+            CREATE TABLE daily_rollups (
+                part          integer NOT NULL,
+                day           text NOT NULL,
+                workflow_id   text NOT NULL,
+                event_type    text NOT NULL,
+                executions    bigint NOT NULL,
+                succeeded     bigint NOT NULL,
+                failed        bigint NOT NULL,
+                dead_lettered bigint NOT NULL,
+                PRIMARY KEY (part, day, workflow_id, event_type)
+            )
+            """,
+            "CREATE TABLE router_position (part integer PRIMARY KEY, routed_through bigint NOT NULL)",
+        ],
     ]
 
     /// The newest version this build knows.

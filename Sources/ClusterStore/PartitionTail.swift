@@ -106,7 +106,8 @@ public final class PartitionTail: Sendable {
             let result: AppendRows.Result
             do {
                 result = try await AppendRows.append(partition: lease.partition, node: node, lease: lease, claims: claims,
-                                                     frames: frames, events: index.events, moved: moved, database, logger: logger)
+                                                     frames: frames, events: index.events, traces: index.traces, moved: moved,
+                                                     database, logger: logger)
             } catch {
                 // The answer was lost (the connection dropped, say): the lease row tells
                 // whether the statement committed.

@@ -7,13 +7,14 @@ import TraceboxCore
 
 /// The admin socket of a cluster node (`docs/cluster.md` §8): the requests the cluster can
 /// answer today, from PostgreSQL and the bucket, whichever node holds the event: `status`,
-/// `events.search`, `events.get`, `events.payload`, `trace.get` (an event's; it has no
-/// executions on nodes) and `cluster.seal`. Every other method
-/// answers `not_in_cluster_mode` (the engine, replays, monitoring, the archive and
-/// checkpoints do not run on nodes yet).
+/// `events.search`, `events.get`, `events.payload`, `trace.get` (an event's or an
+/// execution's, with the executions the index has), `dlq.list`, `dlq.show` and
+/// `cluster.seal`. Every other method answers `not_in_cluster_mode` (the engine, replays,
+/// monitoring, the archive and checkpoints do not run on nodes yet).
 struct ClusterAdminHandler: AdminResponder {
     let database: ClusterDatabase
     let events: ClusterEvents
+    let executions: ClusterExecutions
     let reader: PartitionReader
     let sealing: NodeSealing
     let workflows: [String]
@@ -60,13 +61,13 @@ struct ClusterAdminHandler: AdminResponder {
                 return AdminLineCoding.line(AdminResponse(id: id, result: PayloadResult(
                     eventID: row.eventID, payloadSHA256: row.payloadHash, payloadBase64: Data(record.body).base64EncodedString())))
             case AdminMethod.traceGet:
-                // Nodes run no workflows yet, so an event has no executions: its trace is the
-                // event alone (the console's event page and `tracebox trace` show it so).
-                let id = try AdminLineCoding.params(TraceParams.self, data).id
-                guard let row = try await events.event(id: id.lowercased()) else {
-                    throw AdminErrorBody.notFound("no event \(id) (cluster nodes run no workflows yet, so there are no executions)")
-                }
-                return AdminLineCoding.line(AdminResponse(id: envelope.id, result: TraceResult(event: Self.summary(row), executions: [])))
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await trace(try AdminLineCoding.params(TraceParams.self, data).id)))
+            case AdminMethod.dlqList:
+                let params = try AdminLineCoding.params(DLQListParams.self, data)
+                let entries = try await executions.dlq(limit: max(1, min(params.limit ?? 50, 1000)), workflowID: params.workflow)
+                return AdminLineCoding.line(AdminResponse(id: id, result: DLQListResult(entries: entries, total: try await executions.dlqCount())))
+            case AdminMethod.dlqShow:
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await dlqShow(try AdminLineCoding.params(DLQShowParams.self, data).executionID)))
             case AdminMethod.clusterSeal:
                 let (sealed, uploaded) = try await sealing.sealAll()
                 return AdminLineCoding.line(AdminResponse(id: id, result: ClusterSealResult(sealedPartitions: sealed, uploaded: uploaded)))
@@ -89,7 +90,7 @@ struct ClusterAdminHandler: AdminResponder {
         }
     }
 
-    /// Events by status over the cluster; the log's figures are the sums over partitions
+    /// Events and executions by status over the cluster; the log's figures are the sums over partitions
     /// (the index is written with the records, so it has applied all of them).
     private func status() async throws -> StatusResult {
         let counts = try await events.statusCounts()
@@ -100,7 +101,43 @@ struct ClusterAdminHandler: AdminResponder {
             version: AdminHandler.version,
             uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
             eventsByStatus: counts, segments: Int(cluster.partitions.map(\.sealedSegments).reduce(0, +)), segmentBytes: 0,
-            lastSequence: records, indexedSequence: records, workflows: workflows)
+            lastSequence: records, indexedSequence: records, executionsByStatus: try await executions.statusCounts(),
+            dlqSize: try await executions.dlqCount(), workflows: workflows)
+    }
+
+    /// An event's trace (or, given an execution's id, that execution's event with it alone),
+    /// as the single box answers it.
+    private func trace(_ id: String) async throws -> TraceResult {
+        let wanted = id.lowercased()
+        var eventID = wanted
+        var found = try await executions.executions(eventID: wanted)
+        if found.isEmpty, let execution = try await executions.execution(id: wanted) {
+            eventID = execution.eventID
+            found = [execution]
+        }
+        guard let event = try await events.event(id: eventID) else { throw AdminErrorBody.notFound("no event or execution \(id)") }
+        var traces: [ExecutionTrace] = []
+        for execution in found { traces.append(try await executionTrace(execution)) }
+        return TraceResult(event: Self.summary(event), executions: traces)
+    }
+
+    private func dlqShow(_ executionID: String) async throws -> DLQShowResult {
+        let wanted = executionID.lowercased()
+        guard let entry = try await executions.dlqEntry(executionID: wanted), let execution = try await executions.execution(id: wanted),
+              let event = try await events.event(id: entry.eventID) else {
+            throw AdminErrorBody.notFound("no DLQ entry for execution \(executionID)")
+        }
+        return DLQShowResult(entry: entry, event: Self.summary(event), trace: try await executionTrace(execution))
+    }
+
+    /// An execution with its steps and attempts, their records read from the partition.
+    private func executionTrace(_ execution: ExecutionSummary) async throws -> ExecutionTrace {
+        let attempts = try await executions.attempts(executionID: execution.executionID)
+        var bodies: [RecordPointer: [UInt8]] = [:]
+        for pointer in ExecutionTraceParts.pointers(attempts) { bodies[pointer] = (try? await reader.read(pointer))?.body }
+        return ExecutionTraceParts(execution: execution, steps: try await executions.steps(executionID: execution.executionID),
+                                   attempts: attempts, dlq: try await executions.dlqEntry(executionID: execution.executionID),
+                                   bodies: bodies).trace
     }
 
     private func row(_ eventID: String) async throws -> EventRow {

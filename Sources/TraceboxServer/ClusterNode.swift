@@ -79,6 +79,7 @@ public enum ClusterNode {
                                           clock: clock, logger: logger)
         let events = ClusterEvents(database: database, logger: logger)
         let handler = ClusterAdminHandler(database: database, events: events,
+                                          executions: ClusterExecutions(database: database, logger: logger),
                                           reader: PartitionReader(database: database, s3: s3, logger: logger), sealing: sealing,
                                           workflows: [], startedAt: .now)
         let admin = try await AdminServer.listen(

@@ -5,6 +5,8 @@ import Logging
 import Outbound
 import TestSupport
 import Testing
+import SegmentLog
+import TraceIndex
 import TraceboxCore
 
 /// `tracebox serve` as cluster nodes (`docs/cluster.md`) over a PostgreSQL 15 and moto's
@@ -282,7 +284,78 @@ struct ClusterNodeTests {
             let trace = try nodes[0].cli(["trace", id, "--socket", nodes[0].socket])
             #expect(trace.status == 0, "\(trace.stderr)")
             let dlq = try nodes[0].cli(["dlq", "list", "--socket", nodes[0].socket])
-            #expect(dlq.status != 0 && dlq.stderr.contains("not answered by cluster nodes yet"), "\(dlq.stderr)")
+            #expect(dlq.status == 0, "\(dlq.stderr)")
+            let replay = try nodes[0].cli(["replay", id, "--socket", nodes[0].socket])
+            #expect(replay.status != 0 && replay.stderr.contains("not answered by cluster nodes yet"), "\(replay.stderr)")
+        }
+    }
+
+    /// Traces and the DLQ from any node, out of the index in PostgreSQL: an event's trace
+    /// records (its workflow's execution created, a step started and failed for good), as the
+    /// owner of its partition appends them, are answered by `tracebox trace`, `dlq list` and
+    /// `dlq show` through a node that did not write them, with the step's input and error
+    /// read back from the partition's records.
+    @Test func tracesAndTheDLQAnswerFromAnyNode() async throws {
+        try await Self.withNodes(1) { _, url, _, nodes in
+            let node = nodes[0]
+            let client = HTTPClient()
+            let push = Support.payloads.first { $0.source == "github" && $0.eventType == "push" }!
+            let stored = try await client.send(Webhooks.request(for: push, url: node.url("")))
+            let eventID = try #require((try JSONSerialization.jsonObject(with: Data(stored.body)) as? [String: Any])?["event_id"] as? String)
+            let partition = Int(try node.admin().call(AdminMethod.eventsGet, EventIDParams(eventID: eventID), as: EventDetail.self)
+                .event.location.partition ?? 0)
+            #expect(node.stop() == 0)
+
+            // Another writer takes the partition (the node left it free) and appends the run.
+            let logger = Logger(label: "trace-writer")
+            let database = ClusterDatabase(try PostgresLocation(url: url))
+            let execution = UUIDv7.make().uuidString.lowercased()
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await database.run() }
+                let leases = PartitionLeases(database: database, node: "writer", address: "127.0.0.1:1", logger: logger)
+                let lease = try #require(try await leases.balance().owned.first { $0.partition == partition })
+                let now = Timestamp.format(Date())
+                let error = StepError(errorClass: .http4xx, message: "HTTP 422 from the CRM: missing field amount")
+                let bodies: [TraceBody] = [
+                    .executionsCreated(ExecutionsCreated(routedThrough: nil, executions: [
+                        NewExecution(executionID: execution, eventID: eventID, workflowID: "crm", workflowVersion: 1, trigger: "event",
+                                     createdAt: now, stepNames: ["upsert"]),
+                    ])),
+                    .stepStarted(StepStarted(executionID: execution, eventID: eventID, workflowID: "crm", stepIndex: 0, stepName: "upsert",
+                                             attempt: 1, idempotencyKey: "\(execution):upsert", startedAt: now,
+                                             input: StepInput(kind: "http", method: "POST", url: "http://127.0.0.1:9/crm"))),
+                    .stepFinished(StepFinished(executionID: execution, eventID: eventID, workflowID: "crm", stepIndex: 0,
+                                               stepName: "upsert", attempt: 1, outcome: .failed, completedAt: now, durationMS: 3,
+                                               error: error)),
+                ]
+                let entries = try bodies.map { body in
+                    let metadata = TraceMetadata(traceType: body.type.rawValue, eventID: body.subject.eventID,
+                                                 executionID: body.subject.executionID, recordedAt: now)
+                    return AppendEntry(TailRecord(type: .trace, metadata: try metadata.encoded(), body: try body.json()))
+                }
+                _ = try await PartitionTail(database: database, node: "writer", logger: logger).append(entries, under: lease)
+                try await leases.leave()
+                group.cancelAll()
+            }
+
+            try node.start()
+            let trace = try node.admin().call(AdminMethod.traceGet, TraceParams(id: eventID), as: TraceResult.self)
+            #expect(trace.event.processingStatus == .failed && trace.event.statusReason?.hasPrefix("crm: upsert: http_4xx") == true)
+            let status = try node.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self)
+            #expect(status.executionsByStatus == ["failed": 1] && status.eventsByStatus == ["failed": 1])
+            let run = try #require(trace.executions.first)
+            #expect(run.execution.executionID == execution && run.execution.status == .failed)
+            #expect(run.steps.first?.attempts.first?.input?.url == "http://127.0.0.1:9/crm")
+            #expect(run.steps.first?.attempts.first?.error?.message == "HTTP 422 from the CRM: missing field amount")
+            let byExecution = try node.admin().call(AdminMethod.traceGet, TraceParams(id: execution), as: TraceResult.self)
+            #expect(byExecution.event.eventID == eventID && byExecution.executions.count == 1)
+            let text = try node.cli(["trace", eventID, "--socket", node.socket])
+            #expect(text.status == 0 && String(decoding: text.stdout, as: UTF8.self).contains("upsert"), "\(text.stderr)")
+            let dlq = try node.admin().call(AdminMethod.dlqList, DLQListParams(), as: DLQListResult.self)
+            #expect(dlq.total == 1 && dlq.entries.first?.executionID == execution && dlq.entries.first?.errorClass == "http_4xx")
+            let shown = try node.admin().call(AdminMethod.dlqShow, DLQShowParams(executionID: execution), as: DLQShowResult.self)
+            #expect(shown.event.eventID == eventID && shown.trace.steps.count == 1)
+            #expect(node.stop() == 0)
         }
     }
 

@@ -1,0 +1,67 @@
+import Logging
+import TraceIndex
+import TraceboxCore
+
+/// The cluster's executions, steps, attempts and dead letters as the index has them in
+/// PostgreSQL (`docs/cluster.md` §3.6), answered from any node: the single box's reads of
+/// them (`ExecutionIndex`: what `tracebox trace`, `tracebox dlq` and the console show), with
+/// the same answers. A step's state is folded from its attempts by the single box's fold
+/// (`StepFolding`).
+public final class ClusterExecutions: Sendable {
+    let database: ClusterDatabase
+    let logger: Logger
+
+    public init(database: ClusterDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    public func executions(eventID: String) async throws -> [ExecutionSummary] {
+        try await ExecutionRows.executions(eventID: eventID, database, logger: logger)
+    }
+
+    public func execution(id: String) async throws -> ExecutionSummary? {
+        try await ExecutionRows.execution(id: id, database, logger: logger)
+    }
+
+    /// Each step's state, from its attempts.
+    public func steps(executionID: String) async throws -> [StepSummary] {
+        var folding = StepFolding(executionID: executionID)
+        for attempt in try await ExecutionRows.attempts(executionID: executionID, database, logger: logger) { folding.add(attempt) }
+        return folding.steps
+    }
+
+    /// Every attempt (a skipped step is not one).
+    public func attempts(executionID: String) async throws -> [AttemptSummary] {
+        try await ExecutionRows.attempts(executionID: executionID, database, logger: logger).compactMap { attempt in
+            guard attempt.attempt > 0, let input = attempt.input else { return nil }
+            let end = attempt.end
+            return AttemptSummary(stepIndex: attempt.stepIndex, attempt: attempt.attempt, outcome: attempt.status,
+                                  startedAt: attempt.startedAt, completedAt: end?.completedAt, durationMS: end?.durationMS,
+                                  errorClass: end?.errorClass, errorMessage: end?.errorMessage, responseStatus: end?.responseStatus,
+                                  inputRecord: input, outputRecord: end?.output)
+        }
+    }
+
+    public func dlq(limit: Int, workflowID: String? = nil) async throws -> [DLQEntry] {
+        try await ExecutionRows.dlq(limit: limit, workflowID: workflowID, database, logger: logger)
+    }
+
+    public func dlqEntry(executionID: String) async throws -> DLQEntry? {
+        try await ExecutionRows.dlqEntry(executionID: executionID, database, logger: logger)
+    }
+
+    public func dlqCount() async throws -> Int {
+        try await ExecutionRows.dlqCount(database, logger: logger)
+    }
+
+    /// Executions ended per day (UTC), workflow and event type, from `fromDay` on.
+    public func dailyRollups(fromDay: String) async throws -> [DailyRollup] {
+        try await ExecutionRows.dailyRollups(fromDay: fromDay, database, logger: logger)
+    }
+
+    /// Executions by status, over every partition.
+    public func statusCounts() async throws -> [String: Int] {
+        try await ExecutionRows.statusCounts(database, logger: logger)
+    }
+}

@@ -1,0 +1,164 @@
+@testable import ClusterStore
+import Dispatch
+import Foundation
+import Logging
+import SegmentLog
+import TestSupport
+import Testing
+import TraceIndex
+import TraceboxCore
+
+/// Executions, steps, dead letters and event statuses in PostgreSQL against the single
+/// box's index: the trace records a workflow run appends (created, started, finished as
+/// succeeded, retrying and failed, left running, replayed with steps skipped) give, through
+/// the append transaction, what `reindex` of the same partition's segments gives in SQLite,
+/// query for query.
+@Suite("Executions in PostgreSQL")
+struct ExecutionParityTests {
+    static let logger = Logger(label: "execution-parity-test")
+
+    /// A clock for the records: `t(n)` is n tenths of a second after a fixed start.
+    static func t(_ n: Int) -> String { Timestamp.format(Date(timeIntervalSince1970: 1_796_000_000 + Double(n) / 10)) }
+
+    static func trace(_ body: TraceBody, at n: Int) throws -> AppendEntry {
+        let subject = body.subject
+        let metadata = TraceMetadata(traceType: body.type.rawValue, eventID: subject.eventID, executionID: subject.executionID,
+                                     recordedAt: t(n))
+        return AppendEntry(TailRecord(type: .trace, metadata: try metadata.encoded(), body: try body.json()))
+    }
+
+    /// The records of a run of two workflows over five events, in the order an engine
+    /// appends them, batch by batch (each batch one append transaction).
+    static func runRecords(events: [(id: String, sequence: UInt64)], okOutput: RecordPointer) -> [[TraceBody]] {
+        let input = StepInput(kind: "http", method: "POST", url: "http://127.0.0.1:1/crm")
+        let ok = StepOutput(status: 200, headers: [], body: "{}", bodyBytes: 2)
+        let failure = StepError(errorClass: .http5xx, message: "HTTP 503 from the mail service", response: StepOutput(status: 503, headers: [], body: "", bodyBytes: 0))
+        func execution(_ n: Int, _ workflow: String) -> String { String(format: "0190aaaa-0000-7000-8000-%012d", n * 10 + (workflow == "crm" ? 1 : 2)) }
+        var created: [TraceBody] = []
+        for (n, event) in events.enumerated() {
+            created.append(.executionsCreated(ExecutionsCreated(routedThrough: event.sequence, executions: [
+                NewExecution(executionID: execution(n, "crm"), eventID: event.id, workflowID: "crm", workflowVersion: 1,
+                             trigger: "event", createdAt: t(10 + n), stepNames: ["upsert", "note"]),
+                NewExecution(executionID: execution(n, "mail"), eventID: event.id, workflowID: "mail", workflowVersion: 2,
+                             trigger: "event", createdAt: t(10 + n), stepNames: ["send"]),
+            ])))
+        }
+        func started(_ n: Int, _ workflow: String, step: Int, name: String, attempt: Int, at time: Int) -> TraceBody {
+            .stepStarted(StepStarted(executionID: execution(n, workflow), eventID: events[n].id, workflowID: workflow, stepIndex: step,
+                                     stepName: name, attempt: attempt, idempotencyKey: "\(events[n].id):\(workflow):\(name)",
+                                     startedAt: t(time), input: input))
+        }
+        func finished(_ n: Int, _ workflow: String, step: Int, name: String, attempt: Int, at time: Int, outcome: StepOutcome,
+                      ends: ExecutionStatus? = nil) -> TraceBody {
+            .stepFinished(StepFinished(executionID: execution(n, workflow), eventID: events[n].id, workflowID: workflow, stepIndex: step,
+                                       stepName: name, attempt: attempt, outcome: outcome, completedAt: t(time), durationMS: 12.5,
+                                       output: outcome == .succeeded ? ok : nil, error: outcome == .succeeded ? nil : failure,
+                                       nextAttemptAt: outcome == .retrying ? t(time + 5) : nil, executionStatus: ends))
+        }
+        var steps: [[TraceBody]] = [created]
+        // Events 0–3: crm's two steps succeed; event 4's crm is left running its first step.
+        for n in 0..<4 {
+            steps.append([started(n, "crm", step: 0, name: "upsert", attempt: 1, at: 20 + n),
+                          finished(n, "crm", step: 0, name: "upsert", attempt: 1, at: 21 + n, outcome: .succeeded),
+                          started(n, "crm", step: 1, name: "note", attempt: 1, at: 22 + n)])
+            steps.append([finished(n, "crm", step: 1, name: "note", attempt: 1, at: 23 + n, outcome: .succeeded, ends: .succeeded)])
+        }
+        steps.append([started(4, "crm", step: 0, name: "upsert", attempt: 1, at: 30)])
+        // mail: events 0–1 fail twice and are dead-lettered; 2–4 succeed first time.
+        for n in 0..<2 {
+            steps.append([started(n, "mail", step: 0, name: "send", attempt: 1, at: 40 + n),
+                          finished(n, "mail", step: 0, name: "send", attempt: 1, at: 41 + n, outcome: .retrying)])
+            steps.append([started(n, "mail", step: 0, name: "send", attempt: 2, at: 50 + n),
+                          finished(n, "mail", step: 0, name: "send", attempt: 2, at: 51 + n, outcome: .failed)])
+        }
+        for n in 2..<5 {
+            steps.append([started(n, "mail", step: 0, name: "send", attempt: 1, at: 60 + n),
+                          finished(n, "mail", step: 0, name: "send", attempt: 1, at: 61 + n, outcome: .succeeded, ends: .succeeded)])
+        }
+        // Event 0 replayed (both workflows): crm's steps skipped (their keys succeeded), mail sent again and succeeding.
+        let replayCRM = "0190aaaa-0000-7000-8000-999999999991", replayMail = "0190aaaa-0000-7000-8000-999999999992"
+        steps.append([.executionsCreated(ExecutionsCreated(routedThrough: nil, executions: [
+            NewExecution(executionID: replayCRM, eventID: events[0].id, workflowID: "crm", workflowVersion: 1, trigger: "replay",
+                         createdAt: t(70), stepNames: ["upsert", "note"], replayOf: execution(0, "crm"), replayOfVersion: 1,
+                         requestedBy: 1000),
+            NewExecution(executionID: replayMail, eventID: events[0].id, workflowID: "mail", workflowVersion: 2, trigger: "replay",
+                         createdAt: t(70), stepNames: ["send"], replayOf: execution(0, "mail"), replayOfVersion: 2,
+                         requestedBy: 1000, force: true),
+        ]))])
+        steps.append([
+            .stepSkipped(StepSkipped(executionID: replayCRM, eventID: events[0].id, workflowID: "crm", stepIndex: 0, stepName: "upsert",
+                                     idempotencyKey: "\(events[0].id):crm:upsert", skippedAt: t(71), succeededIn: execution(0, "crm"),
+                                     output: okOutput, executionStatus: nil)),
+            .stepSkipped(StepSkipped(executionID: replayCRM, eventID: events[0].id, workflowID: "crm", stepIndex: 1, stepName: "note",
+                                     idempotencyKey: "\(events[0].id):crm:note", skippedAt: t(72), succeededIn: execution(0, "crm"),
+                                     output: okOutput, executionStatus: .succeeded)),
+            .stepStarted(StepStarted(executionID: replayMail, eventID: events[0].id, workflowID: "mail", stepIndex: 0, stepName: "send",
+                                     attempt: 1, idempotencyKey: "\(replayMail):mail:send", startedAt: t(73), input: input)),
+        ])
+        steps.append([.stepFinished(StepFinished(executionID: replayMail, eventID: events[0].id, workflowID: "mail", stepIndex: 0,
+                                                 stepName: "send", attempt: 1, outcome: .succeeded, completedAt: t(74), durationMS: 9,
+                                                 output: ok, executionStatus: .succeeded))])
+        return steps
+    }
+
+    @Test func executionsStepsAndDeadLettersEqualAReindex() async throws {
+        try await withClusterAndBucket(partitions: 1, logger: Self.logger) { database, _, s3 in
+            var lease = try await PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+                .balance().owned[0]
+            let tail = PartitionTail(database: database, node: "n1", logger: Self.logger)
+            let records = (0..<5).map { n in eventRecord(Array("{\"deal\":\(n)}".utf8), type: "deal.won",
+                                                         at: Date(timeIntervalSince1970: 1_796_000_000 + Double(n))) }
+            let (moved, outcomes) = try await tail.append(records.map { AppendEntry($0) }, under: lease)
+            lease = moved
+            var events: [(id: String, sequence: UInt64)] = []
+            var okOutput: RecordPointer?
+            for (record, outcome) in zip(records, outcomes) {
+                guard case .appended(let sequence, let location) = outcome else { continue }
+                events.append((try EventIndexFields.read(record.metadata).eventID, sequence))
+                okOutput = okOutput ?? location
+            }
+            // The run, batch by batch; halfway, a seal and an upload (so the reindex reads both).
+            let batches = Self.runRecords(events: events, okOutput: try #require(okOutput))
+            for (number, batch) in batches.enumerated() {
+                let entries = try batch.enumerated().map { try Self.trace($1, at: 100 + number * 10 + $0) }
+                lease = try await tail.append(entries, under: lease).lease
+                if number == batches.count / 2 { lease = try #require(try await tail.seal(under: lease)).lease }
+            }
+            try await SegmentSealer(database: database, s3: s3, prefix: "prod/", logger: Self.logger).uploadPending()
+            let unsealed = try await tail.unsealedSegments(partition: 0)
+            let rebuilt = try await DispatchQueue.global().run {
+                try IndexParityTests.reindexed(partition: 0, s3: s3, prefix: "prod/", unsealed: unsealed)
+            }
+            let live = ClusterExecutions(database: database, logger: Self.logger)
+
+            // Every execution of every event, its steps and attempts.
+            var executions = 0
+            for event in events {
+                let expected = try rebuilt.executions(eventID: event.id)
+                #expect(try await live.executions(eventID: event.id) == expected)
+                for execution in expected {
+                    executions += 1
+                    #expect(try await live.execution(id: execution.executionID) == execution)
+                    #expect(try await live.steps(executionID: execution.executionID) == rebuilt.steps(executionID: execution.executionID))
+                    #expect(try await live.attempts(executionID: execution.executionID)
+                            == rebuilt.attempts(executionID: execution.executionID))
+                }
+            }
+            #expect(executions == 12)
+            // Dead letters, counts by status, and the events' statuses and reasons.
+            #expect(try await live.dlq(limit: 100) == rebuilt.dlq(limit: 100))
+            #expect(try await live.dlq(limit: 100, workflowID: "mail") == rebuilt.dlq(limit: 100, workflowID: "mail"))
+            #expect(try await live.dlq(limit: 100).count == 2)
+            #expect(try await live.dlqCount() == rebuilt.dlqCount())
+            for entry in try rebuilt.dlq(limit: 100) { #expect(try await live.dlqEntry(executionID: entry.executionID) == entry) }
+            #expect(try await live.statusCounts() == rebuilt.executionStatusCounts())
+            let rollups = try rebuilt.dailyRollups(fromDay: "2000-01-01")
+            #expect(try await live.dailyRollups(fromDay: "2000-01-01") == rollups)
+            #expect(rollups.map(\.executions).reduce(0, +) == 11, "every execution that ended, replays included")
+            let rows = try await ClusterEvents(database: database, logger: Self.logger).all(partition: 0)
+            #expect(rows == (try rebuilt.allEvents()))
+            #expect(rows.map(\.processingStatus) == [.succeeded, .failed, .succeeded, .succeeded, .processing])
+            #expect(try await live.executions(eventID: "not-an-id").isEmpty)
+        }
+    }
+}
