@@ -259,6 +259,11 @@ let package = Package(
             path: "Benchmarks/ClusterAppendBenchmark"
         ),
         .executableTarget(
+            name: "ClusterTraceBenchmark",
+            dependencies: ["ClusterStore", "TraceIndex", "SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ClusterTraceBenchmark"
+        ),
+        .executableTarget(
             name: "SearchBenchmark",
             dependencies: ["TraceIndex", "SegmentLog", "TraceboxCore"],
             path: "Benchmarks/SearchBenchmark"
