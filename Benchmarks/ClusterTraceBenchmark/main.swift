@@ -55,7 +55,8 @@ let startedAt = "2026-12-07T10:00:00.000000Z"
 func trace(_ body: TraceBody) throws -> AppendEntry {
     let metadata = TraceMetadata(traceType: body.type.rawValue, eventID: body.subject.eventID, executionID: body.subject.executionID,
                                  recordedAt: startedAt)
-    return AppendEntry(TailRecord(type: .trace, metadata: try metadata.encoded(), body: try body.json()))
+    return AppendEntry(TailRecord(type: .trace, metadata: try metadata.encoded(), body: try body.json(),
+                                  source: "trace/\(body.type.rawValue)"))
 }
 
 /// A step's rendered request, as a CRM call's: a JSON body of a few hundred bytes.
@@ -115,10 +116,14 @@ try await withThrowingDiscardingTaskGroup { group in
                         }))
                         lease = try await tail.append([try trace(created)], under: moved).lease
                     } else {
-                        lease = try await tail.append(try chunk.map { try trace(started($0, step: 0)) }, under: lease).lease
-                        lease = try await tail.append(try chunk.flatMap { [try trace(finished($0, step: 0)), try trace(started($0, step: 1))] },
-                                                      under: lease).lease
-                        lease = try await tail.append(try chunk.map { try trace(finished($0, step: 1)) }, under: lease).lease
+                        // Each commit as a node's appender makes it: the dictionaries trained for
+                        // the records' kinds installed first (docs/cluster.md §5.3).
+                        for entries in [try chunk.map { try trace(started($0, step: 0)) },
+                                        try chunk.flatMap { [try trace(finished($0, step: 0)), try trace(started($0, step: 1))] },
+                                        try chunk.map { try trace(finished($0, step: 1)) }] {
+                            lease = try await tail.installDictionaries(for: entries, under: lease)
+                            lease = try await tail.append(entries, under: lease).lease
+                        }
                     }
                 }
             }

@@ -2,7 +2,8 @@ import SegmentLog
 import TraceboxCore
 
 /// A record to append to a partition's log: its type, metadata JSON and body, framed here;
-/// for an event, its source system, whose dictionary compresses the body once there is one.
+/// and the stream whose dictionary compresses the body once the partition has one (`docs/cluster.md`
+/// §5.3): an event's source system, or `trace/<trace type>` for a trace record (nil: no dictionary).
 public struct TailRecord: Sendable, Equatable {
     public var type: RecordType
     public var metadata: [UInt8]

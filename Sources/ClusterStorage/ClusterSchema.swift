@@ -432,6 +432,14 @@ public enum ClusterSchema {
             """,
             "CREATE TABLE router_position (part integer PRIMARY KEY, routed_through bigint NOT NULL)",
         ],
+        // Version 11: an attempt's end is a HOT update of its row (no new index entries): the
+        // table leaves room in each page for the ends, and the index of idempotency keys holds
+        // every attempt (its outcome, no longer in a partial index's predicate, is free to change).
+        [
+            "ALTER TABLE step_attempts SET (fillfactor = 50)",
+            "DROP INDEX step_attempts_succeeded",
+            "CREATE INDEX step_attempts_by_key ON step_attempts (idempotency_key)",
+        ],
     ]
 
     /// The newest version this build knows.

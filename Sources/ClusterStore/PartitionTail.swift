@@ -68,7 +68,7 @@ public final class PartitionTail: Sendable {
         let installed = try await installedDictionaries(under: lease)
         let compressing = entries.map { entry in entry.record.source.flatMap(installed.bySource) }
         let now = Date()
-        for (entry, dictionary) in zip(entries, compressing) where dictionary == nil && entry.record.type == .event {
+        for (entry, dictionary) in zip(entries, compressing) where dictionary == nil && !entry.record.body.isEmpty {
             if let source = entry.record.source { dictionaries.observe(source: source, payload: entry.record.body, now: now) }
         }
         for _ in 0..<Self.attempts {

@@ -3,73 +3,21 @@ import SegmentLog
 import TraceboxCore
 
 /// The step rows and execution updates of one batch of changes, gathered while the batch is
-/// applied and written at its end with one statement per chunk of rows (`write`), instead of
-/// two or three statements per trace record: that was most of the statements a step cost.
-///
-/// The result is the same as applying the records one after the other because each fold
-/// below gives what the statements in turn would leave:
-/// - an attempt's row is written whole: a `step.finished` whose `step.started` is in the
-///   batch fills in that row; a later row for the same attempt replaces it (`INSERT OR
-///   REPLACE`); a `step.finished` of an attempt started before the batch becomes an update;
-/// - an execution's columns are last-writer-wins, except `started_at`, which keeps the first
-///   value given (`coalesce`), and `completed_at` and `last_error`, which only some records set.
-/// Nothing else in a batch reads step rows, and what reads executions (rollups, event
-/// statuses) runs after `write`.
+/// applied (`StepChanges`, the fold both indexes use) and written at its end with one
+/// statement per chunk of rows (`write`), instead of two or three statements per trace
+/// record: that was most of the statements a step cost.
 struct StepWrites {
-    private struct AttemptKey: Hashable {
-        let executionID: String
-        let stepIndex: Int
-        let attempt: Int
-    }
+    private(set) var changes = StepChanges()
 
-    /// Rows written whole: attempts started in the batch (and finished, when that is in it
-    /// too) and skipped steps (attempt 0).
-    private var rows: [AttemptKey: AttemptRow] = [:]
-    /// Attempts started in an earlier batch that end in this one.
-    private var finishes: [AttemptKey: AttemptEnd] = [:]
-    private var executions: [String: ExecutionChange] = [:]
-
-    /// `step.started`: the execution is running this step; the attempt is on record.
-    mutating func started(_ started: StepStarted, _ location: RecordLocation) {
-        let key = AttemptKey(executionID: started.executionID, stepIndex: started.stepIndex, attempt: started.attempt)
-        finishes[key] = nil
-        rows[key] = AttemptRow(started, location)
-        if let change = ExecutionChange.of(started) { update(started.executionID, change) }
-    }
-
-    /// `step.finished`: the attempt's result, and what it does to its execution (the
-    /// dead-letter row is the caller's, as it goes to a table of its own).
-    mutating func finished(_ finished: StepFinished, _ location: RecordLocation) {
-        let key = AttemptKey(executionID: finished.executionID, stepIndex: finished.stepIndex, attempt: finished.attempt)
-        let result = AttemptEnd(finished, location)
-        if rows[key] != nil {
-            rows[key]?.attempt.end = result
-        } else {
-            finishes[key] = result
-        }
-        update(finished.executionID, .of(finished))
-    }
-
-    /// `step.skipped`: attempt 0 reuses the success recorded elsewhere; the execution moves on.
-    mutating func skipped(_ skipped: StepSkipped) {
-        let key = AttemptKey(executionID: skipped.executionID, stepIndex: skipped.stepIndex, attempt: 0)
-        finishes[key] = nil
-        rows[key] = AttemptRow(skipped)
-        update(skipped.executionID, .of(skipped))
-    }
-
-    private mutating func update(_ executionID: String, _ change: ExecutionChange) {
-        if let earlier = executions[executionID] {
-            executions[executionID] = earlier.followed(by: change)
-        } else {
-            executions[executionID] = change
-        }
-    }
+    mutating func started(_ started: StepStarted, _ location: RecordLocation) { changes.started(started, location) }
+    mutating func finished(_ finished: StepFinished, _ location: RecordLocation) { changes.finished(finished, location) }
+    mutating func skipped(_ skipped: StepSkipped) { changes.skipped(skipped) }
 
     /// Writes everything gathered: attempt rows, then the ends of earlier attempts, then the
     /// executions, each a statement per chunk of up to 64 rows.
     func write(_ db: Database) throws {
-        try TraceIndex.forEachChunk(of: Array(rows.values)) { chunk in
+        let rows = changes.rows.map { AttemptRow(executionID: $0.key.executionID, attempt: $0.value) }
+        try TraceIndex.forEachChunk(of: rows) { chunk in
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome,
                     started_at, input_segment, input_offset, input_length, skipped_from,
@@ -78,7 +26,7 @@ struct StepWrites {
                 VALUES \(TraceIndex.rowMarks(chunk.count, columns: AttemptRow.columnCount))
                 """).execute(arguments: StatementArguments(chunk.flatMap(\.columns)))
         }
-        try TraceIndex.forEachChunk(of: Array(finishes)) { chunk in
+        try TraceIndex.forEachChunk(of: Array(changes.finishes)) { chunk in
             try db.cachedStatement(sql: """
                 UPDATE step_attempts SET outcome = v.column4, completed_at = v.column5, duration_ms = v.column6,
                     next_attempt_at = v.column7, error_class = v.column8, error_message = v.column9,
@@ -91,7 +39,7 @@ struct StepWrites {
                     [StoredID.value(key.executionID), key.stepIndex, key.attempt] + result.columns
                 }))
         }
-        try TraceIndex.forEachChunk(of: Array(executions)) { chunk in
+        try TraceIndex.forEachChunk(of: Array(changes.executions)) { chunk in
             try db.cachedStatement(sql: """
                 UPDATE executions SET status = v.column2, started_at = coalesce(executions.started_at, v.column3),
                     next_step = v.column4, next_run_at = v.column5,
@@ -129,16 +77,6 @@ private struct AttemptRow {
     static let columnCount = 11 + AttemptEnd.columnCount - 1
     let executionID: String
     var attempt: StepAttempt
-
-    init(_ started: StepStarted, _ location: RecordLocation) {
-        executionID = started.executionID
-        attempt = StepAttempt(started, location)
-    }
-
-    init(_ skipped: StepSkipped) {
-        executionID = skipped.executionID
-        attempt = StepAttempt(skipped)
-    }
 
     /// execution_id … input_length, skipped_from, then what the end sets (after its outcome).
     var columns: [DatabaseValueConvertible?] {

@@ -24,7 +24,8 @@ struct ExecutionParityTests {
         let subject = body.subject
         let metadata = TraceMetadata(traceType: body.type.rawValue, eventID: subject.eventID, executionID: subject.executionID,
                                      recordedAt: t(n))
-        return AppendEntry(TailRecord(type: .trace, metadata: try metadata.encoded(), body: try body.json()))
+        return AppendEntry(TailRecord(type: .trace, metadata: try metadata.encoded(), body: try body.json(),
+                                      source: "trace/\(body.type.rawValue)"))
     }
 
     /// The records of a run of two workflows over five events, in the order an engine

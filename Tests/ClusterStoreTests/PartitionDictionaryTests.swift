@@ -6,6 +6,7 @@ import Outbound
 import SegmentLog
 import TestSupport
 import Testing
+import TraceIndex
 import TraceboxCore
 
 /// Per-source dictionaries in a partition's log (`docs/cluster.md` §5.3): bodies stored in
@@ -109,6 +110,53 @@ struct PartitionDictionaryTests {
                 }
             }
             #expect(hashes == appended.map { Hex.encode(Array(SHA256.hash(data: $0.body))) })
+        }
+    }
+
+    /// Trace records get dictionaries of their own kind (`trace/<trace type>`), as events get
+    /// their source's: a step's rendered request repeats its shape from one execution to the next.
+    @Test func traceRecordsAreCompressedWithTheirKindsDictionary() async throws {
+        try await withClusterAndBucket(partitions: 1, logger: Self.logger) { client, _, _ in
+            var options = LogOptions()
+            options.dictionaryAfter = 30
+            let leases = PartitionLeases(database: client, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+            let tail = PartitionTail(database: client, node: "n1", options: options, logger: Self.logger)
+            var lease = try #require(try await leases.balance().owned.first)
+            func started(_ n: Int) throws -> AppendEntry {
+                let body = TraceBody.stepStarted(StepStarted(
+                    executionID: UUIDv7.make().uuidString.lowercased(), eventID: UUIDv7.make().uuidString.lowercased(),
+                    workflowID: "deal-won", stepIndex: 0, stepName: "upsert", attempt: 1, idempotencyKey: "key-\(n)",
+                    startedAt: Timestamp.format(Date()), input: StepInput(
+                        kind: "http", method: "POST", url: "https://crm.example.com/api/v2/deals/D-\(n)/notes",
+                        headers: [.init(name: "content-type", value: "application/json")],
+                        body: #"{"deal":{"id":"D-\#(n)","amount":\#(1000 + n * 7),"currency":"EUR","stage":"won","owner":"sales@example.com"},"note":"closed after the second demo"}"#)))
+                let metadata = TraceMetadata(traceType: body.type.rawValue, eventID: body.subject.eventID,
+                                             executionID: body.subject.executionID, recordedAt: Timestamp.format(Date()))
+                return AppendEntry(TailRecord(type: .trace, metadata: try metadata.encoded(), body: try body.json(),
+                                              source: "trace/step.started"))
+            }
+            // The executions these name do not exist (their attempt rows are written, their
+            // updates find no execution): the index is beside the point here.
+            var bodies: [(RecordPointer, [UInt8])] = []
+            func append(_ range: Range<Int>) async throws {
+                let entries = try range.map(started)
+                lease = try await tail.installDictionaries(for: entries, under: lease)
+                let (moved, outcomes) = try await tail.append(entries, under: lease)
+                lease = moved
+                for (outcome, entry) in zip(outcomes, entries) {
+                    if case .appended(_, let location) = outcome { bodies.append((location, entry.record.body)) }
+                }
+            }
+            try await append(0..<30)
+            #expect(await waitUntil { tail.dictionaries.trained("trace/step.started") != nil })
+            try await append(30..<40)
+            let frames = try await Self.tailFrames(tail, partition: 0, after: 30)
+            #expect(frames.first?.type == .dictionary && frames.dropFirst().allSatisfy { $0.dictionaryID == frames.first?.dictionaryID })
+            #expect(try await DictionaryRows.all(partition: 0, client, logger: Self.logger).map(\.source) == ["trace/step.started"])
+            let reader = PartitionReader(database: client, s3: S3Client(endpoint: "http://127.0.0.1:1", region: "us-east-1",
+                                                                        bucket: "unused", accessKeyID: "x", secretAccessKey: "y"),
+                                         logger: Self.logger)
+            for (location, body) in bodies { #expect(try await reader.read(location).body == body) }
         }
     }
 }
