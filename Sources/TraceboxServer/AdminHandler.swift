@@ -45,8 +45,7 @@ struct AdminHandler: AdminResponder {
         do {
             envelope = try JSONDecoder().decode(AdminEnvelope.self, from: data)
         } catch {
-            return encode(AdminResponse<NoParams>(id: nil, error: .badRequest(
-                "expected one JSON object per line with \"id\", \"method\" and \"params\"")))
+            return encode(AdminResponse<NoParams>(id: nil, error: AdminLineCoding.notARequest))
         }
         let id = envelope.id
         do {
@@ -118,20 +117,12 @@ struct AdminHandler: AdminResponder {
             default:
                 throw AdminErrorBody(code: "unknown_method", message: "no method \"\(envelope.method)\"; see docs/admin-protocol.md")
             }
-        } catch let error as AdminErrorBody {
+        } catch {
             // An event the rebuild has not reached yet is not missing.
-            if error.code == "not_found", let rebuild, !rebuild.isDone {
+            if let error = error as? AdminErrorBody, error.code == "not_found", let rebuild, !rebuild.isDone {
                 return encode(AdminResponse<NoParams>(id: id, error: rebuilding(rebuild)))
             }
-            return encode(AdminResponse<NoParams>(id: id, error: error))
-        } catch let error as ReplayError {
-            return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: error.code.rawValue, message: error.description)))
-        } catch let error as SegmentLogError where error.code == .unavailable {
-            return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: "unavailable", message: error.description)))
-        } catch let error as IndexError where error.code == .invalidQuery {
-            return encode(AdminResponse<NoParams>(id: id, error: .badRequest(error.message)))
-        } catch {
-            return encode(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: "internal", message: "\(error)")))
+            return encode(AdminResponse<NoParams>(id: id, error: AdminLineCoding.errorBody(for: error)))
         }
     }
 
@@ -181,11 +172,7 @@ struct AdminHandler: AdminResponder {
     private func record(_ row: EventRow) async throws -> LogRecord {
         let log = log
         let location = row.location
-        let record = try await queue.run { try log.read(location) }
-        guard Hex.encode(record.bodySHA256) == row.payloadHash else {
-            throw AdminErrorBody(code: "integrity", message: "the stored payload does not match its recorded hash")
-        }
-        return record
+        return try AdminLineCoding.checked(try await queue.run { try log.read(location) }, of: row)
     }
 
     private func detail(_ eventID: String) async throws -> EventDetail {

@@ -1,7 +1,10 @@
 import AdminProtocol
+import ClusterStore
 import Foundation
+import SegmentLog
 import TraceIndex
 import TraceboxCore
+import Workflows
 
 /// What answers the admin socket's request lines (`docs/admin-protocol.md`): the single
 /// box's `AdminHandler`, or a cluster node's `ClusterAdminHandler`.
@@ -10,8 +13,35 @@ protocol AdminResponder: Sendable {
     func respond(to line: [UInt8], peerUID: UInt32?) async -> [UInt8]
 }
 
-/// The admin protocol's line coding and argument checks, shared by both responders.
+/// The admin protocol's line coding, argument checks and error codes, shared by both responders.
 enum AdminLineCoding {
+    /// The answer to a line that is not one request.
+    static let notARequest = AdminErrorBody.badRequest("expected one JSON object per line with \"id\", \"method\" and \"params\"")
+
+    /// What a failed request answers (`docs/admin-protocol.md`, error codes): the error's own
+    /// body; a replay's refusal by its code; storage that cannot answer now (a segment or
+    /// archive out of reach, PostgreSQL down or failing) `unavailable`; a query the index
+    /// refuses `bad_request`; anything else `internal`.
+    static func errorBody(for error: any Error) -> AdminErrorBody {
+        switch error {
+        case let error as AdminErrorBody: error
+        case let error as ReplayError: AdminErrorBody(code: error.code.rawValue, message: error.description)
+        case let error as SegmentLogError where error.code == .unavailable: AdminErrorBody(code: "unavailable", message: error.description)
+        case let error as ClusterError: AdminErrorBody(code: "unavailable", message: error.description)
+        case let error as IndexError where error.code == .invalidQuery: .badRequest(error.message)
+        default: AdminErrorBody(code: "internal", message: "\(error)")
+        }
+    }
+
+    /// `record`, once its body is checked against the hash the index recorded for the event
+    /// (a payload is never answered unchecked).
+    static func checked(_ record: LogRecord, of row: EventRow) throws -> LogRecord {
+        guard Hex.encode(record.bodySHA256) == row.payloadHash else {
+            throw AdminErrorBody(code: "integrity", message: "the stored payload does not match its recorded hash")
+        }
+        return record
+    }
+
     static func params<P: Codable & Sendable>(_ type: P.Type, _ data: Data) throws -> P {
         do {
             return try JSONDecoder().decode(AdminRequest<P>.self, from: data).params

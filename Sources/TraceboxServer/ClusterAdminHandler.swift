@@ -38,8 +38,7 @@ struct ClusterAdminHandler: AdminResponder {
         do {
             envelope = try JSONDecoder().decode(AdminEnvelope.self, from: data)
         } catch {
-            return AdminLineCoding.line(AdminResponse<NoParams>(id: nil, error: .badRequest(
-                "expected one JSON object per line with \"id\", \"method\" and \"params\"")))
+            return AdminLineCoding.line(AdminResponse<NoParams>(id: nil, error: AdminLineCoding.notARequest))
         }
         let id = envelope.id
         do {
@@ -77,16 +76,8 @@ struct ClusterAdminHandler: AdminResponder {
                     the engine, replays, monitoring, the archive and checkpoints run on the single box only: docs/cluster.md)
                     """)
             }
-        } catch let error as AdminErrorBody {
-            return AdminLineCoding.line(AdminResponse<NoParams>(id: id, error: error))
-        } catch let error as IndexError where error.code == .invalidQuery {
-            return AdminLineCoding.line(AdminResponse<NoParams>(id: id, error: .badRequest(error.message)))
-        } catch let error as ClusterError {
-            return AdminLineCoding.line(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: "unavailable", message: error.description)))
-        } catch let error as SegmentLogError where error.code == .unavailable {
-            return AdminLineCoding.line(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: "unavailable", message: error.description)))
         } catch {
-            return AdminLineCoding.line(AdminResponse<NoParams>(id: id, error: AdminErrorBody(code: "internal", message: "\(error)")))
+            return AdminLineCoding.line(AdminResponse<NoParams>(id: id, error: AdminLineCoding.errorBody(for: error)))
         }
     }
 
@@ -146,11 +137,7 @@ struct ClusterAdminHandler: AdminResponder {
     }
 
     private func record(_ row: EventRow) async throws -> LogRecord {
-        let record = try await reader.read(row.location)
-        guard Hex.encode(record.bodySHA256) == row.payloadHash else {
-            throw AdminErrorBody(code: "integrity", message: "the stored payload does not match its recorded hash")
-        }
-        return record
+        try AdminLineCoding.checked(try await reader.read(row.location), of: row)
     }
 
     static func summary(_ row: EventRow) -> EventSummary {
