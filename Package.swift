@@ -255,12 +255,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "ClusterAppendBenchmark",
-            dependencies: ["ClusterStore", "SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BenchmarkSupport", "ClusterStore", "SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/ClusterAppendBenchmark"
         ),
         .executableTarget(
             name: "ClusterTraceBenchmark",
-            dependencies: ["ClusterStore", "TraceIndex", "SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BenchmarkSupport", "ClusterStore", "TraceIndex", "SegmentLog", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/ClusterTraceBenchmark"
         ),
         .executableTarget(

@@ -8,6 +8,7 @@
 //   ClusterAppendBenchmark POSTGRES_URL EVENTS BATCH PARTITIONS [BODY_BYTES] [DEDUP]
 //
 // DEDUP 1: every event carries a dedup key of its own, claimed in the same transaction.
+import BenchmarkSupport
 import ClusterStore
 import Foundation
 import Logging
@@ -24,26 +25,6 @@ let dedup = arguments.count > 6 && arguments[6] == "1"
 var logger = Logger(label: "cluster-append")
 logger.logLevel = .warning
 
-/// CPU seconds (user + system) of every process whose command is `postgres`.
-func serverCPUSeconds() -> Double {
-    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-    var total = 0.0
-    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
-        guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
-              stat[stat.index(after: open)..<close].hasPrefix("postgres") else { continue }
-        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-        total += (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-    }
-    return total / ticks
-}
-
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-
 let database = ClusterDatabase(try PostgresLocation(url: arguments[1]))
 try await withThrowingDiscardingTaskGroup { group in
     group.addTask { await database.run() }
@@ -57,7 +38,7 @@ try await withThrowingDiscardingTaskGroup { group in
     let body = (0..<bodyBytes).map { UInt8(truncatingIfNeeded: $0 &* 31) }
     let record = TailRecord(type: .event, metadata: metadata.bytes, body: body)
     let perPartition = events / owned.count
-    let (cpu0, server0, started) = (processCPUSeconds(), serverCPUSeconds(), Date())
+    let (cpu0, server0, started) = (ProcessCPU.own(), ProcessCPU.ofProcesses(named: "postgres"), Date())
     try await withThrowingTaskGroup { writers in
         for lease in owned {
             writers.addTask {
@@ -78,8 +59,8 @@ try await withThrowingDiscardingTaskGroup { group in
     }
     let seconds = Date().timeIntervalSince(started)
     let total = Double(perPartition * owned.count)
-    let cpu = (processCPUSeconds() - cpu0) / total * 1e6
-    let server = (serverCPUSeconds() - server0) / total * 1e6
+    let cpu = (ProcessCPU.own() - cpu0) / total * 1e6
+    let server = (ProcessCPU.ofProcesses(named: "postgres") - server0) / total * 1e6
     print(String(format: "batch %d, %d partitions%@: %.0f events/s; CPU per event: %.0f µs here, %.0f µs PostgreSQL, %.0f µs in all",
                  batch, owned.count, dedup ? ", dedup claims" : "", total / seconds, cpu, server, cpu + server))
     group.cancelAll()

@@ -11,6 +11,7 @@
 //       every execution's two steps, BATCH executions per commit (default 50)
 //
 // `steps` prints steps/s and CPU per step, this process's and PostgreSQL's.
+import BenchmarkSupport
 import ClusterStore
 import Foundation
 import Logging
@@ -27,25 +28,6 @@ guard arguments.count >= 5, ["prepare", "steps"].contains(arguments[2]), let exe
 let batch = arguments.count > 5 ? Int(arguments[5]) ?? 50 : 50
 var logger = Logger(label: "cluster-trace")
 logger.logLevel = .warning
-
-func serverCPUSeconds() -> Double {
-    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-    var total = 0.0
-    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
-        guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
-              stat[stat.index(after: open)..<close].hasPrefix("postgres") else { continue }
-        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-        total += (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-    }
-    return total / ticks
-}
-
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
 
 /// Ids that both phases derive from an execution's number.
 func eventID(_ n: Int) -> String { String(format: "0190f3d6-0000-7000-8000-%012d", n) }
@@ -94,7 +76,7 @@ try await withThrowingDiscardingTaskGroup { group in
     let perPartition = executions / owned.count
     /// Execution numbers of partition `index`'s writer.
     func numbers(_ index: Int) -> [Int] { (0..<perPartition).map { $0 * owned.count + index } }
-    let (cpu0, server0, clock0) = (processCPUSeconds(), serverCPUSeconds(), Date())
+    let (cpu0, server0, clock0) = (ProcessCPU.own(), ProcessCPU.ofProcesses(named: "postgres"), Date())
     try await withThrowingTaskGroup { writers in
         for (index, lease) in owned.enumerated() {
             writers.addTask {
@@ -132,7 +114,7 @@ try await withThrowingDiscardingTaskGroup { group in
     }
     if arguments[2] == "steps" {
         let steps = Double(perPartition * owned.count * 2)
-        let (cpu, server) = ((processCPUSeconds() - cpu0) / steps * 1e6, (serverCPUSeconds() - server0) / steps * 1e6)
+        let (cpu, server) = ((ProcessCPU.own() - cpu0) / steps * 1e6, (ProcessCPU.ofProcesses(named: "postgres") - server0) / steps * 1e6)
         print(String(format: "%d executions × 2 steps, %d per commit, %d partitions: %.0f steps/s; CPU per step: %.0f µs here, %.0f µs PostgreSQL",
                      perPartition * owned.count, batch, owned.count, steps / Date().timeIntervalSince(clock0), cpu, server))
     }
