@@ -80,6 +80,19 @@ package enum ExecutionRows {
         return counts
     }
 
+    /// Executions completed in `(from, to]`, per workflow: (workflow, executions, failed, succeeded).
+    package static func completed(from: String, to: String, _ database: ClusterDatabase,
+                                  logger: Logger) async throws -> [(workflow: String, executions: Int, failed: Int, succeeded: Int)] {
+        try await read(database, logger, """
+            SELECT workflow_id, count(*) AS executions, count(*) FILTER (WHERE status = 'failed') AS failed,
+                count(*) FILTER (WHERE status = 'succeeded') AS succeeded
+            FROM executions WHERE completed_at > \(from) AND completed_at <= \(to) GROUP BY workflow_id
+            """) { row in
+            (try row["workflow_id"].decode(String.self), try row["executions"].decode(Int.self), try row["failed"].decode(Int.self),
+             try row["succeeded"].decode(Int.self))
+        }
+    }
+
     /// Executions ended per day, workflow and event type from `fromDay` on, over every partition.
     package static func dailyRollups(fromDay: String, _ database: ClusterDatabase, logger: Logger) async throws -> [DailyRollup] {
         try await read(database, logger, """

@@ -60,6 +60,13 @@ public final class ClusterExecutions: Sendable {
         try await ExecutionRows.dailyRollups(fromDay: fromDay, database, logger: logger)
     }
 
+    /// Executions completed in `(from, to]` and the workflows failing most among them, as
+    /// the single box's monitor counts them for its failure-rate window.
+    public func windowStats(from: String, to: String) async throws -> WindowStats {
+        WindowStats(from: from, to: to, perWorkflow: try await ExecutionRows.completed(from: from, to: to, database, logger: logger)
+            .map { ($0.workflow, $0.executions, $0.failed, $0.succeeded) })
+    }
+
     /// Executions by status, over every partition.
     public func statusCounts() async throws -> [String: Int] {
         try await ExecutionRows.statusCounts(database, logger: logger)

@@ -11,18 +11,9 @@ extension TraceIndex {
                 SELECT workflow_id, count(*) AS executions, sum(status = 'failed') AS failed, sum(status = 'succeeded') AS succeeded
                 FROM executions WHERE completed_at > ? AND completed_at <= ? GROUP BY workflow_id
                 """, arguments: [from, to])
-            var stats = WindowStats(from: from, to: to, executions: 0, succeeded: 0, failed: 0, topFailing: [])
-            for row in rows {
-                stats.executions += row["executions"] as Int
-                stats.failed += row["failed"] as Int
-                stats.succeeded += row["succeeded"] as Int
-                if (row["failed"] as Int) > 0 {
-                    stats.topFailing.append(.init(workflowID: row["workflow_id"], failed: row["failed"], executions: row["executions"]))
-                }
-            }
-            stats.topFailing.sort { ($0.failed, $1.workflowID) > ($1.failed, $0.workflowID) }
-            stats.topFailing = Array(stats.topFailing.prefix(5))
-            return stats
+            return WindowStats(from: from, to: to, perWorkflow: rows.map { row in
+                (row["workflow_id"], row["executions"], row["failed"], row["succeeded"])
+            })
         }
     }
 

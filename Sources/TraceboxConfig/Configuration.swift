@@ -159,6 +159,11 @@ public struct AlertSettings: Sendable {
     public var checkInterval: Duration = .seconds(10)
 
     public init() {}
+
+    /// The failure-rate rule these settings make.
+    public var failureRateRule: FailureRateRule {
+        FailureRateRule(threshold: threshold, window: window, minimumExecutions: minimumExecutions)
+    }
 }
 
 /// The `retention` and `archive` sections, validated. `bucket` nil: no archive configured.

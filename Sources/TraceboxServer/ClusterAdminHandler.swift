@@ -8,9 +8,12 @@ import TraceboxCore
 /// The admin socket of a cluster node (`docs/cluster.md` §8): the requests the cluster can
 /// answer today, from PostgreSQL and the bucket, whichever node holds the event: `status`,
 /// `events.search`, `events.get`, `events.payload`, `trace.get` (an event's or an
-/// execution's, with the executions the index has), `dlq.list`, `dlq.show` and
-/// `cluster.seal`. Every other method answers `not_in_cluster_mode` (the engine, replays,
-/// monitoring, the archive and checkpoints do not run on nodes yet).
+/// execution's, with the executions the index has), `dlq.list`, `dlq.show`, what the
+/// console's health page reads (`metrics.daily`, `metrics.window` from the executions in
+/// PostgreSQL; `notifications.list` empty and `archive.status` not configured, since no
+/// monitor, outbox or archive job runs on nodes yet) and `cluster.seal`. Every other method
+/// answers `not_in_cluster_mode` (the engine, replays, monitoring, the archive and
+/// checkpoints do not run on nodes yet).
 struct ClusterAdminHandler: AdminResponder {
     let database: ClusterDatabase
     let events: ClusterEvents
@@ -18,6 +21,9 @@ struct ClusterAdminHandler: AdminResponder {
     let reader: PartitionReader
     let sealing: NodeSealing
     let workflows: [String]
+    /// The failure-rate rule the health page compares the window with.
+    let rule: FailureRateRule
+    let clock: any WallClock
     let startedAt: ContinuousClock.Instant
 
     func respond(to line: [UInt8], peerUID: UInt32?) async -> [UInt8] {
@@ -67,6 +73,30 @@ struct ClusterAdminHandler: AdminResponder {
                 return AdminLineCoding.line(AdminResponse(id: id, result: DLQListResult(entries: entries, total: try await executions.dlqCount())))
             case AdminMethod.dlqShow:
                 return AdminLineCoding.line(AdminResponse(id: id, result: try await dlqShow(try AdminLineCoding.params(DLQShowParams.self, data).executionID)))
+            case AdminMethod.metricsDaily:
+                let days = max(1, min(try AdminLineCoding.params(MetricsDailyParams.self, data).days ?? 7, 3650))
+                let from = String(Timestamp.format(clock.now().addingTimeInterval(-Double(days - 1) * 86_400)).prefix(10))
+                return AdminLineCoding.line(AdminResponse(id: id, result: MetricsDailyResult(
+                    days: days, rollups: try await executions.dailyRollups(fromDay: from))))
+            case AdminMethod.metricsWindow:
+                // No monitor runs on nodes yet, so no incident is open.
+                let now = clock.now()
+                let window = try await executions.windowStats(from: Timestamp.format(now.addingTimeInterval(-rule.window.seconds)),
+                                                              to: Timestamp.format(now))
+                return AdminLineCoding.line(AdminResponse(id: id, result: MetricsWindowResult(
+                    window: window, threshold: rule.threshold, minimumExecutions: rule.minimumExecutions, incidentOpen: false)))
+            case AdminMethod.notificationsList:
+                // Nodes raise no notifications yet (monitoring and the outbox run on the single box).
+                _ = try AdminLineCoding.params(NotificationsParams.self, data)
+                return AdminLineCoding.line(AdminResponse(id: id, result: NotificationsResult(notifications: [])))
+            case AdminMethod.archiveStatus:
+                // The single box's archive job does not run on nodes (their sealed segments are
+                // in the cluster's bucket already, `cluster status` counts them).
+                return AdminLineCoding.line(AdminResponse(id: id, result: ArchiveStatusResult(
+                    configured: false, bucket: nil, prefix: nil, hotAgeSeconds: 0,
+                    local: .init(segments: 0, bytes: 0, oldestSegment: nil, oldestCreatedAt: nil),
+                    archived: .init(objects: 0, objectBytes: 0, segments: 0, localBytesReplaced: 0, events: 0, lastSequence: 0,
+                                    lastArchivedAt: nil))))
             case AdminMethod.clusterSeal:
                 let (sealed, uploaded) = try await sealing.sealAll()
                 return AdminLineCoding.line(AdminResponse(id: id, result: ClusterSealResult(sealedPartitions: sealed, uploaded: uploaded)))

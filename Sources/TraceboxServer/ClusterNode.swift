@@ -81,7 +81,8 @@ public enum ClusterNode {
         let handler = ClusterAdminHandler(database: database, events: events,
                                           executions: ClusterExecutions(database: database, logger: logger),
                                           reader: PartitionReader(database: database, s3: s3, logger: logger), sealing: sealing,
-                                          workflows: [], startedAt: .now)
+                                          workflows: [], rule: configuration.alerts.failureRateRule, clock: clock,
+                                          startedAt: .now)
         let admin = try await AdminServer.listen(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
             handler: handler, logger: logger)

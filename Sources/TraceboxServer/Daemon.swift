@@ -119,7 +119,7 @@ public enum Daemon {
                                         indexCatchUp: indexer, logger: logger)
         let alerts = configuration.alerts
         let monitoringSettings = MonitoringSettings(
-            rule: FailureRateRule(threshold: alerts.threshold, window: alerts.window, minimumExecutions: alerts.minimumExecutions),
+            rule: alerts.failureRateRule,
             pagerDutyURL: alerts.pagerDutyURL, pagerDutyRoutingKey: alerts.pagerDutyRoutingKey,
             slackWebhookURL: alerts.slackWebhookURL, slackGroupWindow: alerts.slackGroupWindow, slackMaxListed: alerts.slackMaxListed,
             weeklyTo: alerts.weeklyTo, weeklyWeekday: alerts.weeklyWeekday, weeklyHour: alerts.weeklyHour,

@@ -294,7 +294,8 @@ struct ClusterNodeTests {
     /// records (its workflow's execution created, a step started and failed for good), as the
     /// owner of its partition appends them, are answered by `tracebox trace`, `dlq list` and
     /// `dlq show` through a node that did not write them, with the step's input and error
-    /// read back from the partition's records.
+    /// read back from the partition's records; the daily figures and the failure-rate window
+    /// count the failure, and the console's DLQ, execution and health pages show them.
     @Test func tracesAndTheDLQAnswerFromAnyNode() async throws {
         try await Self.withNodes(1) { _, url, _, nodes in
             let node = nodes[0]
@@ -355,6 +356,19 @@ struct ClusterNodeTests {
             #expect(dlq.total == 1 && dlq.entries.first?.executionID == execution && dlq.entries.first?.errorClass == "http_4xx")
             let shown = try node.admin().call(AdminMethod.dlqShow, DLQShowParams(executionID: execution), as: DLQShowResult.self)
             #expect(shown.event.eventID == eventID && shown.trace.steps.count == 1)
+            // The day's figures and the failure-rate window count the execution that failed.
+            let daily = try node.admin().call(AdminMethod.metricsDaily, MetricsDailyParams(days: 2), as: MetricsDailyResult.self)
+            #expect(daily.rollups.map(\.failed) == [1] && daily.rollups.first?.workflowID == "crm")
+            let window = try node.admin().call(AdminMethod.metricsWindow, NoParams(), as: MetricsWindowResult.self)
+            #expect(window.window.failed == 1 && window.window.topFailing.first?.workflowID == "crm")
+            // And the console shows them: the DLQ, the execution with its error, the health page.
+            let console = try TestConsole(socket: node.socket)
+            let dlqPage = try await console.get("/dlq")
+            #expect(dlqPage.status == 200 && dlqPage.text.contains(execution), "\(dlqPage.text.prefix(300))")
+            let executionPage = try await console.get("/executions/\(execution)")
+            #expect(executionPage.status == 200 && executionPage.text.contains("missing field amount"), "\(executionPage.text.prefix(300))")
+            let health = try await console.get("/health")
+            #expect(health.status == 200, "\(health.text.prefix(300))")
             #expect(node.stop() == 0)
         }
     }

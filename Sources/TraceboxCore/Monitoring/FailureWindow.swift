@@ -29,6 +29,16 @@ public struct WindowStats: Codable, Sendable, Equatable {
         self.topFailing = topFailing
     }
 
+    /// The window's figures from its completed executions counted per workflow: the sums,
+    /// and the five workflows with the most failures (most first, then by id).
+    public init(from: String, to: String, perWorkflow: [(workflowID: String, executions: Int, failed: Int, succeeded: Int)]) {
+        self.init(from: from, to: to, executions: perWorkflow.map(\.executions).reduce(0, +),
+                  succeeded: perWorkflow.map(\.succeeded).reduce(0, +), failed: perWorkflow.map(\.failed).reduce(0, +),
+                  topFailing: Array(perWorkflow.filter { $0.failed > 0 }
+                      .map { FailingWorkflow(workflowID: $0.workflowID, failed: $0.failed, executions: $0.executions) }
+                      .sorted { ($0.failed, $1.workflowID) > ($1.failed, $0.workflowID) }.prefix(5)))
+    }
+
     public var failureRate: Double { executions == 0 ? 0 : Double(failed) / Double(executions) }
 
     enum CodingKeys: String, CodingKey {
