@@ -30,5 +30,5 @@ for batch in ${BATCHES:-10 50}; do
     as_pg "$PGBIN/pg_waldump" --stats -p "$work/pg/pg_wal" -s "$before" -e "$after" 2>/dev/null \
         | awk '$1 ~ /^(Heap|Heap2|Btree|Transaction|Total)$/ {print "    " $0}' || true
     "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$port" -U postgres -d "$db" -c \
-        "SELECT format('  executions succeeded: %s of %s', count(*) FILTER (WHERE status = 'succeeded'), count(*)) FROM executions"
+        "SELECT format('  executions succeeded: %s of %s', count(*) FILTER (WHERE status = 'succeeded'), count(*)) FROM execution_states"
 done

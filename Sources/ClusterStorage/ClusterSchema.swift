@@ -440,6 +440,51 @@ public enum ClusterSchema {
             "DROP INDEX step_attempts_succeeded",
             "CREATE INDEX step_attempts_by_key ON step_attempts (idempotency_key)",
         ],
+        // Version 12: an execution's changing columns in a narrow row of their own
+        // (`execution_states`), so that its changes of step and status rewrite that row and
+        // its two index entries, not the whole execution and its index by event. The counts
+        // by status follow the state rows.
+        [
+            """
+            CREATE TABLE execution_states (
+                execution_id uuid PRIMARY KEY,
+                part         integer NOT NULL,
+                workflow_id  text NOT NULL,
+                status       text NOT NULL,
+                next_step    integer NOT NULL,
+                next_run_at  text,
+                started_at   text,
+                completed_at text,
+                last_error   text
+            )
+            """,
+            """
+            INSERT INTO execution_states (execution_id, part, workflow_id, status, next_step, next_run_at, started_at,
+                completed_at, last_error)
+            SELECT execution_id, part, workflow_id, status, next_step, next_run_at, started_at, completed_at, last_error
+            FROM executions
+            """,
+            "DROP TRIGGER executions_counted ON executions",
+            "DROP TRIGGER executions_recounted ON executions",
+            "DROP INDEX executions_due_by_step",
+            """
+            ALTER TABLE executions DROP COLUMN status, DROP COLUMN next_step, DROP COLUMN next_run_at,
+                DROP COLUMN started_at, DROP COLUMN completed_at, DROP COLUMN last_error
+            """,
+            """
+            CREATE INDEX execution_states_due ON execution_states (part, workflow_id, next_step, next_run_at)
+                WHERE status IN ('pending', 'running', 'retrying')
+            """,
+            """
+            CREATE TRIGGER execution_states_counted AFTER INSERT ON execution_states REFERENCING NEW TABLE AS added
+                FOR EACH STATEMENT EXECUTE FUNCTION executions_count_inserted()
+            """,
+            """
+            CREATE TRIGGER execution_states_recounted AFTER UPDATE ON execution_states
+                REFERENCING OLD TABLE AS removed NEW TABLE AS added
+                FOR EACH STATEMENT EXECUTE FUNCTION executions_recount()
+            """,
+        ],
     ]
 
     /// The newest version this build knows.

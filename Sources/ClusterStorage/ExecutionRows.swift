@@ -9,11 +9,13 @@ import TraceboxCore
 /// node, as the same summaries. Ids are read as text (PostgreSQL writes a uuid in lower case
 /// with hyphens, as the single box does).
 package enum ExecutionRows {
+    /// An execution's columns: its row's, and its state's (`execution_states`).
     private static let executionColumns = """
-        execution_id::text AS execution_id, part, event_id::text AS event_id, workflow_id, workflow_version, trigger,
+        x.execution_id::text AS execution_id, x.part, event_id::text AS event_id, x.workflow_id, workflow_version, trigger,
         step_names, created_at, started_at, completed_at, status, next_step, next_run_at, last_error,
         superseded_by::text AS superseded_by, replay_of::text AS replay_of, replay_of_version, requested_by, force,
         job_id::text AS job_id, created_segment, created_offset, created_length
+        FROM executions x JOIN execution_states s ON s.execution_id = x.execution_id
         """
     private static let attemptColumns = """
         step_index, attempt, step_name, idempotency_key, outcome, started_at, completed_at, duration_ms, next_attempt_at,
@@ -29,15 +31,15 @@ package enum ExecutionRows {
     package static func executions(eventID: String, _ database: ClusterDatabase, logger: Logger) async throws -> [ExecutionSummary] {
         guard UUID(uuidString: eventID) != nil else { return [] }
         return try await read(database, logger, """
-            SELECT \(unescaped: executionColumns) FROM executions WHERE event_id = \(eventID)::uuid
-            ORDER BY created_sequence, execution_id
+            SELECT \(unescaped: executionColumns) WHERE x.event_id = \(eventID)::uuid
+            ORDER BY created_sequence, x.execution_id
             """, execution)
     }
 
     package static func execution(id: String, _ database: ClusterDatabase, logger: Logger) async throws -> ExecutionSummary? {
         guard UUID(uuidString: id) != nil else { return nil }
         return try await read(database, logger, """
-            SELECT \(unescaped: executionColumns) FROM executions WHERE execution_id = \(id)::uuid
+            SELECT \(unescaped: executionColumns) WHERE x.execution_id = \(id)::uuid
             """, execution).first
     }
 
@@ -86,7 +88,7 @@ package enum ExecutionRows {
         try await read(database, logger, """
             SELECT workflow_id, count(*) AS executions, count(*) FILTER (WHERE status = 'failed') AS failed,
                 count(*) FILTER (WHERE status = 'succeeded') AS succeeded
-            FROM executions WHERE completed_at > \(from) AND completed_at <= \(to) GROUP BY workflow_id
+            FROM execution_states WHERE completed_at > \(from) AND completed_at <= \(to) GROUP BY workflow_id
             """) { row in
             (try row["workflow_id"].decode(String.self), try row["executions"].decode(Int.self), try row["failed"].decode(Int.self),
              try row["succeeded"].decode(Int.self))

@@ -79,17 +79,24 @@ package enum TraceRows {
     /// single box applies them, record by record).
     private static func insert(_ created: [CreatedRow], partition: Int, _ transaction: ClusterTransaction) async throws {
         guard !created.isEmpty else { return }
+        // The execution, and its state: `pending`, due at its creation.
         try await transaction.query("""
-            INSERT INTO executions (execution_id, part, event_id, workflow_id, workflow_version, trigger, step_names,
-                created_at, status, next_step, next_run_at, created_sequence, replay_of, replay_of_version, requested_by,
-                force, job_id, created_segment, created_offset, created_length)
-            SELECT r.execution_id, \(partition), r.event_id, r.workflow_id, r.workflow_version, r.trigger, r.step_names,
-                r.created_at, 'pending', 0, r.created_at, r.created_sequence, r.replay_of, r.replay_of_version,
-                r.requested_by, r.force, r.job_id, r.created_segment, r.created_offset, r.created_length
-            FROM jsonb_to_recordset(\(try json(created))::jsonb) AS r(execution_id uuid, event_id uuid, workflow_id text,
-                workflow_version integer, trigger text, step_names text, created_at text, created_sequence bigint,
-                replay_of uuid, replay_of_version integer, requested_by bigint, force boolean, job_id uuid,
-                created_segment bigint, created_offset bigint, created_length bigint)
+            WITH r AS (
+                SELECT * FROM jsonb_to_recordset(\(try json(created))::jsonb) AS r(execution_id uuid, event_id uuid,
+                    workflow_id text, workflow_version integer, trigger text, step_names text, created_at text,
+                    created_sequence bigint, replay_of uuid, replay_of_version integer, requested_by bigint, force boolean,
+                    job_id uuid, created_segment bigint, created_offset bigint, created_length bigint)
+            ), execution AS (
+                INSERT INTO executions (execution_id, part, event_id, workflow_id, workflow_version, trigger, step_names,
+                    created_at, created_sequence, replay_of, replay_of_version, requested_by, force, job_id, created_segment,
+                    created_offset, created_length)
+                SELECT r.execution_id, \(partition), r.event_id, r.workflow_id, r.workflow_version, r.trigger, r.step_names,
+                    r.created_at, r.created_sequence, r.replay_of, r.replay_of_version, r.requested_by, r.force, r.job_id,
+                    r.created_segment, r.created_offset, r.created_length
+                FROM r
+            )
+            INSERT INTO execution_states (execution_id, part, workflow_id, status, next_step, next_run_at)
+            SELECT r.execution_id, \(partition), r.workflow_id, 'pending', 0, r.created_at FROM r
             """)
         for replay in created where replay.trigger == "replay" {
             try await transaction.query("""
@@ -143,7 +150,7 @@ package enum TraceRows {
         if !steps.executions.isEmpty {
             let rows = steps.executions.map { ExecutionRow(executionID: $0.key, $0.value) }
             try await transaction.query("""
-                UPDATE executions x SET status = r.status, started_at = coalesce(x.started_at, r.started_at),
+                UPDATE execution_states x SET status = r.status, started_at = coalesce(x.started_at, r.started_at),
                     next_step = r.next_step, next_run_at = r.next_run_at,
                     completed_at = CASE WHEN r.set_completed_at THEN r.completed_at ELSE x.completed_at END,
                     last_error = CASE WHEN r.set_last_error THEN r.last_error ELSE x.last_error END
@@ -163,7 +170,7 @@ package enum TraceRows {
             SELECT x.part, substr(x.completed_at, 1, 10), x.workflow_id, e.event_type, count(*),
                 count(*) FILTER (WHERE x.status = 'succeeded'), count(*) FILTER (WHERE x.status = 'failed'),
                 count(*) FILTER (WHERE x.status = 'failed')
-            FROM executions x JOIN events e ON e.event_id = x.event_id
+            FROM execution_states x JOIN executions d USING (execution_id) JOIN events e ON e.event_id = d.event_id
             WHERE x.execution_id = ANY(\(executionIDs)::uuid[])
             GROUP BY 1, 2, 3, 4
             ON CONFLICT (part, day, workflow_id, event_type) DO UPDATE SET
@@ -183,9 +190,10 @@ package enum TraceRows {
                     CASE WHEN count(*) FILTER (WHERE status IN ('pending', 'running', 'retrying')) > 0 THEN 'processing'
                          WHEN count(*) FILTER (WHERE status = 'failed') > 0 THEN 'failed'
                          ELSE 'succeeded' END AS status,
-                    string_agg(workflow_id || ': ' || last_error, '; ' ORDER BY created_sequence, execution_id)
+                    string_agg(x.workflow_id || ': ' || last_error, '; ' ORDER BY created_sequence, x.execution_id)
                         FILTER (WHERE status = 'failed') AS reason
-                  FROM executions WHERE event_id = ANY(\(Array(Set(eventIDs)))::uuid[]) AND superseded_by IS NULL
+                  FROM executions x JOIN execution_states USING (execution_id)
+                  WHERE event_id = ANY(\(Array(Set(eventIDs)))::uuid[]) AND superseded_by IS NULL
                   GROUP BY event_id) s
             WHERE events.event_id = s.event_id
                 AND (events.processing_status <> s.status OR events.status_reason IS DISTINCT FROM s.reason)
