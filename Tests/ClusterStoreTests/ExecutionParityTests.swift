@@ -1,7 +1,9 @@
+@testable import ClusterStorage
 @testable import ClusterStore
 import Dispatch
 import Foundation
 import Logging
+import PostgresNIO
 import SegmentLog
 import TestSupport
 import Testing
@@ -160,6 +162,43 @@ struct ExecutionParityTests {
             #expect(rows == (try rebuilt.allEvents()))
             #expect(rows.map(\.processingStatus) == [.succeeded, .failed, .succeeded, .succeeded, .processing])
             #expect(try await live.executions(eventID: "not-an-id").isEmpty)
+        }
+    }
+
+    /// Executions written by a version-11 build (their state in the execution's own row) are
+    /// split in place by version 12: reads answer as before, the counts by status stay, and
+    /// the newer build's changes go on from there.
+    @Test func executionsOfAVersion11ClusterAreMigratedInPlace() async throws {
+        try await withPostgres { _, database, _ in
+            try await ClusterSchema.prepare(database, partitions: 1, upTo: 11, logger: Self.logger)
+            let (event, retrying, succeeded) = (UUIDv7.make().uuidString.lowercased(), UUIDv7.make().uuidString.lowercased(),
+                                                 UUIDv7.make().uuidString.lowercased())
+            try await database.query("""
+                INSERT INTO executions (execution_id, part, event_id, workflow_id, workflow_version, trigger, step_names,
+                    created_at, started_at, completed_at, status, next_step, next_run_at, last_error, created_sequence)
+                VALUES (\(retrying)::uuid, 0, \(event)::uuid, 'mail', 2, 'event', '["send"]', \(Self.t(1)), \(Self.t(2)), NULL,
+                        'retrying', 0, \(Self.t(9)), 'send: http_5xx: HTTP 503', 2),
+                       (\(succeeded)::uuid, 0, \(event)::uuid, 'crm', 1, 'event', '["upsert"]', \(Self.t(1)), \(Self.t(2)),
+                        \(Self.t(3)), 'succeeded', 1, NULL, NULL, 2)
+                """)
+            try await ClusterSchema.prepare(database, partitions: 1, logger: Self.logger)
+            let live = ClusterExecutions(database: database, logger: Self.logger)
+            let before = try await live.executions(eventID: event)
+            #expect(before.map(\.executionID) == [retrying, succeeded].sorted())
+            let mail = try #require(before.first { $0.executionID == retrying })
+            #expect(mail.status == .retrying && mail.nextRunAt == Self.t(9) && mail.lastError == "send: http_5xx: HTTP 503"
+                    && mail.startedAt == Self.t(2) && mail.stepNames == ["send"])
+            #expect(try await live.statusCounts() == ["retrying": 1, "succeeded": 1])
+            // The retry succeeds, appended by the newer build.
+            var lease = try await PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+                .balance().owned[0]
+            let tail = PartitionTail(database: database, node: "n1", logger: Self.logger)
+            let finished = TraceBody.stepFinished(StepFinished(
+                executionID: retrying, eventID: event, workflowID: "mail", stepIndex: 0, stepName: "send", attempt: 2,
+                outcome: .succeeded, completedAt: Self.t(10), durationMS: 4, executionStatus: .succeeded))
+            lease = try await tail.append([try Self.trace(finished, at: 10)], under: lease).lease
+            #expect(try await live.execution(id: retrying)?.status == .succeeded)
+            #expect(try await live.statusCounts() == ["succeeded": 2])
         }
     }
 }
