@@ -12,7 +12,9 @@
 # source has its zstd dictionary (after 1,000 of its events on the box and on each node):
 # the steady state, as the single box's storage figures are.
 # Knobs: DURATION (s, default 20), WARMUP (s, default 10), CONNECTIONS (default 64),
-# TRACEBOX_CORPUS, PGCONF (extra postgresql.conf lines, e.g. "wal_compression = zstd").
+# TRACEBOX_CORPUS, PGCONF (extra postgresql.conf lines, e.g. "wal_compression = zstd"),
+# PERF=1 (records node 1 with `perf record -g` while measured and prints where its CPU
+# goes, by the functions whose own samples are most).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
@@ -110,6 +112,9 @@ wal0=$(psqlq "SELECT pg_current_wal_lsn()")
 measured_from=$(date +%s%6N)
 events0=$(DB=tracebox psqlq "SELECT count(*) FROM events")
 before=$(ticks "$node1" "$node2"); pg_before=$(pg_ticks)
+if [ -n "${PERF:-}" ]; then
+    perf record -g -q -p "$node1" -o "$work/perf.data" -- sleep "$DURATION" > /dev/null 2>&1 & recording=$!
+fi
 run_wrk node1 http://127.0.0.1:7182 $(( CONNECTIONS / 2 )) & first=$!
 run_wrk node2 http://127.0.0.1:7183 $(( CONNECTIONS / 2 ))
 wait "$first"
@@ -129,6 +134,12 @@ echo "  CPU per event: nodes ${node_cpu} µs, PostgreSQL ${pg_cpu} µs; WAL per 
 echo "  WAL by kind (pg_waldump --stats; FPI = full-page images):"
 sed 's/^/    /' "$work/waldump.txt"
 echo "  average event frame in the tail: $(DB=tracebox psqlq "SELECT round(avg(length(t.frame))) FROM log_tail t JOIN events e ON e.part = t.part AND e.sequence = t.seq WHERE e.received_at >= $measured_from") bytes of the events measured (corpus average body $(awk -F'\t' 'NR > 1 {n++; s += $4} END {print int(s / n)}' "$corpus/index.tsv") bytes)"
+if [ -n "${PERF:-}" ]; then
+    wait "$recording" || true
+    echo "  node 1's CPU by function (perf, own samples, top 30):"
+    perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+        | grep -E '^ +[0-9]' | head -30 | sed 's/^/    /'
+fi
 kill -TERM "$node1" "$node2"; wait "$node1" "$node2" 2>/dev/null || true
 
 # 3. PostgreSQL alone: one INSERT per transaction of a body the corpus's average size.
