@@ -201,4 +201,42 @@ struct ExecutionParityTests {
             #expect(try await live.statusCounts() == ["succeeded": 2])
         }
     }
+
+    /// A node whose lease moved starts no attempt: its `step.started` cannot commit (the
+    /// fence fails), so no attempt row, no execution change and no frame is kept, and the
+    /// new owner's record of the same attempt goes in.
+    @Test func aStepStartedUnderALostLeaseKeepsNothing() async throws {
+        try await withClusterAndBucket(partitions: 1, logger: Self.logger) { database, _, _ in
+            let leases = PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+            var lease = try await leases.balance().owned[0]
+            let tail = PartitionTail(database: database, node: "n1", logger: Self.logger)
+            let record = eventRecord(Array("{}".utf8), type: "deal.won")
+            let (moved, outcomes) = try await tail.append([AppendEntry(record)], under: lease)
+            lease = moved
+            guard case .appended(let sequence, _) = outcomes[0] else { Issue.record("not appended"); return }
+            let event = try EventIndexFields.read(record.metadata).eventID
+            let execution = UUIDv7.make().uuidString.lowercased()
+            let created = TraceBody.executionsCreated(ExecutionsCreated(routedThrough: sequence, executions: [
+                NewExecution(executionID: execution, eventID: event, workflowID: "crm", workflowVersion: 1, trigger: "event",
+                             createdAt: Self.t(1), stepNames: ["upsert"]),
+            ]))
+            lease = try await tail.append([try Self.trace(created, at: 1)], under: lease).lease
+            // Another node takes the partition over (its epoch bumped behind n1's back).
+            try await database.query("UPDATE partition_leases SET owner = 'n2', epoch = epoch + 1 WHERE part = 0")
+            let started = TraceBody.stepStarted(StepStarted(
+                executionID: execution, eventID: event, workflowID: "crm", stepIndex: 0, stepName: "upsert", attempt: 1,
+                idempotencyKey: "\(execution):upsert", startedAt: Self.t(2), input: StepInput(kind: "http", method: "POST", url: "http://x")))
+            await #expect(throws: ClusterError.self) { try await tail.append([try Self.trace(started, at: 2)], under: lease) }
+            let live = ClusterExecutions(database: database, logger: Self.logger)
+            #expect(try await live.attempts(executionID: execution).isEmpty)
+            #expect(try await live.execution(id: execution)?.status == .pending)
+            #expect(try await verifiedTailSequences(tail, partition: 0) == [1, 2])
+            // The new owner's start of the same attempt is what the index keeps.
+            let owner = PartitionTail(database: database, node: "n2", logger: Self.logger)
+            let current = try await owner.currentLease(of: Lease(partition: 0, epoch: lease.epoch + 1, nextSequence: 0, chainHead: []))
+            _ = try await owner.append([try Self.trace(started, at: 3)], under: current)
+            #expect(try await live.execution(id: execution)?.status == .running)
+            #expect(try await live.attempts(executionID: execution).count == 1)
+        }
+    }
 }
