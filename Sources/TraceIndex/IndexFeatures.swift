@@ -5,7 +5,9 @@ import TraceboxCore
 // The index behind one protocol per feature: what each component reads is named by the
 // protocols it holds, and a second implementation (cluster mode's PostgreSQL index,
 // `../shared/CLUSTER.md`) implements the same ones. `TraceIndex` (SQLite, GRDB) implements
-// them all today; no GRDB type appears in any of them.
+// them all today; no GRDB type appears in any of them. What the engine reads (events,
+// executions, jobs) is asynchronous, as an index over the network answers it
+// (`docs/cluster.md` §9); SQLite's synchronous methods satisfy it.
 
 /// Applying the log: how far the index has applied a partition, and a batch of changes with
 /// the new position and the Merkle tree's new leaves, in one transaction.
@@ -16,48 +18,48 @@ public protocol IndexApplying: Sendable {
 
 /// Events: search, lookup by id or dedup key, counts, and the router's feed.
 public protocol EventIndex: Sendable {
-    func searchEvents(_ query: EventQuery) throws -> EventPage
-    func event(id: String) throws -> EventRow?
-    func eventID(source: String, dedupKey: String) throws -> String?
+    func searchEvents(_ query: EventQuery) async throws -> EventPage
+    func event(id: String) async throws -> EventRow?
+    func eventID(source: String, dedupKey: String) async throws -> String?
     /// Event counts by processing status.
-    func statusCounts() throws -> [String: Int]
+    func statusCounts() async throws -> [String: Int]
     /// Events after `sequence`, oldest first: what the router has still to route.
-    func events(after sequence: UInt64, limit: Int) throws -> [EventRow]
-    func lastEventSequence() throws -> UInt64?
+    func events(after sequence: UInt64, limit: Int) async throws -> [EventRow]
+    func lastEventSequence() async throws -> UInt64?
 }
 
 /// Executions and their steps: the engine's queue, what a run has done, the dead letters.
 public protocol ExecutionIndex: Sendable {
     /// The last event sequence the router has routed in `partition`.
-    func routedThrough(partition: UInt32) throws -> UInt64?
+    func routedThrough(partition: UInt32) async throws -> UInt64?
     func dueExecutions(_ group: DueGroup, now: String, limit: Int, excluding busy: Set<String>)
-        throws -> (executions: [ExecutionSummary], scanned: Int)
-    func nextDueTime(after now: String) throws -> String?
-    func unfinishedExecutionCount() throws -> Int
-    func executionIDs(limit: Int) throws -> [String]
-    func execution(id: String) throws -> ExecutionSummary?
-    func executions(eventID: String) throws -> [ExecutionSummary]
-    func steps(executionID: String) throws -> [StepSummary]
-    func attempts(executionID: String) throws -> [AttemptSummary]
-    func executionState(executionID: String, eventID: String, successesOf keys: [String]) throws -> ExecutionState
-    func succeededSteps(idempotencyKeys keys: [String]) throws -> [String: SucceededStep]
-    func replayFacts(eventIDs: [String]) throws -> [String: ReplayFacts]
-    func eventsWithUnfinishedExecutions(_ eventIDs: [String]) throws -> Set<String>
-    func dlq(limit: Int, workflowID: String?) throws -> [DLQEntry]
-    func dlqEntry(executionID: String) throws -> DLQEntry?
-    func dlqCount() throws -> Int
-    func executionStatusCounts() throws -> [String: Int]
+        async throws -> (executions: [ExecutionSummary], scanned: Int)
+    func nextDueTime(after now: String) async throws -> String?
+    func unfinishedExecutionCount() async throws -> Int
+    func executionIDs(limit: Int) async throws -> [String]
+    func execution(id: String) async throws -> ExecutionSummary?
+    func executions(eventID: String) async throws -> [ExecutionSummary]
+    func steps(executionID: String) async throws -> [StepSummary]
+    func attempts(executionID: String) async throws -> [AttemptSummary]
+    func executionState(executionID: String, eventID: String, successesOf keys: [String]) async throws -> ExecutionState
+    func succeededSteps(idempotencyKeys keys: [String]) async throws -> [String: SucceededStep]
+    func replayFacts(eventIDs: [String]) async throws -> [String: ReplayFacts]
+    func eventsWithUnfinishedExecutions(_ eventIDs: [String]) async throws -> Set<String>
+    func dlq(limit: Int, workflowID: String?) async throws -> [DLQEntry]
+    func dlqEntry(executionID: String) async throws -> DLQEntry?
+    func dlqCount() async throws -> Int
+    func executionStatusCounts() async throws -> [String: Int]
 }
 
 /// Bulk replay jobs: their selection, settings, feeding and progress.
 public protocol JobIndex: Sendable {
-    func selectEvents(_ filter: ReplayFilter, limit: Int) throws -> [String]
-    func jobSettings(id: String) throws -> JobSettings?
-    func activeJobIDs() throws -> [String]
-    func unfedJobEvents(jobID: String, limit: Int) throws -> [String]
-    func jobExecutionsInFlight(jobID: String) throws -> Int
-    func jobs(now: Date) throws -> [JobSummary]
-    func job(id: String, now: Date) throws -> JobSummary?
+    func selectEvents(_ filter: ReplayFilter, limit: Int) async throws -> [String]
+    func jobSettings(id: String) async throws -> JobSettings?
+    func activeJobIDs() async throws -> [String]
+    func unfedJobEvents(jobID: String, limit: Int) async throws -> [String]
+    func jobExecutionsInFlight(jobID: String) async throws -> Int
+    func jobs(now: Date) async throws -> [JobSummary]
+    func job(id: String, now: Date) async throws -> JobSummary?
 }
 
 /// Monitoring: failure-rate windows, rollups, the notification outbox, the weekly figures.

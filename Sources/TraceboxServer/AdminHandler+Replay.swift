@@ -12,7 +12,7 @@ extension AdminHandler {
         let replayer = replayer
         let eventID = params.eventID.lowercased()
         if params.dryRun == true {
-            let plan = try await queue.run { try replayer.plan(eventID: eventID, force: params.force == true, workflowID: params.workflow) }
+            let plan = try await replayer.plan(eventID: eventID, force: params.force == true, workflowID: params.workflow)
             return ReplayEventResult(plan: plan, executions: [])
         }
         let result = try await replayer.replay(eventIDs: [eventID], force: params.force == true, workflowID: params.workflow,
@@ -45,22 +45,21 @@ extension AdminHandler {
         let index = index
         if params.dryRun == true {
             let frozen = filter
-            return try await queue.run {
-                let events = try index.selectEvents(frozen, limit: 1_000_000)
-                var plans: [ReplayPlan] = []
-                var summary: [String: [String: Int]] = [:]
-                // Planned a thousand events at a time: two index reads per thousand.
-                for start in stride(from: 0, to: events.count, by: 1000) {
-                    let batch = Array(events[start..<min(events.count, start + 1000)])
-                    for plan in try replayer.plans(eventIDs: batch, force: force, workflowID: frozen.workflow, lenient: true, refuseBusy: false) {
-                        if plans.count < 1000 { plans.append(plan) }
-                        for workflow in plan.workflows {
-                            for step in workflow.steps { summary["\(workflow.workflowID).\(step.name)", default: [:]][step.action, default: 0] += 1 }
-                        }
+            let events = try await queue.run { try index.selectEvents(frozen, limit: 1_000_000) }
+            var plans: [ReplayPlan] = []
+            var summary: [String: [String: Int]] = [:]
+            // Planned a thousand events at a time: two index reads per thousand.
+            for start in stride(from: 0, to: events.count, by: 1000) {
+                let batch = Array(events[start..<min(events.count, start + 1000)])
+                for plan in try await replayer.plans(eventIDs: batch, force: force, workflowID: frozen.workflow, lenient: true,
+                                                     refuseBusy: false) {
+                    if plans.count < 1000 { plans.append(plan) }
+                    for workflow in plan.workflows {
+                        for step in workflow.steps { summary["\(workflow.workflowID).\(step.name)", default: [:]][step.action, default: 0] += 1 }
                     }
                 }
-                return ReplayBulkResult(selected: events.count, job: nil, plans: plans, summary: summary)
             }
+            return ReplayBulkResult(selected: events.count, job: nil, plans: plans, summary: summary)
         }
         let created = try await replayer.createJob(filter: filter, force: force, rate: rate, concurrency: concurrency, requestedBy: peerUID)
         try await workflows.indexCatchUp.applyCommitted()

@@ -51,6 +51,15 @@ final class DueBuffer: Sendable {
         }
     }
 
+    /// Whether `key` has a buffered execution not in `busy` (read at `generation`): if not,
+    /// the scheduling pass reads the index for it.
+    func hasWaiting(_ key: Key, generation: Int, excluding busy: Set<String>) -> Bool {
+        state.withLock { state in
+            guard state.generation == generation, let buffered = state.byStep[key] else { return false }
+            return buffered.contains { !busy.contains($0.executionID) }
+        }
+    }
+
     /// Keeps `executions` (earliest first, read at `generation`) for later passes.
     func keep(_ executions: ArraySlice<ExecutionSummary>, for key: Key, generation: Int) {
         guard !executions.isEmpty else { return }

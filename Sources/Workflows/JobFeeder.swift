@@ -35,9 +35,9 @@ final class JobFeeder: Sendable {
     /// Returns whether any job is still active.
     func feed(launch: (@escaping @Sendable () async -> Void) -> Void,
               fedBatch: @escaping @Sendable () -> Void) async throws -> Bool {
-        let jobs = try index.activeJobIDs()
+        let jobs = try await index.activeJobIDs()
         for jobID in jobs {
-            guard let job = try index.jobSettings(id: jobID) else { continue }
+            guard let job = try await index.jobSettings(id: jobID) else { continue }
             let now = clock.now()
             let allowance = buckets.withLock { buckets -> Int in
                 var bucket = buckets[jobID] ?? (tokens: min(job.rate, 1), refilled: now)
@@ -49,7 +49,7 @@ final class JobFeeder: Sendable {
             // Read before the index: a batch that lands in between is then counted twice
             // (too little fed this pass), never missed (too much).
             let launchedEvents = launched.withLock { $0[jobID]?.count ?? 0 }
-            let inFlight = try index.jobExecutionsInFlight(jobID: jobID) + launchedEvents
+            let inFlight = try await index.jobExecutionsInFlight(jobID: jobID) + launchedEvents
             let room = job.concurrency - inFlight
             // Fed in batches of at least a quarter of the job's concurrency (or of its rate):
             // each batch costs the same reads, one record and one index catch-up however
@@ -57,14 +57,14 @@ final class JobFeeder: Sendable {
             guard inFlight == 0 || room >= max(1, min(job.concurrency / 4, Int(job.rate))) else { continue }
             let wanted = min(allowance, room)
             guard wanted > 0 else { continue }
-            let unfed = try index.unfedJobEvents(jobID: jobID, limit: wanted * 4 + launchedEvents)
+            let unfed = try await index.unfedJobEvents(jobID: jobID, limit: wanted * 4 + launchedEvents)
             // Launched events (of any job, this pass's included) are not in the index yet.
             let candidates = launched.withLock { launched in
                 unfed.filter { event in
                     !launched.values.contains { $0.contains(event) } && !replayer.claims.isClaimed(event)
                 }
             }
-            let busy = try index.eventsWithUnfinishedExecutions(candidates)
+            let busy = try await index.eventsWithUnfinishedExecutions(candidates)
             let batch = Array(candidates.lazy.filter { !busy.contains($0) }.prefix(wanted))
             guard !batch.isEmpty else { continue }
             buckets.withLock { $0[jobID]?.tokens -= Double(batch.count) }

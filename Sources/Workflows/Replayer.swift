@@ -40,25 +40,28 @@ public struct Replayer: Sendable {
 
     /// The plan for one event. `workflowID` limits it to one workflow; unless `lenient`, a
     /// workflow that does not match the event is an error (for a job, it means "nothing to run").
-    public func plan(eventID: String, force: Bool, workflowID: String?, lenient: Bool = false) throws -> ReplayPlan {
-        try plans(eventIDs: [eventID], force: force, workflowID: workflowID, lenient: lenient, refuseBusy: false)[0]
+    public func plan(eventID: String, force: Bool, workflowID: String?, lenient: Bool = false) async throws -> ReplayPlan {
+        try await plans(eventIDs: [eventID], force: force, workflowID: workflowID, lenient: lenient, refuseBusy: false)[0]
     }
 
     /// Plans for several events, from two reads of the index however many there are: the
     /// events with their executions, then where their steps' idempotency keys succeeded.
     /// With `refuseBusy`, an event with an execution still running is an error (`busy`).
-    public func plans(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) throws -> [ReplayPlan] {
-        try planned(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: lenient, refuseBusy: refuseBusy).plans
+    public func plans(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) async throws -> [ReplayPlan] {
+        try await planned(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: lenient, refuseBusy: refuseBusy).plans
     }
 
     /// The plans, with what they were made from that running the replays needs again: each
     /// event's row (by its id as stored, which the new executions carry) and where the
     /// steps' idempotency keys succeeded.
-    private func planned(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) throws
+    private func planned(eventIDs: [String], force: Bool, workflowID: String?, lenient: Bool, refuseBusy: Bool) async throws
         -> (plans: [ReplayPlan], events: [String: EventRow], succeeded: [String: SucceededStep]) {
-        let facts = try index.replayFacts(eventIDs: eventIDs)
+        let facts = try await index.replayFacts(eventIDs: eventIDs)
         let candidates = catalog.workflows.filter { workflowID == nil || $0.id == workflowID }
-        let matched = try eventIDs.map { eventID -> (ReplayFacts, [WorkflowDefinition]) in
+        // Matching blocks: workflows with conditions read payloads, which for archived events
+        // come from S3. So it runs on a dispatch thread, off the cooperative pool.
+        let (catalog, log) = (catalog, log)
+        let matched = try await Self.planning.run { try eventIDs.map { eventID -> (ReplayFacts, [WorkflowDefinition]) in
             guard let fact = facts[eventID] else { throw ReplayError(.notFound, "no event \(eventID)") }
             if refuseBusy, fact.hasUnfinishedExecution {
                 throw ReplayError(.busy, "event \(eventID) has an execution still running; replay it once that has finished")
@@ -70,11 +73,11 @@ public struct Replayer: Sendable {
                     : "workflow \(workflowID) does not match event \(eventID) (\(fact.event.sourceSystem) \(fact.event.eventType))")
             }
             return (fact, workflows)
-        }
+        } }
         func key(_ event: EventRow, _ workflow: WorkflowDefinition, _ step: StepDefinition) -> String {
             IdempotencyKey.make(eventID: event.eventID, workflowID: workflow.id, stepName: step.name)
         }
-        let succeeded = force ? [:] : try index.succeededSteps(idempotencyKeys: matched.flatMap { fact, workflows in
+        let succeeded = force ? [:] : try await index.succeededSteps(idempotencyKeys: matched.flatMap { fact, workflows in
             workflows.flatMap { workflow in workflow.steps.map { key(fact.event, workflow, $0) } }
         })
         let plans = matched.map { fact, workflows in
@@ -104,11 +107,8 @@ public struct Replayer: Sendable {
             throw ReplayError(.busy, "a replay of \(eventIDs.count == 1 ? "event \(eventIDs[0])" : "one of these events") is being created; try again")
         }
         defer { claims.release(eventIDs) }
-        // Planning blocks: it reads the index and, for workflows with conditions, payloads,
-        // which for archived events come from S3. So it runs on a dispatch thread.
-        let (plans, events, succeeded) = try await Self.planning.run {
-            try planned(eventIDs: eventIDs, force: force, workflowID: workflowID, lenient: job != nil, refuseBusy: true)
-        }
+        let (plans, events, succeeded) = try await planned(eventIDs: eventIDs, force: force, workflowID: workflowID,
+                                                           lenient: job != nil, refuseBusy: true)
         let now = clock.now()
         let executions = plans.flatMap { plan in
             plan.workflows.map { workflow in
@@ -146,7 +146,7 @@ public struct Replayer: Sendable {
         if let workflow = filter.workflow, catalog.workflow(id: workflow) == nil {
             throw ReplayError(.noWorkflow, "no workflow \(workflow) is configured")
         }
-        let events = try index.selectEvents(filter, limit: limit)
+        let events = try await index.selectEvents(filter, limit: limit)
         let job = JobCreated(jobID: UUIDv7.text(at: clock.now()), createdAt: Timestamp.format(clock.now()),
                              requestedBy: requestedBy, filter: filter, force: force, rate: rate, concurrency: concurrency,
                              eventIDs: events)
@@ -155,7 +155,7 @@ public struct Replayer: Sendable {
     }
 
     public func cancelJob(id: String, requestedBy: UInt32?) async throws {
-        guard let job = try index.job(id: id, now: clock.now()) else { throw ReplayError(.notFound, "no job \(id)") }
+        guard let job = try await index.job(id: id, now: clock.now()) else { throw ReplayError(.notFound, "no job \(id)") }
         guard job.cancelledAt == nil, job.status == .running else {
             throw ReplayError(.invalid, "job \(id) is \(job.status); only a running job can be cancelled")
         }

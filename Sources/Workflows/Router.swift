@@ -37,18 +37,25 @@ final class Router: Sendable {
     /// Routes one batch of new events. Returns whether it created executions, and whether
     /// more events may be waiting.
     func routeBatch() async throws -> (created: Int, more: Bool) {
-        let start = try position.withLock { position in
-            if position == nil { position = try index.routedThrough(partition: 0) ?? 0 }
-            return position!
+        // Read before the lock when not known yet (the index may answer over the network);
+        // the first to set it wins.
+        var start = position.withLock { $0 }
+        if start == nil {
+            let routed = try await index.routedThrough(partition: 0) ?? 0
+            start = position.withLock { position in
+                if position == nil { position = routed }
+                return position
+            }
         }
+        let from = start!
         let workflows = catalog.workflows
         guard !workflows.isEmpty else {
             // Nothing can match: move past what is indexed without reading it, so workflows
             // configured later start with the events that arrive after them.
-            if let last = try index.lastEventSequence(), last > start { position.withLock { $0 = last } }
+            if let last = try await index.lastEventSequence(), last > from { position.withLock { $0 = last } }
             return (0, false)
         }
-        let events = try index.events(after: start, limit: batchSize)
+        let events = try await index.events(after: from, limit: batchSize)
         guard let last = events.last else { return (0, false) }
         let now = Timestamp.format(clock.now())
         var executions: [NewExecution] = []

@@ -104,7 +104,7 @@ struct StepExecution: Sendable {
                 memory.trail = StepTrail(executionID: execution.executionID, steps: [])
                 (memory.succeeded, memory.eventRow) = (execution.force ? [:] : known.succeeded, known.event)
             } else {
-                let state = try index.executionState(executionID: execution.executionID, eventID: execution.eventID,
+                let state = try await index.executionState(executionID: execution.executionID, eventID: execution.eventID,
                                                      successesOf: execution.force ? [] : memory.keys)
                 memory.trail = StepTrail(executionID: execution.executionID, steps: state.steps)
                 (memory.succeeded, memory.eventRow) = (state.succeeded, state.event)
@@ -238,7 +238,9 @@ struct StepExecution: Sendable {
         if let known = memory.event, known.withPayload || !parsePayload, known.withHeaders || !readHeaders {
             eventValues = known.values
         } else {
-            guard let event = try memory.eventRow ?? index.event(id: execution.eventID) else {
+            let row: EventRow?
+            if let known = memory.eventRow { row = known } else { row = try await index.event(id: execution.eventID) }
+            guard let event = row else {
                 throw TemplateError(template: "event", reason: "event \(execution.eventID) is not in the index")
             }
             var headers: [String: Any] = [:]

@@ -127,9 +127,9 @@ public final class WorkflowEngine: Sendable {
                 }
                 var timeout: Duration
                 do {
-                    let (batch, saturated) = try takeDue(readingIndex: true)
+                    let (batch, saturated) = try takeDue(also: try await readDue())
                     if !batch.isEmpty { group.addTask { await self.steps.run(batch, refill: self.refill) } }
-                    timeout = again ? .zero : saturated ? .seconds(1) : try nextWake()
+                    timeout = again ? .zero : saturated ? .seconds(1) : try await nextWake()
                 } catch {
                     logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
                     timeout = .seconds(1)
@@ -146,64 +146,81 @@ public final class WorkflowEngine: Sendable {
         wakeup.signal()
     }
 
-    /// Starts every due step attempt that has a free worker and destination slot.
-    ///
-    /// What a pass reads follows what it can start, not the backlog: for each step of each
-    /// workflow in force whose destination has room, the earliest due executions waiting at
-    /// that step (one index range, `DueBuffer.readAhead` rows past those in flight), merged
-    /// by due time; what it does not start now is kept for the next passes, so the pass that
-    /// follows each finished attempt usually reads nothing. A step whose destination is full
-    /// costs nothing, so a dead destination's backlog never slows the others down, and a
-    /// 100,000-execution queue costs a pass what a 100-execution one does. Executions waiting
-    /// beyond the last step of their workflow (a reload removed steps) are looked for once
-    /// a second and when the workflows change; those of workflows no longer in force with
-    /// one scan of the queue when the workflows change and every 30 s (`OrphanSweep`).
-    /// Not `readingIndex`, a pass starts only executions read ahead and queries nothing.
-    private func launchDue(readingIndex: Bool, _ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) throws -> (count: Int, saturated: Bool) {
-        guard !limits.isFull else { return (0, true) }
+    /// Reads from the index what the pass that follows may start (`launchDue`), before it
+    /// takes the scheduling lock, since the index may answer over the network (cluster mode,
+    /// `docs/cluster.md` §9): for each step of each workflow in force whose destination has
+    /// room and whose read-ahead holds nothing startable, the earliest due executions waiting
+    /// at that step (one index range, `DueBuffer.readAhead` rows past those in flight), kept in
+    /// the read-ahead. What a pass reads follows what it can start, not the backlog: a step
+    /// whose destination is full costs nothing, so a dead destination's backlog never slows
+    /// the others down, and a 100,000-execution queue costs a pass what a 100-execution one
+    /// does. Returned: executions waiting beyond the last step of their workflow (a reload
+    /// removed steps), looked for once a second and when the workflows change, and those of
+    /// workflows no longer in force, with one scan of the queue when the workflows change and
+    /// every 30 s (`OrphanSweep`).
+    private func readDue() async throws -> [ExecutionSummary] {
+        guard !limits.isFull else { return [] }
         let busy = running.snapshot
         let now = clock.now()
         let nowText = Timestamp.format(now)
         let workflows = catalog.workflows
         let generation = catalog.generation
-        var candidates: [(execution: ExecutionSummary, key: DueBuffer.Key?)] = []
         var scanned = 0
-        func read(_ group: DueGroup, limit: Int) throws -> [ExecutionSummary] {
-            let (due, rows) = try index.dueExecutions(group, now: nowText, limit: busy.count + limit, excluding: busy)
+        func read(_ group: DueGroup, limit: Int) async throws -> [ExecutionSummary] {
+            let (due, rows) = try await index.dueExecutions(group, now: nowText, limit: busy.count + limit, excluding: busy)
             scanned += rows
             queueQueries.add(1, ordering: .relaxed)
             return due
         }
+        defer { rowsScanned.add(scanned, ordering: .relaxed) }
         for workflow in workflows {
             for (step, definition) in workflow.steps.enumerated() {
                 let room = limits.room(definition.destination)
-                guard room > 0 else { continue }
                 let key = DueBuffer.Key(workflowID: workflow.id, step: step)
-                var due = buffer.take(key, count: room, generation: generation, excluding: busy)
-                if due.isEmpty, readingIndex {
-                    due = try read(.step(workflowID: workflow.id, step: step), limit: max(room, buffer.readAhead))
-                    buffer.keep(due.dropFirst(room), for: key, generation: generation)
-                    due = Array(due.prefix(room))
-                }
-                candidates += due.map { ($0, key) }
+                guard room > 0, !buffer.hasWaiting(key, generation: generation, excluding: busy) else { continue }
+                let due = try await read(.step(workflowID: workflow.id, step: step), limit: max(room, buffer.readAhead))
+                buffer.keep(ArraySlice(due), for: key, generation: generation)
             }
         }
-        let checkBeyond = readingIndex && beyondChecked.withLock { last in
+        var others: [ExecutionSummary] = []
+        let checkBeyond = beyondChecked.withLock { last in
             let due = last.map { $0.generation != generation || ContinuousClock.now - $0.at >= .seconds(1) } ?? true
             if due { last = (ContinuousClock.now, generation) }
             return due
         }
         if checkBeyond {
             for workflow in workflows {
-                candidates += try read(.beyond(workflowID: workflow.id, fromStep: workflow.steps.count), limit: 1).map { ($0, nil) }
+                others += try await read(.beyond(workflowID: workflow.id, fromStep: workflow.steps.count), limit: 1)
             }
         }
-        if readingIndex, sweep.needed(generation: generation, now: now) {
-            let found = try read(.otherThan(workflowIDs: workflows.map(\.id)), limit: limits.workers - limits.inFlight)
-            candidates += found.map { ($0, nil) }
+        if sweep.needed(generation: generation, now: now) {
+            let found = try await read(.otherThan(workflowIDs: workflows.map(\.id)), limit: limits.workers - limits.inFlight)
+            others += found
             if found.isEmpty { sweep.done(generation: generation, now: now) }
         }
-        rowsScanned.add(scanned, ordering: .relaxed)
+        return others
+    }
+
+    /// Starts every due step attempt that has a free worker and destination slot, from the
+    /// executions read ahead (`readDue`) and `also` (read by this pass, not kept per step),
+    /// merged by due time; what it does not start now is kept for the next passes, so the
+    /// pass that follows each finished attempt usually reads nothing. Reads no index.
+    private func launchDue(also others: [ExecutionSummary], _ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void)
+        -> (count: Int, saturated: Bool) {
+        guard !limits.isFull else { return (0, true) }
+        let busy = running.snapshot
+        let workflows = catalog.workflows
+        let generation = catalog.generation
+        var candidates: [(execution: ExecutionSummary, key: DueBuffer.Key?)] = []
+        for workflow in workflows {
+            for (step, definition) in workflow.steps.enumerated() {
+                let room = limits.room(definition.destination)
+                guard room > 0 else { continue }
+                let key = DueBuffer.Key(workflowID: workflow.id, step: step)
+                candidates += buffer.take(key, count: room, generation: generation, excluding: busy).map { ($0, key) }
+            }
+        }
+        candidates += others.lazy.filter { !busy.contains($0.executionID) }.map { ($0, nil) }
         candidates.sort { ($0.execution.nextRunAt ?? "", $0.execution.executionID) < ($1.execution.nextRunAt ?? "", $1.execution.executionID) }
         var started = 0
         var saturated = false
@@ -229,10 +246,10 @@ public final class WorkflowEngine: Sendable {
 
     /// The due executions a pass starts (`launchDue`, one at a time), each holding a slot of
     /// its destination; `saturated` when every worker is busy.
-    private func takeDue(readingIndex: Bool) throws -> (starts: [StepBatch.Start], saturated: Bool) {
+    private func takeDue(also others: [ExecutionSummary]) throws -> (starts: [StepBatch.Start], saturated: Bool) {
         var starts: [StepBatch.Start] = []
-        let (_, saturated) = try scheduling.withLock { _ in
-            try launchDue(readingIndex: readingIndex) { starts.append(($0, $1, $2)) }
+        let (_, saturated) = scheduling.withLock { _ in
+            launchDue(also: others) { starts.append(($0, $1, $2)) }
         }
         return (starts, saturated)
     }
@@ -245,7 +262,7 @@ public final class WorkflowEngine: Sendable {
     /// executions stop).
     private func refill() -> [StepBatch.Start] {
         do {
-            return try takeDue(readingIndex: false).starts
+            return try takeDue(also: []).starts
         } catch {
             logger.error("scheduling failed; retrying", metadata: ["error": "\(error)"])
             return []
@@ -275,9 +292,9 @@ public final class WorkflowEngine: Sendable {
     }
 
     /// How long to sleep: until the next scheduled retry, at most a second.
-    private func nextWake() throws -> Duration {
+    private func nextWake() async throws -> Duration {
         let now = clock.now()
-        guard let next = try index.nextDueTime(after: Timestamp.format(now)), let date = Timestamp.parse(next) else {
+        guard let next = try await index.nextDueTime(after: Timestamp.format(now)), let date = Timestamp.parse(next) else {
             return .seconds(1)
         }
         let seconds = min(1, max(0.001, date.timeIntervalSince(now)))

@@ -147,7 +147,7 @@ struct ReplayTests {
         let event = try await harness.ingest(type: "deal.won", payload: #"{"deal": "D-1", "email": "a@example.com"}"#)
         #expect(try await harness.waitForExecutions(of: event, in: [.succeeded]))
 
-        let plan = try harness.engine.replayer.plan(eventID: event, force: false, workflowID: nil)
+        let plan = try await harness.engine.replayer.plan(eventID: event, force: false, workflowID: nil)
         #expect(plan.workflows.first?.steps.map(\.action) == ["skip", "skip"])
         #expect(try harness.executions(of: event).count == 1)
 
