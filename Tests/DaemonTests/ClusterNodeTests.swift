@@ -133,6 +133,14 @@ struct ClusterNodeTests {
                 let payload = try node.admin().call(AdminMethod.eventsPayload, EventIDParams(eventID: ack.eventID), as: PayloadResult.self)
                 #expect(Data(base64Encoded: payload.payloadBase64) == Data(ack.bytes), "\(ack.eventID)")
             }
+            // Their traces answer through the fresh node as through the other (the event, with
+            // its hash and partition; no executions: nodes run no workflows yet).
+            for ack in acks.prefix(20) {
+                let fresh = try n1.admin().call(AdminMethod.traceGet, TraceParams(id: ack.eventID), as: TraceResult.self)
+                let other = try n2.admin().call(AdminMethod.traceGet, TraceParams(id: ack.eventID), as: TraceResult.self)
+                #expect(fresh.event.payloadHash == ack.sha256 && fresh.event.eventID == other.event.eventID
+                        && fresh.event.location.partition == other.event.location.partition && fresh.executions.isEmpty)
+            }
             // Stored once each: as many events as distinct acknowledged ids.
             let stored = try n2.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self).eventsByStatus.values.reduce(0, +)
             #expect(stored == Set(acks.map(\.eventID)).count)
