@@ -78,6 +78,16 @@ package enum EventRows {
         }
     }
 
+    /// The rows of those of `ids` the index holds (in no particular order).
+    package static func events(ids: [String], _ database: ClusterDatabase, logger: Logger) async throws -> [EventRow] {
+        let valid = ids.filter { UUID(uuidString: $0) != nil }
+        guard !valid.isEmpty else { return [] }
+        return try await ClusterError.mappingStorage {
+            try await decode(database.query("SELECT \(unescaped: columns) FROM events WHERE event_id = ANY(\(valid)::uuid[])",
+                                            logger: logger))
+        }
+    }
+
     package static func eventID(source: String, dedupKey: String, _ database: ClusterDatabase, logger: Logger) async throws -> String? {
         try await ClusterError.mappingStorage {
             // The claim names the event that holds the key: the first stored with it.

@@ -82,6 +82,94 @@ package enum ExecutionRows {
         return counts
     }
 
+    /// Up to `limit` executions of `group` due at `now` in `partitions` (nil: all), earliest
+    /// first (then by id), from the queue's index: the engine's queue, as the single box's
+    /// `dueExecutions` reads it.
+    package static func due(_ group: DueGroup, now: String, limit: Int, partitions: [Int]?, _ database: ClusterDatabase,
+                            logger: Logger) async throws -> [ExecutionSummary] {
+        let (workflowID, step, exact, others): (String, Int, Bool, [String]) = switch group {
+        case .step(let workflowID, let step): (workflowID, step, true, [])
+        case .beyond(let workflowID, let fromStep): (workflowID, fromStep, false, [])
+        case .otherThan(let workflowIDs): ("", 0, false, workflowIDs)
+        }
+        let byWorkflow = !workflowID.isEmpty
+        return try await read(database, logger, """
+            SELECT \(unescaped: executionColumns)
+            WHERE (\(partitions == nil) OR s.part = ANY(\(partitions ?? [])))
+                AND s.status IN ('pending', 'running', 'retrying') AND s.next_run_at <= \(now)
+                AND (NOT \(byWorkflow) OR (s.workflow_id = \(workflowID)
+                     AND (s.next_step = \(step) OR (NOT \(exact) AND s.next_step >= \(step)))))
+                AND (\(byWorkflow) OR s.workflow_id <> ALL(\(others)))
+            ORDER BY s.next_run_at, x.execution_id LIMIT \(limit)
+            """, execution)
+    }
+
+    /// When the next execution of `partitions` (nil: all) not yet due becomes due.
+    package static func nextDueTime(after now: String, partitions: [Int]?, _ database: ClusterDatabase,
+                                    logger: Logger) async throws -> String? {
+        try await read(database, logger, """
+            SELECT min(next_run_at) AS due FROM execution_states
+            WHERE (\(partitions == nil) OR part = ANY(\(partitions ?? []))) AND status IN ('pending', 'running', 'retrying')
+                AND next_run_at > \(now)
+            """) { try $0["due"].decode(String?.self) }.first ?? nil
+    }
+
+    /// How many executions are unfinished (the engine's queue depth).
+    package static func unfinishedCount(_ database: ClusterDatabase, logger: Logger) async throws -> Int {
+        try await read(database, logger, """
+            SELECT count(*) AS n FROM execution_states WHERE status IN ('pending', 'running', 'retrying')
+            """) { try $0["n"].decode(Int.self) }.first ?? 0
+    }
+
+    /// Where each of `keys` succeeded (its execution and its `step.finished` record), for
+    /// the keys that ever did.
+    package static func succeeded(keys: [String], _ database: ClusterDatabase, logger: Logger) async throws -> [String: SucceededStep] {
+        guard !keys.isEmpty else { return [:] }
+        var succeeded: [String: SucceededStep] = [:]
+        for (key, step) in try await read(database, logger, """
+            SELECT a.idempotency_key, a.execution_id::text AS execution_id, a.output_segment, a.output_offset, a.output_length,
+                x.part
+            FROM step_attempts a JOIN executions x ON x.execution_id = a.execution_id
+            WHERE a.idempotency_key = ANY(\(keys)) AND a.outcome = 'succeeded'
+            """, { row -> (String, SucceededStep?) in
+                (try row["idempotency_key"].decode(String.self),
+                 try pointer(row, "output").map { SucceededStep(executionID: try row["execution_id"].decode(String.self), output: $0) })
+            }) {
+            if succeeded[key] == nil, let step { succeeded[key] = step }
+        }
+        return succeeded
+    }
+
+    /// Each execution of `eventIDs`, newest first, as replay planning reads them: (event,
+    /// execution, workflow, version, status).
+    package static func prior(eventIDs: [String], _ database: ClusterDatabase,
+                              logger: Logger) async throws -> [(eventID: String, execution: ReplayFacts.PriorExecution)] {
+        let ids = eventIDs.filter { UUID(uuidString: $0) != nil }
+        guard !ids.isEmpty else { return [] }
+        return try await read(database, logger, """
+            SELECT x.event_id::text AS event_id, x.execution_id::text AS execution_id, x.workflow_id, x.workflow_version, s.status
+            FROM executions x JOIN execution_states s ON s.execution_id = x.execution_id
+            WHERE x.event_id = ANY(\(ids)::uuid[]) ORDER BY x.created_sequence DESC, x.execution_id DESC
+            """) { row in
+            guard let status = ExecutionStatus(rawValue: try row["status"].decode(String.self)) else {
+                throw ClusterError.storage("an execution's status is not one Tracebox knows")
+            }
+            return (try row["event_id"].decode(String.self), ReplayFacts.PriorExecution(
+                executionID: try row["execution_id"].decode(String.self), workflowID: try row["workflow_id"].decode(String.self),
+                workflowVersion: try row["workflow_version"].decode(Int.self), status: status))
+        }
+    }
+
+    /// Which of `eventIDs` have an execution still unfinished.
+    package static func busyEvents(_ eventIDs: [String], _ database: ClusterDatabase, logger: Logger) async throws -> Set<String> {
+        let ids = eventIDs.filter { UUID(uuidString: $0) != nil }
+        guard !ids.isEmpty else { return [] }
+        return Set(try await read(database, logger, """
+            SELECT DISTINCT x.event_id::text AS event_id FROM executions x JOIN execution_states s ON s.execution_id = x.execution_id
+            WHERE x.event_id = ANY(\(ids)::uuid[]) AND s.status IN ('pending', 'running', 'retrying')
+            """) { try $0["event_id"].decode(String.self) })
+    }
+
     /// Executions completed in `(from, to]`, per workflow: (workflow, executions, failed, succeeded).
     package static func completed(from: String, to: String, _ database: ClusterDatabase,
                                   logger: Logger) async throws -> [(workflow: String, executions: Int, failed: Int, succeeded: Int)] {

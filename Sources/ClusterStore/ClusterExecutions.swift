@@ -60,6 +60,57 @@ public final class ClusterExecutions: Sendable {
         try await ExecutionRows.dailyRollups(fromDay: fromDay, database, logger: logger)
     }
 
+    // The engine's reads (`docs/cluster.md` §9), as the single box's `ExecutionIndex` answers
+    // them; `partitions` limits the queue to those a node holds (nil: all).
+
+    /// Up to `limit` executions of `group` due at `now`, earliest first, leaving out those in
+    /// `busy`; and how many rows were read.
+    public func dueExecutions(_ group: DueGroup, now: String, limit: Int, excluding busy: Set<String>, partitions: [Int]? = nil)
+        async throws -> (executions: [ExecutionSummary], scanned: Int) {
+        let rows = try await ExecutionRows.due(group, now: now, limit: limit, partitions: partitions, database, logger: logger)
+        return (busy.isEmpty ? rows : rows.filter { !busy.contains($0.executionID) }, rows.count)
+    }
+
+    /// When the next execution not yet due becomes due.
+    public func nextDueTime(after now: String, partitions: [Int]? = nil) async throws -> String? {
+        try await ExecutionRows.nextDueTime(after: now, partitions: partitions, database, logger: logger)
+    }
+
+    public func unfinishedExecutionCount() async throws -> Int {
+        try await ExecutionRows.unfinishedCount(database, logger: logger)
+    }
+
+    /// Where each of `keys` succeeded, for the keys that ever did.
+    public func succeededSteps(idempotencyKeys keys: [String]) async throws -> [String: SucceededStep] {
+        try await ExecutionRows.succeeded(keys: keys, database, logger: logger)
+    }
+
+    /// What a task running an execution's steps reads once, up front.
+    public func executionState(executionID: String, eventID: String, successesOf keys: [String]) async throws -> ExecutionState {
+        ExecutionState(steps: try await steps(executionID: executionID),
+                       event: try await EventRows.event(id: eventID.lowercased(), database, logger: logger),
+                       succeeded: try await succeededSteps(idempotencyKeys: keys))
+    }
+
+    /// Each of `eventIDs` the index holds, with all its executions, newest first (keyed as asked).
+    public func replayFacts(eventIDs: [String]) async throws -> [String: ReplayFacts] {
+        var asked: [String: String] = [:]
+        for id in eventIDs { asked[id.lowercased()] = id }
+        var facts: [String: ReplayFacts] = [:]
+        for event in try await EventRows.events(ids: Array(asked.keys), database, logger: logger) {
+            facts[asked[event.eventID] ?? event.eventID] = ReplayFacts(event: event, executions: [])
+        }
+        for (eventID, execution) in try await ExecutionRows.prior(eventIDs: Array(asked.keys), database, logger: logger) {
+            facts[asked[eventID] ?? eventID]?.executions.append(execution)
+        }
+        return facts
+    }
+
+    /// Which of `eventIDs` have an execution still unfinished.
+    public func eventsWithUnfinishedExecutions(_ eventIDs: [String]) async throws -> Set<String> {
+        try await ExecutionRows.busyEvents(eventIDs, database, logger: logger)
+    }
+
     /// Executions completed in `(from, to]` and the workflows failing most among them, as
     /// the single box's monitor counts them for its failure-rate window.
     public func windowStats(from: String, to: String) async throws -> WindowStats {

@@ -162,6 +162,48 @@ struct ExecutionParityTests {
             #expect(rows == (try rebuilt.allEvents()))
             #expect(rows.map(\.processingStatus) == [.succeeded, .failed, .succeeded, .succeeded, .processing])
             #expect(try await live.executions(eventID: "not-an-id").isEmpty)
+
+            // The engine's reads (`docs/cluster.md` §9): the queue at several moments, by step,
+            // beyond a workflow's last step and of workflows no longer in force, with some in
+            // flight; when the next becomes due; each execution's state; where keys succeeded;
+            // what replay planning reads.
+            let ids = try events.flatMap { try rebuilt.executions(eventID: $0.id).map(\.executionID) }
+            let busy: Set<String> = [ids[0], ids[3]]
+            let groups: [DueGroup] = [.step(workflowID: "crm", step: 0), .step(workflowID: "crm", step: 1),
+                                      .step(workflowID: "mail", step: 0), .beyond(workflowID: "crm", fromStep: 1),
+                                      .otherThan(workflowIDs: ["crm"]), .otherThan(workflowIDs: [])]
+            var found = 0
+            for now in [Self.t(0), Self.t(25), Self.t(45), Self.t(200), "9999-12-31T00:00:00.000000Z"] {
+                for group in groups {
+                    for limit in [1, 100] {
+                        let single = try rebuilt.dueExecutions(group, now: now, limit: limit, excluding: busy)
+                        let cluster = try await live.dueExecutions(group, now: now, limit: limit, excluding: busy)
+                        #expect(cluster.executions == single.executions && cluster.scanned == single.scanned, "\(group) at \(now)")
+                        found += single.executions.count
+                    }
+                }
+                #expect(try await live.nextDueTime(after: now) == rebuilt.nextDueTime(after: now), "\(now)")
+            }
+            #expect(found > 0, "some executions were due")
+            #expect(try await live.dueExecutions(.step(workflowID: "crm", step: 0), now: Self.t(200), limit: 100, excluding: [],
+                                                 partitions: [1]).executions.isEmpty, "partition 0's queue is not partition 1's")
+            #expect(try await live.unfinishedExecutionCount() == rebuilt.unfinishedExecutionCount())
+            let keys = events.flatMap { event in ["crm:upsert", "crm:note", "mail:send"].map { "\(event.id):\($0)" } } + ["no-such-key"]
+            #expect(try await live.succeededSteps(idempotencyKeys: keys) == rebuilt.succeededSteps(idempotencyKeys: keys))
+            for id in ids {
+                let execution = try #require(try rebuilt.execution(id: id))
+                let single = try rebuilt.executionState(executionID: id, eventID: execution.eventID, successesOf: keys)
+                let cluster = try await live.executionState(executionID: id, eventID: execution.eventID, successesOf: keys)
+                #expect(cluster.steps == single.steps && cluster.event == single.event && cluster.succeeded == single.succeeded)
+            }
+            let asked = events.map(\.id) + [events[0].id.uppercased(), UUIDv7.make().uuidString.lowercased(), "not-an-id"]
+            let single = try rebuilt.replayFacts(eventIDs: asked)
+            let cluster = try await live.replayFacts(eventIDs: asked)
+            #expect(Set(cluster.keys) == Set(single.keys) && single.count == 5, "keyed as asked, the last spelling of an id winning")
+            for (id, facts) in single {
+                #expect(cluster[id]?.event == facts.event && cluster[id]?.executions == facts.executions, "\(id)")
+            }
+            #expect(try await live.eventsWithUnfinishedExecutions(asked) == rebuilt.eventsWithUnfinishedExecutions(asked))
         }
     }
 
