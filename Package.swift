@@ -222,7 +222,7 @@ let package = Package(
         ),
         .target(
             name: "BenchmarkSupport",
-            dependencies: ["SegmentLog", "TraceIndex", "Workflows", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ClusterStore", "SegmentLog", "TraceIndex", "Workflows", "TraceboxCore", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/BenchmarkSupport"
         ),
         .executableTarget(

@@ -25,13 +25,7 @@ let dedup = arguments.count > 6 && arguments[6] == "1"
 var logger = Logger(label: "cluster-append")
 logger.logLevel = .warning
 
-let database = ClusterDatabase(try PostgresLocation(url: arguments[1]))
-try await withThrowingDiscardingTaskGroup { group in
-    group.addTask { await database.run() }
-    try await ClusterSchema.prepare(database, partitions: partitions, logger: logger)
-    let leases = PartitionLeases(database: database, node: "bench", address: "127.0.0.1:0", logger: logger)
-    let owned = try await leases.balance().owned
-    let tail = PartitionTail(database: database, node: "bench", logger: logger)
+try await ClusterBench.asNode(url: arguments[1], partitions: partitions, logger: logger) { tail, owned in
     var metadata = StableJSONWriter()
     EventMetadata(eventID: "0190f3d6-0000-7000-8000-000000000000", sourceSystem: "github", eventType: "issues",
                   receivedAt: "2026-12-07T00:00:00.000000Z", dedupKey: nil, headers: [:]).writeStableJSON(to: &metadata)
@@ -63,5 +57,4 @@ try await withThrowingDiscardingTaskGroup { group in
     let server = (ProcessCPU.ofProcesses(named: "postgres") - server0) / total * 1e6
     print(String(format: "batch %d, %d partitions%@: %.0f events/s; CPU per event: %.0f µs here, %.0f µs PostgreSQL, %.0f µs in all",
                  batch, owned.count, dedup ? ", dedup claims" : "", total / seconds, cpu, server, cpu + server))
-    group.cancelAll()
 }

@@ -66,13 +66,7 @@ func finished(_ n: Int, step: Int) -> TraceBody {
                                       executionStatus: step == 1 ? .succeeded : nil))
 }
 
-let database = ClusterDatabase(try PostgresLocation(url: arguments[1]))
-try await withThrowingDiscardingTaskGroup { group in
-    group.addTask { await database.run() }
-    try await ClusterSchema.prepare(database, partitions: partitions, logger: logger)
-    let leases = PartitionLeases(database: database, node: "bench", address: "127.0.0.1:0", logger: logger)
-    let owned = try await leases.balance().owned
-    let tail = PartitionTail(database: database, node: "bench", logger: logger)
+try await ClusterBench.asNode(url: arguments[1], partitions: partitions, logger: logger) { tail, owned in
     let perPartition = executions / owned.count
     /// Execution numbers of partition `index`'s writer.
     func numbers(_ index: Int) -> [Int] { (0..<perPartition).map { $0 * owned.count + index } }
@@ -118,6 +112,4 @@ try await withThrowingDiscardingTaskGroup { group in
         print(String(format: "%d executions × 2 steps, %d per commit, %d partitions: %.0f steps/s; CPU per step: %.0f µs here, %.0f µs PostgreSQL",
                      perPartition * owned.count, batch, owned.count, steps / Date().timeIntervalSince(clock0), cpu, server))
     }
-    try await leases.leave()
-    group.cancelAll()
 }

@@ -17,12 +17,6 @@ package enum ExecutionRows {
         job_id::text AS job_id, created_segment, created_offset, created_length
         FROM executions x JOIN execution_states s ON s.execution_id = x.execution_id
         """
-    private static let attemptColumns = """
-        step_index, attempt, step_name, idempotency_key, outcome, started_at, completed_at, duration_ms, next_attempt_at,
-        error_class, error_message, response_status, input_segment, input_offset, input_length, output_segment,
-        output_offset, output_length, skipped_from::text AS skipped_from, (SELECT part FROM executions x
-            WHERE x.execution_id = step_attempts.execution_id) AS part
-        """
     private static let dlqColumns = """
         execution_id::text AS execution_id, event_id::text AS event_id, workflow_id, step_name, error_class, last_error,
         attempts, failed_at
@@ -47,8 +41,12 @@ package enum ExecutionRows {
     package static func attempts(executionID: String, _ database: ClusterDatabase, logger: Logger) async throws -> [StepAttempt] {
         guard UUID(uuidString: executionID) != nil else { return [] }
         return try await read(database, logger, """
-            SELECT \(unescaped: attemptColumns) FROM step_attempts WHERE execution_id = \(executionID)::uuid
-            ORDER BY step_index, attempt
+            SELECT a.step_index, a.attempt, a.step_name, a.idempotency_key, a.outcome, a.started_at, a.completed_at,
+                a.duration_ms, a.next_attempt_at, a.error_class, a.error_message, a.response_status, a.input_segment,
+                a.input_offset, a.input_length, a.output_segment, a.output_offset, a.output_length,
+                a.skipped_from::text AS skipped_from, x.part
+            FROM step_attempts a JOIN executions x ON x.execution_id = a.execution_id
+            WHERE a.execution_id = \(executionID)::uuid ORDER BY a.step_index, a.attempt
             """, attempt)
     }
 
@@ -87,21 +85,32 @@ package enum ExecutionRows {
     /// `dueExecutions` reads it.
     package static func due(_ group: DueGroup, now: String, limit: Int, partitions: [Int]?, _ database: ClusterDatabase,
                             logger: Logger) async throws -> [ExecutionSummary] {
-        let (workflowID, step, exact, others): (String, Int, Bool, [String]) = switch group {
-        case .step(let workflowID, let step): (workflowID, step, true, [])
-        case .beyond(let workflowID, let fromStep): (workflowID, fromStep, false, [])
-        case .otherThan(let workflowIDs): ("", 0, false, workflowIDs)
-        }
-        let byWorkflow = !workflowID.isEmpty
-        return try await read(database, logger, """
+        let parts = partitions ?? []
+        let everyPartition = partitions == nil
+        let query: PostgresQuery = switch group {
+        case .step(let workflowID, let step):
+            """
             SELECT \(unescaped: executionColumns)
-            WHERE (\(partitions == nil) OR s.part = ANY(\(partitions ?? [])))
+            WHERE (\(everyPartition) OR s.part = ANY(\(parts))) AND s.workflow_id = \(workflowID) AND s.next_step = \(step)
                 AND s.status IN ('pending', 'running', 'retrying') AND s.next_run_at <= \(now)
-                AND (NOT \(byWorkflow) OR (s.workflow_id = \(workflowID)
-                     AND (s.next_step = \(step) OR (NOT \(exact) AND s.next_step >= \(step)))))
-                AND (\(byWorkflow) OR s.workflow_id <> ALL(\(others)))
             ORDER BY s.next_run_at, x.execution_id LIMIT \(limit)
-            """, execution)
+            """
+        case .beyond(let workflowID, let fromStep):
+            """
+            SELECT \(unescaped: executionColumns)
+            WHERE (\(everyPartition) OR s.part = ANY(\(parts))) AND s.workflow_id = \(workflowID) AND s.next_step >= \(fromStep)
+                AND s.status IN ('pending', 'running', 'retrying') AND s.next_run_at <= \(now)
+            ORDER BY s.next_run_at, x.execution_id LIMIT \(limit)
+            """
+        case .otherThan(let workflowIDs):
+            """
+            SELECT \(unescaped: executionColumns)
+            WHERE (\(everyPartition) OR s.part = ANY(\(parts))) AND s.workflow_id <> ALL(\(workflowIDs))
+                AND s.status IN ('pending', 'running', 'retrying') AND s.next_run_at <= \(now)
+            ORDER BY s.next_run_at, x.execution_id LIMIT \(limit)
+            """
+        }
+        return try await read(database, logger, query, execution)
     }
 
     /// When the next execution of `partitions` (nil: all) not yet due becomes due.

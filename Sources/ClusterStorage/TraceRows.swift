@@ -18,7 +18,8 @@ import TraceboxCore
 /// arrays cannot.
 package enum TraceRows {
     package static func apply(_ changes: [IndexChange], partition: Int, _ transaction: ClusterTransaction) async throws {
-        var routedThrough: UInt64?
+        // The last event sequence routed (0: none in this batch).
+        var routedThrough: UInt64 = 0
         var steps = StepChanges()
         var deadLetters: [String: DeadLetterRow] = [:]
         var touchedEvents = Set<String>()
@@ -30,7 +31,7 @@ package enum TraceRows {
                 guard record.job == nil else { throw ClusterError.storage("replay jobs are not indexed in PostgreSQL yet") }
                 try await insert(try record.executions.map { try CreatedRow($0, sequence: sequence, location: location) },
                                  partition: partition, transaction)
-                routedThrough = max(routedThrough ?? 0, record.routedThrough ?? 0)
+                routedThrough = max(routedThrough, record.routedThrough ?? 0)
                 touchedEvents.formUnion(record.executions.map(\.eventID))
             case .stepStarted(let started, let location):
                 steps.started(started, location)
@@ -51,7 +52,7 @@ package enum TraceRows {
                 throw ClusterError.storage("\(change) is not indexed in PostgreSQL yet")
             }
         }
-        if let routedThrough, routedThrough > 0 {
+        if routedThrough > 0 {
             try await transaction.query("""
                 INSERT INTO router_position (part, routed_through) VALUES (\(partition), \(Int64(routedThrough)))
                 ON CONFLICT (part) DO UPDATE SET routed_through = greatest(router_position.routed_through, excluded.routed_through)
