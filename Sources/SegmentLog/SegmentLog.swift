@@ -10,16 +10,20 @@ import TraceboxCore
 public protocol TraceAppending: Sendable {
     /// Appends trace records in one commit, in this order; returns once all are durable.
     /// `onDurable` runs with the receipts before a follower of the log can see the commit.
-    func append(traces records: [(metadata: TraceMetadata, body: [UInt8])],
+    /// A record's `partition` is the log partition it belongs in (its event's, `docs/cluster.md`
+    /// §9); nil leaves it to the log. The single box has one partition and ignores it; a node
+    /// commits each partition's records in a transaction of their own.
+    func append(traces records: [TraceAppend],
                 onDurable: (@Sendable ([AppendReceipt]) -> Void)?) async throws -> [AppendReceipt]
-    /// The end of durable data and the next sequence number.
-    var committed: (end: LogCursor, nextSequence: UInt64) { get }
 }
+
+/// A trace record to append: its metadata, its body, and the partition it belongs in.
+public typealias TraceAppend = (metadata: TraceMetadata, body: [UInt8], partition: UInt32?)
 
 extension TraceAppending {
     /// Appends a trace record; returns once it is durable.
     public func append(trace metadata: TraceMetadata, body: [UInt8]) async throws -> AppendReceipt {
-        try await append(traces: [(metadata, body)], onDurable: nil)[0]
+        try await append(traces: [(metadata, body, nil)], onDurable: nil)[0]
     }
 
     /// Appends a trace record whose body is `body` as JSON (sorted keys, so equal records
@@ -194,7 +198,7 @@ public final class SegmentLog: TraceAppending, RecordReading {
     /// disk syncs) once instead of once per record. `onDurable` is called with the receipts
     /// on the writer's thread before the commit is announced on `commits`, so what it hands
     /// to a follower of the log is there when the follower reads the records; it must be quick.
-    public func append(traces records: [(metadata: TraceMetadata, body: [UInt8])],
+    public func append(traces records: [TraceAppend],
                        onDurable: (@Sendable ([AppendReceipt]) -> Void)? = nil) async throws -> [AppendReceipt] {
         try await submit(onDurable: onDurable) {
             try records.map { try prepare(.trace, metadata: try MetadataCoding.encode($0.metadata), body: $0.body, dictionary: nil) }

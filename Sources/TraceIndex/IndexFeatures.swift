@@ -23,9 +23,25 @@ public protocol EventIndex: Sendable {
     func eventID(source: String, dedupKey: String) async throws -> String?
     /// Event counts by processing status.
     func statusCounts() async throws -> [String: Int]
-    /// Events after `sequence`, oldest first: what the router has still to route.
-    func events(after sequence: UInt64, limit: Int) async throws -> [EventRow]
-    func lastEventSequence() async throws -> UInt64?
+    /// Events of `partition` after `sequence`, oldest first: what the router has still to route.
+    func events(partition: UInt32, after sequence: UInt64, limit: Int) async throws -> [EventRow]
+    func lastEventSequence(partition: UInt32) async throws -> UInt64?
+}
+
+/// The log partitions an engine works on, each with the term it holds it under: the single
+/// box's one partition for ever (`OnePartition`), a cluster node's leases and their epochs
+/// (`docs/cluster.md` §9). A partition held again under a new term may have been worked on
+/// by another node meanwhile, so what the engine kept of it in memory (the router's position)
+/// is read again.
+public protocol PartitionScope: Sendable {
+    /// The partitions held now, by partition, with their terms.
+    var held: [UInt32: Int64] { get }
+}
+
+/// The single box's log: one partition, 0, held for ever.
+public struct OnePartition: PartitionScope {
+    public init() {}
+    public var held: [UInt32: Int64] { [0: 0] }
 }
 
 /// Executions and their steps: the engine's queue, what a run has done, the dead letters.
@@ -36,7 +52,6 @@ public protocol ExecutionIndex: Sendable {
         async throws -> (executions: [ExecutionSummary], scanned: Int)
     func nextDueTime(after now: String) async throws -> String?
     func unfinishedExecutionCount() async throws -> Int
-    func executionIDs(limit: Int) async throws -> [String]
     func execution(id: String) async throws -> ExecutionSummary?
     func executions(eventID: String) async throws -> [ExecutionSummary]
     func steps(executionID: String) async throws -> [StepSummary]

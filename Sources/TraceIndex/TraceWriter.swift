@@ -23,11 +23,15 @@ public struct TraceWriter: Sendable {
         public var body: TraceBody
         public var eventID: String?
         public var executionID: String?
+        /// The log partition it belongs in: its event's (nil: the log's choice, as for a
+        /// replay job's records; the single box has one).
+        public var partition: UInt32?
 
-        public init(_ body: TraceBody, eventID: String? = nil, executionID: String? = nil) {
+        public init(_ body: TraceBody, eventID: String? = nil, executionID: String? = nil, partition: UInt32? = nil) {
             self.body = body
             self.eventID = eventID ?? body.subject.eventID
             self.executionID = executionID ?? body.subject.executionID
+            self.partition = partition
         }
     }
 
@@ -42,7 +46,7 @@ public struct TraceWriter: Sendable {
         let encoded = try records.map { record in
             (metadata: TraceMetadata(traceType: record.body.type.rawValue, eventID: record.eventID, executionID: record.executionID,
                                      recordedAt: recordedAt),
-             body: try record.body.json())
+             body: try record.body.json(), partition: record.partition)
         }
         guard let decoded else { return try await log.append(traces: encoded, onDurable: nil) }
         // Handed over as soon as the records are durable, before the follower hears of them.

@@ -12,13 +12,15 @@ extension TraceIndex {
         }
     }
 
-    /// The sequence of the newest indexed event, if any.
-    public func lastEventSequence() throws -> UInt64? {
+    /// The sequence of the newest indexed event, if any (the single box has one partition:
+    /// `partition` is 0).
+    public func lastEventSequence(partition: UInt32 = 0) throws -> UInt64? {
         try readOne { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(sequence) FROM events")).map(UInt64.init) }
     }
 
-    /// Events after `sequence`, oldest first: what the router has still to route.
-    public func events(after sequence: UInt64, limit: Int) throws -> [EventRow] {
+    /// Events after `sequence`, oldest first: what the router has still to route (the single
+    /// box has one partition: `partition` is 0).
+    public func events(partition: UInt32 = 0, after sequence: UInt64, limit: Int) throws -> [EventRow] {
         try read { db in
             try StoredEvent.fetchAll(db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
                                      arguments: [Int64(sequence), limit]).map(\.event)

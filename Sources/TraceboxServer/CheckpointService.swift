@@ -30,7 +30,7 @@ final class CheckpointService: Service {
     let settings: CheckpointSettings
     let keyPath: String
     let index: any TreeIndex
-    let log: any TraceAppending
+    let log: SegmentLog
     let directory: String
     let interval: Duration
     let indexCatchUp: any IndexCatchUp
@@ -52,7 +52,7 @@ final class CheckpointService: Service {
     /// One checkpoint at a time (the timer and an admin request may ask together).
     private let signing = AsyncSerial()
 
-    init(settings: CheckpointSettings, dataDirectory: String, index: any TreeIndex, log: any TraceAppending, outbox: Outbox,
+    init(settings: CheckpointSettings, dataDirectory: String, index: any TreeIndex, log: SegmentLog, outbox: Outbox,
          bucket: (store: ArchiveStore, policy: ArchivePolicy)?, clock: any WallClock,
          indexCatchUp: any IndexCatchUp, logger: Logger) throws {
         keyPath = settings.keyFile ?? dataDirectory + "/checkpoint.key"

@@ -32,6 +32,13 @@ public struct WorkflowDefinition: Sendable {
         return condition.holds(for: payload())
     }
 
+    /// Whether `matches` would read the payload of such an event: its source and type match
+    /// and a condition is left to test. What a caller reading payloads over the network
+    /// checks before it fetches one.
+    public func needsPayload(source eventSource: String, eventType type: String) -> Bool {
+        condition != nil && (source == nil || source == eventSource) && eventType.matches(type)
+    }
+
     public func step(named name: String) -> StepDefinition? { steps.first { $0.name == name } }
 }
 

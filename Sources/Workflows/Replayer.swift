@@ -119,22 +119,40 @@ public struct Replayer: Sendable {
                     requestedBy: requestedBy, force: force ? true : nil, jobID: job)
             }
         }
-        let fed = job.map { ExecutionsCreated.JobFed(jobID: $0, eventIDs: plans.map(\.eventID)) }
-        if !executions.isEmpty || fed != nil {
+        if !executions.isEmpty || job != nil {
             // No other execution of these events runs until these end (one replay at a time
             // per event), so what the plan found still holds when their first steps run.
             let known = executions.compactMap { execution in
                 events[execution.eventID].map { (execution.executionID, ExecutionHandOver.Known(event: $0, succeeded: succeeded)) }
             }
-            _ = try await handOver.offering(known) {
-                try await traces.append(.executionsCreated(ExecutionsCreated(routedThrough: nil, executions: executions, job: fed)),
-                                        eventID: eventIDs.count == 1 ? eventIDs.first : nil)
-            }
+            let records = Self.records(plans: plans, executions: executions, job: job, events: events,
+                                       eventID: eventIDs.count == 1 ? eventIDs.first : nil)
+            _ = try await handOver.offering(known) { try await traces.append(records) }
             // Released only once the index shows the new executions, so the next busy
             // check sees them.
             try await indexCatchUp.applyCommitted()
         }
         return (plans, executions)
+    }
+
+    /// The `executions.created` records of a replay: one per partition of the events (each in
+    /// its events' partition, `docs/cluster.md` §9; the single box has one), with the job's
+    /// events of that partition when a job fed them.
+    private static func records(plans: [ReplayPlan], executions: [NewExecution], job: String?, events: [String: EventRow],
+                                eventID: String?) -> [TraceWriter.Record] {
+        let byPartition = Dictionary(grouping: plans.map(\.eventID)) { events[$0]?.partition ?? 0 }
+        guard !byPartition.isEmpty else {
+            let fed = job.map { ExecutionsCreated.JobFed(jobID: $0, eventIDs: []) }
+            return [TraceWriter.Record(.executionsCreated(ExecutionsCreated(routedThrough: nil, executions: executions, job: fed)),
+                                       eventID: eventID)]
+        }
+        return byPartition.keys.sorted().map { partition in
+            let ids = Set(byPartition[partition]!)
+            let fed = job.map { ExecutionsCreated.JobFed(jobID: $0, eventIDs: plans.map(\.eventID).filter(ids.contains)) }
+            return TraceWriter.Record(.executionsCreated(ExecutionsCreated(
+                routedThrough: nil, executions: executions.filter { ids.contains($0.eventID) }, job: fed)),
+                eventID: eventID, partition: partition)
+        }
     }
 
     /// Where replays are planned: a thread per plan in progress, off the cooperative pool.

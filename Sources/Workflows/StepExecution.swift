@@ -121,7 +121,7 @@ struct StepExecution: Sendable {
                 executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
                 stepIndex: stepIndex, stepName: stepName, idempotencyKey: key, skippedAt: Timestamp.format(clock.now()),
                 succeededIn: success.executionID, output: success.output,
-                executionStatus: stepIndex == execution.stepNames.count - 1 ? .succeeded : nil))))
+                executionStatus: stepIndex == execution.stepNames.count - 1 ? .succeeded : nil)), partition: execution.createdRecord?.partition))
             return .done(continues: true)
         }
         if let previous = existing.first(where: { $0.stepIndex == stepIndex }) {
@@ -159,7 +159,7 @@ struct StepExecution: Sendable {
         memory.queue(TraceWriter.Record(.stepStarted(StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
-            startedAt: Timestamp.format(started), input: input))))
+            startedAt: Timestamp.format(started), input: input)), partition: execution.createdRecord?.partition))
         return .send(Ready(stepIndex: stepIndex, stepName: stepName, attempt: attempt, key: key, started: started,
                            input: input, step: step))
     }
@@ -197,7 +197,7 @@ struct StepExecution: Sendable {
         memory.queue(TraceWriter.Record(.stepStarted(StepStarted(
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, idempotencyKey: key,
-            startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered")))))
+            startedAt: Timestamp.format(now), input: StepInput(kind: "unrendered"))), partition: execution.createdRecord?.partition))
         finish(execution, stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: .failed, started: now,
                error: StepError(errorClass: .templateError, message: message), isLast: false, memory: &memory)
     }
@@ -216,7 +216,7 @@ struct StepExecution: Sendable {
             executionID: execution.executionID, eventID: execution.eventID, workflowID: execution.workflowID,
             stepIndex: stepIndex, stepName: stepName, attempt: attempt, outcome: outcome, completedAt: Timestamp.format(now),
             durationMS: max(0, now.timeIntervalSince(started) * 1000), output: output, error: error,
-            nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus))))
+            nextAttemptAt: nextAttemptAt.map(Timestamp.format), executionStatus: executionStatus)), partition: execution.createdRecord?.partition))
         if outcome == .failed {
             logger.warning("execution failed", metadata: [
                 "execution_id": "\(execution.executionID)", "workflow": "\(execution.workflowID)", "step": "\(stepName)",

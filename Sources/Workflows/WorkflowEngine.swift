@@ -53,7 +53,7 @@ public final class WorkflowEngine: Sendable {
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 indexCatchUp: any IndexCatchUp, bell: EngineBell = EngineBell(), decodedChanges: DecodedChanges? = nil,
-                logger: Logger) {
+                partitions: any PartitionScope = OnePartition(), logger: Logger) {
         self.bell = bell
         self.index = index
         self.catalog = catalog
@@ -64,7 +64,7 @@ public final class WorkflowEngine: Sendable {
         let traces = TraceWriter(log: log, clock: clock, decoded: decodedChanges)
         let handOver = ExecutionHandOver()
         router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch,
-                        handOver: handOver)
+                        handOver: handOver, partitions: partitions)
         replayer = Replayer(index: index, log: log, catalog: catalog, traces: traces, clock: clock, handOver: handOver,
                             indexCatchUp: indexCatchUp)
         feeder = JobFeeder(index: index, replayer: replayer, clock: clock, logger: logger)
