@@ -16,6 +16,9 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
     /// This node holds no partition (it has just started, or lost its leases): it cannot
     /// make anything durable now.
     case noPartition
+    /// A record belongs in a partition this node does not hold (another node does, or nobody
+    /// yet): the node holding it writes it (`tracebox cluster status` names it).
+    case partitionNotHeld(Int)
     /// A record that cannot be appended, because its index rows cannot be made (say why):
     /// nothing of the batch was kept.
     case unindexable(sequence: UInt64, reason: String)
@@ -28,6 +31,8 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
             "the cluster's schema is version \(found); this build knows up to \(known): upgrade this node"
         case .storage(let reason): "PostgreSQL: \(reason)"
         case .noPartition: "this node holds no partition of the cluster yet"
+        case .partitionNotHeld(let partition):
+            "partition \(partition) is not held by this node; ask the node that holds it (tracebox cluster status)"
         case .unindexable(let sequence, let reason): "record \(sequence) cannot be indexed: \(reason)"
         case .partitionsDiffer(let existing, let configured):
             "the cluster has \(existing) partitions; cluster.partitions says \(configured) (it applies only when a cluster is first initialised)"

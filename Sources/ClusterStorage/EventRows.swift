@@ -112,6 +112,28 @@ package enum EventRows {
         }
     }
 
+    /// Events of `partition` after `sequence`, oldest first (the router's feed; `events`'
+    /// key is (part, sequence)).
+    package static func events(partition: Int, after sequence: Int64, limit: Int, _ database: ClusterDatabase,
+                               logger: Logger) async throws -> [EventRow] {
+        try await ClusterError.mappingStorage {
+            try await decode(database.query("""
+                SELECT \(unescaped: columns) FROM events WHERE part = \(partition) AND sequence > \(sequence)
+                ORDER BY sequence LIMIT \(limit)
+                """, logger: logger))
+        }
+    }
+
+    /// The sequence of `partition`'s newest event, if it has any.
+    package static func lastSequence(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> Int64? {
+        try await ClusterError.mappingStorage {
+            for try await last in try await database.query("""
+                SELECT max(sequence) FROM events WHERE part = \(partition)
+                """, logger: logger).decode(Int64?.self) { return last }
+            return nil
+        }
+    }
+
     /// Every event row of `partition`, in sequence order (for comparisons and exports).
     package static func all(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> [EventRow] {
         try await ClusterError.mappingStorage {

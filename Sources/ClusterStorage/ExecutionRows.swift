@@ -123,6 +123,14 @@ package enum ExecutionRows {
             """) { try $0["due"].decode(String?.self) }.first ?? nil
     }
 
+    /// The last event sequence of `partition` the router has routed (`router_position`, moved
+    /// by each `executions.created` record that carries it), nil before the first.
+    package static func routedThrough(partition: Int, _ database: ClusterDatabase, logger: Logger) async throws -> Int64? {
+        try await read(database, logger, """
+            SELECT routed_through FROM router_position WHERE part = \(partition)
+            """) { try $0["routed_through"].decode(Int64.self) }.first
+    }
+
     /// How many executions are unfinished (the engine's queue depth).
     package static func unfinishedCount(_ database: ClusterDatabase, logger: Logger) async throws -> Int {
         try await read(database, logger, """

@@ -36,6 +36,16 @@ public final class ClusterEvents: Sendable {
         try await EventRows.statusCounts(database, logger: logger)
     }
 
+    /// Events of `partition` after `sequence`, oldest first: the router's feed.
+    public func events(partition: Int, after sequence: UInt64, limit: Int) async throws -> [EventRow] {
+        try await EventRows.events(partition: partition, after: Int64(sequence), limit: limit, database, logger: logger)
+    }
+
+    /// The sequence of `partition`'s newest event, if it has any.
+    public func lastSequence(partition: Int) async throws -> UInt64? {
+        try await EventRows.lastSequence(partition: partition, database, logger: logger).map(UInt64.init)
+    }
+
     /// Every event row of `partition`, in sequence order (for comparisons and exports).
     public func all(partition: Int) async throws -> [EventRow] {
         try await EventRows.all(partition: partition, database, logger: logger)

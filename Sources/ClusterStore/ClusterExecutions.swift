@@ -76,6 +76,11 @@ public final class ClusterExecutions: Sendable {
         try await ExecutionRows.nextDueTime(after: now, partitions: partitions, database, logger: logger)
     }
 
+    /// The last event sequence of `partition` the router has routed, nil before the first.
+    public func routedThrough(partition: Int) async throws -> UInt64? {
+        try await ExecutionRows.routedThrough(partition: partition, database, logger: logger).map(UInt64.init)
+    }
+
     public func unfinishedExecutionCount() async throws -> Int {
         try await ExecutionRows.unfinishedCount(database, logger: logger)
     }

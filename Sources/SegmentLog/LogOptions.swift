@@ -38,6 +38,12 @@ public struct AppendReceipt: Sendable, Hashable {
     public var location: RecordLocation
     /// SHA-256 of the body as given (for events, the `payload_hash`).
     public var bodySHA256: [UInt8]
+
+    public init(sequence: UInt64, location: RecordLocation, bodySHA256: [UInt8]) {
+        self.sequence = sequence
+        self.location = location
+        self.bodySHA256 = bodySHA256
+    }
 }
 
 /// A record ready for the writer: metadata encoded, body hashed and compressed by the

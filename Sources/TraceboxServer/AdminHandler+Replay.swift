@@ -9,7 +9,13 @@ extension AdminHandler {
     var replayer: Replayer { workflows.engine.replayer }
 
     func replayEvent(_ params: ReplayEventParams, peerUID: UInt32?) async throws -> ReplayEventResult {
-        let replayer = replayer
+        try await Self.replayEvent(params, peerUID: peerUID, engine: workflows.engine)
+    }
+
+    /// `replay.event` (`docs/replay.md`), as the single box and a cluster node answer it: the
+    /// plan, or the plan carried out (the replay executions created, the engine woken).
+    static func replayEvent(_ params: ReplayEventParams, peerUID: UInt32?, engine: WorkflowEngine) async throws -> ReplayEventResult {
+        let replayer = engine.replayer
         let eventID = params.eventID.lowercased()
         if params.dryRun == true {
             let plan = try await replayer.plan(eventID: eventID, force: params.force == true, workflowID: params.workflow)
@@ -20,7 +26,7 @@ extension AdminHandler {
         if result.executions.isEmpty {
             throw ReplayError(.noWorkflow, "no workflow in force matches event \(eventID); nothing to replay")
         }
-        workflows.engine.wake()
+        engine.wake()
         return ReplayEventResult(plan: result.plans[0], executions: result.executions)
     }
 

@@ -48,12 +48,7 @@ extension AdminHandler {
     }
 
     func reload() throws -> ReloadResult {
-        do {
-            let ids = try workflows.reload()
-            return ReloadResult(workflows: ids, message: "\(ids.count) workflow(s) in force")
-        } catch {
-            throw AdminErrorBody(code: "invalid_config", message: error.description)
-        }
+        try workflows.reloadAnswer()
     }
 
     /// An execution with each started step and each attempt, its input and output read
@@ -98,5 +93,17 @@ struct ExecutionTraceParts {
             })
         }
         return ExecutionTrace(execution: execution, steps: steps, dlq: dlq)
+    }
+}
+
+extension WorkflowService {
+    /// `config.reload`, as the single box and a cluster node answer it.
+    func reloadAnswer() throws -> ReloadResult {
+        do {
+            let ids = try reload()
+            return ReloadResult(workflows: ids, message: "\(ids.count) workflow(s) in force")
+        } catch {
+            throw AdminErrorBody(code: "invalid_config", message: error.description)
+        }
     }
 }

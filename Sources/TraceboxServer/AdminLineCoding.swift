@@ -27,7 +27,10 @@ enum AdminLineCoding {
         case let error as AdminErrorBody: error
         case let error as ReplayError: AdminErrorBody(code: error.code.rawValue, message: error.description)
         case let error as SegmentLogError where error.code == .unavailable: AdminErrorBody(code: "unavailable", message: error.description)
-        case let error as ClusterError: AdminErrorBody(code: "unavailable", message: error.description)
+        case let error as ClusterError:
+            if case .partitionNotHeld = error { AdminErrorBody(code: "not_owner", message: error.description) } else {
+                AdminErrorBody(code: "unavailable", message: error.description)
+            }
         case let error as IndexError where error.code == .invalidQuery: .badRequest(error.message)
         default: AdminErrorBody(code: "internal", message: "\(error)")
         }

@@ -4,6 +4,7 @@ import Foundation
 import SegmentLog
 import TraceIndex
 import TraceboxCore
+import Workflows
 
 /// The admin socket of a cluster node (`docs/cluster.md` §8): the requests the cluster can
 /// answer today, from PostgreSQL and the bucket, whichever node holds the event: `status`,
@@ -12,7 +13,7 @@ import TraceboxCore
 /// console's health page reads (`metrics.daily`, `metrics.window` from the executions in
 /// PostgreSQL; `notifications.list` empty and `archive.status` not configured, since no
 /// monitor, outbox or archive job runs on nodes yet) and `cluster.seal`. Every other method
-/// answers `not_in_cluster_mode` (the engine, replays, monitoring, the archive and
+/// answers `not_in_cluster_mode` (replays, monitoring, the archive and
 /// checkpoints do not run on nodes yet).
 struct ClusterAdminHandler: AdminResponder {
     let database: ClusterDatabase
@@ -20,7 +21,8 @@ struct ClusterAdminHandler: AdminResponder {
     let executions: ClusterExecutions
     let reader: PartitionReader
     let sealing: NodeSealing
-    let workflows: [String]
+    /// The node's workflow engine and the workflows in force.
+    let workflows: WorkflowService
     /// The failure-rate rule the health page compares the window with.
     let rule: FailureRateRule
     let clock: any WallClock
@@ -31,14 +33,14 @@ struct ClusterAdminHandler: AdminResponder {
         let method = (try? JSONDecoder().decode(AdminEnvelope.self, from: Data(line)))?.method
         do {
             return try await StorageDeadline.run(within: method == AdminMethod.clusterSeal ? .seconds(300) : StorageDeadline.standard) {
-                await answer(line)
+                await answer(line, peerUID: peerUID)
             }
         } catch {
             return AdminLineCoding.line(AdminResponse<NoParams>(id: nil, error: AdminErrorBody(code: "unavailable", message: "\(error)")))
         }
     }
 
-    private func answer(_ line: [UInt8]) async -> [UInt8] {
+    private func answer(_ line: [UInt8], peerUID: UInt32?) async -> [UInt8] {
         let data = Data(line)
         let envelope: AdminEnvelope
         do {
@@ -97,13 +99,21 @@ struct ClusterAdminHandler: AdminResponder {
                     local: .init(segments: 0, bytes: 0, oldestSegment: nil, oldestCreatedAt: nil),
                     archived: .init(objects: 0, objectBytes: 0, segments: 0, localBytesReplaced: 0, events: 0, lastSequence: 0,
                                     lastArchivedAt: nil))))
+            case AdminMethod.replayEvent:
+                // Carried out when this node holds the event's partition (`not_owner` names the
+                // partition otherwise; docs/cluster.md §9).
+                let params = try AdminLineCoding.params(ReplayEventParams.self, data)
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await AdminHandler.replayEvent(
+                    params, peerUID: peerUID, engine: workflows.engine)))
+            case AdminMethod.configReload:
+                return AdminLineCoding.line(AdminResponse(id: id, result: try workflows.reloadAnswer()))
             case AdminMethod.clusterSeal:
                 let (sealed, uploaded) = try await sealing.sealAll()
                 return AdminLineCoding.line(AdminResponse(id: id, result: ClusterSealResult(sealedPartitions: sealed, uploaded: uploaded)))
             default:
                 throw AdminErrorBody(code: "not_in_cluster_mode", message: """
-                    "\(envelope.method)" is not answered by cluster nodes yet (they store and search events; \
-                    the engine, replays, monitoring, the archive and checkpoints run on the single box only: docs/cluster.md)
+                    "\(envelope.method)" is not answered by cluster nodes yet (they store and search events and \
+                    run workflows; replays, monitoring, the archive and checkpoints run on the single box only: docs/cluster.md)
                     """)
             }
         } catch {
@@ -123,7 +133,8 @@ struct ClusterAdminHandler: AdminResponder {
             uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
             eventsByStatus: counts, segments: Int(cluster.partitions.map(\.sealedSegments).reduce(0, +)), segmentBytes: 0,
             lastSequence: records, indexedSequence: records, executionsByStatus: try await executions.statusCounts(),
-            dlqSize: try await executions.dlqCount(), workflows: workflows)
+            dlqSize: try await executions.dlqCount(),
+            workflows: workflows.catalog.workflows.map { "\($0.id)@\($0.version)" })
     }
 
     /// An event's trace (or, given an execution's id, that execution's event with it alone),

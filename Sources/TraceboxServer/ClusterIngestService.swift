@@ -24,11 +24,15 @@ final class ClusterIngestService: WebhookIngest {
     let screening: IngestScreen
     let appender: ClusterAppender
     let logger: Logger
+    /// Told after each event stored (the node's engine, which routes it).
+    let stored: @Sendable () -> Void
 
-    init(configuration: Configuration, appender: ClusterAppender, clock: any WallClock, logger: Logger) {
+    init(configuration: Configuration, appender: ClusterAppender, clock: any WallClock, logger: Logger,
+         stored: @escaping @Sendable () -> Void = {}) {
         screening = IngestScreen(configuration: configuration, clock: clock)
         self.appender = appender
         self.logger = logger
+        self.stored = stored
     }
 
     func rules(forSource name: String) -> SourceRules? {
@@ -51,7 +55,9 @@ final class ClusterIngestService: WebhookIngest {
         }
         do {
             switch try await appender.append(entry) {
-            case .appended: return .stored(eventID: metadata.eventID)
+            case .appended:
+                stored()
+                return .stored(eventID: metadata.eventID)
             case .duplicate(let holder): return .duplicate(eventID: holder)
             }
         } catch {

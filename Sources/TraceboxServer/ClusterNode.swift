@@ -8,6 +8,7 @@ import Outbound
 import ServiceLifecycle
 import TraceboxConfig
 import TraceboxCore
+import Workflows
 
 /// `tracebox serve` with a `cluster:` section (`docs/cluster.md`): a node over the
 /// cluster's PostgreSQL and bucket. It joins (on first start, initialises) the cluster,
@@ -17,15 +18,16 @@ import TraceboxCore
 /// age and uploaded. Its data directory holds only `serve.json` and the admin socket:
 /// delete it and nothing is lost.
 ///
+/// Its workflow engine routes the events of the partitions it holds and runs their
+/// executions' steps (`docs/cluster.md` §9): trace records go into the executions'
+/// partitions, fenced by their leases, with their index rows.
+///
 /// Not on nodes yet (refused at start when configured, so nothing is silently not done):
-/// workflows, and the single box's archive. Monitoring and checkpoints have nothing to work
-/// on without them and do not run.
+/// the single box's archive. Bulk replay jobs, monitoring with its outbox, and checkpoints
+/// do not run on nodes yet (§9).
 public enum ClusterNode {
     /// What the configuration asks that a node cannot do yet; nil when it can serve.
     public static func unsupported(_ configuration: Configuration) -> String? {
-        if !configuration.workflows.isEmpty {
-            return "workflows do not run on cluster nodes yet (docs/cluster.md); remove them or run the single box"
-        }
         if configuration.archive.bucket != nil {
             return "the archive section is the single box's; a cluster's segments are already in its bucket (docs/cluster.md)"
         }
@@ -58,6 +60,23 @@ public enum ClusterNode {
                         secretAccessKey: secret, sessionToken: archive.sessionToken ?? environment["AWS_SESSION_TOKEN"])
     }
 
+    /// The node's workflow engine over the partitions it holds (`docs/cluster.md` §9), as the
+    /// single box's `WorkflowService` runs it (reloaded on SIGHUP and `config.reload`).
+    private static func engine(configuration: Configuration, keeper: LeaseKeeper, tail: PartitionTail, reader: PartitionReader,
+                               events: ClusterEvents, executions: ClusterExecutions, clock: any WallClock,
+                               logger: Logger) -> WorkflowService {
+        let index = NodeWorkflowIndex(events: events, executions: executions, keeper: keeper)
+        let catalog = WorkflowCatalog(configuration.workflows)
+        let engine = WorkflowEngine(
+            log: NodeTraceLog(keeper: keeper, tail: tail, reader: reader, events: events), index: index, catalog: catalog,
+            settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
+                                     smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
+                                     environment: configuration.environment),
+            clock: clock, indexCatchUp: IndexWrittenWithRecords(), partitions: index, logger: logger)
+        return WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
+                               indexCatchUp: IndexWrittenWithRecords(), logger: logger)
+    }
+
     private static func serve(configuration: Configuration, cluster: ClusterSettings, database: ClusterDatabase,
                               clock: any WallClock, logger: Logger) async throws {
         try await ClusterSchema.prepare(database, partitions: cluster.partitions, logger: logger)
@@ -75,14 +94,16 @@ public enum ClusterNode {
                                   sealer: SegmentSealer(database: database, s3: s3, prefix: cluster.prefix, logger: logger),
                                   maxBytes: Int64(configuration.log.segmentMaxBytes), maxAge: configuration.log.segmentMaxAge,
                                   logger: logger)
-        let ingest = ClusterIngestService(configuration: configuration, appender: ClusterAppender(keeper: keeper, tail: tail, writers: cluster.appendWriters, logger: logger),
-                                          clock: clock, logger: logger)
         let events = ClusterEvents(database: database, logger: logger)
-        let handler = ClusterAdminHandler(database: database, events: events,
-                                          executions: ClusterExecutions(database: database, logger: logger),
-                                          reader: PartitionReader(database: database, s3: s3, logger: logger), sealing: sealing,
-                                          workflows: [], rule: configuration.alerts.failureRateRule, clock: clock,
-                                          startedAt: .now)
+        let executions = ClusterExecutions(database: database, logger: logger)
+        let reader = PartitionReader(database: database, s3: s3, logger: logger)
+        let engine = Self.engine(configuration: configuration, keeper: keeper, tail: tail, reader: reader, events: events,
+                                 executions: executions, clock: clock, logger: logger)
+        let ingest = ClusterIngestService(configuration: configuration, appender: ClusterAppender(keeper: keeper, tail: tail, writers: cluster.appendWriters, logger: logger),
+                                          clock: clock, logger: logger, stored: { engine.engine.wake(jobs: false) })
+        let handler = ClusterAdminHandler(database: database, events: events, executions: executions, reader: reader,
+                                          sealing: sealing, workflows: engine, rule: configuration.alerts.failureRateRule,
+                                          clock: clock, startedAt: .now)
         let admin = try await AdminServer.listen(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
             handler: handler, logger: logger)
@@ -99,11 +120,12 @@ public enum ClusterNode {
             router: router,
             server: .http1(configuration: .init(additionalChannelHandlers: [IngestChannelHandler(ingest: ingest, metrics: metrics)])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "tracebox"),
-            // Stopped in reverse order after the HTTP server: the admin socket, sealing, then
-            // the leases, handed back at once so other nodes take the partitions.
+            // Stopped in reverse order after the HTTP server: the admin socket, the engine
+            // (attempts in flight finish and are recorded), sealing, then the leases, handed
+            // back at once so other nodes take the partitions.
             services: [CancelledOnShutdown { await keeper.run() },
                        CancelledOnShutdown { await sealing.run(every: .seconds(1)) },
-                       admin],
+                       engine, admin],
             onServerRunning: { channel in
                 let info = Daemon.announce(channel, configuration: configuration, at: infoPath, logger: logger)
                 logger.info("accepting webhooks as a cluster node", metadata: [

@@ -48,6 +48,8 @@ public final class WorkflowEngine: Sendable {
     /// When executions waiting beyond the last step of their workflow's version in force were
     /// last looked for, and with which workflows (see `launchDue`).
     private let beyondChecked = Mutex<(at: ContinuousClock.Instant, generation: Int)?>(nil)
+    /// The log partitions this engine works on (a cluster node's leases; the single box's one).
+    private let partitions: any PartitionScope
 
     public init(log: any TraceLog, index: any WorkflowIndex, catalog: WorkflowCatalog, settings: EngineSettings,
                 clock: any WallClock, client: HTTPClient = HTTPClient(),
@@ -61,6 +63,7 @@ public final class WorkflowEngine: Sendable {
         self.clock = clock
         self.logger = logger
         self.indexCatchUp = indexCatchUp
+        self.partitions = partitions
         let traces = TraceWriter(log: log, clock: clock, decoded: decodedChanges)
         let handOver = ExecutionHandOver()
         router = Router(index: index, log: log, catalog: catalog, traces: traces, clock: clock, batchSize: settings.routeBatch,
@@ -224,11 +227,14 @@ public final class WorkflowEngine: Sendable {
         candidates.sort { ($0.execution.nextRunAt ?? "", $0.execution.executionID) < ($1.execution.nextRunAt ?? "", $1.execution.executionID) }
         var started = 0
         var saturated = false
+        // Executions read ahead in a partition no longer held are dropped: another node runs
+        // them now (`docs/cluster.md` §9).
+        let held = partitions.held
         // Taken from a step's range (or the buffer) but not started: back to the buffer's
         // front, in order, so the next pass starts them before those read after them.
         var notStarted: [DueBuffer.Key: [ExecutionSummary]] = [:]
         for (execution, key) in candidates {
-            guard execution.nextStep < execution.stepNames.count else { continue }
+            guard execution.nextStep < execution.stepNames.count, held[execution.createdRecord?.partition ?? 0] != nil else { continue }
             let workflow = catalog.workflow(id: execution.workflowID)
             let destination = workflow?.step(named: execution.stepNames[execution.nextStep])?.destination ?? "missing"
             guard !saturated, limits.tryAcquire(destination) else {

@@ -1,0 +1,131 @@
+import Crypto
+import Dispatch
+import Foundation
+import Logging
+import SegmentLog
+import Synchronization
+import TraceboxCore
+
+/// The log a node's workflow engine writes its trace records to and reads records from
+/// (`TraceLog`, `docs/cluster.md` §9).
+///
+/// A record goes into its partition's tail: the partition the writer names (its event's:
+/// the router's and a replay's `executions.created`, a step's records by its execution's),
+/// else its event's, looked up once. Each partition's records commit in one fenced
+/// transaction (`PartitionTail.append` under the lease, with the index rows they give), the
+/// partitions' transactions side by side; so a node that lost a partition commits nothing
+/// there (`ClusterError.leaseLost`, or `partitionNotHeld` once the lease is gone), and in
+/// particular starts no attempt of its executions. Records name no dedup key. Their bodies
+/// are compressed with their stream's dictionary (`trace/<type>`, §5.3). Replay jobs' and
+/// notifications' records are refused by the index (`ClusterError.unindexable`).
+///
+/// Reads go to the tail, else the bucket (`PartitionReader`); none is local, so
+/// `readIfLocal` answers nil and a caller serving many sets such reads aside.
+public final class NodeTraceLog: TraceAppending, RecordReading {
+    let keeper: LeaseKeeper
+    let tail: PartitionTail
+    let reader: PartitionReader
+    let events: ClusterEvents
+    /// Event id → partition, for records that name no partition (bounded: emptied when full).
+    private let eventPartitions = Mutex<[String: UInt32]>([:])
+    private static let rememberedEvents = 100_000
+
+    public init(keeper: LeaseKeeper, tail: PartitionTail, reader: PartitionReader, events: ClusterEvents) {
+        self.keeper = keeper
+        self.tail = tail
+        self.reader = reader
+        self.events = events
+    }
+
+    public func append(traces records: [TraceAppend],
+                       onDurable: (@Sendable ([AppendReceipt]) -> Void)?) async throws -> [AppendReceipt] {
+        var byPartition: [UInt32: [Int]] = [:]
+        for (position, record) in records.enumerated() {
+            byPartition[try await partition(of: record), default: []].append(position)
+        }
+        let entries = try records.map { record in
+            AppendEntry(TailRecord(type: .trace, metadata: try record.metadata.encoded(), body: record.body,
+                                   source: "trace/\(record.metadata.traceType)"))
+        }
+        var receipts = [AppendReceipt?](repeating: nil, count: records.count)
+        try await withThrowingTaskGroup(of: [(Int, AppendReceipt)].self) { group in
+            for (partition, positions) in byPartition {
+                let theirs = positions.map { entries[$0] }
+                group.addTask { [keeper, tail] in
+                    let outcomes = try await StorageDeadline.run {
+                        _ = try await keeper.withLease(Int(partition)) { lease in
+                            (try await tail.installDictionaries(for: theirs, under: lease), ())
+                        }
+                        return try await keeper.withLease(Int(partition)) { lease in
+                            let (moved, outcomes) = try await tail.append(theirs, under: lease)
+                            return (moved, outcomes)
+                        }
+                    }
+                    guard let outcomes else { throw ClusterError.partitionNotHeld(Int(partition)) }
+                    return try zip(positions, outcomes).map { position, outcome in
+                        guard case .appended(let sequence, let location) = outcome else {
+                            throw ClusterError.storage("a trace record came back as a duplicate; it names no dedup key")
+                        }
+                        return (position, AppendReceipt(sequence: sequence, location: location,
+                                                        bodySHA256: Array(SHA256.hash(data: records[position].body))))
+                    }
+                }
+            }
+            for try await appended in group {
+                for (position, receipt) in appended { receipts[position] = receipt }
+            }
+        }
+        let done = receipts.map { $0! }
+        onDurable?(done)
+        return done
+    }
+
+    /// The partition a record goes into: the one it names, else its event's.
+    private func partition(of record: TraceAppend) async throws -> UInt32 {
+        if let partition = record.partition { return partition }
+        guard let eventID = record.metadata.eventID?.lowercased() else {
+            throw ClusterError.storage("a \(record.metadata.traceType) record names neither a partition nor an event")
+        }
+        if let known = eventPartitions.withLock({ $0[eventID] }) { return known }
+        guard let event = try await events.event(id: eventID) else {
+            throw ClusterError.storage("a \(record.metadata.traceType) record is about event \(eventID), which is in no partition")
+        }
+        eventPartitions.withLock { known in
+            if known.count >= Self.rememberedEvents { known.removeAll() }
+            known[eventID] = event.partition
+        }
+        return event.partition
+    }
+
+    public func load(_ location: RecordLocation) async throws -> LogRecord {
+        try await reader.read(location)
+    }
+
+    /// Blocks its thread until the tail or the bucket answers: only for callers on a thread
+    /// of their own (replay planning's), never the cooperative pool's.
+    public func read(_ location: RecordLocation) throws -> LogRecord {
+        let answer = BlockingAnswer<LogRecord>()
+        Task { [reader] in
+            do { answer.give(.success(try await reader.read(location))) } catch { answer.give(.failure(error)) }
+        }
+        return try answer.wait()
+    }
+
+    public func readIfLocal(_ location: RecordLocation) throws -> LogRecord? { nil }
+}
+
+/// An answer a thread waits for while a task finds it.
+final class BlockingAnswer<Value: Sendable>: Sendable {
+    private let result = Mutex<Result<Value, any Error>?>(nil)
+    private let given = DispatchSemaphore(value: 0)
+
+    func give(_ value: Result<Value, any Error>) {
+        result.withLock { $0 = value }
+        given.signal()
+    }
+
+    func wait() throws -> Value {
+        given.wait()
+        return try result.withLock { $0! }.get()
+    }
+}

@@ -1,0 +1,130 @@
+import AdminProtocol
+import Foundation
+import Outbound
+import TestSupport
+import Testing
+import TraceIndex
+import TraceboxCore
+
+/// The workflow engine on cluster nodes (`docs/cluster.md` §9): each node routes the events
+/// of the partitions it holds and runs their steps, the trace records going into the
+/// executions' partitions with their index rows; any node answers for any of them.
+extension ClusterNodeTests {
+    /// A workflow whose first step succeeds and whose second fails for good (after a retry).
+    static func dealWon(_ destination: DestinationServer) -> String {
+        """
+        engine: { workers: 8, per_destination: 8 }
+        workflows:
+          - id: deal-won
+            version: 3
+            on: { source: generic, type: deal.won }
+            steps:
+              - name: crm
+                http: { url: "\(destination.baseURL)/ok/records", json: { deal: "{{event.payload.deal}}" } }
+              - name: email
+                http: { url: "\(destination.baseURL)/status/503", json: { record: "{{steps.crm.output.body.id}}" } }
+                retry: { max_attempts: 2, initial: 50ms, max: 100ms }
+
+        """
+    }
+
+    static func post(_ client: HTTPClient, _ node: TestDaemon, deal: Int) async throws -> String {
+        let response = try await client.send(HTTPRequest(
+            method: "POST", url: node.url("/v1/events/generic"), headers: [("Content-Type", "application/json")],
+            body: Array(#"{"id": "deal-\#(deal)", "type": "deal.won", "deal": \#(deal)}"#.utf8)))
+        guard response.status == 202,
+              let id = (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["event_id"] as? String else {
+            throw FixtureError("ingest answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return id
+    }
+
+    /// Two nodes, events sent to both: every event's workflow runs once, on the node holding
+    /// its partition — the CRM step called once per event, the failing step twice (its retry),
+    /// then dead-lettered — and either node answers the trace, the DLQ and the counts of every
+    /// run, with each attempt's input and the destination's answer.
+    @Test func workflowsRunOnTheNodesHoldingTheirEventsPartitions() async throws {
+        let root = Support.temporaryDirectory()
+        let destination = try DestinationServer(directory: root)
+        defer { destination.stop() }
+        try await Self.withNodes(2, extra: Self.dealWon(destination)) { _, _, _, nodes in
+            // Both nodes hold partitions before events arrive (a balance splits them).
+            #expect(try await waitUntil(timeout: 30) {
+                let owners = Set(try Self.status(nodes[0].configPath).partitions.map(\.owner))
+                return owners == ["n1", "n2"]
+            })
+            let client = HTTPClient()
+            let count = 24
+            var events: [Int: String] = [:]
+            for deal in 1...count { events[deal] = try await Self.post(client, nodes[deal % 2], deal: deal) }
+            let admin = try nodes[0].admin()
+            #expect(try await waitUntil(timeout: 60) {
+                try admin.call(AdminMethod.status, NoParams(), as: StatusResult.self).executionsByStatus == ["failed": count]
+            }, "\(nodes[0].serveLog().suffix(2000))\n\(nodes[1].serveLog().suffix(2000))")
+            let requests = destination.requests()
+            // Nothing ran twice: one CRM call per deal, two email attempts per run.
+            let crm = requests.filter { $0.path == "/ok/records" }
+            #expect(crm.count == count)
+            #expect(Set(crm.map(\.body)).count == count)
+            #expect(requests.filter { $0.path == "/status/503" }.count == 2 * count)
+            // Both nodes ran steps (the partitions are split), and either answers every trace.
+            let status = try nodes[1].admin().call(AdminMethod.status, NoParams(), as: StatusResult.self)
+            #expect(status.dlqSize == count && status.workflows == ["deal-won@3"])
+            for (deal, event) in events {
+                let trace = try nodes[(deal + 1) % 2].admin().call(AdminMethod.traceGet, TraceParams(id: event), as: TraceResult.self)
+                #expect(trace.event.processingStatus == .failed)
+                let run = try #require(trace.executions.first)
+                #expect(trace.executions.count == 1 && run.execution.workflowID == "deal-won" && run.execution.workflowVersion == 3)
+                #expect(run.steps.map(\.step.status) == [.succeeded, .failed])
+                #expect(run.steps.first?.attempts.first?.input?.body?.contains("\(deal)") == true)
+                #expect(run.steps.last?.attempts.count == 2)
+                #expect(run.steps.last?.attempts.last?.error?.errorClass == .http5xx)
+            }
+            // Each node ran the runs of its own partitions' events: the events are spread over both.
+            let owners = Dictionary(uniqueKeysWithValues: try Self.status(nodes[0].configPath).partitions.map { ($0.partition, $0.owner) })
+            let ranOn = try Set(events.values.map { event in
+                let stored = try nodes[0].admin().call(AdminMethod.eventsGet, EventIDParams(eventID: event), as: EventDetail.self)
+                return owners[Int(stored.event.location.partition ?? 0)].flatMap { $0 } ?? "nobody"
+            })
+            #expect(ranOn == ["n1", "n2"])
+            let dlq = try nodes[1].admin().call(AdminMethod.dlqList, DLQListParams(), as: DLQListResult.self)
+            #expect(dlq.total == count && Set(dlq.entries.map(\.stepName)) == ["email"])
+            let text = try nodes[1].cli(["trace", events[1]!, "--socket", nodes[1].socket])
+            #expect(String(decoding: text.stdout, as: UTF8.self).contains("[2] email: failed, 2 attempt(s)"), "\(text.stderr)")
+
+            // The seed scenario's fix on nodes: the email step mended and reloaded on both, then
+            // an event replayed through the node holding its partition: the CRM step is skipped
+            // (its key succeeded), the email sent once; the other node names the partition's
+            // owner's role instead of writing into a partition it does not hold.
+            for node in nodes {
+                let config = try String(contentsOfFile: node.configPath, encoding: .utf8)
+                try config.replacingOccurrences(of: "/status/503", with: "/ok/email")
+                    .write(toFile: node.configPath, atomically: true, encoding: .utf8)
+                let reload = try node.cli(["reload", "--socket", node.socket])
+                #expect(reload.status == 0, "\(reload.stderr)")
+            }
+            let event = events[1]!
+            let stored = try nodes[0].admin().call(AdminMethod.eventsGet, EventIDParams(eventID: event), as: EventDetail.self)
+            let owner = try #require(owners[Int(stored.event.location.partition ?? 0)].flatMap { $0 })
+            let (holder, other) = owner == "n1" ? (nodes[0], nodes[1]) : (nodes[1], nodes[0])
+            let refused = try other.cli(["replay", event, "--socket", other.socket])
+            #expect(refused.status != 0 && refused.stderr.contains("is not held by this node"), "\(refused.stderr)")
+            let replay = try holder.cli(["replay", event, "--socket", holder.socket])
+            #expect(replay.status == 0, "\(replay.stderr)")
+            #expect(try await waitUntil(timeout: 30) {
+                try Self.executions(other, event).contains { $0.execution.trigger == "replay" && $0.execution.status == .succeeded }
+            })
+            let runs = try Self.executions(other, event)
+            let replayed = try #require(runs.first { $0.execution.trigger == "replay" })
+            #expect(replayed.steps.map(\.step.status) == [.skipped, .succeeded])
+            #expect(destination.requests().filter { $0.path == "/ok/records" }.count == count)
+            #expect(destination.requests().filter { $0.path == "/ok/email" }.count == 1)
+            let after = try holder.admin().call(AdminMethod.traceGet, TraceParams(id: event), as: TraceResult.self)
+            #expect(after.event.processingStatus == .succeeded)
+        }
+    }
+
+    static func executions(_ node: TestDaemon, _ eventID: String) throws -> [ExecutionTrace] {
+        try node.admin().call(AdminMethod.traceGet, TraceParams(id: eventID), as: TraceResult.self).executions
+    }
+}
