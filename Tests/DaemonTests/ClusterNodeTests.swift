@@ -108,7 +108,21 @@ struct ClusterNodeTests {
     /// acknowledged event is there byte for byte, read through either node, each stored
     /// once, and, sealed into the bucket, read back by the independent reader.
     @Test func aNodeKilledAndWipedLosesNothingAcknowledged() async throws {
-        try await Self.withNodes(2) { _, _, moto, nodes in
+        let destination = try DestinationServer(directory: Support.temporaryDirectory())
+        defer { destination.stop() }
+        // Every Stripe event runs a workflow: a step calling a loopback destination.
+        let workflow = """
+            workflows:
+              - id: stripe-hook
+                version: 1
+                on: { source: stripe }
+                steps:
+                  - name: notify
+                    http: { url: "\(destination.baseURL)/ok/hook", json: { event: "{{event.id}}" } }
+                    retry: { max_attempts: 20, initial: 50ms, max: 200ms }
+
+            """
+        try await Self.withNodes(2, extra: workflow) { _, _, moto, nodes in
             let (n1, n2) = (nodes[0], nodes[1])
             // Two nodes a moment apart split the four partitions.
             #expect(try await waitUntil(timeout: 60) {
@@ -134,14 +148,50 @@ struct ClusterNodeTests {
                 let payload = try node.admin().call(AdminMethod.eventsPayload, EventIDParams(eventID: ack.eventID), as: PayloadResult.self)
                 #expect(Data(base64Encoded: payload.payloadBase64) == Data(ack.bytes), "\(ack.eventID)")
             }
-            // Their traces answer through the fresh node as through the other (the event, with
-            // its hash and partition; no executions: nodes run no workflows yet).
-            for ack in acks.prefix(20) {
+            // Every Stripe event's workflow ran to success, the killed node's too (its
+            // partitions' queue and router position are in PostgreSQL): the destination saw
+            // each event, and no event's step succeeded more than twice (once, plus at most a
+            // repeat of an attempt in flight at the kill, sent again with its idempotency key).
+            let stripe = Set(acks.filter { $0.source == "stripe" }.map(\.eventID))
+            #expect(try await waitUntil(timeout: 120) {
+                try n2.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self).executionsByStatus == ["succeeded": stripe.count]
+            }, "\(n1.serveLog().suffix(2000))")
+            var successes: [String: Int] = [:]
+            var keys: [String: Set<String>] = [:]
+            for request in destination.requests() where request.status == 200 {
+                let event = request.body.components(separatedBy: "\"").dropFirst(3).first ?? ""
+                successes[event, default: 0] += 1
+                keys[event, default: []].insert(request.idempotencyKey)
+            }
+            #expect(Set(successes.keys) == stripe)
+            #expect(successes.values.allSatisfy { $0 <= 2 } && keys.values.allSatisfy { $0.count == 1 })
+            #expect(successes.values.reduce(0) { $0 + $1 - 1 } <= 8, "repeats are bounded by the attempts in flight at the kill")
+            // Their traces answer through the fresh node as through the other: the event, with
+            // its hash and partition, and its run.
+            for ack in acks.prefix(40) {
                 let fresh = try n1.admin().call(AdminMethod.traceGet, TraceParams(id: ack.eventID), as: TraceResult.self)
                 let other = try n2.admin().call(AdminMethod.traceGet, TraceParams(id: ack.eventID), as: TraceResult.self)
                 #expect(fresh.event.payloadHash == ack.sha256 && fresh.event.eventID == other.event.eventID
-                        && fresh.event.location.partition == other.event.location.partition && fresh.executions.isEmpty)
+                        && fresh.event.location.partition == other.event.location.partition)
+                #expect(fresh.executions.map(\.execution.executionID) == other.executions.map(\.execution.executionID))
+                #expect(fresh.executions.map(\.execution.status) == (ack.source == "stripe" ? [.succeeded] : []))
             }
+            // A replay answers as before, through the node holding the event's partition: the
+            // step succeeded, so it is skipped, and the destination sees nothing new.
+            let replayed = try #require(acks.first { $0.source == "stripe" })
+            let owner = try #require(try Self.status(n1.configPath).partitions.first {
+                $0.partition == Int(try n1.admin().call(AdminMethod.eventsGet, EventIDParams(eventID: replayed.eventID),
+                                                        as: EventDetail.self).event.location.partition ?? 0)
+            }?.owner)
+            let holder = owner == "n1" ? n1 : n2
+            let requestsBefore = destination.requests().count
+            let replay = try holder.cli(["replay", replayed.eventID, "--socket", holder.socket])
+            #expect(replay.status == 0, "\(replay.stderr)")
+            #expect(try await waitUntil(timeout: 30) {
+                try Self.executions(holder, replayed.eventID).contains { $0.execution.trigger == "replay" && $0.execution.status == .succeeded }
+            })
+            #expect(try Self.executions(n1, replayed.eventID).first { $0.execution.trigger == "replay" }?.steps.map(\.step.status) == [.skipped])
+            #expect(destination.requests().count == requestsBefore)
             // Stored once each: as many events as distinct acknowledged ids.
             let stored = try n2.admin().call(AdminMethod.status, NoParams(), as: StatusResult.self).eventsByStatus.values.reduce(0, +)
             #expect(stored == Set(acks.map(\.eventID)).count)

@@ -10,6 +10,7 @@ import TraceboxCore
 final class LoadGenerator: @unchecked Sendable {
     struct Ack: Sendable {
         var eventID: String
+        var source: String
         var sha256: String
         var bytes: [UInt8]
         var status: Int
@@ -102,7 +103,7 @@ final class LoadGenerator: @unchecked Sendable {
                     continue
                 }
                 condition.withLock {
-                    acks[delivery] = Ack(eventID: eventID, sha256: file.sha256, bytes: file.bytes, status: response.status)
+                    acks[delivery] = Ack(eventID: eventID, source: file.source, sha256: file.sha256, bytes: file.bytes, status: response.status)
                     condition.broadcast()
                 }
                 break
