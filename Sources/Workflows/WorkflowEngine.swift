@@ -37,8 +37,12 @@ public final class WorkflowEngine: Sendable {
     private let running = RunningExecutions()
     /// One `launchDue` at a time: the scheduling loop's and running batches' (`refill`).
     /// Each reads the executions in flight and then adds to them, so two at once could
-    /// start the same execution twice.
-    private let scheduling = Mutex<Void>(())
+    /// start the same execution twice. It guards the executions started since the current
+    /// read of the queue began (`readDue`): that read may have seen them as they were before
+    /// they started, so what it returns of them is stale and is not kept (an execution run to
+    /// its end meanwhile would otherwise be started again from the stale row, its succeeded
+    /// step sent again).
+    private let scheduling = Mutex<Set<String>>([])
     private let passes = Atomic<Int>(0)
     private let rowsScanned = Atomic<Int>(0)
     private let queueQueries = Atomic<Int>(0)
@@ -163,7 +167,12 @@ public final class WorkflowEngine: Sendable {
     /// every 30 s (`OrphanSweep`).
     private func readDue() async throws -> [ExecutionSummary] {
         guard !limits.isFull else { return [] }
-        let busy = running.snapshot
+        // Executions started before this point are in `busy` (excluded from the reads) or
+        // ended with their records in the index: only those started from here on are stale.
+        let busy = scheduling.withLock { startedSinceRead in
+            startedSinceRead.removeAll(keepingCapacity: true)
+            return running.snapshot
+        }
         let now = clock.now()
         let nowText = Timestamp.format(now)
         let workflows = catalog.workflows
@@ -182,7 +191,10 @@ public final class WorkflowEngine: Sendable {
                 let key = DueBuffer.Key(workflowID: workflow.id, step: step)
                 guard room > 0, !buffer.hasWaiting(key, generation: generation, excluding: busy) else { continue }
                 let due = try await read(.step(workflowID: workflow.id, step: step), limit: max(room, buffer.readAhead))
-                buffer.keep(ArraySlice(due), for: key, generation: generation)
+                // Kept under the lock a start takes, so that none starts between the check and the keep.
+                scheduling.withLock { startedSinceRead in
+                    buffer.keep(ArraySlice(due.filter { !startedSinceRead.contains($0.executionID) }), for: key, generation: generation)
+                }
             }
         }
         var others: [ExecutionSummary] = []
@@ -208,8 +220,8 @@ public final class WorkflowEngine: Sendable {
     /// executions read ahead (`readDue`) and `also` (read by this pass, not kept per step),
     /// merged by due time; what it does not start now is kept for the next passes, so the
     /// pass that follows each finished attempt usually reads nothing. Reads no index.
-    private func launchDue(also others: [ExecutionSummary], _ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void)
-        -> (count: Int, saturated: Bool) {
+    private func launchDue(also others: [ExecutionSummary], startedSinceRead: inout Set<String>,
+                           _ start: (ExecutionSummary, WorkflowDefinition?, String) -> Void) -> (count: Int, saturated: Bool) {
         guard !limits.isFull else { return (0, true) }
         let busy = running.snapshot
         let workflows = catalog.workflows
@@ -223,7 +235,7 @@ public final class WorkflowEngine: Sendable {
                 candidates += buffer.take(key, count: room, generation: generation, excluding: busy).map { ($0, key) }
             }
         }
-        candidates += others.lazy.filter { !busy.contains($0.executionID) }.map { ($0, nil) }
+        candidates += others.filter { !busy.contains($0.executionID) && !startedSinceRead.contains($0.executionID) }.map { ($0, nil) }
         candidates.sort { ($0.execution.nextRunAt ?? "", $0.execution.executionID) < ($1.execution.nextRunAt ?? "", $1.execution.executionID) }
         var started = 0
         var saturated = false
@@ -243,6 +255,7 @@ public final class WorkflowEngine: Sendable {
                 continue
             }
             running.insert(execution.executionID)
+            startedSinceRead.insert(execution.executionID)
             start(execution, workflow, destination)
             started += 1
         }
@@ -254,8 +267,8 @@ public final class WorkflowEngine: Sendable {
     /// its destination; `saturated` when every worker is busy.
     private func takeDue(also others: [ExecutionSummary]) throws -> (starts: [StepBatch.Start], saturated: Bool) {
         var starts: [StepBatch.Start] = []
-        let (_, saturated) = scheduling.withLock { _ in
-            launchDue(also: others) { starts.append(($0, $1, $2)) }
+        let (_, saturated) = scheduling.withLock { startedSinceRead in
+            launchDue(also: others, startedSinceRead: &startedSinceRead) { starts.append(($0, $1, $2)) }
         }
         return (starts, saturated)
     }
