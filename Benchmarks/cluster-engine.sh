@@ -9,7 +9,8 @@
 # prints the burst's rate, the drain's executions/s, CPU per execution from the first event
 # to the last execution finished (the box; the node and PostgreSQL's processes apart), and,
 # for the node, PostgreSQL's WAL and commits per execution (ingest and trace records both).
-# Knobs: EVENTS, PARTITIONS (default 4).
+# Knobs: EVENTS, PARTITIONS (default 4), WORKERS and PER_DESTINATION (the engine's, default 32 and 8), PERF=1 (records the node with `perf record -g` for
+# PERF_SECONDS, default 10, from the burst on, and prints where its CPU goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
@@ -38,7 +39,8 @@ pg_ticks() {
 psqlq() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$pgport" -U postgres -d "${DB:-postgres}" -c "$1"; }
 tck=$(getconf CLK_TCK)
 start_destination 7191 "$work/destination.log"; pids+=("$DESTINATION_PID")
-workflow='workflows:
+workflow="engine: { workers: ${WORKERS:-32}, per_destination: ${PER_DESTINATION:-8} }
+"'workflows:
   - id: one-step
     on: { type: "*" }
     steps:
@@ -87,9 +89,11 @@ kill -TERM "$box"; wait "$box" 2>/dev/null || true
 
 start_postgres "$work" "$pgport" "${PGCONF:-}"
 psqlq "CREATE DATABASE tracebox"
-moto_server -H 127.0.0.1 -p 55496 > "$work/moto.log" 2>&1 & pids+=($!)
-wait_for_port 55496
-export AWS_ENDPOINT_URL=http://127.0.0.1:55496 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+# A free port for moto (one a run before still holds may not be free yet).
+motoport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$motoport" > "$work/moto.log" 2>&1 & pids+=($!)
+wait_for_port "$motoport"
+export AWS_ENDPOINT_URL=http://127.0.0.1:$motoport AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 python3 -c "import urllib.request; urllib.request.urlopen(urllib.request.Request('$AWS_ENDPOINT_URL/tracebox-cluster', method='PUT')).read()"
 cat > "$work/node.yaml" <<YAML
 data_dir: $work/node
@@ -106,6 +110,9 @@ wait_for_port 7192
 wal0=$(psqlq "SELECT pg_current_wal_lsn()")
 commits0=$(psqlq "SELECT xact_commit FROM pg_stat_database WHERE datname = 'tracebox'")
 pg_before=$(pg_ticks)
+if [ -n "${PERF:-}" ]; then
+    perf record -g -q -p "$node" -o "$work/perf.data" -- sleep "${PERF_SECONDS:-10}" > /dev/null 2>&1 & recording=$!
+fi
 burst_and_drain "one node" "$work/node/admin.sock" "$node"
 pg_used=$(( $(pg_ticks) - pg_before ))
 wal1=$(psqlq "SELECT pg_current_wal_lsn()")
@@ -113,4 +120,9 @@ commits=$(( $(psqlq "SELECT xact_commit FROM pg_stat_database WHERE datname = 't
 echo "  PostgreSQL: CPU per execution $(( pg_used * 1000000 / tck / EVENTS )) µs; WAL per execution $(psqlq "SELECT round(pg_wal_lsn_diff('$wal1', '$wal0') / $EVENTS)") bytes; $(python3 -c "print(f'{$commits / $EVENTS:.2f}')") commits per execution (reads included)"
 echo "  attempts by outcome: $(DB=tracebox psqlq "SELECT string_agg(outcome || ' ' || coalesce(error_class, '-') || ' #' || attempt || ': ' || n, ', ') FROM (SELECT outcome, error_class, attempt, count(*) AS n FROM step_attempts GROUP BY 1, 2, 3) c"); node log errors and warnings: $(grep -c ' error \| warning ' "$work/node.log" || true)"
 grep ' error \| warning ' "$work/node.log" | head -3 || true
+if [ -n "${PERF:-}" ]; then
+    wait "$recording" || true
+    echo "  the node's CPU by function (perf, own samples, top 40):"
+    perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -40 | sed 's/^/    /'
+fi
 kill -TERM "$node"; wait "$node" 2>/dev/null || true

@@ -19,8 +19,10 @@ import TraceboxCore
 /// are compressed with their stream's dictionary (`trace/<type>`, §5.3). Replay jobs' and
 /// notifications' records are refused by the index (`ClusterError.unindexable`).
 ///
-/// Reads go to the tail, else the bucket (`PartitionReader`); none is local, so
-/// `readIfLocal` answers nil and a caller serving many sets such reads aside.
+/// Reads of what this node appended lately are answered from memory (`RecentRecords`, so a
+/// step's template reading the event's payload is prepared with its batch); others go to
+/// the tail, else the bucket (`PartitionReader`), and `readIfLocal` answers nil for them, so
+/// a caller serving many sets such reads aside.
 public final class NodeTraceLog: TraceAppending, RecordReading {
     let keeper: LeaseKeeper
     let tail: PartitionTail
@@ -98,12 +100,14 @@ public final class NodeTraceLog: TraceAppending, RecordReading {
     }
 
     public func load(_ location: RecordLocation) async throws -> LogRecord {
-        try await reader.read(location)
+        if let kept = tail.recent.record(at: location) { return kept }
+        return try await reader.read(location)
     }
 
     /// Blocks its thread until the tail or the bucket answers: only for callers on a thread
     /// of their own (replay planning's), never the cooperative pool's.
     public func read(_ location: RecordLocation) throws -> LogRecord {
+        if let kept = tail.recent.record(at: location) { return kept }
         let answer = BlockingAnswer<LogRecord>()
         Task { [reader] in
             do { answer.give(.success(try await reader.read(location))) } catch { answer.give(.failure(error)) }
@@ -111,7 +115,9 @@ public final class NodeTraceLog: TraceAppending, RecordReading {
         return try answer.wait()
     }
 
-    public func readIfLocal(_ location: RecordLocation) throws -> LogRecord? { nil }
+    /// What this node appended lately (`RecentRecords`); nil for anything else, which must be
+    /// read from PostgreSQL or the bucket.
+    public func readIfLocal(_ location: RecordLocation) throws -> LogRecord? { tail.recent.record(at: location) }
 }
 
 /// An answer a thread waits for while a task finds it.

@@ -20,11 +20,15 @@ public final class PartitionTail: Sendable {
     /// partition has one (`PartitionDictionaries`), as the single box stores them.
     let zstd: Zstd
     let dictionaries: PartitionDictionaries
+    /// What this node appended lately, as readers get it (the node's engine reads it next).
+    public let recent: RecentRecords
 
     /// `options` as the single box's log takes them: the compression level, and when and
     /// how large a source's dictionary is trained.
-    public init(database: ClusterDatabase, node: String, options: LogOptions = LogOptions(), logger: Logger) {
+    public init(database: ClusterDatabase, node: String, options: LogOptions = LogOptions(),
+                recent: RecentRecords = RecentRecords(), logger: Logger) {
         self.database = database
+        self.recent = recent
         self.node = node
         self.logger = logger
         zstd = Zstd(level: options.compressionLevel)
@@ -78,6 +82,7 @@ public final class PartitionTail: Sendable {
             var frames = AppendRows.Frames()
             var index = IndexBatch()
             var appended: [(Int, AppendOutcome)] = []
+            var kept: [LogRecord] = []
             var end = lease.segmentBytes
             if end == Int64(SegmentHeader.size) {
                 // A segment's first records: a copy of every dictionary of the partition, so
@@ -97,6 +102,10 @@ public final class PartitionTail: Sendable {
                                         bodyLength: UInt32(record.body.count), location: location), body: record.body)
                 frames.append(sequence: sequence, frame: bytes, offset: &end)
                 appended.append((position, .appended(sequence: sequence, location: location)))
+                kept.append(LogRecord(sequence: sequence, type: record.type, location: location,
+                                      dictionaryID: record.body.isEmpty ? 0 : compressing[position]?.id ?? 0,
+                                      metadata: record.metadata, body: record.body, bodySHA256: bodySHA256,
+                                      chain: framing.chainHead))
             }
             var moved = lease
             moved.nextSequence = framing.nextSequence
@@ -116,6 +125,7 @@ public final class PartitionTail: Sendable {
             }
             switch result {
             case .appended:
+                recent.keep(kept)
                 for (position, outcome) in appended { outcomes[position] = outcome }
                 return (moved, outcomes.map { $0! })
             case .leaseLost:

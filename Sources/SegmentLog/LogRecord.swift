@@ -11,6 +11,20 @@ public struct LogRecord: Sendable, Equatable {
     public var bodySHA256: [UInt8]
     public var chain: [UInt8]
 
+    /// A record as its writer framed it (the body as given), for a writer that keeps what it
+    /// appended where readers find it without reading the frame back.
+    public init(sequence: UInt64, type: RecordType, location: RecordLocation, dictionaryID: UInt32, metadata: [UInt8],
+                body: [UInt8], bodySHA256: [UInt8], chain: [UInt8]) {
+        self.sequence = sequence
+        self.type = type
+        self.location = location
+        self.dictionaryID = dictionaryID
+        self.metadata = metadata
+        self.body = body
+        self.bodySHA256 = bodySHA256
+        self.chain = chain
+    }
+
     init(frame: RecordFrame, location: RecordLocation, body: [UInt8]) {
         sequence = frame.sequence
         type = frame.type
