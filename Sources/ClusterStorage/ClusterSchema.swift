@@ -485,6 +485,37 @@ public enum ClusterSchema {
                 FOR EACH STATEMENT EXECUTE FUNCTION executions_recount()
             """,
         ],
+        // Version 13: bulk replay jobs (`job.created`, `job.cancelled` records) and the events
+        // each selected, in feeding order, with each event's partition: the node holding a
+        // partition feeds its events (`docs/cluster.md` §9).
+        [
+            """
+            CREATE TABLE jobs (
+                job_id       uuid PRIMARY KEY,
+                created_at   text NOT NULL,
+                requested_by bigint,
+                filter       text NOT NULL,
+                force        boolean NOT NULL,
+                rate         double precision NOT NULL,
+                concurrency  integer NOT NULL,
+                selected     integer NOT NULL,
+                cancelled_at text
+            )
+            """,
+            """
+            CREATE TABLE job_events (
+                job_id   uuid NOT NULL,
+                position integer NOT NULL,
+                event_id uuid NOT NULL,
+                part     integer NOT NULL,
+                fed_at   text,
+                PRIMARY KEY (job_id, position)
+            )
+            """,
+            "CREATE INDEX job_events_unfed ON job_events (job_id, part, position) WHERE fed_at IS NULL",
+            "CREATE INDEX job_events_by_event ON job_events (job_id, event_id)",
+            "CREATE INDEX executions_by_job ON executions (job_id) WHERE job_id IS NOT NULL",
+        ],
     ]
 
     /// The newest version this build knows.

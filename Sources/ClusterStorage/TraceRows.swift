@@ -6,8 +6,9 @@ import TraceIndex
 import TraceboxCore
 
 /// The index rows of trace records in PostgreSQL (`docs/cluster.md` §3.6): executions,
-/// step attempts, dead letters, daily rollups and router positions, and the statuses of the
-/// events whose executions were created or ended, written in the append transaction of the
+/// step attempts, dead letters, daily rollups and router positions, the statuses of the
+/// events whose executions were created or ended, and replay jobs (`JobRows`, applied in
+/// record order), written in the append transaction of the
 /// records they come from, with the single box's meaning: the attempt rows are
 /// `StepAttempt`'s, the execution updates `ExecutionChange`'s, folded per attempt and per
 /// execution by `StepChanges` (the mappings and the fold the SQLite index applies), so both
@@ -28,9 +29,9 @@ package enum TraceRows {
             switch change {
             case .event: break
             case .executionsCreated(let record, let sequence, let location):
-                guard record.job == nil else { throw ClusterError.storage("replay jobs are not indexed in PostgreSQL yet") }
                 try await insert(try record.executions.map { try CreatedRow($0, sequence: sequence, location: location) },
                                  partition: partition, transaction)
+                if let fed = record.job { try await JobRows.fed(fed, at: record.executions.first?.createdAt ?? "", transaction) }
                 routedThrough = max(routedThrough, record.routedThrough ?? 0)
                 touchedEvents.formUnion(record.executions.map(\.eventID))
             case .stepStarted(let started, let location):
@@ -48,7 +49,11 @@ package enum TraceRows {
                     endedExecutions.append(skipped.executionID)
                     touchedEvents.insert(skipped.eventID)
                 }
-            case .jobCreated, .jobCancelled, .notificationEnqueued, .notificationAttempted:
+            case .jobCreated(let job):
+                try await JobRows.created(job, transaction)
+            case .jobCancelled(let cancelled):
+                try await JobRows.cancelled(cancelled, transaction)
+            case .notificationEnqueued, .notificationAttempted:
                 throw ClusterError.storage("\(change) is not indexed in PostgreSQL yet")
             }
         }

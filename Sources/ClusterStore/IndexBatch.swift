@@ -5,11 +5,12 @@ import TraceIndex
 /// goes through `IndexChange.of`, the one mapping the single box's follower and `reindex`
 /// use, so the PostgreSQL index and a rebuilt one can never differ by construction.
 ///
-/// Event rows go in with the statement (`tracebox_append`); the changes of executions and
-/// steps (`executions.created`, `step.started`, `step.finished`, `step.skipped`) after it
-/// in the same transaction (`TraceRows`). A record whose change is of any other kind (replay
-/// jobs, notifications) is refused before anything is written: those are not indexed in
-/// PostgreSQL yet, and an index that silently skipped them would answer wrongly for ever.
+/// Event rows go in with the statement (`tracebox_append`); the changes of executions,
+/// steps and replay jobs (`executions.created`, `step.started`, `step.finished`,
+/// `step.skipped`, `job.created`, `job.cancelled`) after it in the same transaction
+/// (`TraceRows`). A record whose change is of any other kind (notifications) is refused
+/// before anything is written: those are not indexed in PostgreSQL yet, and an index that
+/// silently skipped them would answer wrongly for ever.
 struct IndexBatch {
     private(set) var events: [EventRow] = []
     private(set) var traces: [IndexChange] = []
@@ -24,8 +25,7 @@ struct IndexBatch {
         switch change {
         case nil: break
         case .event(let row): events.append(row)
-        case .executionsCreated(let created, _, _) where created.job == nil: traces.append(change!)
-        case .stepStarted, .stepFinished, .stepSkipped: traces.append(change!)
+        case .executionsCreated, .stepStarted, .stepFinished, .stepSkipped, .jobCreated, .jobCancelled: traces.append(change!)
         case .some(let other):
             throw ClusterError.unindexable(sequence: entry.sequence,
                                            reason: "\(other.kind) records are not indexed in PostgreSQL yet")

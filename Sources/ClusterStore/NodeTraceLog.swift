@@ -11,13 +11,14 @@ import TraceboxCore
 ///
 /// A record goes into its partition's tail: the partition the writer names (its event's:
 /// the router's and a replay's `executions.created`, a step's records by its execution's),
-/// else its event's, looked up once. Each partition's records commit in one fenced
+/// else its event's, looked up once; a record about no event (a replay job's) goes into the
+/// lowest partition this node holds. Each partition's records commit in one fenced
 /// transaction (`PartitionTail.append` under the lease, with the index rows they give), the
 /// partitions' transactions side by side; so a node that lost a partition commits nothing
 /// there (`ClusterError.leaseLost`, or `partitionNotHeld` once the lease is gone), and in
 /// particular starts no attempt of its executions. Records name no dedup key. Their bodies
-/// are compressed with their stream's dictionary (`trace/<type>`, §5.3). Replay jobs' and
-/// notifications' records are refused by the index (`ClusterError.unindexable`).
+/// are compressed with their stream's dictionary (`trace/<type>`, §5.3). Notifications'
+/// records are refused by the index (`ClusterError.unindexable`).
 ///
 /// Reads of what this node appended lately are answered from memory (`RecentRecords`, so a
 /// step's template reading the event's payload is prepared with its batch); others go to
@@ -86,7 +87,10 @@ public final class NodeTraceLog: TraceAppending, RecordReading {
     private func partition(of record: TraceAppend) async throws -> UInt32 {
         if let partition = record.partition { return partition }
         guard let eventID = record.metadata.eventID?.lowercased() else {
-            throw ClusterError.storage("a \(record.metadata.traceType) record names neither a partition nor an event")
+            // About no event (a replay job's creation or cancellation): any partition this
+            // node holds; the lowest.
+            guard let first = keeper.partitions.first else { throw ClusterError.noPartition }
+            return UInt32(first)
         }
         if let known = eventPartitions.withLock({ $0[eventID] }) { return known }
         guard let event = try await events.event(id: eventID) else {

@@ -9,16 +9,18 @@ import TraceboxCore
 /// where a step's key succeeded, a replay's facts) are of the whole cluster, as an execution's
 /// idempotency keys and an event's replays are.
 ///
-/// Bulk replay jobs do not run on nodes yet: there are none to feed, and selecting events
-/// for one says so.
+/// A bulk replay job's events are fed by the nodes holding their partitions, each at the
+/// job's rate; its concurrency counts its executions over the cluster.
 public final class NodeWorkflowIndex: WorkflowIndex, PartitionScope {
     let events: ClusterEvents
     let executions: ClusterExecutions
+    let jobs: ClusterJobs
     let keeper: LeaseKeeper
 
-    public init(events: ClusterEvents, executions: ClusterExecutions, keeper: LeaseKeeper) {
+    public init(events: ClusterEvents, executions: ClusterExecutions, jobs: ClusterJobs, keeper: LeaseKeeper) {
         self.events = events
         self.executions = executions
+        self.jobs = jobs
         self.keeper = keeper
     }
 
@@ -79,17 +81,20 @@ public final class NodeWorkflowIndex: WorkflowIndex, PartitionScope {
     public func dlqCount() async throws -> Int { try await executions.dlqCount() }
     public func executionStatusCounts() async throws -> [String: Int] { try await executions.statusCounts() }
 
-    // MARK: Replay jobs (not on nodes yet)
+    // MARK: Replay jobs
 
     public func selectEvents(_ filter: ReplayFilter, limit: Int) async throws -> [String] {
-        throw ClusterError.storage("bulk replay jobs do not run on cluster nodes yet (docs/cluster.md §9); replay events one at a time")
+        try await jobs.selectEvents(filter, limit: limit)
     }
-    public func jobSettings(id: String) async throws -> JobSettings? { nil }
-    public func activeJobIDs() async throws -> [String] { [] }
-    public func unfedJobEvents(jobID: String, limit: Int) async throws -> [String] { [] }
-    public func jobExecutionsInFlight(jobID: String) async throws -> Int { 0 }
-    public func jobs(now: Date) async throws -> [JobSummary] { [] }
-    public func job(id: String, now: Date) async throws -> JobSummary? { nil }
+    public func jobSettings(id: String) async throws -> JobSettings? { try await jobs.settings(id: id) }
+    /// Jobs with events to feed in the held partitions: this node feeds those.
+    public func activeJobIDs() async throws -> [String] { try await jobs.active(partitions: keeper.partitions) }
+    public func unfedJobEvents(jobID: String, limit: Int) async throws -> [String] {
+        try await jobs.unfed(jobID: jobID, partitions: keeper.partitions, limit: limit)
+    }
+    public func jobExecutionsInFlight(jobID: String) async throws -> Int { try await jobs.inFlight(jobID: jobID) }
+    public func jobs(now: Date) async throws -> [JobSummary] { try await jobs.jobs(now: now) }
+    public func job(id: String, now: Date) async throws -> JobSummary? { try await jobs.job(id: id, now: now) }
 }
 
 /// A node's index needs no catch-up: its rows are written in the transaction that appends

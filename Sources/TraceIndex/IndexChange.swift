@@ -156,10 +156,7 @@ extension TraceIndex {
 
     private func applyJobCreated(_ job: JobCreated, _ db: Database) throws {
         let id = StoredID.value(job.jobID)
-        // Sorted keys: the same job gives the same row in a live and a rebuilt index.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let filter = String(decoding: try encoder.encode(job.filter), as: UTF8.self)
+        let filter = try job.filter.storedJSON()
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO jobs (job_id, created_at, requested_by, filter, force, rate, concurrency, selected)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -172,5 +169,20 @@ extension TraceIndex {
                     [id, position, StoredID.value(eventID)]
                 }))
         }
+    }
+}
+
+extension ReplayFilter {
+    /// The filter as a job's row stores it: JSON with sorted keys, so the same job gives the
+    /// same row in a live and a rebuilt index, and in SQLite and PostgreSQL.
+    public func storedJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// A filter as a job's row stores it (an unreadable one selects everything, as none).
+    public static func stored(_ text: String?) -> ReplayFilter {
+        text.flatMap { try? JSONDecoder().decode(ReplayFilter.self, from: Data($0.utf8)) } ?? ReplayFilter()
     }
 }

@@ -118,7 +118,7 @@ extension TraceIndex {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT requested_by, filter, force, rate, concurrency FROM jobs WHERE job_id = ?
                 """), arguments: [StoredID.value(id)]) else { return nil }
-            let filter = (row["filter"] as String?).flatMap { try? JSONDecoder().decode(ReplayFilter.self, from: Data($0.utf8)) } ?? ReplayFilter()
+            let filter = ReplayFilter.stored(row["filter"])
             return JobSettings(requestedBy: (row["requested_by"] as Int64?).map { UInt32($0) }, filter: filter, force: row["force"],
                                rate: row["rate"], concurrency: row["concurrency"])
         }
@@ -179,27 +179,31 @@ extension TraceIndex {
                                AND e.status = 'failed')) AS failed
             FROM job_events je WHERE je.job_id = ? AND je.fed_at IS NOT NULL
             """, arguments: [key])
-        let selected: Int = row["selected"]
-        let fed: Int = counts?["fed"] ?? 0
-        let done: Int = counts?["done"] ?? 0
-        let failed: Int = counts?["failed"] ?? 0
-        let cancelledAt: String? = row["cancelled_at"]
-        let filter = (row["filter"] as String?).flatMap { try? JSONDecoder().decode(ReplayFilter.self, from: Data($0.utf8)) } ?? ReplayFilter()
-        let createdAt: String = row["created_at"]
+        let filter = ReplayFilter.stored(row["filter"])
+        return JobSummary(jobID: id, createdAt: row["created_at"], requestedBy: (row["requested_by"] as Int64?).map { UInt32($0) },
+                          filter: filter, force: row["force"], rate: row["rate"], concurrency: row["concurrency"],
+                          selected: row["selected"], fed: counts?["fed"] ?? 0, done: counts?["done"] ?? 0,
+                          failed: counts?["failed"] ?? 0, cancelledAt: row["cancelled_at"], now: now)
+    }
+}
+
+extension JobSummary {
+    /// A job's progress from its settings and the counts of its events fed, finished and
+    /// failed, as both indexes (SQLite, and PostgreSQL on cluster nodes) report it.
+    public init(jobID: String, createdAt: String, requestedBy: UInt32?, filter: ReplayFilter, force: Bool, rate: Double,
+                concurrency: Int, selected: Int, fed: Int, done: Int, failed: Int, cancelledAt: String?, now: Date) {
         let remaining = cancelledAt == nil ? selected - done : fed - done
         let status: JobStatus = cancelledAt != nil ? (remaining == 0 ? .cancelled : .cancelling) : (remaining == 0 ? .completed : .running)
-        var rate: Double?
+        var perSecond: Double?
         var eta: Double?
         if let started = Timestamp.parse(createdAt), done > 0 {
             let elapsed = max(0.001, now.timeIntervalSince(started))
-            rate = Double(done) / elapsed
-            eta = remaining > 0 ? Double(remaining) / rate! : 0
+            perSecond = Double(done) / elapsed
+            eta = remaining > 0 ? Double(remaining) / perSecond! : 0
         }
-        return JobSummary(
-            jobID: id, createdAt: createdAt, requestedBy: (row["requested_by"] as Int64?).map { UInt32($0) }, filter: filter,
-            force: row["force"], rate: row["rate"], concurrency: row["concurrency"], status: status, selected: selected,
-            fed: fed, done: done, succeeded: done - failed, failed: failed, remaining: remaining, ratePerSecond: rate,
-            etaSeconds: eta, cancelledAt: cancelledAt)
+        self.init(jobID: jobID, createdAt: createdAt, requestedBy: requestedBy, filter: filter, force: force, rate: rate,
+                  concurrency: concurrency, status: status, selected: selected, fed: fed, done: done, succeeded: done - failed,
+                  failed: failed, remaining: remaining, ratePerSecond: perSecond, etaSeconds: eta, cancelledAt: cancelledAt)
     }
 }
 
@@ -210,4 +214,12 @@ public struct JobSettings: Sendable {
     public var force: Bool
     public var rate: Double
     public var concurrency: Int
+
+    public init(requestedBy: UInt32?, filter: ReplayFilter, force: Bool, rate: Double, concurrency: Int) {
+        self.requestedBy = requestedBy
+        self.filter = filter
+        self.force = force
+        self.rate = rate
+        self.concurrency = concurrency
+    }
 }

@@ -80,7 +80,7 @@ struct AdminHandler: AdminResponder {
                 return encode(AdminResponse(id: id, result: try await replayEvent(params, peerUID: peerUID)))
             case AdminMethod.replayBulk:
                 let params = try decodeParams(ReplayBulkParams.self, data)
-                return encode(AdminResponse(id: id, result: try await replayBulk(params, peerUID: peerUID)))
+                return encode(AdminResponse(id: id, result: try await replayJobs.bulk(params, peerUID: peerUID)))
             case AdminMethod.metricsDaily:
                 let params = try decodeParams(MetricsDailyParams.self, data)
                 return encode(AdminResponse(id: id, result: try await metricsDaily(params)))
@@ -107,13 +107,13 @@ struct AdminHandler: AdminResponder {
             case AdminMethod.archiveRun:
                 return encode(AdminResponse(id: id, result: try await archive.runNow()))
             case AdminMethod.jobsList:
-                return encode(AdminResponse(id: id, result: try await jobsList()))
+                return encode(AdminResponse(id: id, result: try await replayJobs.list()))
             case AdminMethod.jobsShow:
                 let params = try decodeParams(JobParams.self, data)
-                return encode(AdminResponse(id: id, result: try await jobShow(params.jobID)))
+                return encode(AdminResponse(id: id, result: try await replayJobs.show(params.jobID)))
             case AdminMethod.jobsCancel:
                 let params = try decodeParams(JobParams.self, data)
-                return encode(AdminResponse(id: id, result: try await jobCancel(params.jobID, peerUID: peerUID)))
+                return encode(AdminResponse(id: id, result: try await replayJobs.cancel(params.jobID, peerUID: peerUID)))
             default:
                 throw AdminErrorBody(code: "unknown_method", message: "no method \"\(envelope.method)\"; see docs/admin-protocol.md")
             }

@@ -23,10 +23,21 @@ struct ClusterAdminHandler: AdminResponder {
     let sealing: NodeSealing
     /// The node's workflow engine and the workflows in force.
     let workflows: WorkflowService
+    let jobs: ClusterJobs
     /// The failure-rate rule the health page compares the window with.
     let rule: FailureRateRule
     let clock: any WallClock
     let startedAt: ContinuousClock.Instant
+
+    /// `replay.bulk` and `jobs.*` over the cluster's index: a job is created here, and each
+    /// node feeds its events in the partitions it holds (`docs/cluster.md` §9).
+    var replayJobs: ReplayJobAnswers {
+        let jobs = jobs
+        return ReplayJobAnswers(engine: workflows.engine, indexCatchUp: IndexWrittenWithRecords(),
+                                selectEvents: { filter, limit in try await jobs.selectEvents(filter, limit: limit) },
+                                jobs: { now in try await jobs.jobs(now: now) },
+                                job: { id, now in try await jobs.job(id: id, now: now) })
+    }
 
     func respond(to line: [UInt8], peerUID: UInt32?) async -> [UInt8] {
         // A read gets the standard bound; `cluster.seal` uploads, and may take longer.
@@ -105,6 +116,17 @@ struct ClusterAdminHandler: AdminResponder {
                 let params = try AdminLineCoding.params(ReplayEventParams.self, data)
                 return AdminLineCoding.line(AdminResponse(id: id, result: try await AdminHandler.replayEvent(
                     params, peerUID: peerUID, engine: workflows.engine)))
+            case AdminMethod.replayBulk:
+                let params = try AdminLineCoding.params(ReplayBulkParams.self, data)
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await replayJobs.bulk(params, peerUID: peerUID)))
+            case AdminMethod.jobsList:
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await replayJobs.list()))
+            case AdminMethod.jobsShow:
+                let params = try AdminLineCoding.params(JobParams.self, data)
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await replayJobs.show(params.jobID)))
+            case AdminMethod.jobsCancel:
+                let params = try AdminLineCoding.params(JobParams.self, data)
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await replayJobs.cancel(params.jobID, peerUID: peerUID)))
             case AdminMethod.configReload:
                 return AdminLineCoding.line(AdminResponse(id: id, result: try workflows.reloadAnswer()))
             case AdminMethod.clusterSeal:

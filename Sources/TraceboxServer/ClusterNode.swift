@@ -23,8 +23,8 @@ import Workflows
 /// partitions, fenced by their leases, with their index rows.
 ///
 /// Not on nodes yet (refused at start when configured, so nothing is silently not done):
-/// the single box's archive. Bulk replay jobs, monitoring with its outbox, and checkpoints
-/// do not run on nodes yet (§9).
+/// the single box's archive. Monitoring with its outbox, and checkpoints do not run on nodes
+/// yet (§9).
 public enum ClusterNode {
     /// What the configuration asks that a node cannot do yet; nil when it can serve.
     public static func unsupported(_ configuration: Configuration) -> String? {
@@ -63,9 +63,8 @@ public enum ClusterNode {
     /// The node's workflow engine over the partitions it holds (`docs/cluster.md` §9), as the
     /// single box's `WorkflowService` runs it (reloaded on SIGHUP and `config.reload`).
     private static func engine(configuration: Configuration, keeper: LeaseKeeper, tail: PartitionTail, reader: PartitionReader,
-                               events: ClusterEvents, executions: ClusterExecutions, clock: any WallClock,
+                               events: ClusterEvents, index: NodeWorkflowIndex, clock: any WallClock,
                                logger: Logger) -> WorkflowService {
-        let index = NodeWorkflowIndex(events: events, executions: executions, keeper: keeper)
         let catalog = WorkflowCatalog(configuration.workflows)
         let engine = WorkflowEngine(
             log: NodeTraceLog(keeper: keeper, tail: tail, reader: reader, events: events), index: index, catalog: catalog,
@@ -97,12 +96,14 @@ public enum ClusterNode {
         let events = ClusterEvents(database: database, logger: logger)
         let executions = ClusterExecutions(database: database, logger: logger)
         let reader = PartitionReader(database: database, s3: s3, logger: logger)
+        let jobs = ClusterJobs(database: database, logger: logger)
         let engine = Self.engine(configuration: configuration, keeper: keeper, tail: tail, reader: reader, events: events,
-                                 executions: executions, clock: clock, logger: logger)
+                                 index: NodeWorkflowIndex(events: events, executions: executions, jobs: jobs, keeper: keeper),
+                                 clock: clock, logger: logger)
         let ingest = ClusterIngestService(configuration: configuration, appender: ClusterAppender(keeper: keeper, tail: tail, writers: cluster.appendWriters, logger: logger),
                                           clock: clock, logger: logger, stored: { engine.engine.wake(jobs: false) })
         let handler = ClusterAdminHandler(database: database, events: events, executions: executions, reader: reader,
-                                          sealing: sealing, workflows: engine, rule: configuration.alerts.failureRateRule,
+                                          sealing: sealing, workflows: engine, jobs: jobs, rule: configuration.alerts.failureRateRule,
                                           clock: clock, startedAt: .now)
         let admin = try await AdminServer.listen(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,

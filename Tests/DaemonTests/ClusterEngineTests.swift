@@ -121,6 +121,27 @@ extension ClusterNodeTests {
             #expect(destination.requests().filter { $0.path == "/ok/email" }.count == 1)
             let after = try holder.admin().call(AdminMethod.traceGet, TraceParams(id: event), as: TraceResult.self)
             #expect(after.event.processingStatus == .succeeded)
+
+            // Then the rest in bulk: a job asked of one node selects the events still failed
+            // (over the cluster); each node feeds those of its own partitions. Every one runs the
+            // mended step once and skips the CRM step; the job completes, seen from either node.
+            let window = ReplayFilter(type: "deal.won", status: "failed", from: "2020-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z")
+            let plan = try nodes[1].admin().call(AdminMethod.replayBulk, ReplayBulkParams(filter: window, dryRun: true),
+                                                 as: ReplayBulkResult.self)
+            #expect(plan.selected == count - 1 && plan.summary?["deal-won.crm"] == ["skip": count - 1])
+            let created = try nodes[1].admin().call(AdminMethod.replayBulk, ReplayBulkParams(filter: window, rate: 200, concurrency: 8),
+                                                    as: ReplayBulkResult.self)
+            let jobID = try #require(created.job?.jobID)
+            #expect(created.selected == count - 1)
+            #expect(try await waitUntil(timeout: 60) {
+                try nodes[0].admin().call(AdminMethod.jobsShow, JobParams(jobID: jobID), as: JobSummary.self).status == .completed
+            }, "\(nodes[0].serveLog().suffix(1500))\n\(nodes[1].serveLog().suffix(1500))")
+            let job = try nodes[1].admin().call(AdminMethod.jobsShow, JobParams(jobID: jobID), as: JobSummary.self)
+            #expect(job.fed == count - 1 && job.succeeded == count - 1 && job.failed == 0)
+            #expect(try nodes[0].admin().call(AdminMethod.jobsList, NoParams(), as: JobsListResult.self).jobs.map(\.jobID) == [jobID])
+            #expect(destination.requests().filter { $0.path == "/ok/records" }.count == count)
+            #expect(destination.requests().filter { $0.path == "/ok/email" }.count == count)
+            #expect(try nodes[0].admin().call(AdminMethod.status, NoParams(), as: StatusResult.self).eventsByStatus == ["succeeded": count])
         }
     }
 

@@ -344,8 +344,18 @@ struct ClusterNodeTests {
             #expect(trace.status == 0, "\(trace.stderr)")
             let dlq = try nodes[0].cli(["dlq", "list", "--socket", nodes[0].socket])
             #expect(dlq.status == 0, "\(dlq.stderr)")
+            // A replay is planned over the cluster's index (no workflow is configured here).
             let replay = try nodes[0].cli(["replay", id, "--socket", nodes[0].socket])
-            #expect(replay.status != 0 && replay.stderr.contains("not answered by cluster nodes yet"), "\(replay.stderr)")
+            #expect(replay.status != 0 && replay.stderr.contains("no workflow in force matches event"), "\(replay.stderr)")
+            // What nodes do not answer yet says so.
+            #expect(throws: AdminErrorBody.self) {
+                do {
+                    _ = try nodes[0].admin().call(AdminMethod.checkpointLatest, NoParams(), as: NoParams.self)
+                } catch let error as AdminErrorBody {
+                    #expect(error.code == "not_in_cluster_mode")
+                    throw error
+                }
+            }
         }
     }
 
