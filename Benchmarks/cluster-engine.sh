@@ -26,16 +26,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-wait_for_port() {
-    for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-    echo "nothing listens on port $1" >&2; return 1
-}
-ticks() { local n=0; for p in "$@"; do n=$(( n + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$n"; }
-pg_ticks() {
-    local main; main=$(head -1 "$work/pg/postmaster.pid")
-    local n; n=$(awk '{print $16 + $17}' "/proc/$main/stat")
-    echo $(( n + $(ticks $(pgrep -P "$main") "$main") ))
-}
 psqlq() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$pgport" -U postgres -d "${DB:-postgres}" -c "$1"; }
 tck=$(getconf CLK_TCK)
 start_destination 7191 "$work/destination.log"; pids+=("$DESTINATION_PID")
@@ -90,7 +80,7 @@ kill -TERM "$box"; wait "$box" 2>/dev/null || true
 start_postgres "$work" "$pgport" "${PGCONF:-}"
 psqlq "CREATE DATABASE tracebox"
 # A free port for moto (one a run before still holds may not be free yet).
-motoport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+motoport=$(free_port)
 moto_server -H 127.0.0.1 -p "$motoport" > "$work/moto.log" 2>&1 & pids+=($!)
 wait_for_port "$motoport"
 export AWS_ENDPOINT_URL=http://127.0.0.1:$motoport AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
@@ -109,12 +99,12 @@ YAML
 wait_for_port 7192
 wal0=$(psqlq "SELECT pg_current_wal_lsn()")
 commits0=$(psqlq "SELECT xact_commit FROM pg_stat_database WHERE datname = 'tracebox'")
-pg_before=$(pg_ticks)
+pg_before=$(pg_ticks "$work")
 if [ -n "${PERF:-}" ]; then
     perf record -g -q -p "$node" -o "$work/perf.data" -- sleep "${PERF_SECONDS:-10}" > /dev/null 2>&1 & recording=$!
 fi
 burst_and_drain "one node" "$work/node/admin.sock" "$node"
-pg_used=$(( $(pg_ticks) - pg_before ))
+pg_used=$(( $(pg_ticks "$work") - pg_before ))
 wal1=$(psqlq "SELECT pg_current_wal_lsn()")
 commits=$(( $(psqlq "SELECT xact_commit FROM pg_stat_database WHERE datname = 'tracebox'") - commits0 ))
 echo "  PostgreSQL: CPU per execution $(( pg_used * 1000000 / tck / EVENTS )) µs; WAL per execution $(psqlq "SELECT round(pg_wal_lsn_diff('$wal1', '$wal0') / $EVENTS)") bytes; $(python3 -c "print(f'{$commits / $EVENTS:.2f}')") commits per execution (reads included)"

@@ -34,18 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for_port() {
-    for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-    echo "nothing listens on port $1" >&2; return 1
-}
-ticks() { local n=0; for p in "$@"; do n=$(( n + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$n"; }
-# PostgreSQL's CPU: every server process alive at the end, plus what exited backends left
-# in the postmaster's children's totals (cutime + cstime of the postmaster).
-pg_ticks() {
-    local main; main=$(head -1 "$work/pg/postmaster.pid")
-    local n; n=$(awk '{print $16 + $17}' "/proc/$main/stat")
-    echo $(( n + $(ticks $(pgrep -P "$main") "$main") ))
-}
 psqlq() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$pgport" -U postgres -d "${DB:-postgres}" -c "$1"; }
 
 start_postgres "$work" "$pgport" "${PGCONF:-}"
@@ -111,14 +99,14 @@ echo "  dictionaries after the warm-up: $(DB=tracebox psqlq "SELECT count(*) FRO
 wal0=$(psqlq "SELECT pg_current_wal_lsn()")
 measured_from=$(date +%s%6N)
 events0=$(DB=tracebox psqlq "SELECT count(*) FROM events")
-before=$(ticks "$node1" "$node2"); pg_before=$(pg_ticks)
+before=$(ticks "$node1" "$node2"); pg_before=$(pg_ticks "$work")
 if [ -n "${PERF:-}" ]; then
     perf record -g -q -p "$node1" -o "$work/perf.data" -- sleep "$DURATION" > /dev/null 2>&1 & recording=$!
 fi
 run_wrk node1 http://127.0.0.1:7182 $(( CONNECTIONS / 2 )) & first=$!
 run_wrk node2 http://127.0.0.1:7183 $(( CONNECTIONS / 2 ))
 wait "$first"
-node_ticks=$(( $(ticks "$node1" "$node2") - before )); pg_used=$(( $(pg_ticks) - pg_before ))
+node_ticks=$(( $(ticks "$node1" "$node2") - before )); pg_used=$(( $(pg_ticks "$work") - pg_before ))
 events=$(( $(DB=tracebox psqlq "SELECT count(*) FROM events") - events0 ))
 wal1=$(psqlq "SELECT pg_current_wal_lsn()")
 wal=$(psqlq "SELECT round(pg_wal_lsn_diff('$wal1', '$wal0') / $events)")

@@ -90,3 +90,21 @@ CONF
 stop_postgres() {
     as_pg "$PGBIN/pg_ctl" -D "$1/pg" -m immediate stop >/dev/null 2>&1 || true
 }
+
+# Shared by the cluster benchmarks.
+# wait_for_port PORT: until something listens on 127.0.0.1:PORT (at most 60 s).
+wait_for_port() {
+    for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+    echo "nothing listens on port $1" >&2; return 1
+}
+# ticks PID...: the processes' CPU (user + system), in clock ticks; 0 for one gone.
+ticks() { local n=0; for p in "$@"; do n=$(( n + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$n"; }
+# pg_ticks DIR: the CPU of the PostgreSQL started by start_postgres DIR: every server process
+# alive now, plus what exited backends left in the postmaster's children's totals.
+pg_ticks() {
+    local main; main=$(head -1 "$1/pg/postmaster.pid")
+    local n; n=$(awk '{print $16 + $17}' "/proc/$main/stat")
+    echo $(( n + $(ticks $(pgrep -P "$main") "$main") ))
+}
+# free_port: a loopback port free now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
