@@ -10,7 +10,8 @@
 # to the last execution finished (the box; the node and PostgreSQL's processes apart), and,
 # for the node, PostgreSQL's WAL and commits per execution (ingest and trace records both).
 # Knobs: EVENTS, PARTITIONS (default 4), WORKERS and PER_DESTINATION (the engine's, default 32 and 8), PERF=1 (records the node with `perf record -g` for
-# PERF_SECONDS, default 10, from the burst on, and prints where its CPU goes).
+# PERF_SECONDS, default 10, from the burst on, and prints where its CPU goes), STATEMENTS=1
+# (PostgreSQL's statements by total time, from pg_stat_statements).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/lib.sh
@@ -77,8 +78,14 @@ wait_for_port 7192
 burst_and_drain "single box" "$work/box/admin.sock" "$box"
 kill -TERM "$box"; wait "$box" 2>/dev/null || true
 
+if [ -n "${STATEMENTS:-}" ]; then
+    PGCONF="${PGCONF:-}
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all"
+fi
 start_postgres "$work" "$pgport" "${PGCONF:-}"
 psqlq "CREATE DATABASE tracebox"
+[ -n "${STATEMENTS:-}" ] && DB=tracebox psqlq "CREATE EXTENSION pg_stat_statements"
 # A free port for moto (one a run before still holds may not be free yet).
 motoport=$(free_port)
 moto_server -H 127.0.0.1 -p "$motoport" > "$work/moto.log" 2>&1 & pids+=($!)
@@ -110,6 +117,13 @@ commits=$(( $(psqlq "SELECT xact_commit FROM pg_stat_database WHERE datname = 't
 echo "  PostgreSQL: CPU per execution $(( pg_used * 1000000 / tck / EVENTS )) µs; WAL per execution $(psqlq "SELECT round(pg_wal_lsn_diff('$wal1', '$wal0') / $EVENTS)") bytes; $(python3 -c "print(f'{$commits / $EVENTS:.2f}')") commits per execution (reads included)"
 echo "  attempts by outcome: $(DB=tracebox psqlq "SELECT string_agg(outcome || ' ' || coalesce(error_class, '-') || ' #' || attempt || ': ' || n, ', ') FROM (SELECT outcome, error_class, attempt, count(*) AS n FROM step_attempts GROUP BY 1, 2, 3) c"); node log errors and warnings: $(grep -c ' error \| warning ' "$work/node.log" || true)"
 grep ' error \| warning ' "$work/node.log" | head -3 || true
+if [ -n "${STATEMENTS:-}" ]; then
+    echo "  PostgreSQL's statements by total time (pg_stat_statements, top 15): calls per execution, µs per call, share"
+    DB=tracebox psqlq "SELECT round(calls::numeric / $EVENTS, 2) || ' | ' || round((total_exec_time * 1000 / calls)::numeric) || ' µs | '
+        || round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) || '% | ' || regexp_replace(left(query, 110), '\s+', ' ', 'g')
+        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'tracebox')
+        ORDER BY total_exec_time DESC LIMIT 15" | sed 's/^/    /'
+fi
 if [ -n "${PERF:-}" ]; then
     wait "$recording" || true
     echo "  the node's CPU by function (perf, own samples, top 40):"
