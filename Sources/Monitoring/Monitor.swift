@@ -25,19 +25,24 @@ public struct Monitor: Sendable {
         self.logger = logger
     }
 
-    /// Executions completed in the sliding window ending now.
-    public func window() throws -> WindowStats {
+    /// The sliding window ending now.
+    public var windowBounds: (from: String, to: String) {
         let now = clock.now()
-        return try index.windowStats(from: Timestamp.format(now.addingTimeInterval(-settings.rule.window.seconds)),
-                                     to: Timestamp.format(now))
+        return (Timestamp.format(now.addingTimeInterval(-settings.rule.window.seconds)), Timestamp.format(now))
+    }
+
+    /// Executions completed in the sliding window ending now.
+    public func window() async throws -> WindowStats {
+        let (from, to) = windowBounds
+        return try await index.windowStats(from: from, to: to)
     }
 
     /// Sends a PagerDuty `trigger` when the rule starts firing and a `resolve` when it stops.
     @discardableResult
     public func evaluateFailureRate() async throws -> FailureRateRule.Decision {
         guard settings.pagerDutyRoutingKey != nil else { return .none }
-        let stats = try window()
-        let last = try index.lastNotificationKind(["failure_rate.trigger", "failure_rate.resolve"], key: Self.failureRateKey)
+        let stats = try await window()
+        let last = try await index.lastNotificationKind(["failure_rate.trigger", "failure_rate.resolve"], key: Self.failureRateKey)
         let decision = settings.rule.decide(stats, incidentOpen: last == "failure_rate.trigger")
         switch decision {
         case .none: break
@@ -66,11 +71,11 @@ public struct Monitor: Sendable {
     @discardableResult
     public func evaluateDLQ() async throws -> Int {
         guard settings.slackWebhookURL != nil else { return 0 }
-        if let last = try index.lastNotificationCreated(kind: "dlq"), let sent = Timestamp.parse(last),
+        if let last = try await index.lastNotificationCreated(kind: "dlq"), let sent = Timestamp.parse(last),
            clock.now().timeIntervalSince(sent) < settings.slackGroupWindow.seconds {
             return 0
         }
-        let entries = try index.uncoveredDLQ(limit: 100_000)
+        let entries = try await index.uncoveredDLQ(limit: 100_000)
         guard !entries.isEmpty else { return 0 }
         var lines = [entries.count == 1 ? "Tracebox: 1 execution was dead-lettered"
                                          : "Tracebox: \(entries.count) executions were dead-lettered"]
@@ -102,9 +107,9 @@ public struct Monitor: Sendable {
     }
 
     /// The summary of the week ending at `end`.
-    public func weeklyReport(endingAt end: Date) throws -> WeeklyReport {
-        let week = try index.weeklyFigures(from: Timestamp.format(end.addingTimeInterval(-7 * 86_400)), to: Timestamp.format(end))
-        let before = try index.weeklyFigures(from: Timestamp.format(end.addingTimeInterval(-14 * 86_400)),
+    public func weeklyReport(endingAt end: Date) async throws -> WeeklyReport {
+        let week = try await index.weeklyFigures(from: Timestamp.format(end.addingTimeInterval(-7 * 86_400)), to: Timestamp.format(end))
+        let before = try await index.weeklyFigures(from: Timestamp.format(end.addingTimeInterval(-14 * 86_400)),
                                              to: Timestamp.format(end.addingTimeInterval(-7 * 86_400)))
         return WeeklyReport(week: week, previous: before)
     }
@@ -118,9 +123,9 @@ public struct Monitor: Sendable {
         guard !settings.weeklyTo.isEmpty else { return false }
         let scheduled = lastWeeklySchedule()
         let key = Timestamp.format(scheduled)
-        guard let first = try index.firstEventReceivedAt(), first < key else { return false }
-        guard try !index.notificationExists(kind: "weekly_summary", key: key) else { return false }
-        let report = try weeklyReport(endingAt: scheduled)
+        guard let first = try await index.firstEventReceivedAt(), first < key else { return false }
+        guard try await !index.notificationExists(kind: "weekly_summary", key: key) else { return false }
+        let report = try await weeklyReport(endingAt: scheduled)
         try await outbox.enqueue(channel: .email, kind: "weekly_summary", key: key, body: report.text, subject: report.subject,
                                  to: settings.weeklyTo, html: report.html)
         return true

@@ -47,8 +47,8 @@ public struct Outbox: Sendable {
     @discardableResult
     public func deliverDue() async throws -> Int {
         var delivered = 0
-        for (summary, pointer) in try index.dueNotifications(now: Timestamp.format(clock.now()), limit: 100) {
-            let record = try log.read(pointer)
+        for (summary, pointer) in try await index.dueNotifications(now: Timestamp.format(clock.now()), limit: 100) {
+            let record = try await log.load(pointer)
             let notification = try JSONDecoder().decode(NotificationEnqueued.self, from: Data(record.body))
             let error = await send(notification)
             let attempt = summary.attempts + 1

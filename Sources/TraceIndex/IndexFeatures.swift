@@ -77,20 +77,21 @@ public protocol JobIndex: Sendable {
     func job(id: String, now: Date) async throws -> JobSummary?
 }
 
-/// Monitoring: failure-rate windows, rollups, the notification outbox, the weekly figures.
+/// Monitoring: failure-rate windows, rollups, the notification outbox, the weekly figures
+/// (asynchronous: a node's answers from PostgreSQL, `docs/cluster.md` §9; SQLite's satisfy them).
 public protocol MonitoringIndex: Sendable {
-    func windowStats(from: String, to: String) throws -> WindowStats
-    func dailyRollups(fromDay: String) throws -> [DailyRollup]
-    func lastNotificationKind(_ kinds: [String], key: String) throws -> String?
-    func lastNotificationCreated(kind: String) throws -> String?
-    func notificationExists(kind: String, key: String) throws -> Bool
-    func uncoveredDLQ(limit: Int) throws -> [(entry: DLQEntry, source: String, eventType: String)]
-    func dueNotifications(now: String, limit: Int) throws -> [(NotificationSummary, RecordPointer)]
-    func notifications(includeDelivered: Bool, limit: Int) throws -> [NotificationSummary]
-    func outboxDepth() throws -> Int
-    func attemptOutcomeCounts() throws -> [String: Int]
-    func firstEventReceivedAt() throws -> String?
-    func weeklyFigures(from: String, to: String) throws -> WeeklyFigures
+    func windowStats(from: String, to: String) async throws -> WindowStats
+    func dailyRollups(fromDay: String) async throws -> [DailyRollup]
+    func lastNotificationKind(_ kinds: [String], key: String) async throws -> String?
+    func lastNotificationCreated(kind: String) async throws -> String?
+    func notificationExists(kind: String, key: String) async throws -> Bool
+    func uncoveredDLQ(limit: Int) async throws -> [(entry: DLQEntry, source: String, eventType: String)]
+    func dueNotifications(now: String, limit: Int) async throws -> [(NotificationSummary, RecordPointer)]
+    func notifications(includeDelivered: Bool, limit: Int) async throws -> [NotificationSummary]
+    func outboxDepth() async throws -> Int
+    func attemptOutcomeCounts() async throws -> [String: Int]
+    func firstEventReceivedAt() async throws -> String?
+    func weeklyFigures(from: String, to: String) async throws -> WeeklyFigures
 }
 
 /// The S3 archive: which segments left the box, and where each of their records now is.

@@ -14,10 +14,11 @@ extension AdminHandler {
     }
 
     func metricsWindow() async throws -> MetricsWindowResult {
-        let monitor = monitor
+        let (monitor, index) = (monitor, index)
+        let (from, to) = monitor.windowBounds
         return try await queue.run {
-            let last = try monitor.index.lastNotificationKind(["failure_rate.trigger", "failure_rate.resolve"], key: Monitor.failureRateKey)
-            return MetricsWindowResult(window: try monitor.window(), threshold: monitor.settings.rule.threshold,
+            let last = try index.lastNotificationKind(["failure_rate.trigger", "failure_rate.resolve"], key: Monitor.failureRateKey)
+            return MetricsWindowResult(window: try index.windowStats(from: from, to: to), threshold: monitor.settings.rule.threshold,
                                        minimumExecutions: monitor.settings.rule.minimumExecutions,
                                        incidentOpen: last == "failure_rate.trigger")
         }
@@ -30,10 +31,7 @@ extension AdminHandler {
     }
 
     func weeklyPreview() async throws -> WeeklyPreview {
-        let monitor = monitor
-        return try await queue.run {
-            let report = try monitor.weeklyReport(endingAt: monitor.lastWeeklySchedule())
-            return WeeklyPreview(subject: report.subject, text: report.text, html: report.html, figures: report.week, previous: report.previous)
-        }
+        let report = try await monitor.weeklyReport(endingAt: monitor.lastWeeklySchedule())
+        return WeeklyPreview(subject: report.subject, text: report.text, html: report.html, figures: report.week, previous: report.previous)
     }
 }

@@ -159,7 +159,7 @@ struct MonitoringTests {
             #expect(try await monitor.outbox.deliverDue() == 1)
             let mail = try #require(smtp.messages().first)
             #expect(mail.to == ["ops@example.com"])
-            let report = try monitor.weeklyReport(endingAt: monitor.lastWeeklySchedule())
+            let report = try await monitor.weeklyReport(endingAt: monitor.lastWeeklySchedule())
             #expect(report.week.events == 12 && report.week.executions == 12 && report.week.succeeded == 10 && report.week.failed == 2)
             #expect(report.text.contains("Success rate: 83.3% (-16.7 points on the week before (100.0%))"))
             #expect(report.text.contains("Events received: 12 (+200.0% on the week before (4))"))
