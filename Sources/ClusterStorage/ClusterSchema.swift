@@ -516,6 +516,41 @@ public enum ClusterSchema {
             "CREATE INDEX job_events_by_event ON job_events (job_id, event_id)",
             "CREATE INDEX executions_by_job ON executions (job_id) WHERE job_id IS NOT NULL",
         ],
+        // Version 14: the notification outbox (`notification.enqueued`, `notification.attempted`
+        // records), which DLQ entries each Slack message accounted for, and the role leases
+        // (monitoring with the outbox runs on one node at a time).
+        [
+            """
+            CREATE TABLE notifications (
+                notification_id uuid PRIMARY KEY,
+                part            integer NOT NULL,
+                channel         text NOT NULL,
+                kind            text NOT NULL,
+                key             text,
+                created_at      text NOT NULL,
+                status          text NOT NULL,
+                attempts        integer NOT NULL,
+                next_attempt_at text,
+                last_error      text,
+                delivered_at    text,
+                record_segment  bigint NOT NULL,
+                record_offset   bigint NOT NULL,
+                record_length   bigint NOT NULL,
+                sequence        bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status <> 'delivered'",
+            "CREATE INDEX notifications_by_kind ON notifications (kind, key, created_at)",
+            "CREATE TABLE notification_covers (execution_id uuid PRIMARY KEY, notification_id uuid NOT NULL)",
+            """
+            CREATE TABLE role_leases (
+                role       text PRIMARY KEY,
+                owner      text,
+                epoch      bigint NOT NULL,
+                expires_at timestamptz
+            )
+            """,
+        ],
     ]
 
     /// The newest version this build knows.

@@ -215,7 +215,7 @@ package enum ExecutionRows {
         }
     }
 
-    private static func read<T>(_ database: ClusterDatabase, _ logger: Logger, _ query: PostgresQuery,
+    static func read<T>(_ database: ClusterDatabase, _ logger: Logger, _ query: PostgresQuery,
                                 _ decode: (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
         try await ClusterError.mappingStorage {
             var found: [T] = []
@@ -226,7 +226,7 @@ package enum ExecutionRows {
         }
     }
 
-    private static func pointer(_ row: PostgresRandomAccessRow, _ prefix: String) throws -> RecordPointer? {
+    static func pointer(_ row: PostgresRandomAccessRow, _ prefix: String) throws -> RecordPointer? {
         guard let segment = try row[prefix + "_segment"].decode(Int64?.self), let offset = try row[prefix + "_offset"].decode(Int64?.self),
               let length = try row[prefix + "_length"].decode(Int64?.self) else { return nil }
         return RecordPointer(partition: UInt32(try row["part"].decode(Int64?.self) ?? 0), segment: UInt64(segment),
@@ -272,7 +272,7 @@ package enum ExecutionRows {
         return attempt
     }
 
-    private static func dlqEntry(_ row: PostgresRandomAccessRow) throws -> DLQEntry {
+    static func dlqEntry(_ row: PostgresRandomAccessRow) throws -> DLQEntry {
         DLQEntry(executionID: try row["execution_id"].decode(String.self), eventID: try row["event_id"].decode(String.self),
                  workflowID: try row["workflow_id"].decode(String.self), stepName: try row["step_name"].decode(String.self),
                  errorClass: try row["error_class"].decode(String.self), lastError: try row["last_error"].decode(String.self),

@@ -7,8 +7,8 @@ import TraceboxCore
 
 /// The index rows of trace records in PostgreSQL (`docs/cluster.md` §3.6): executions,
 /// step attempts, dead letters, daily rollups and router positions, the statuses of the
-/// events whose executions were created or ended, and replay jobs (`JobRows`, applied in
-/// record order), written in the append transaction of the
+/// events whose executions were created or ended, replay jobs (`JobRows`) and the
+/// notification outbox (`NotificationRows`), these two applied in record order, written in the append transaction of the
 /// records they come from, with the single box's meaning: the attempt rows are
 /// `StepAttempt`'s, the execution updates `ExecutionChange`'s, folded per attempt and per
 /// execution by `StepChanges` (the mappings and the fold the SQLite index applies), so both
@@ -53,8 +53,11 @@ package enum TraceRows {
                 try await JobRows.created(job, transaction)
             case .jobCancelled(let cancelled):
                 try await JobRows.cancelled(cancelled, transaction)
-            case .notificationEnqueued, .notificationAttempted:
-                throw ClusterError.storage("\(change) is not indexed in PostgreSQL yet")
+            case .notificationEnqueued(let notification, let location, let sequence):
+                try await NotificationRows.enqueued(notification, location: location, sequence: sequence, partition: partition,
+                                                    transaction)
+            case .notificationAttempted(let attempt):
+                try await NotificationRows.attempted(attempt, transaction)
             }
         }
         if routedThrough > 0 {

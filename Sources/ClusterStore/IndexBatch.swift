@@ -5,12 +5,9 @@ import TraceIndex
 /// goes through `IndexChange.of`, the one mapping the single box's follower and `reindex`
 /// use, so the PostgreSQL index and a rebuilt one can never differ by construction.
 ///
-/// Event rows go in with the statement (`tracebox_append`); the changes of executions,
-/// steps and replay jobs (`executions.created`, `step.started`, `step.finished`,
-/// `step.skipped`, `job.created`, `job.cancelled`) after it in the same transaction
-/// (`TraceRows`). A record whose change is of any other kind (notifications) is refused
-/// before anything is written: those are not indexed in PostgreSQL yet, and an index that
-/// silently skipped them would answer wrongly for ever.
+/// Event rows go in with the statement (`tracebox_append`); the changes of trace records
+/// (executions, steps, replay jobs, notifications) after it in the same transaction
+/// (`TraceRows`). A record the mapping cannot read is refused before anything is written.
 struct IndexBatch {
     private(set) var events: [EventRow] = []
     private(set) var traces: [IndexChange] = []
@@ -25,27 +22,7 @@ struct IndexBatch {
         switch change {
         case nil: break
         case .event(let row): events.append(row)
-        case .executionsCreated, .stepStarted, .stepFinished, .stepSkipped, .jobCreated, .jobCancelled: traces.append(change!)
-        case .some(let other):
-            throw ClusterError.unindexable(sequence: entry.sequence,
-                                           reason: "\(other.kind) records are not indexed in PostgreSQL yet")
-        }
-    }
-}
-
-extension IndexChange {
-    /// The change's kind, as its record's trace type names it.
-    var kind: String {
-        switch self {
-        case .event: "event"
-        case .executionsCreated: "executions.created"
-        case .stepStarted: "step.started"
-        case .stepFinished: "step.finished"
-        case .stepSkipped: "step.skipped"
-        case .jobCreated: "job.created"
-        case .jobCancelled: "job.cancelled"
-        case .notificationEnqueued: "notification.enqueued"
-        case .notificationAttempted: "notification.attempted"
+        case .some(let other): traces.append(other)
         }
     }
 }

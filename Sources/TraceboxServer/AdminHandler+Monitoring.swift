@@ -26,12 +26,31 @@ extension AdminHandler {
 
     func notificationsList(_ params: NotificationsParams) async throws -> NotificationsResult {
         let index = index
-        let limit = max(1, min(params.limit ?? 100, 1000))
+        let limit = params.boundedLimit
         return NotificationsResult(notifications: try await queue.run { try index.notifications(includeDelivered: params.all == true, limit: limit) })
     }
 
     func weeklyPreview() async throws -> WeeklyPreview {
-        let report = try await monitor.weeklyReport(endingAt: monitor.lastWeeklySchedule())
+        try await monitor.preview()
+    }
+}
+
+extension Monitor {
+    /// `report.weekly`: the summary of the last scheduled week, as it was or would be sent.
+    func preview() async throws -> WeeklyPreview {
+        let report = try await weeklyReport(endingAt: lastWeeklySchedule())
         return WeeklyPreview(subject: report.subject, text: report.text, html: report.html, figures: report.week, previous: report.previous)
     }
+
+    /// `metrics.window` from this monitor's index (a node's: PostgreSQL's).
+    func windowResult() async throws -> MetricsWindowResult {
+        let last = try await index.lastNotificationKind(["failure_rate.trigger", "failure_rate.resolve"], key: Monitor.failureRateKey)
+        return MetricsWindowResult(window: try await window(), threshold: settings.rule.threshold,
+                                   minimumExecutions: settings.rule.minimumExecutions, incidentOpen: last == "failure_rate.trigger")
+    }
+}
+
+extension NotificationsParams {
+    /// The limit asked, within 1…1,000 (100 when not given).
+    var boundedLimit: Int { max(1, min(limit ?? 100, 1000)) }
 }

@@ -4,6 +4,7 @@ import Foundation
 import SegmentLog
 import TraceIndex
 import TraceboxCore
+import Monitoring
 import Workflows
 
 /// The admin socket of a cluster node (`docs/cluster.md` §8): the requests the cluster can
@@ -24,8 +25,8 @@ struct ClusterAdminHandler: AdminResponder {
     /// The node's workflow engine and the workflows in force.
     let workflows: WorkflowService
     let jobs: ClusterJobs
-    /// The failure-rate rule the health page compares the window with.
-    let rule: FailureRateRule
+    /// The cluster's monitor (whichever node runs it: its reads are the cluster's).
+    let monitor: Monitor
     let clock: any WallClock
     let startedAt: ContinuousClock.Instant
 
@@ -92,16 +93,14 @@ struct ClusterAdminHandler: AdminResponder {
                 return AdminLineCoding.line(AdminResponse(id: id, result: MetricsDailyResult(
                     days: days, rollups: try await executions.dailyRollups(fromDay: from))))
             case AdminMethod.metricsWindow:
-                // No monitor runs on nodes yet, so no incident is open.
-                let now = clock.now()
-                let window = try await executions.windowStats(from: Timestamp.format(now.addingTimeInterval(-rule.window.seconds)),
-                                                              to: Timestamp.format(now))
-                return AdminLineCoding.line(AdminResponse(id: id, result: MetricsWindowResult(
-                    window: window, threshold: rule.threshold, minimumExecutions: rule.minimumExecutions, incidentOpen: false)))
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await monitor.windowResult()))
             case AdminMethod.notificationsList:
-                // Nodes raise no notifications yet (monitoring and the outbox run on the single box).
-                _ = try AdminLineCoding.params(NotificationsParams.self, data)
-                return AdminLineCoding.line(AdminResponse(id: id, result: NotificationsResult(notifications: [])))
+                let params = try AdminLineCoding.params(NotificationsParams.self, data)
+                return AdminLineCoding.line(AdminResponse(id: id, result: NotificationsResult(
+                    notifications: try await monitor.index.notifications(includeDelivered: params.all == true,
+                                                                         limit: params.boundedLimit))))
+            case AdminMethod.reportWeekly:
+                return AdminLineCoding.line(AdminResponse(id: id, result: try await monitor.preview()))
             case AdminMethod.archiveStatus:
                 // The single box's archive job does not run on nodes (their sealed segments are
                 // in the cluster's bucket already, `cluster status` counts them).

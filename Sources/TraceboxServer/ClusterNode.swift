@@ -1,5 +1,6 @@
 import AdminProtocol
 import ClusterStore
+import Monitoring
 import Foundation
 import Hummingbird
 import Logging
@@ -23,8 +24,8 @@ import Workflows
 /// partitions, fenced by their leases, with their index rows.
 ///
 /// Not on nodes yet (refused at start when configured, so nothing is silently not done):
-/// the single box's archive. Monitoring with its outbox, and checkpoints do not run on nodes
-/// yet (§9).
+/// the single box's archive. Checkpoints do not run on nodes yet (§9). Monitoring with its
+/// outbox runs on one node at a time, under the `monitoring` role lease.
 public enum ClusterNode {
     /// What the configuration asks that a node cannot do yet; nil when it can serve.
     public static func unsupported(_ configuration: Configuration) -> String? {
@@ -62,12 +63,11 @@ public enum ClusterNode {
 
     /// The node's workflow engine over the partitions it holds (`docs/cluster.md` §9), as the
     /// single box's `WorkflowService` runs it (reloaded on SIGHUP and `config.reload`).
-    private static func engine(configuration: Configuration, keeper: LeaseKeeper, tail: PartitionTail, reader: PartitionReader,
-                               events: ClusterEvents, index: NodeWorkflowIndex, clock: any WallClock,
+    private static func engine(configuration: Configuration, log: NodeTraceLog, index: NodeWorkflowIndex, clock: any WallClock,
                                logger: Logger) -> WorkflowService {
         let catalog = WorkflowCatalog(configuration.workflows)
         let engine = WorkflowEngine(
-            log: NodeTraceLog(keeper: keeper, tail: tail, reader: reader, events: events), index: index, catalog: catalog,
+            log: log, index: index, catalog: catalog,
             settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
                                      smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
                                      environment: configuration.environment),
@@ -97,13 +97,23 @@ public enum ClusterNode {
         let executions = ClusterExecutions(database: database, logger: logger)
         let reader = PartitionReader(database: database, s3: s3, logger: logger)
         let jobs = ClusterJobs(database: database, logger: logger)
-        let engine = Self.engine(configuration: configuration, keeper: keeper, tail: tail, reader: reader, events: events,
+        let log = NodeTraceLog(keeper: keeper, tail: tail, reader: reader, events: events)
+        let engine = Self.engine(configuration: configuration, log: log,
                                  index: NodeWorkflowIndex(events: events, executions: executions, jobs: jobs, keeper: keeper),
                                  clock: clock, logger: logger)
+        // Monitoring with the outbox: over the cluster's executions, on one node at a time.
+        let monitoringIndex = ClusterMonitoring(database: database, executions: executions, logger: logger)
+        let monitoringSettings = MonitoringSettings(configuration)
+        let monitor = Monitor(index: monitoringIndex,
+                              outbox: Outbox(log: log, index: monitoringIndex, client: HTTPClient(), settings: monitoringSettings,
+                                             clock: clock, indexCatchUp: IndexWrittenWithRecords(), logger: logger),
+                              settings: monitoringSettings, clock: clock, logger: logger)
+        let monitoring = MonitoringService(monitor: monitor, interval: configuration.alerts.checkInterval, logger: logger)
+        let role = RoleLease(role: "monitoring", node: cluster.node, ttl: cluster.leaseTTL, database: database, logger: logger)
         let ingest = ClusterIngestService(configuration: configuration, appender: ClusterAppender(keeper: keeper, tail: tail, writers: cluster.appendWriters, logger: logger),
                                           clock: clock, logger: logger, stored: { engine.engine.wake(jobs: false) })
         let handler = ClusterAdminHandler(database: database, events: events, executions: executions, reader: reader,
-                                          sealing: sealing, workflows: engine, jobs: jobs, rule: configuration.alerts.failureRateRule,
+                                          sealing: sealing, workflows: engine, jobs: jobs, monitor: monitor,
                                           clock: clock, startedAt: .now)
         let admin = try await AdminServer.listen(
             path: configuration.adminSocket, group: configuration.adminGroup, allowUIDs: configuration.adminAllowUIDs,
@@ -126,6 +136,10 @@ public enum ClusterNode {
             // back at once so other nodes take the partitions.
             services: [CancelledOnShutdown { await keeper.run() },
                        CancelledOnShutdown { await sealing.run(every: .seconds(1)) },
+                       CancelledOnShutdown {
+                           await monitoring.run(holding: { await role.take() }, renewEvery: cluster.renewEvery,
+                                                release: { await role.release() })
+                       },
                        engine, admin],
             onServerRunning: { channel in
                 let info = Daemon.announce(channel, configuration: configuration, at: infoPath, logger: logger)

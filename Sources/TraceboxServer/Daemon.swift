@@ -118,12 +118,7 @@ public enum Daemon {
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         indexCatchUp: indexer, logger: logger)
         let alerts = configuration.alerts
-        let monitoringSettings = MonitoringSettings(
-            rule: alerts.failureRateRule,
-            pagerDutyURL: alerts.pagerDutyURL, pagerDutyRoutingKey: alerts.pagerDutyRoutingKey,
-            slackWebhookURL: alerts.slackWebhookURL, slackGroupWindow: alerts.slackGroupWindow, slackMaxListed: alerts.slackMaxListed,
-            weeklyTo: alerts.weeklyTo, weeklyWeekday: alerts.weeklyWeekday, weeklyHour: alerts.weeklyHour,
-            weeklyMinute: alerts.weeklyMinute, mailFrom: configuration.smtpFrom ?? "tracebox@localhost", smtp: configuration.smtp)
+        let monitoringSettings = MonitoringSettings(configuration)
         let monitor = Monitor(
             index: index,
             outbox: Outbox(log: log, index: index, client: HTTPClient(), settings: monitoringSettings, clock: clock,

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Monitoring
 import ServiceLifecycle
+import TraceboxConfig
 import TraceboxCore
 
 /// Runs the monitors and the outbox: every `interval`, the failure-rate rule, the DLQ
@@ -34,5 +35,36 @@ final class MonitoringService: Service {
         do { try await monitor.evaluateDLQ() } catch { logger.error("DLQ notification failed", metadata: ["error": "\(error)"]) }
         do { try await monitor.evaluateWeekly() } catch { logger.error("weekly summary failed", metadata: ["error": "\(error)"]) }
         do { try await monitor.outbox.deliverDue() } catch { logger.error("outbox delivery failed", metadata: ["error": "\(error)"]) }
+    }
+}
+
+extension MonitoringService {
+    /// Rounds on a cluster node (`docs/cluster.md` §9): only while this node holds the
+    /// monitoring role, asked for (and renewed) every `renewEvery`, a round every `interval`.
+    /// Hands the role back when cancelled.
+    func run(holding role: @escaping @Sendable () async -> Bool, renewEvery: Duration,
+             release: @Sendable () async -> Void) async {
+        var last: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            if await role(), last.map({ ContinuousClock.now - $0 >= interval }) ?? true {
+                last = .now
+                await tick()
+            }
+            do { try await Task.sleep(for: min(renewEvery, interval)) } catch { break }
+        }
+        await release()
+    }
+}
+
+extension MonitoringSettings {
+    /// The monitors' and the outbox's settings, from the configuration's `alerts` and `smtp`.
+    init(_ configuration: Configuration) {
+        let alerts = configuration.alerts
+        self.init(
+            rule: alerts.failureRateRule,
+            pagerDutyURL: alerts.pagerDutyURL, pagerDutyRoutingKey: alerts.pagerDutyRoutingKey,
+            slackWebhookURL: alerts.slackWebhookURL, slackGroupWindow: alerts.slackGroupWindow, slackMaxListed: alerts.slackMaxListed,
+            weeklyTo: alerts.weeklyTo, weeklyWeekday: alerts.weeklyWeekday, weeklyHour: alerts.weeklyHour,
+            weeklyMinute: alerts.weeklyMinute, mailFrom: configuration.smtpFrom ?? "tracebox@localhost", smtp: configuration.smtp)
     }
 }

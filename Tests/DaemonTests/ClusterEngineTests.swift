@@ -148,4 +148,77 @@ extension ClusterNodeTests {
     static func executions(_ node: TestDaemon, _ eventID: String) throws -> [ExecutionTrace] {
         try node.admin().call(AdminMethod.traceGet, TraceParams(id: eventID), as: TraceResult.self).executions
     }
+
+    /// Alerts from a cluster: monitoring with its outbox runs on one node at a time (the
+    /// `monitoring` role), over every node's executions. Failures on both nodes raise one
+    /// PagerDuty incident and one Slack message, not one per node; either node lists the same
+    /// notifications and reports the incident open; the role passes to the other node when
+    /// its holder stops.
+    @Test func alertsAreRaisedOnceForTheWholeCluster() async throws {
+        let root = Support.temporaryDirectory()
+        let destination = try DestinationServer(directory: root)
+        let receivers = try DestinationServer(directory: root)
+        defer {
+            destination.stop()
+            receivers.stop()
+        }
+        let config = """
+            alerts:
+              check_interval: 200ms
+              failure_rate: { threshold: 0.05, window: 1h, min_executions: 10 }
+              pagerduty: { url: "\(receivers.baseURL)/ok/pagerduty", routing_key_env: PD_KEY }
+              slack: { webhook_url_env: SLACK_URL, group_window: 10m, max_listed: 5 }
+            workflows:
+              - id: always-fails
+                on: { source: generic, type: "deal.*" }
+                steps: [{ name: push, http: { url: "\(destination.baseURL)/status/500", body: "x" }, retry: { max_attempts: 1 } }]
+
+            """
+        let environment = ["PD_KEY": "pd-routing", "SLACK_URL": receivers.baseURL + "/ok/slack"]
+        try await Self.withNodes(2, extra: config, environment: environment) { _, _, _, nodes in
+            #expect(try await waitUntil(timeout: 30) {
+                Set(try Self.status(nodes[0].configPath).partitions.map(\.owner)) == ["n1", "n2"]
+            })
+            let client = HTTPClient()
+            let count = 20
+            for deal in 1...count { _ = try await Self.post(client, nodes[deal % 2], deal: deal) }
+            let admin = try nodes[0].admin()
+            #expect(try await waitUntil(timeout: 60) {
+                try admin.call(AdminMethod.status, NoParams(), as: StatusResult.self).executionsByStatus == ["failed": count]
+            })
+            #expect(await waitUntil(timeout: 30) {
+                let paths = receivers.requests().map(\.path)
+                return paths.contains("/ok/pagerduty") && paths.contains("/ok/slack")
+            }, "\(nodes[0].serveLog().suffix(1500))\n\(nodes[1].serveLog().suffix(1500))")
+            let rounds = try admin.call(AdminMethod.notificationsList, NotificationsParams(all: true), as: NotificationsResult.self)
+            #expect(try await waitUntil(timeout: 30) {
+                try nodes[1].admin().call(AdminMethod.notificationsList, NotificationsParams(all: true), as: NotificationsResult.self)
+                    .notifications.allSatisfy { $0.status == "delivered" }
+            })
+            let requests = receivers.requests()
+            #expect(requests.filter { $0.path == "/ok/pagerduty" }.count == 1, "one incident for the cluster")
+            #expect(requests.filter { $0.path == "/ok/slack" }.count == 1, "one Slack message within the group window")
+            let trigger = try #require(requests.first { $0.path == "/ok/pagerduty" })
+            #expect(trigger.body.contains(#""event_action":"trigger""#) && trigger.body.contains(#""routing_key":"pd-routing""#))
+            let lists = try nodes.map { node in
+                try node.admin().call(AdminMethod.notificationsList, NotificationsParams(all: true), as: NotificationsResult.self)
+                    .notifications
+            }
+            #expect(lists[0] == lists[1] && Set(lists[0].map(\.kind)) == ["failure_rate.trigger", "dlq"])
+            #expect(rounds.notifications.count <= lists[0].count)
+            for node in nodes {
+                let window = try node.admin().call(AdminMethod.metricsWindow, NoParams(), as: MetricsWindowResult.self)
+                #expect(window.incidentOpen && window.window.failed == count)
+            }
+            let preview = try nodes[1].cli(["report", "weekly", "--preview", "--socket", nodes[1].socket])
+            #expect(preview.status == 0 && String(decoding: preview.stdout, as: UTF8.self).contains("Tracebox weekly summary"),
+                    "\(preview.stderr)")
+            // The role passes on: its holder stops, and the other node takes it.
+            let holder = try #require(nodes.first { $0.serveLog().contains("role taken") })
+            let other = nodes.first { $0 !== holder }!
+            #expect(!other.serveLog().contains("role taken"))
+            #expect(holder.stop() == 0)
+            #expect(await waitUntil(timeout: 30) { other.serveLog().contains("role taken") })
+        }
+    }
 }

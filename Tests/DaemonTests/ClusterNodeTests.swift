@@ -51,7 +51,7 @@ struct ClusterNodeTests {
     /// Runs `body` with a fresh PostgreSQL 15 (its database's URL), moto's S3 with the
     /// cluster's bucket, and `count` nodes (n1, n2, …) started one after the other; stops
     /// what is left afterwards.
-    static func withNodes(_ count: Int, extra: String = "",
+    static func withNodes(_ count: Int, extra: String = "", environment: [String: String] = [:],
                           _ body: (PostgresServer, String, MotoS3, [TestDaemon]) async throws -> Void) async throws {
         let server = try await PostgresServer.started()
         let moto = try await DispatchQueue.global().run { try MotoS3() }
@@ -60,7 +60,8 @@ struct ClusterNodeTests {
             _ = try moto.createBucket("tracebox-cluster")
             let url = try server.createDatabase()
             let nodes = try (1...count).map { n in
-                try TestDaemon(config: Self.config(postgres: url, node: "n\(n)", extra: extra), environment: Self.environment(moto), name: "cluster-n\(n)")
+                try TestDaemon(config: Self.config(postgres: url, node: "n\(n)", extra: extra), environment: Self.environment(moto).merging(environment) { $1 },
+                               name: "cluster-n\(n)")
             }
             for node in nodes { try node.start() }
             try await body(server, url, moto, nodes)
