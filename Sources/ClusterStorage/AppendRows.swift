@@ -38,27 +38,8 @@ package enum AppendRows {
 
     package static func append(partition: Int, node: String, lease: Lease, claims: [DedupClaim], frames: Frames, events: [EventRow],
                        traces: [IndexChange] = [], moved: Lease, _ database: ClusterDatabase, logger: Logger) async throws -> Result {
-        var received: [Int64] = []
-        for row in events {
-            guard let micros = Timestamp.parseMicroseconds(row.receivedAt) else {
-                throw ClusterError.unindexable(sequence: UInt64(row.sequence), reason: "received_at \(row.receivedAt) is not RFC 3339")
-            }
-            received.append(micros)
-        }
-        // postgres-nio binds no array with NULL elements: optional columns go as a value and a flag.
-        let query: PostgresQuery = """
-            SELECT r_outcome, r_source, r_key, r_event FROM tracebox_append(
-                \(Int64(partition)), \(node), \(lease.epoch), \(Int64(lease.nextSequence)), \(lease.segmentFirstSequence),
-                \(lease.segmentBytes),
-                \(claims.map(\.source)), \(claims.map(\.key)), \(claims.map(\.eventID)),
-                \(frames.sequences), \(frames.frames.map { ByteBuffer(bytes: $0) }), \(frames.offsets),
-                \(Int64(moved.nextSequence)), \(ByteBuffer(bytes: moved.chainHead)), \(moved.segmentBytes),
-                \(events.map(\.sequence)), \(events.map(\.eventID)), \(events.map(\.sourceSystem)), \(events.map(\.eventType)),
-                \(events.map { ByteBuffer(bytes: Hex.decode($0.payloadHash) ?? []) }), \(events.map(\.payloadBytes)), \(received),
-                \(events.map(\.processingStatus.rawValue)), \(events.map { $0.statusReason ?? "" }),
-                \(events.map { $0.statusReason != nil }), \(events.map { $0.dedupKey ?? "" }), \(events.map { $0.dedupKey != nil }),
-                \(events.map(\.offset)), \(events.map(\.length)))
-            """
+        let query = try statement(partition: partition, node: node, lease: lease, claims: claims, frames: frames, events: events,
+                                  moved: moved)
         do {
             // With trace records, their index rows go into the same transaction (`TraceRows`):
             // the statement inside a BEGIN/COMMIT of its own, then the rows.
@@ -73,6 +54,73 @@ package enum AppendRows {
         } catch ClusterError.storage(let reason) where reason.hasPrefix("TB409") {
             return .claimRace
         }
+    }
+
+    /// One partition's share of a transaction across partitions (`appendAcross`).
+    package struct PartitionShare: Sendable {
+        package var lease: Lease
+        package var frames: Frames
+        package var events: [EventRow]
+        package var traces: [IndexChange]
+        package var moved: Lease
+
+        package init(lease: Lease, frames: Frames, events: [EventRow], traces: [IndexChange], moved: Lease) {
+            (self.lease, self.frames, self.events, self.traces, self.moved) = (lease, frames, events, traces, moved)
+        }
+    }
+
+    /// Several partitions' records, without dedup claims, in one transaction
+    /// (`docs/cluster.md` §9): each partition's statement, fenced by its lease, then its index
+    /// rows, in partition order; a fence that fails rolls everything back. nil when all were
+    /// appended, else the partition whose lease moved.
+    package static func appendAcross(_ shares: [PartitionShare], node: String, _ database: ClusterDatabase,
+                                     logger: Logger) async throws -> Int? {
+        let queries = try shares.map { share in
+            (share.lease.partition, try statement(partition: share.lease.partition, node: node, lease: share.lease, claims: [],
+                                                  frames: share.frames, events: share.events, moved: share.moved), share.traces)
+        }
+        do {
+            try await database.transaction(logger: logger) { transaction in
+                for (partition, query, traces) in queries {
+                    guard case .appended = try await decode(transaction.query(query)) else { throw LeaseMoved(partition: partition) }
+                    try await TraceRows.apply(traces, partition: partition, transaction)
+                }
+            }
+            return nil
+        } catch let moved as LeaseMoved {
+            return moved.partition
+        }
+    }
+
+    /// Rolls a transaction across partitions back: this partition's lease moved.
+    private struct LeaseMoved: Error {
+        let partition: Int
+    }
+
+    /// The call of `tracebox_append` for one partition's batch.
+    private static func statement(partition: Int, node: String, lease: Lease, claims: [DedupClaim], frames: Frames,
+                                  events: [EventRow], moved: Lease) throws -> PostgresQuery {
+        var received: [Int64] = []
+        for row in events {
+            guard let micros = Timestamp.parseMicroseconds(row.receivedAt) else {
+                throw ClusterError.unindexable(sequence: UInt64(row.sequence), reason: "received_at \(row.receivedAt) is not RFC 3339")
+            }
+            received.append(micros)
+        }
+        // postgres-nio binds no array with NULL elements: optional columns go as a value and a flag.
+        return """
+            SELECT r_outcome, r_source, r_key, r_event FROM tracebox_append(
+                \(Int64(partition)), \(node), \(lease.epoch), \(Int64(lease.nextSequence)), \(lease.segmentFirstSequence),
+                \(lease.segmentBytes),
+                \(claims.map(\.source)), \(claims.map(\.key)), \(claims.map(\.eventID)),
+                \(frames.sequences), \(frames.frames.map { ByteBuffer(bytes: $0) }), \(frames.offsets),
+                \(Int64(moved.nextSequence)), \(ByteBuffer(bytes: moved.chainHead)), \(moved.segmentBytes),
+                \(events.map(\.sequence)), \(events.map(\.eventID)), \(events.map(\.sourceSystem)), \(events.map(\.eventType)),
+                \(events.map { ByteBuffer(bytes: Hex.decode($0.payloadHash) ?? []) }), \(events.map(\.payloadBytes)), \(received),
+                \(events.map(\.processingStatus.rawValue)), \(events.map { $0.statusReason ?? "" }),
+                \(events.map { $0.statusReason != nil }), \(events.map { $0.dedupKey ?? "" }), \(events.map { $0.dedupKey != nil }),
+                \(events.map(\.offset)), \(events.map(\.length)))
+            """
     }
 
     /// The statement's answer: one row `appended` or `lease_lost`, or a row `held` per key.

@@ -92,6 +92,46 @@ public final class LeaseKeeper: Sendable {
         }
     }
 
+    /// `withLease` for several partitions at once (an append across them, `docs/cluster.md`
+    /// §9): each one's writer slot taken in partition order (so two such callers never wait on
+    /// each other in a circle), `body` run with their leases in the order given; nil (body not
+    /// run) when this node does not hold one of them. A `leaseLost` naming one of them drops
+    /// that lease.
+    public func withLeases<T: Sendable>(_ partitions: [Int], _ body: ([Lease]) async throws -> (leases: [Lease], result: T))
+        async throws -> T? {
+        let ordered = Array(Set(partitions)).sorted()
+        let chosen = gates.withLock { gates in
+            ordered.map { partition in
+                if let gate = gates[partition] { return gate }
+                let gate = PartitionGate()
+                gates[partition] = gate
+                return gate
+            }
+        }
+        return try await Self.serialised(ArraySlice(chosen)) {
+            let leases = held.withLock { held in partitions.compactMap { held[$0] } }
+            guard leases.count == partitions.count else { return nil }
+            do {
+                let (moved, result) = try await body(leases)
+                held.withLock { held in
+                    for (lease, now) in zip(leases, moved) where held[lease.partition]?.epoch == lease.epoch { held[lease.partition] = now }
+                }
+                return result
+            } catch let error as ClusterError {
+                if case .leaseLost(let partition, let epoch) = error {
+                    held.withLock { held in if held[partition]?.epoch == epoch { held[partition] = nil } }
+                    logger.warning("lease lost", metadata: ["partition": "\(partition)", "epoch": "\(epoch)"])
+                }
+                throw error
+            }
+        }
+    }
+
+    private static func serialised<T: Sendable>(_ gates: ArraySlice<PartitionGate>, _ body: () async throws -> T) async throws -> T {
+        guard let first = gates.first else { return try await body() }
+        return try await first.serialised { try await serialised(gates.dropFirst(), body) }
+    }
+
     private let gates = Mutex<[Int: PartitionGate]>([:])
 }
 

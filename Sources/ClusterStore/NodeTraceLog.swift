@@ -12,9 +12,9 @@ import TraceboxCore
 /// A record goes into its partition's tail: the partition the writer names (its event's:
 /// the router's and a replay's `executions.created`, a step's records by its execution's),
 /// else its event's, looked up once; a record about no event (a replay job's) goes into the
-/// lowest partition this node holds. Each partition's records commit in one fenced
-/// transaction (`PartitionTail.append` under the lease, with the index rows they give), the
-/// partitions' transactions side by side; so a node that lost a partition commits nothing
+/// lowest partition this node holds. The records of all partitions of an append commit in one
+/// transaction, each partition's fenced by its lease (`PartitionTail.appendAcross`, with the
+/// index rows they give); so a node that lost a partition commits nothing
 /// there (`ClusterError.leaseLost`, or `partitionNotHeld` once the lease is gone), and in
 /// particular starts no attempt of its executions. Records name no dedup key. Their bodies
 /// are compressed with their stream's dictionary (`trace/<type>`, §5.3). Notifications'
@@ -51,31 +51,29 @@ public final class NodeTraceLog: TraceAppending, RecordReading {
                                    source: "trace/\(record.metadata.traceType)"))
         }
         var receipts = [AppendReceipt?](repeating: nil, count: records.count)
-        try await withThrowingTaskGroup(of: [(Int, AppendReceipt)].self) { group in
-            for (partition, positions) in byPartition {
-                let theirs = positions.map { entries[$0] }
-                group.addTask { [keeper, tail] in
-                    let outcomes = try await StorageDeadline.run {
-                        _ = try await keeper.withLease(Int(partition)) { lease in
-                            (try await tail.installDictionaries(for: theirs, under: lease), ())
-                        }
-                        return try await keeper.withLease(Int(partition)) { lease in
-                            let (moved, outcomes) = try await tail.append(theirs, under: lease)
-                            return (moved, outcomes)
-                        }
-                    }
-                    guard let outcomes else { throw ClusterError.partitionNotHeld(Int(partition)) }
-                    return try zip(positions, outcomes).map { position, outcome in
-                        guard case .appended(let sequence, let location) = outcome else {
-                            throw ClusterError.storage("a trace record came back as a duplicate; it names no dedup key")
-                        }
-                        return (position, AppendReceipt(sequence: sequence, location: location,
-                                                        bodySHA256: Array(SHA256.hash(data: records[position].body))))
-                    }
-                }
+        let partitions = byPartition.keys.sorted().map(Int.init)
+        let shares = partitions.map { partition in byPartition[UInt32(partition)]!.map { entries[$0] } }
+        let outcomes = try await StorageDeadline.run { [keeper, tail] in
+            // Dictionaries this node trained for the records' streams go in first, a partition at a time.
+            for (partition, theirs) in zip(partitions, shares) {
+                _ = try await keeper.withLease(partition) { lease in (try await tail.installDictionaries(for: theirs, under: lease), ()) }
             }
-            for try await appended in group {
-                for (position, receipt) in appended { receipts[position] = receipt }
+            return try await keeper.withLeases(partitions) { leases in
+                let appended = try await tail.appendAcross(Array(zip(shares, leases)).map { (entries: $0.0, lease: $0.1) })
+                return (appended.map(\.lease), appended.map(\.outcomes))
+            }
+        }
+        guard let outcomes else {
+            let missing = partitions.first { !keeper.partitions.contains($0) } ?? partitions[0]
+            throw ClusterError.partitionNotHeld(missing)
+        }
+        for (partition, theirs) in zip(partitions, outcomes) {
+            for (position, outcome) in zip(byPartition[UInt32(partition)]!, theirs) {
+                guard case .appended(let sequence, let location) = outcome else {
+                    throw ClusterError.storage("a trace record came back as a duplicate; it names no dedup key")
+                }
+                receipts[position] = AppendReceipt(sequence: sequence, location: location,
+                                                   bodySHA256: Array(SHA256.hash(data: records[position].body)))
             }
         }
         let done = receipts.map { $0! }

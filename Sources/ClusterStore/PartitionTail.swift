@@ -78,45 +78,14 @@ public final class PartitionTail: Sendable {
         for _ in 0..<Self.attempts {
             let pending = outcomes.indices.filter { outcomes[$0] == nil }
             guard !pending.isEmpty else { return (lease, outcomes.map { $0! }) }
-            var framing = RecordFraming(nextSequence: lease.nextSequence, chainHead: lease.chainHead)
-            var frames = AppendRows.Frames()
-            var index = IndexBatch()
-            var appended: [(Int, AppendOutcome)] = []
-            var kept: [LogRecord] = []
-            var end = lease.segmentBytes
-            if end == Int64(SegmentHeader.size) {
-                // A segment's first records: a copy of every dictionary of the partition, so
-                // that it decodes alone (`docs/segment-format.md` §4.3).
-                for (stored, _) in installed.all {
-                    let (sequence, bytes) = framing.frameDictionary(id: stored.id, bytes: stored.bytes, metadata: stored.metadata)
-                    frames.append(sequence: sequence, frame: bytes, offset: &end)
-                }
-            }
-            for position in pending {
-                let record = entries[position].record
-                let (sequence, bytes, bodySHA256) = try framing.frame(type: record.type, metadata: record.metadata, body: record.body,
-                                                                      compressingWith: zstd, dictionary: compressing[position])
-                let location = RecordPointer(partition: UInt32(lease.partition), segment: UInt64(lease.segmentFirstSequence),
-                                             offset: UInt64(end), length: UInt32(bytes.count))
-                try index.add(TailEntry(sequence: sequence, type: record.type, metadata: record.metadata, bodySHA256: bodySHA256,
-                                        bodyLength: UInt32(record.body.count), location: location), body: record.body)
-                frames.append(sequence: sequence, frame: bytes, offset: &end)
-                appended.append((position, .appended(sequence: sequence, location: location)))
-                kept.append(LogRecord(sequence: sequence, type: record.type, location: location,
-                                      dictionaryID: record.body.isEmpty ? 0 : compressing[position]?.id ?? 0,
-                                      metadata: record.metadata, body: record.body, bodySHA256: bodySHA256,
-                                      chain: framing.chainHead))
-            }
-            var moved = lease
-            moved.nextSequence = framing.nextSequence
-            moved.chainHead = framing.chainHead
-            moved.segmentBytes = end
+            let batch = try framed(entries, positions: pending, under: lease, installed: installed, compressing: compressing)
+            let moved = batch.moved
             let claims = pending.compactMap { entries[$0].claim }
             let result: AppendRows.Result
             do {
                 result = try await AppendRows.append(partition: lease.partition, node: node, lease: lease, claims: claims,
-                                                     frames: frames, events: index.events, traces: index.traces, moved: moved,
-                                                     database, logger: logger)
+                                                     frames: batch.frames, events: batch.index.events, traces: batch.index.traces,
+                                                     moved: moved, database, logger: logger)
             } catch {
                 // The answer was lost (the connection dropped, say): the lease row tells
                 // whether the statement committed.
@@ -125,8 +94,8 @@ public final class PartitionTail: Sendable {
             }
             switch result {
             case .appended:
-                recent.keep(kept)
-                for (position, outcome) in appended { outcomes[position] = outcome }
+                recent.keep(batch.kept)
+                for (position, outcome) in batch.appended { outcomes[position] = outcome }
                 return (moved, outcomes.map { $0! })
             case .leaseLost:
                 throw ClusterError.leaseLost(partition: lease.partition, epoch: lease.epoch)
@@ -139,6 +108,95 @@ public final class PartitionTail: Sendable {
             }
         }
         throw ClusterError.storage("the dedup keys of this batch kept being claimed by concurrent transactions; nothing was stored")
+    }
+
+    /// Records of several partitions, without dedup claims (trace records), in one
+    /// transaction (`docs/cluster.md` §9): each partition's framed at its lease's position and
+    /// fenced by it, with its index rows; all commit or none (`ClusterError.leaseLost` names the
+    /// partition whose lease moved). Returns each partition's lease moved past its records and
+    /// their outcomes, in the order given. One commit instead of one per partition: a node's
+    /// engine writes a batch of steps of executions in all its partitions at once.
+    public func appendAcross(_ parts: [(entries: [AppendEntry], lease: Lease)]) async throws
+        -> [(lease: Lease, outcomes: [AppendOutcome])] {
+        guard !parts.contains(where: { $0.entries.contains { $0.claim != nil } }) else {
+            throw ClusterError.storage("an append across partitions takes no dedup claims")
+        }
+        var batches: [FramedBatch] = []
+        let now = Date()
+        for (entries, lease) in parts {
+            let installed = try await installedDictionaries(under: lease)
+            let compressing = entries.map { entry in entry.record.source.flatMap(installed.bySource) }
+            for (entry, dictionary) in zip(entries, compressing) where dictionary == nil && !entry.record.body.isEmpty {
+                if let source = entry.record.source { dictionaries.observe(source: source, payload: entry.record.body, now: now) }
+            }
+            batches.append(try framed(entries, positions: Array(entries.indices), under: lease, installed: installed,
+                                      compressing: compressing))
+        }
+        let shares = zip(parts, batches).map { part, batch in
+            AppendRows.PartitionShare(lease: part.lease, frames: batch.frames, events: batch.index.events,
+                                      traces: batch.index.traces, moved: batch.moved)
+        }
+        do {
+            if let moved = try await AppendRows.appendAcross(shares, node: node, database, logger: logger) {
+                let lease = parts.first { $0.lease.partition == moved }!.lease
+                throw ClusterError.leaseLost(partition: moved, epoch: lease.epoch)
+            }
+        } catch let error as ClusterError {
+            if case .leaseLost = error { throw error }
+            // The answer was lost: one transaction, so the first partition's row tells for all.
+            guard let first = batches.first, try await committed(first.moved, after: error) else { throw error }
+        } catch {
+            guard let first = batches.first, try await committed(first.moved, after: error) else { throw error }
+        }
+        for batch in batches { recent.keep(batch.kept) }
+        return batches.map { batch in (batch.moved, batch.appended.sorted { $0.0 < $1.0 }.map(\.1)) }
+    }
+
+    /// One partition's share of an append, framed at its lease's position: the frames and
+    /// their index rows, each appended entry's outcome (by its position in the batch), the
+    /// records as readers get them, and the lease moved past them.
+    struct FramedBatch {
+        var frames = AppendRows.Frames()
+        var index = IndexBatch()
+        var appended: [(Int, AppendOutcome)] = []
+        var kept: [LogRecord] = []
+        var moved: Lease
+    }
+
+    /// Frames `entries` at `positions` after the lease's position (a segment's first records
+    /// preceded by a copy of every dictionary of the partition), with their index rows.
+    func framed(_ entries: [AppendEntry], positions: [Int], under lease: Lease, installed: PartitionDictionaries.Installed,
+                compressing: [ZstdDictionary?]) throws -> FramedBatch {
+        var framing = RecordFraming(nextSequence: lease.nextSequence, chainHead: lease.chainHead)
+        var batch = FramedBatch(moved: lease)
+        var end = lease.segmentBytes
+        if end == Int64(SegmentHeader.size) {
+            // A segment's first records: a copy of every dictionary of the partition, so
+            // that it decodes alone (`docs/segment-format.md` §4.3).
+            for (stored, _) in installed.all {
+                let (sequence, bytes) = framing.frameDictionary(id: stored.id, bytes: stored.bytes, metadata: stored.metadata)
+                batch.frames.append(sequence: sequence, frame: bytes, offset: &end)
+            }
+        }
+        for position in positions {
+            let record = entries[position].record
+            let (sequence, bytes, bodySHA256) = try framing.frame(type: record.type, metadata: record.metadata, body: record.body,
+                                                                  compressingWith: zstd, dictionary: compressing[position])
+            let location = RecordPointer(partition: UInt32(lease.partition), segment: UInt64(lease.segmentFirstSequence),
+                                         offset: UInt64(end), length: UInt32(bytes.count))
+            try batch.index.add(TailEntry(sequence: sequence, type: record.type, metadata: record.metadata, bodySHA256: bodySHA256,
+                                          bodyLength: UInt32(record.body.count), location: location), body: record.body)
+            batch.frames.append(sequence: sequence, frame: bytes, offset: &end)
+            batch.appended.append((position, .appended(sequence: sequence, location: location)))
+            batch.kept.append(LogRecord(sequence: sequence, type: record.type, location: location,
+                                        dictionaryID: record.body.isEmpty ? 0 : compressing[position]?.id ?? 0,
+                                        metadata: record.metadata, body: record.body, bodySHA256: bodySHA256,
+                                        chain: framing.chainHead))
+        }
+        batch.moved.nextSequence = framing.nextSequence
+        batch.moved.chainHead = framing.chainHead
+        batch.moved.segmentBytes = end
+        return batch
     }
 
     /// Whether a statement whose answer was lost committed: the lease row is at `moved` (the

@@ -281,4 +281,57 @@ struct ExecutionParityTests {
             #expect(try await live.attempts(executionID: execution).count == 1)
         }
     }
+
+    /// Steps of executions in two partitions appended in one transaction (as a node's engine
+    /// appends a batch): both commit, each partition's chain and index moving on; when one
+    /// partition's lease moved, neither keeps anything (the error names that partition), and
+    /// the other partition's next append goes on from where it was.
+    @Test func anAppendAcrossPartitionsCommitsAllOrNothing() async throws {
+        try await withClusterAndBucket(partitions: 2, logger: Self.logger) { database, _, _ in
+            let leases = PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
+            var held = try await leases.balance().owned.sorted { $0.partition < $1.partition }
+            #expect(held.map(\.partition) == [0, 1])
+            let tail = PartitionTail(database: database, node: "n1", logger: Self.logger)
+            var executions: [String] = []
+            for index in held.indices {
+                let record = eventRecord(Array("{}".utf8), type: "deal.won")
+                let (moved, outcomes) = try await tail.append([AppendEntry(record)], under: held[index])
+                guard case .appended(let sequence, _) = outcomes[0] else { Issue.record("not appended"); return }
+                let execution = UUIDv7.make().uuidString.lowercased()
+                executions.append(execution)
+                let created = TraceBody.executionsCreated(ExecutionsCreated(routedThrough: sequence, executions: [
+                    NewExecution(executionID: execution, eventID: try EventIndexFields.read(record.metadata).eventID, workflowID: "crm",
+                                 workflowVersion: 1, trigger: "event", createdAt: Self.t(1), stepNames: ["upsert"]),
+                ]))
+                held[index] = try await tail.append([try Self.trace(created, at: 1)], under: moved).lease
+            }
+            let live = ClusterExecutions(database: database, logger: Self.logger)
+            func started(_ n: Int, attempt: Int) async throws -> AppendEntry {
+                let execution = try #require(try await live.execution(id: executions[n]))
+                return try Self.trace(.stepStarted(StepStarted(
+                    executionID: execution.executionID, eventID: execution.eventID, workflowID: "crm", stepIndex: 0, stepName: "upsert",
+                    attempt: attempt, idempotencyKey: "\(execution.executionID):upsert", startedAt: Self.t(2 + attempt),
+                    input: StepInput(kind: "http", method: "POST", url: "http://x"))), at: 2 + attempt)
+            }
+            let both = try await tail.appendAcross([(entries: [try await started(0, attempt: 1)], lease: held[0]),
+                                                    (entries: [try await started(1, attempt: 1)], lease: held[1])])
+            held = both.map(\.lease)
+            for execution in executions { #expect(try await live.execution(id: execution)?.status == .running) }
+            #expect(try await verifiedTailSequences(tail, partition: 0) == [1, 2, 3])
+            #expect(try await verifiedTailSequences(tail, partition: 1) == [1, 2, 3])
+            // Partition 1 taken over behind n1's back: the next append across both keeps nothing.
+            try await database.query("UPDATE partition_leases SET owner = 'n2', epoch = epoch + 1 WHERE part = 1")
+            await #expect { try await tail.appendAcross([(entries: [try await started(0, attempt: 2)], lease: held[0]),
+                                                         (entries: [try await started(1, attempt: 2)], lease: held[1])]) } throws: { error in
+                guard case ClusterError.leaseLost(let partition, _) = error else { return false }
+                return partition == 1
+            }
+            for execution in executions { #expect(try await live.attempts(executionID: execution).count == 1) }
+            #expect(try await verifiedTailSequences(tail, partition: 0) == [1, 2, 3])
+            #expect(try await tail.currentLease(of: held[0]) == held[0])
+            _ = try await tail.appendAcross([(entries: [try await started(0, attempt: 2)], lease: held[0])])
+            #expect(try await verifiedTailSequences(tail, partition: 0) == [1, 2, 3, 4])
+            #expect(try await live.attempts(executionID: executions[0]).count == 2)
+        }
+    }
 }
