@@ -26,11 +26,13 @@ package enum LeaseRows {
         return (1, 1)
     }
 
-    /// Extends every lease `node` holds by `ttl` seconds; the leases.
+    /// Extends every lease `node` holds by `ttl` seconds; the leases. The rows are locked in
+    /// partition order, as an append across partitions locks them (`tracebox_append` per
+    /// partition, in partition order), so the two never wait on each other in a circle.
     package static func renew(node: String, ttl: Double, _ transaction: ClusterTransaction) async throws -> [Lease] {
         try await leases(transaction.query("""
             UPDATE partition_leases SET expires_at = clock_timestamp() + make_interval(secs => \(ttl))
-            WHERE owner = \(node)
+            WHERE part IN (SELECT part FROM partition_leases WHERE owner = \(node) ORDER BY part FOR UPDATE)
             RETURNING part, epoch, next_seq, chain_head, segment_first_seq, segment_bytes, segment_created_us
             """))
     }
@@ -39,7 +41,9 @@ package enum LeaseRows {
     package static func release(_ partitions: [Int]?, node: String, _ transaction: ClusterTransaction) async throws {
         try await transaction.query("""
             UPDATE partition_leases SET owner = NULL, expires_at = '-infinity'
-            WHERE owner = \(node) AND (\(partitions == nil) OR part = ANY(\(partitions ?? [])))
+            WHERE part IN (SELECT part FROM partition_leases
+                           WHERE owner = \(node) AND (\(partitions == nil) OR part = ANY(\(partitions ?? [])))
+                           ORDER BY part FOR UPDATE)
             """)
     }
 

@@ -18,31 +18,47 @@ public final class ClusterMonitoring: MonitoringIndex {
     }
 
     public func windowStats(from: String, to: String) async throws -> WindowStats {
-        try await executions.windowStats(from: from, to: to)
+        try await bounded { [self] in try await executions.windowStats(from: from, to: to) }
     }
-    public func dailyRollups(fromDay: String) async throws -> [DailyRollup] { try await executions.dailyRollups(fromDay: fromDay) }
+    public func dailyRollups(fromDay: String) async throws -> [DailyRollup] {
+        try await bounded { [self] in try await executions.dailyRollups(fromDay: fromDay) }
+    }
     public func lastNotificationKind(_ kinds: [String], key: String) async throws -> String? {
-        try await NotificationRows.lastKind(kinds, key: key, database, logger: logger)
+        try await bounded { [self] in try await NotificationRows.lastKind(kinds, key: key, database, logger: logger) }
     }
     public func lastNotificationCreated(kind: String) async throws -> String? {
-        try await NotificationRows.lastCreated(kind: kind, database, logger: logger)
+        try await bounded { [self] in try await NotificationRows.lastCreated(kind: kind, database, logger: logger) }
     }
     public func notificationExists(kind: String, key: String) async throws -> Bool {
-        try await NotificationRows.exists(kind: kind, key: key, database, logger: logger)
+        try await bounded { [self] in try await NotificationRows.exists(kind: kind, key: key, database, logger: logger) }
     }
     public func uncoveredDLQ(limit: Int) async throws -> [(entry: DLQEntry, source: String, eventType: String)] {
-        try await NotificationRows.uncoveredDLQ(limit: limit, database, logger: logger)
+        try await bounded { [self] in try await NotificationRows.uncoveredDLQ(limit: limit, database, logger: logger) }
     }
     public func dueNotifications(now: String, limit: Int) async throws -> [(NotificationSummary, RecordPointer)] {
-        try await NotificationRows.due(now: now, limit: limit, database, logger: logger)
+        try await bounded { [self] in try await NotificationRows.due(now: now, limit: limit, database, logger: logger) }
     }
     public func notifications(includeDelivered: Bool, limit: Int) async throws -> [NotificationSummary] {
-        try await NotificationRows.list(includeDelivered: includeDelivered, limit: limit, database, logger: logger)
+        try await bounded { [self] in
+            try await NotificationRows.list(includeDelivered: includeDelivered, limit: limit, database, logger: logger)
+        }
     }
-    public func outboxDepth() async throws -> Int { try await NotificationRows.undelivered(database, logger: logger) }
-    public func attemptOutcomeCounts() async throws -> [String: Int] { try await NotificationRows.attemptOutcomes(database, logger: logger) }
-    public func firstEventReceivedAt() async throws -> String? { try await NotificationRows.firstEventReceivedAt(database, logger: logger) }
+    public func outboxDepth() async throws -> Int {
+        try await bounded { [self] in try await NotificationRows.undelivered(database, logger: logger) }
+    }
+    public func attemptOutcomeCounts() async throws -> [String: Int] {
+        try await bounded { [self] in try await NotificationRows.attemptOutcomes(database, logger: logger) }
+    }
+    public func firstEventReceivedAt() async throws -> String? {
+        try await bounded { [self] in try await NotificationRows.firstEventReceivedAt(database, logger: logger) }
+    }
     public func weeklyFigures(from: String, to: String) async throws -> WeeklyFigures {
-        try await NotificationRows.weekly(from: from, to: to, database, logger: logger)
+        try await bounded { [self] in try await NotificationRows.weekly(from: from, to: to, database, logger: logger) }
+    }
+
+    /// Each read bounded like every storage call of a node (`StorageDeadline`), so that a
+    /// PostgreSQL that stopped answering holds up neither the loop that asked nor a shutdown.
+    private func bounded<T: Sendable>(_ read: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await StorageDeadline.run(read)
     }
 }

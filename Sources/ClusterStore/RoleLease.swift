@@ -48,7 +48,9 @@ public final class RoleLease: Sendable {
     /// Hands the role back if this node holds it.
     public func release() async {
         guard heldAt.withLock({ $0 }) != nil else { return }
-        try? await RoleRows.release(role, node: node, database, logger: logger)
+        _ = try? await StorageDeadline.run { [role, node, database, logger] in
+            try await RoleRows.release(role, node: node, database, logger: logger)
+        }
         heldAt.withLock { $0 = nil }
     }
 

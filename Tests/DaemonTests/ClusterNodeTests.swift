@@ -316,7 +316,7 @@ struct ClusterNodeTests {
                 #expect(Data(base64Encoded: payload.payloadBase64) == Data(push.bytes))
             }
             #expect(try admin.call(AdminMethod.status, NoParams(), as: StatusResult.self).eventsByStatus.values.reduce(0, +) == 2)
-            #expect(node.stop() == 0)
+            #expect(node.stop() == 0, "\(node.serveLog().suffix(3000))")
         }
     }
 
