@@ -68,9 +68,7 @@ public enum ClusterNode {
         let catalog = WorkflowCatalog(configuration.workflows)
         let engine = WorkflowEngine(
             log: log, index: index, catalog: catalog,
-            settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
-                                     smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
-                                     environment: configuration.environment),
+            settings: EngineSettings(configuration),
             clock: clock, indexCatchUp: IndexWrittenWithRecords(), partitions: index, logger: logger)
         return WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                indexCatchUp: IndexWrittenWithRecords(), logger: logger)

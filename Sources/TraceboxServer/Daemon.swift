@@ -111,9 +111,7 @@ public enum Daemon {
         let catalog = WorkflowCatalog(configuration.workflows)
         let engine = WorkflowEngine(
             log: log, index: index, catalog: catalog,
-            settings: EngineSettings(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
-                                     smtp: configuration.smtp, smtpFrom: configuration.smtpFrom,
-                                     environment: configuration.environment),
+            settings: EngineSettings(configuration),
             clock: clock, indexCatchUp: indexer, bell: bell, decodedChanges: follower.decoded, logger: logger)
         let workflows = WorkflowService(engine: engine, catalog: catalog, configuration: configuration,
                                         indexCatchUp: indexer, logger: logger)

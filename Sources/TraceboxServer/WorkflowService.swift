@@ -56,3 +56,11 @@ final class WorkflowService: Service {
         return fresh.workflows.map { "\($0.id)@\($0.version)" }
     }
 }
+
+extension EngineSettings {
+    /// The engine's settings from the configuration (`engine`, `smtp`, `env`).
+    init(_ configuration: Configuration) {
+        self.init(workers: configuration.engineWorkers, perDestination: configuration.enginePerDestination,
+                  smtp: configuration.smtp, smtpFrom: configuration.smtpFrom, environment: configuration.environment)
+    }
+}

@@ -7,6 +7,8 @@ import Logging
 import PostgresNIO
 import SegmentLog
 import TestSupport
+import Testing
+import TraceIndex
 
 /// Runs `body` with a fresh PostgreSQL 15 (stopped afterwards), a new database in it (its
 /// URL) and a client on it that runs for the body's duration.
@@ -67,4 +69,30 @@ func eventRecord(_ body: [UInt8], source: String = "github", type: String = "iss
                   receivedAt: Timestamp.format(date), dedupKey: dedupKey, headers: ["content-type": "application/json"],
                   ingestError: ingestError).writeStableJSON(to: &writer)
     return TailRecord(type: .event, metadata: writer.bytes, body: body, source: source)
+}
+
+/// A one-partition cluster where `events` were appended, then the trace records `batches`
+/// makes of their ids, a batch per append transaction, then a seal and an upload; `body`
+/// gets the database, a reindex of the partition by the single box's follower (what the
+/// parity tests compare PostgreSQL's answers with) and the events' ids.
+func withReindexedPartition(events: [TailRecord], logger: Logger, batches: ([String]) throws -> [[TraceBody]],
+                            _ body: (ClusterDatabase, TraceIndex, [String]) async throws -> Void) async throws {
+    try await withClusterAndBucket(partitions: 1, logger: logger) { database, _, s3 in
+        var lease = try await PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: logger)
+            .balance().owned[0]
+        let tail = PartitionTail(database: database, node: "n1", logger: logger)
+        lease = try await tail.append(events.map { AppendEntry($0) }, under: lease).lease
+        let ids = try events.map { try EventIndexFields.read($0.metadata).eventID }
+        for (number, batch) in try batches(ids).enumerated() {
+            let entries = try batch.enumerated().map { try ExecutionParityTests.trace($1, at: 100 + number * 10 + $0) }
+            lease = try await tail.append(entries, under: lease).lease
+        }
+        lease = try #require(try await tail.seal(under: lease)).lease
+        try await SegmentSealer(database: database, s3: s3, prefix: "prod/", logger: logger).uploadPending()
+        let unsealed = try await tail.unsealedSegments(partition: 0)
+        let rebuilt = try await DispatchQueue.global().run {
+            try IndexParityTests.reindexed(partition: 0, s3: s3, prefix: "prod/", unsealed: unsealed)
+        }
+        try await body(database, rebuilt, ids)
+    }
 }

@@ -18,23 +18,16 @@ struct JobParityTests {
     static let logger = Logger(label: "job-parity-test")
 
     @Test func jobsEqualAReindex() async throws {
-        try await withClusterAndBucket(partitions: 1, logger: Self.logger) { database, _, s3 in
-            var lease = try await PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
-                .balance().owned[0]
-            let tail = PartitionTail(database: database, node: "n1", logger: Self.logger)
-            var records: [TailRecord] = []
-            for n in 0..<6 {
-                let body: [UInt8] = Array("{\"deal\":\(n)}".utf8)
-                let at = Date(timeIntervalSince1970: 1_796_000_000 + Double(n))
-                records.append(eventRecord(body, source: n < 4 ? "crm" : "shop", type: n % 2 == 0 ? "deal.won" : "deal.lost", at: at))
-            }
-            let outcomes = try await tail.append(records.map { AppendEntry($0) }, under: lease).outcomes
-            #expect(outcomes.count == records.count)
-            var events: [String] = []
-            for record in records { events.append(try EventIndexFields.read(record.metadata).eventID) }
-            lease = try await tail.currentLease(of: lease)
-            let t = ExecutionParityTests.t
-            let (jobA, jobB) = ("0190bbbb-0000-7000-8000-00000000000a", "0190bbbb-0000-7000-8000-00000000000b")
+        var records: [TailRecord] = []
+        for n in 0..<6 {
+            let body: [UInt8] = Array("{\"deal\":\(n)}".utf8)
+            let at = Date(timeIntervalSince1970: 1_796_000_000 + Double(n))
+            records.append(eventRecord(body, source: n < 4 ? "crm" : "shop", type: n % 2 == 0 ? "deal.won" : "deal.lost", at: at))
+        }
+        let t = ExecutionParityTests.t
+        let (jobA, jobB) = ("0190bbbb-0000-7000-8000-00000000000a", "0190bbbb-0000-7000-8000-00000000000b")
+        let filter = ReplayFilter(type: "deal.*", from: t(0), to: t(999))
+        try await withReindexedPartition(events: records, logger: Self.logger, batches: { events in
             func replay(_ n: Int, job: String) -> NewExecution {
                 NewExecution(executionID: String(format: "0190cccc-0000-7000-8000-%012d", n + (job == jobA ? 0 : 100)),
                              eventID: events[n], workflowID: "crm", workflowVersion: 1, trigger: "replay", createdAt: t(20 + n),
@@ -49,10 +42,9 @@ struct JobParityTests {
                                             durationMS: 3, error: outcome == .failed ? StepError(errorClass: .http4xx, message: "no") : nil,
                                             executionStatus: outcome == .succeeded ? .succeeded : .failed))]
             }
-            let filter = ReplayFilter(type: "deal.*", from: t(0), to: t(999))
             // Job A over events 0–3, two fed (one succeeds, one fails), then cancelled; job B
             // over events 2–5, three fed (one still running), three left.
-            let batches: [[TraceBody]] = [
+            return [
                 [.jobCreated(JobCreated(jobID: jobA, createdAt: t(10), requestedBy: 1000, filter: filter, force: false, rate: 50,
                                         concurrency: 4, eventIDs: Array(events[0..<4])))],
                 [.executionsCreated(ExecutionsCreated(routedThrough: nil, executions: [replay(0, job: jobA), replay(1, job: jobA)],
@@ -66,16 +58,7 @@ struct JobParityTests {
                                                       job: .init(jobID: jobB, eventIDs: [events[2], events[3]])))],
                 finished(replay(2, job: jobB), .succeeded, at: 60),
             ]
-            for (number, batch) in batches.enumerated() {
-                let entries = try batch.enumerated().map { try ExecutionParityTests.trace($1, at: 100 + number * 10 + $0) }
-                lease = try await tail.append(entries, under: lease).lease
-            }
-            lease = try #require(try await tail.seal(under: lease)).lease
-            try await SegmentSealer(database: database, s3: s3, prefix: "prod/", logger: Self.logger).uploadPending()
-            let unsealed = try await tail.unsealedSegments(partition: 0)
-            let rebuilt = try await DispatchQueue.global().run {
-                try IndexParityTests.reindexed(partition: 0, s3: s3, prefix: "prod/", unsealed: unsealed)
-            }
+        }) { database, rebuilt, events in
             let live = ClusterJobs(database: database, logger: Self.logger)
             let now = Date(timeIntervalSince1970: 1_796_000_100)
 

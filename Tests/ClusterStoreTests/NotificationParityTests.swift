@@ -18,21 +18,15 @@ struct NotificationParityTests {
     static let logger = Logger(label: "notification-parity-test")
 
     @Test func monitoringReadsEqualAReindex() async throws {
-        try await withClusterAndBucket(partitions: 1, logger: Self.logger) { database, _, s3 in
-            var lease = try await PartitionLeases(database: database, node: "n1", address: "127.0.0.1:1", logger: Self.logger)
-                .balance().owned[0]
-            let tail = PartitionTail(database: database, node: "n1", logger: Self.logger)
-            var records: [TailRecord] = []
-            for n in 0..<3 {
-                let at = Date(timeIntervalSince1970: 1_796_000_000 + Double(n))
-                records.append(eventRecord(Array("{\"n\":\(n)}".utf8), source: "crm", type: n == 2 ? "deal.lost" : "deal.won", at: at))
-            }
-            lease = try await tail.append(records.map { AppendEntry($0) }, under: lease).lease
-            var events: [String] = []
-            for record in records { events.append(try EventIndexFields.read(record.metadata).eventID) }
-            let t = ExecutionParityTests.t
-            func execution(_ n: Int) -> String { String(format: "0190dddd-0000-7000-8000-%012d", n) }
-            func notification(_ n: Int) -> String { String(format: "0190eeee-0000-7000-8000-%012d", n) }
+        var records: [TailRecord] = []
+        for n in 0..<3 {
+            let at = Date(timeIntervalSince1970: 1_796_000_000 + Double(n))
+            records.append(eventRecord(Array("{\"n\":\(n)}".utf8), source: "crm", type: n == 2 ? "deal.lost" : "deal.won", at: at))
+        }
+        let t = ExecutionParityTests.t
+        func execution(_ n: Int) -> String { String(format: "0190dddd-0000-7000-8000-%012d", n) }
+        func notification(_ n: Int) -> String { String(format: "0190eeee-0000-7000-8000-%012d", n) }
+        try await withReindexedPartition(events: records, logger: Self.logger, batches: { events in
             var run: [TraceBody] = [.executionsCreated(ExecutionsCreated(routedThrough: 3, executions: (0..<3).map { n in
                 NewExecution(executionID: execution(n), eventID: events[n], workflowID: n == 1 ? "mail" : "crm", workflowVersion: 1,
                              trigger: "event", createdAt: t(10), stepNames: ["push"])
@@ -47,7 +41,7 @@ struct NotificationParityTests {
                     error: n == 0 ? nil : StepError(errorClass: .http5xx, message: "down"),
                     executionStatus: n == 0 ? .succeeded : .failed)))
             }
-            let batches: [[TraceBody]] = [
+            return [
                 run,
                 [.notificationEnqueued(NotificationEnqueued(notificationID: notification(1), channel: .slack, kind: "dlq", key: nil,
                                                             createdAt: t(40), body: "{\"text\":\"1 failed\"}", covers: [execution(1)])),
@@ -62,16 +56,7 @@ struct NotificationParityTests {
                                                             key: "2026-W49", createdAt: t(50), body: "report", subject: "week",
                                                             to: ["ops@example.com"]))],
             ]
-            for (number, batch) in batches.enumerated() {
-                let entries = try batch.enumerated().map { try ExecutionParityTests.trace($1, at: 100 + number * 10 + $0) }
-                lease = try await tail.append(entries, under: lease).lease
-            }
-            lease = try #require(try await tail.seal(under: lease)).lease
-            try await SegmentSealer(database: database, s3: s3, prefix: "prod/", logger: Self.logger).uploadPending()
-            let unsealed = try await tail.unsealedSegments(partition: 0)
-            let rebuilt = try await DispatchQueue.global().run {
-                try IndexParityTests.reindexed(partition: 0, s3: s3, prefix: "prod/", unsealed: unsealed)
-            }
+        }) { database, rebuilt, _ in
             let live = ClusterMonitoring(database: database, executions: ClusterExecutions(database: database, logger: Self.logger),
                                          logger: Self.logger)
 
