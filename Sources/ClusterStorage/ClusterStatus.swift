@@ -22,7 +22,17 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         public var segmentsWaitingForUpload: Int64
     }
 
+    /// A role one node runs at a time (`docs/cluster.md` §9) and its holder, if any.
+    public struct Role: Codable, Sendable, Equatable {
+        public var role: String
+        public var owner: String?
+        public var epoch: Int64
+        /// Seconds until the lease expires (negative: expired); nil when it is free.
+        public var leaseSecondsLeft: Double?
+    }
+
     public var schemaVersion: Int
     public var nodes: [Node]
     public var partitions: [Partition]
+    public var roles: [Role] = []
 }

@@ -32,7 +32,17 @@ extension ClusterStatus {
                 partitions.append(Partition(partition: part, owner: owner, epoch: epoch, leaseSecondsLeft: left, nextSequence: next,
                                             tailRecords: tail, sealedSegments: sealed, segmentsWaitingForUpload: waiting))
             }
-            return ClusterStatus(schemaVersion: version, nodes: nodes, partitions: partitions)
+            var roles: [Role] = []
+            if version >= 14 {
+                for try await (role, owner, epoch, left) in try await database.query("""
+                    SELECT role, owner, epoch,
+                           CASE WHEN owner IS NULL THEN NULL ELSE extract(epoch FROM expires_at - clock_timestamp())::float8 END
+                    FROM role_leases ORDER BY role
+                    """).decode((String, String?, Int64, Double?).self) {
+                    roles.append(Role(role: role, owner: owner, epoch: epoch, leaseSecondsLeft: left))
+                }
+            }
+            return ClusterStatus(schemaVersion: version, nodes: nodes, partitions: partitions, roles: roles)
         }
     }
 }

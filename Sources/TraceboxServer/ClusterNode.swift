@@ -187,6 +187,10 @@ extension DaemonMetrics {
                 gauge("cluster_partition_sealed_segments", labels, "Segments of the partition uploaded to the bucket",
                       Double(partition.sealedSegments))
             }
+            for role in cluster.roles {
+                let held = role.owner == node && (role.leaseSecondsLeft ?? -1) >= 0
+                gauge("cluster_role_held", [("role", role.role)], "1 when this node holds the role's lease", held ? 1 : 0)
+            }
         }
         var buffer = Array(ingest.render().utf8)
         registry.emit(into: &buffer)

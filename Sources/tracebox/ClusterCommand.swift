@@ -75,6 +75,13 @@ struct ClusterCommand: AsyncParsableCommand {
                       pad("\(part.nextSequence)", 9), pad("\(part.tailRecords)", 5), pad("\(part.sealedSegments)", 7),
                       part.segmentsWaitingForUpload)
             }
+            if !status.roles.isEmpty {
+                print("ROLE                 OWNER                EPOCH  LEASE")
+                for role in status.roles {
+                    let lease = role.leaseSecondsLeft.map { $0 >= 0 ? String(format: "%.1fs", $0) : "expired" } ?? "free"
+                    print(pad(role.role, 20), pad(role.owner ?? "-", 20), pad("\(role.epoch)", 6), lease)
+                }
+            }
         }
 
         private func pad(_ text: String, _ width: Int) -> String {

@@ -213,12 +213,17 @@ extension ClusterNodeTests {
             let preview = try nodes[1].cli(["report", "weekly", "--preview", "--socket", nodes[1].socket])
             #expect(preview.status == 0 && String(decoding: preview.stdout, as: UTF8.self).contains("Tracebox weekly summary"),
                     "\(preview.stderr)")
-            // The role passes on: its holder stops, and the other node takes it.
-            let holder = try #require(nodes.first { $0.serveLog().contains("role taken") })
-            let other = nodes.first { $0 !== holder }!
-            #expect(!other.serveLog().contains("role taken"))
+            // One node holds the role (`cluster status`, `/metrics`); it passes on when its holder stops.
+            let roles = try Self.status(nodes[0].configPath).roles
+            let owner = try #require(roles.first { $0.role == "monitoring" }?.owner)
+            let (holder, other) = owner == "n1" ? (nodes[0], nodes[1]) : (nodes[1], nodes[0])
+            #expect(holder.serveLog().contains("role taken") && !other.serveLog().contains("role taken"))
+            let metrics = try await client.send(HTTPRequest(url: holder.url("/metrics")))
+            #expect(String(decoding: metrics.body, as: UTF8.self).contains(#"tracebox_cluster_role_held{role="monitoring"} 1"#))
             #expect(holder.stop() == 0)
-            #expect(await waitUntil(timeout: 30) { other.serveLog().contains("role taken") })
+            #expect(try await waitUntil(timeout: 30) {
+                try Self.status(other.configPath).roles.first { $0.role == "monitoring" }?.owner == (owner == "n1" ? "n2" : "n1")
+            })
         }
     }
 }
