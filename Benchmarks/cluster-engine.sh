@@ -81,7 +81,8 @@ kill -TERM "$box"; wait "$box" 2>/dev/null || true
 if [ -n "${STATEMENTS:-}" ]; then
     PGCONF="${PGCONF:-}
 shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = all"
+pg_stat_statements.track = all
+pg_stat_statements.track_planning = on"
 fi
 start_postgres "$work" "$pgport" "${PGCONF:-}"
 psqlq "CREATE DATABASE tracebox"
@@ -118,9 +119,10 @@ echo "  PostgreSQL: CPU per execution $(( pg_used * 1000000 / tck / EVENTS )) µ
 echo "  attempts by outcome: $(DB=tracebox psqlq "SELECT string_agg(outcome || ' ' || coalesce(error_class, '-') || ' #' || attempt || ': ' || n, ', ') FROM (SELECT outcome, error_class, attempt, count(*) AS n FROM step_attempts GROUP BY 1, 2, 3) c"); node log errors and warnings: $(grep -c ' error \| warning ' "$work/node.log" || true)"
 grep ' error \| warning ' "$work/node.log" | head -3 || true
 if [ -n "${STATEMENTS:-}" ]; then
-    echo "  PostgreSQL's statements by total time (pg_stat_statements, top 15): calls per execution, µs per call, share"
+    echo "  PostgreSQL's statements by total time (pg_stat_statements, top 15): calls per execution, µs per call executing, µs planning, share"
     DB=tracebox psqlq "SELECT round(calls::numeric / $EVENTS, 2) || ' | ' || round((total_exec_time * 1000 / calls)::numeric) || ' µs | '
-        || round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) || '% | ' || regexp_replace(left(query, 110), '\s+', ' ', 'g')
+        || round((total_plan_time * 1000 / greatest(plans, 1))::numeric) || ' µs | '
+        || round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) || '% | ' || regexp_replace(left(query, 100), '\s+', ' ', 'g')
         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'tracebox')
         ORDER BY total_exec_time DESC LIMIT 15" | sed 's/^/    /'
 fi
