@@ -119,9 +119,9 @@ echo "  PostgreSQL: CPU per execution $(( pg_used * 1000000 / tck / EVENTS )) µ
 echo "  attempts by outcome: $(DB=tracebox psqlq "SELECT string_agg(outcome || ' ' || coalesce(error_class, '-') || ' #' || attempt || ': ' || n, ', ') FROM (SELECT outcome, error_class, attempt, count(*) AS n FROM step_attempts GROUP BY 1, 2, 3) c"); node log errors and warnings: $(grep -c ' error \| warning ' "$work/node.log" || true)"
 grep ' error \| warning ' "$work/node.log" | head -3 || true
 if [ -n "${STATEMENTS:-}" ]; then
-    echo "  PostgreSQL's statements by total time (pg_stat_statements, top 15): calls per execution, µs per call executing, µs planning, share"
+    echo "  PostgreSQL's statements by total time (pg_stat_statements, top 15): calls per execution, µs executing and µs planning per call, share"
     DB=tracebox psqlq "SELECT round(calls::numeric / $EVENTS, 2) || ' | ' || round((total_exec_time * 1000 / calls)::numeric) || ' µs | '
-        || round((total_plan_time * 1000 / greatest(plans, 1))::numeric) || ' µs | '
+        || round((total_plan_time * 1000 / calls)::numeric) || ' µs | '
         || round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) || '% | ' || regexp_replace(left(query, 100), '\s+', ' ', 'g')
         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'tracebox')
         ORDER BY total_exec_time DESC LIMIT 15" | sed 's/^/    /'
