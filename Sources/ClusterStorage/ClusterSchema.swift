@@ -551,6 +551,109 @@ public enum ClusterSchema {
             )
             """,
         ],
+        // Version 15: the index rows of a batch's steps written by one function
+        // (`tracebox_apply_steps`), as `tracebox_append` writes the frames: one round trip
+        // instead of up to six, and its statements' plans cached per connection instead of
+        // planned at every call (~1.1 ms of planning per execution, `docs/benchmarks.md`).
+        [
+            """
+            CREATE FUNCTION tracebox_apply_steps(p_part integer, p_attempts jsonb, p_finishes jsonb, p_states jsonb,
+                                                 p_dead jsonb, p_ended uuid[], p_events uuid[])
+            RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
+            DECLARE
+                n integer;
+            BEGIN
+                -- Attempts written whole (started, and ended or not, in this batch).
+                IF jsonb_array_length(p_attempts) > 0 THEN
+                    INSERT INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome, started_at,
+                        input_segment, input_offset, input_length, skipped_from, completed_at, duration_ms, next_attempt_at,
+                        error_class, error_message, response_status, output_segment, output_offset, output_length)
+                    SELECT * FROM jsonb_to_recordset(p_attempts) AS r(execution_id uuid, step_index integer,
+                        attempt integer, step_name text, idempotency_key text, outcome text, started_at text, input_segment bigint,
+                        input_offset bigint, input_length bigint, skipped_from uuid, completed_at text,
+                        duration_ms double precision, next_attempt_at text, error_class text, error_message text,
+                        response_status integer, output_segment bigint, output_offset bigint, output_length bigint)
+                    ON CONFLICT (execution_id, step_index, attempt) DO UPDATE SET step_name = excluded.step_name,
+                        idempotency_key = excluded.idempotency_key, outcome = excluded.outcome, started_at = excluded.started_at,
+                        input_segment = excluded.input_segment, input_offset = excluded.input_offset,
+                        input_length = excluded.input_length, skipped_from = excluded.skipped_from,
+                        completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
+                        next_attempt_at = excluded.next_attempt_at, error_class = excluded.error_class,
+                        error_message = excluded.error_message, response_status = excluded.response_status,
+                        output_segment = excluded.output_segment, output_offset = excluded.output_offset,
+                        output_length = excluded.output_length;
+                END IF;
+                -- Ends of attempts started earlier: each row looked up by its key (the LIMIT tells
+                -- the planner how few rows there are).
+                n := jsonb_array_length(p_finishes);
+                IF n > 0 THEN
+                    UPDATE step_attempts a SET outcome = r.outcome, completed_at = r.completed_at, duration_ms = r.duration_ms,
+                        next_attempt_at = r.next_attempt_at, error_class = r.error_class, error_message = r.error_message,
+                        response_status = r.response_status, output_segment = r.output_segment, output_offset = r.output_offset,
+                        output_length = r.output_length
+                    FROM (SELECT * FROM jsonb_to_recordset(p_finishes) AS r(execution_id uuid, step_index integer,
+                        attempt integer, outcome text, completed_at text, duration_ms double precision, next_attempt_at text,
+                        error_class text, error_message text, response_status integer, output_segment bigint,
+                        output_offset bigint, output_length bigint) LIMIT n) r
+                    WHERE a.execution_id = r.execution_id AND a.step_index = r.step_index AND a.attempt = r.attempt;
+                END IF;
+                n := jsonb_array_length(p_states);
+                IF n > 0 THEN
+                    UPDATE execution_states x SET status = r.status, started_at = coalesce(x.started_at, r.started_at),
+                        next_step = r.next_step, next_run_at = r.next_run_at,
+                        completed_at = CASE WHEN r.set_completed_at THEN r.completed_at ELSE x.completed_at END,
+                        last_error = CASE WHEN r.set_last_error THEN r.last_error ELSE x.last_error END
+                    FROM (SELECT * FROM jsonb_to_recordset(p_states) AS r(execution_id uuid, status text,
+                        started_at text, next_step integer, next_run_at text, set_completed_at boolean, completed_at text,
+                        set_last_error boolean, last_error text) LIMIT n) r
+                    WHERE x.execution_id = r.execution_id;
+                END IF;
+                IF jsonb_array_length(p_dead) > 0 THEN
+                    INSERT INTO dlq (execution_id, part, event_id, workflow_id, step_name, error_class, last_error, attempts,
+                        failed_at)
+                    SELECT r.execution_id, p_part, r.event_id, r.workflow_id, r.step_name, r.error_class, r.last_error,
+                        r.attempts, r.failed_at
+                    FROM jsonb_to_recordset(p_dead) AS r(execution_id uuid, event_id uuid, workflow_id text, step_name text,
+                        error_class text, last_error text, attempts integer, failed_at text)
+                    ON CONFLICT (execution_id) DO UPDATE SET part = excluded.part, event_id = excluded.event_id,
+                        workflow_id = excluded.workflow_id, step_name = excluded.step_name, error_class = excluded.error_class,
+                        last_error = excluded.last_error, attempts = excluded.attempts, failed_at = excluded.failed_at;
+                END IF;
+                -- The executions that ended, counted in their day's rollup.
+                IF cardinality(p_ended) > 0 THEN
+                    INSERT INTO daily_rollups (part, day, workflow_id, event_type, executions, succeeded, failed, dead_lettered)
+                    SELECT x.part, substr(x.completed_at, 1, 10), x.workflow_id, e.event_type, count(*),
+                        count(*) FILTER (WHERE x.status = 'succeeded'), count(*) FILTER (WHERE x.status = 'failed'),
+                        count(*) FILTER (WHERE x.status = 'failed')
+                    FROM execution_states x JOIN executions d USING (execution_id) JOIN events e ON e.event_id = d.event_id
+                    WHERE x.execution_id = ANY(p_ended)
+                    GROUP BY 1, 2, 3, 4
+                    ON CONFLICT (part, day, workflow_id, event_type) DO UPDATE SET
+                        executions = daily_rollups.executions + excluded.executions,
+                        succeeded = daily_rollups.succeeded + excluded.succeeded,
+                        failed = daily_rollups.failed + excluded.failed,
+                        dead_lettered = daily_rollups.dead_lettered + excluded.dead_lettered;
+                END IF;
+                -- Each touched event's status from its executions not superseded.
+                n := cardinality(p_events);
+                IF n > 0 THEN
+                    UPDATE events SET processing_status = s.status, status_reason = s.reason
+                    FROM (SELECT event_id,
+                            CASE WHEN count(*) FILTER (WHERE status IN ('pending', 'running', 'retrying')) > 0 THEN 'processing'
+                                 WHEN count(*) FILTER (WHERE status = 'failed') > 0 THEN 'failed'
+                                 ELSE 'succeeded' END AS status,
+                            string_agg(x.workflow_id || ': ' || last_error, '; ' ORDER BY created_sequence, x.execution_id)
+                                FILTER (WHERE status = 'failed') AS reason
+                          FROM executions x JOIN execution_states USING (execution_id)
+                          WHERE event_id = ANY(p_events) AND superseded_by IS NULL
+                          GROUP BY event_id LIMIT n) s
+                    WHERE events.event_id = s.event_id
+                        AND (events.processing_status <> s.status OR events.status_reason IS DISTINCT FROM s.reason);
+                END IF;
+            END
+            $$
+            """,
+        ],
     ]
 
     /// The newest version this build knows.

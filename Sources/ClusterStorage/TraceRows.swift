@@ -14,9 +14,11 @@ import TraceboxCore
 /// execution by `StepChanges` (the mappings and the fold the SQLite index applies), so both
 /// indexes hold the same rows.
 ///
-/// A batch costs a statement per kind of row, not per record: each statement takes its rows
-/// as one `jsonb` array (`jsonb_to_recordset`), which carries nulls, as postgres-nio's
-/// arrays cannot.
+/// A batch costs a statement per kind of row, not per record: each takes its rows as one
+/// `jsonb` array (`jsonb_to_recordset`), which carries nulls, as postgres-nio's arrays
+/// cannot; the rows of its steps (attempts, ends, execution states, dead letters, rollups,
+/// event statuses) go in one call of `tracebox_apply_steps` (schema v15), whose plans
+/// PostgreSQL keeps per connection.
 package enum TraceRows {
     package static func apply(_ changes: [IndexChange], partition: Int, _ transaction: ClusterTransaction) async throws {
         // The last event sequence routed (0: none in this batch).
@@ -66,21 +68,18 @@ package enum TraceRows {
                 ON CONFLICT (part) DO UPDATE SET routed_through = greatest(router_position.routed_through, excluded.routed_through)
                 """)
         }
-        try await write(steps, transaction)
-        if !deadLetters.isEmpty {
-            try await transaction.query("""
-                INSERT INTO dlq (execution_id, part, event_id, workflow_id, step_name, error_class, last_error, attempts, failed_at)
-                SELECT r.execution_id, \(partition), r.event_id, r.workflow_id, r.step_name, r.error_class, r.last_error,
-                    r.attempts, r.failed_at
-                FROM jsonb_to_recordset(\(try json(Array(deadLetters.values)))::jsonb) AS r(execution_id uuid, event_id uuid,
-                    workflow_id text, step_name text, error_class text, last_error text, attempts integer, failed_at text)
-                ON CONFLICT (execution_id) DO UPDATE SET part = excluded.part, event_id = excluded.event_id,
-                    workflow_id = excluded.workflow_id, step_name = excluded.step_name, error_class = excluded.error_class,
-                    last_error = excluded.last_error, attempts = excluded.attempts, failed_at = excluded.failed_at
-                """)
-        }
-        try await rollUp(endedExecutions, transaction)
-        try await updateEventStatuses(Array(touchedEvents), transaction)
+        // The steps' rows, the dead letters, the rollups of executions that ended and the
+        // touched events' statuses: one call (`tracebox_apply_steps`, schema v15).
+        guard !steps.rows.isEmpty || !steps.finishes.isEmpty || !steps.executions.isEmpty || !touchedEvents.isEmpty else { return }
+        let attempts = steps.rows.map { AttemptRow(executionID: $0.key.executionID, $0.value) }
+        let finishes = steps.finishes.map { AttemptRow(executionID: $0.key.executionID, stepIndex: $0.key.stepIndex,
+                                                       attempt: $0.key.attempt, end: $0.value) }
+        let states = steps.executions.map { ExecutionRow(executionID: $0.key, $0.value) }
+        try await transaction.query("""
+            SELECT tracebox_apply_steps(\(partition)::integer, \(try json(attempts))::jsonb, \(try json(finishes))::jsonb,
+                \(try json(states))::jsonb, \(try json(Array(deadLetters.values)))::jsonb, \(endedExecutions)::uuid[],
+                \(Array(touchedEvents))::uuid[])
+            """)
     }
 
     /// One record's executions, then, for each of its replays in order, every earlier
@@ -114,105 +113,6 @@ package enum TraceRows {
                     AND execution_id <> \(replay.execution_id)::uuid AND superseded_by IS NULL
                 """)
         }
-    }
-
-    /// The attempts written whole, the ends of attempts started earlier, and each execution's
-    /// change: a statement each.
-    private static func write(_ steps: StepChanges, _ transaction: ClusterTransaction) async throws {
-        if !steps.rows.isEmpty {
-            let rows = steps.rows.map { AttemptRow(executionID: $0.key.executionID, $0.value) }
-            try await transaction.query("""
-                INSERT INTO step_attempts (execution_id, step_index, attempt, step_name, idempotency_key, outcome, started_at,
-                    input_segment, input_offset, input_length, skipped_from, completed_at, duration_ms, next_attempt_at,
-                    error_class, error_message, response_status, output_segment, output_offset, output_length)
-                SELECT * FROM jsonb_to_recordset(\(try json(rows))::jsonb) AS r(execution_id uuid, step_index integer,
-                    attempt integer, step_name text, idempotency_key text, outcome text, started_at text, input_segment bigint,
-                    input_offset bigint, input_length bigint, skipped_from uuid, completed_at text, duration_ms double precision,
-                    next_attempt_at text, error_class text, error_message text, response_status integer, output_segment bigint,
-                    output_offset bigint, output_length bigint)
-                ON CONFLICT (execution_id, step_index, attempt) DO UPDATE SET step_name = excluded.step_name,
-                    idempotency_key = excluded.idempotency_key, outcome = excluded.outcome, started_at = excluded.started_at,
-                    input_segment = excluded.input_segment, input_offset = excluded.input_offset,
-                    input_length = excluded.input_length, skipped_from = excluded.skipped_from,
-                    completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
-                    next_attempt_at = excluded.next_attempt_at, error_class = excluded.error_class,
-                    error_message = excluded.error_message, response_status = excluded.response_status,
-                    output_segment = excluded.output_segment, output_offset = excluded.output_offset,
-                    output_length = excluded.output_length
-                """)
-        }
-        // The updates join their rows to the table by its key: each takes its rows through a
-        // `LIMIT` of their number, which tells the planner how few they are (it assumes 100
-        // rows of a function, and with that, on a table of a few thousand rows, scans the
-        // whole table rather than look each row up: 570–690 µs a statement measured against
-        // ~50, `Benchmarks/cluster-engine.sh STATEMENTS=1`).
-        if !steps.finishes.isEmpty {
-            let rows = steps.finishes.map { AttemptRow(executionID: $0.key.executionID, stepIndex: $0.key.stepIndex,
-                                                       attempt: $0.key.attempt, end: $0.value) }
-            try await transaction.query("""
-                UPDATE step_attempts a SET outcome = r.outcome, completed_at = r.completed_at, duration_ms = r.duration_ms,
-                    next_attempt_at = r.next_attempt_at, error_class = r.error_class, error_message = r.error_message,
-                    response_status = r.response_status, output_segment = r.output_segment, output_offset = r.output_offset,
-                    output_length = r.output_length
-                FROM (SELECT * FROM jsonb_to_recordset(\(try json(rows))::jsonb) AS r(execution_id uuid, step_index integer,
-                    attempt integer, outcome text, completed_at text, duration_ms double precision, next_attempt_at text,
-                    error_class text, error_message text, response_status integer, output_segment bigint, output_offset bigint,
-                    output_length bigint) LIMIT \(unescaped: String(rows.count))) r
-                WHERE a.execution_id = r.execution_id AND a.step_index = r.step_index AND a.attempt = r.attempt
-                """)
-        }
-        if !steps.executions.isEmpty {
-            let rows = steps.executions.map { ExecutionRow(executionID: $0.key, $0.value) }
-            try await transaction.query("""
-                UPDATE execution_states x SET status = r.status, started_at = coalesce(x.started_at, r.started_at),
-                    next_step = r.next_step, next_run_at = r.next_run_at,
-                    completed_at = CASE WHEN r.set_completed_at THEN r.completed_at ELSE x.completed_at END,
-                    last_error = CASE WHEN r.set_last_error THEN r.last_error ELSE x.last_error END
-                FROM (SELECT * FROM jsonb_to_recordset(\(try json(rows))::jsonb) AS r(execution_id uuid, status text,
-                    started_at text, next_step integer, next_run_at text, set_completed_at boolean, completed_at text,
-                    set_last_error boolean, last_error text) LIMIT \(unescaped: String(rows.count))) r
-                WHERE x.execution_id = r.execution_id
-                """)
-        }
-    }
-
-    /// Counts the executions that ended in their day's rollup (the day each completed, UTC).
-    private static func rollUp(_ executionIDs: [String], _ transaction: ClusterTransaction) async throws {
-        guard !executionIDs.isEmpty else { return }
-        try await transaction.query("""
-            INSERT INTO daily_rollups (part, day, workflow_id, event_type, executions, succeeded, failed, dead_lettered)
-            SELECT x.part, substr(x.completed_at, 1, 10), x.workflow_id, e.event_type, count(*),
-                count(*) FILTER (WHERE x.status = 'succeeded'), count(*) FILTER (WHERE x.status = 'failed'),
-                count(*) FILTER (WHERE x.status = 'failed')
-            FROM execution_states x JOIN executions d USING (execution_id) JOIN events e ON e.event_id = d.event_id
-            WHERE x.execution_id = ANY(\(executionIDs)::uuid[])
-            GROUP BY 1, 2, 3, 4
-            ON CONFLICT (part, day, workflow_id, event_type) DO UPDATE SET
-                executions = daily_rollups.executions + excluded.executions, succeeded = daily_rollups.succeeded + excluded.succeeded,
-                failed = daily_rollups.failed + excluded.failed, dead_lettered = daily_rollups.dead_lettered + excluded.dead_lettered
-            """)
-    }
-
-    /// An event's status reflects its current executions (those no replay has superseded):
-    /// `processing` while any is unfinished, else `failed` if any failed, else `succeeded`;
-    /// the failed ones' errors are its reason. Events without executions keep theirs.
-    private static func updateEventStatuses(_ eventIDs: [String], _ transaction: ClusterTransaction) async throws {
-        guard !eventIDs.isEmpty else { return }
-        let events = Array(Set(eventIDs))
-        try await transaction.query("""
-            UPDATE events SET processing_status = s.status, status_reason = s.reason
-            FROM (SELECT event_id,
-                    CASE WHEN count(*) FILTER (WHERE status IN ('pending', 'running', 'retrying')) > 0 THEN 'processing'
-                         WHEN count(*) FILTER (WHERE status = 'failed') > 0 THEN 'failed'
-                         ELSE 'succeeded' END AS status,
-                    string_agg(x.workflow_id || ': ' || last_error, '; ' ORDER BY created_sequence, x.execution_id)
-                        FILTER (WHERE status = 'failed') AS reason
-                  FROM executions x JOIN execution_states USING (execution_id)
-                  WHERE event_id = ANY(\(events)::uuid[]) AND superseded_by IS NULL
-                  GROUP BY event_id LIMIT \(unescaped: String(events.count))) s
-            WHERE events.event_id = s.event_id
-                AND (events.processing_status <> s.status OR events.status_reason IS DISTINCT FROM s.reason)
-            """)
     }
 }
 
