@@ -226,4 +226,35 @@ extension ClusterNodeTests {
             })
         }
     }
+
+    /// Templates are as strict on a node as on the single box: a value that is not in the
+    /// event fails the attempt before anything is sent (`template_error`, not retried), and
+    /// the trace and the DLQ say which value.
+    @Test func aMissingTemplateValueFailsTheStepOnANode() async throws {
+        let destination = try DestinationServer(directory: Support.temporaryDirectory())
+        defer { destination.stop() }
+        let config = """
+            workflows:
+              - id: welcome
+                on: { source: generic, type: deal.won }
+                steps:
+                  - name: mail
+                    http: { url: "\(destination.baseURL)/ok/mail", json: { to: "{{event.payload.emial}}" } }
+                    retry: { max_attempts: 3, initial: 50ms, max: 100ms }
+
+            """
+        try await Self.withNodes(1, extra: config) { _, _, _, nodes in
+            let node = nodes[0]
+            let event = try await Self.post(HTTPClient(), node, deal: 7)
+            #expect(try await waitUntil(timeout: 30) { try Self.executions(node, event).first?.execution.status == .failed })
+            let run = try #require(try Self.executions(node, event).first)
+            let attempt = try #require(run.steps.first?.attempts.first)
+            #expect(run.steps.first?.attempts.count == 1, "not retried")
+            #expect(attempt.error?.errorClass == .templateError)
+            #expect(attempt.error?.message.contains("missing value: event.payload.emial") == true, "\(String(describing: attempt.error))")
+            #expect(destination.requests().isEmpty, "nothing was sent")
+            let dlq = try node.admin().call(AdminMethod.dlqList, DLQListParams(), as: DLQListResult.self)
+            #expect(dlq.entries.first?.errorClass == "template_error")
+        }
+    }
 }
