@@ -43,7 +43,7 @@ extension MonitoringService {
     /// monitoring role, asked for (and renewed) every `renewEvery`, a round every `interval`.
     /// Hands the role back when cancelled.
     func run(holding role: @escaping @Sendable () async -> Bool, renewEvery: Duration,
-             release: @Sendable () async -> Void) async {
+             release: @escaping @Sendable () async -> Void) async {
         var last: ContinuousClock.Instant?
         while !Task.isCancelled {
             if await role(), last.map({ ContinuousClock.now - $0 >= interval }) ?? true {
@@ -52,7 +52,8 @@ extension MonitoringService {
             }
             do { try await Task.sleep(for: min(renewEvery, interval)) } catch { break }
         }
-        await release()
+        // In a task of its own: this one is cancelled, and the release must still reach PostgreSQL.
+        await Task { await release() }.value
     }
 }
 

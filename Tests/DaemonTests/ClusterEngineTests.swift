@@ -221,6 +221,8 @@ extension ClusterNodeTests {
             let metrics = try await client.send(HTTPRequest(url: holder.url("/metrics")))
             #expect(String(decoding: metrics.body, as: UTF8.self).contains(#"tracebox_cluster_role_held{role="monitoring"} 1"#))
             #expect(holder.stop() == 0)
+            // Handed back as it stopped (not left to expire).
+            #expect(try Self.status(other.configPath).roles.first { $0.role == "monitoring" }?.owner != owner)
             #expect(try await waitUntil(timeout: 30) {
                 try Self.status(other.configPath).roles.first { $0.role == "monitoring" }?.owner == (owner == "n1" ? "n2" : "n1")
             })
