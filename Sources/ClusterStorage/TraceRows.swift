@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 import PostgresNIO
 import SegmentLog
 import TraceIndex
@@ -8,8 +7,8 @@ import TraceboxCore
 /// The index rows of trace records in PostgreSQL (`docs/cluster.md` §3.6): executions,
 /// step attempts, dead letters, daily rollups and router positions, the statuses of the
 /// events whose executions were created or ended, replay jobs (`JobRows`) and the
-/// notification outbox (`NotificationRows`), these two applied in record order, written in the append transaction of the
-/// records they come from, with the single box's meaning: the attempt rows are
+/// notification outbox (`NotificationRows`, these two applied in record order), written in
+/// the append transaction of the records they come from, with the single box's meaning: the attempt rows are
 /// `StepAttempt`'s, the execution updates `ExecutionChange`'s, folded per attempt and per
 /// execution by `StepChanges` (the mappings and the fold the SQLite index applies), so both
 /// indexes hold the same rows.

@@ -70,25 +70,9 @@ public final class LeaseKeeper: Sendable {
     /// that each moves on). Nil when this node does not hold the partition; a `leaseLost`
     /// from `body` drops the partition and is rethrown.
     public func withLease<T: Sendable>(_ partition: Int, _ body: (Lease) async throws -> (lease: Lease, result: T)) async throws -> T? {
-        let gate = gates.withLock { gates in
-            if let gate = gates[partition] { return gate }
-            let gate = PartitionGate()
-            gates[partition] = gate
-            return gate
-        }
-        return try await gate.serialised {
-            guard let lease = held.withLock({ $0[partition] }) else { return nil }
-            do {
-                let (moved, result) = try await body(lease)
-                held.withLock { held in if held[partition]?.epoch == lease.epoch { held[partition] = moved } }
-                return result
-            } catch let error as ClusterError {
-                if case .leaseLost = error {
-                    held.withLock { held in if held[partition]?.epoch == lease.epoch { held[partition] = nil } }
-                    logger.warning("lease lost", metadata: ["partition": "\(partition)", "epoch": "\(lease.epoch)"])
-                }
-                throw error
-            }
+        try await withLeases([partition]) { leases in
+            let (moved, result) = try await body(leases[0])
+            return ([moved], result)
         }
     }
 

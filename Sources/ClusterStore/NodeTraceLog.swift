@@ -1,4 +1,3 @@
-import Crypto
 import Dispatch
 import Foundation
 import Logging
@@ -53,27 +52,23 @@ public final class NodeTraceLog: TraceAppending, RecordReading {
         var receipts = [AppendReceipt?](repeating: nil, count: records.count)
         let partitions = byPartition.keys.sorted().map(Int.init)
         let shares = partitions.map { partition in byPartition[UInt32(partition)]!.map { entries[$0] } }
-        let outcomes = try await StorageDeadline.run { [keeper, tail] in
+        let appended = try await StorageDeadline.run { [keeper, tail] in
             // Dictionaries this node trained for the records' streams go in first, a partition at a time.
             for (partition, theirs) in zip(partitions, shares) {
                 _ = try await keeper.withLease(partition) { lease in (try await tail.installDictionaries(for: theirs, under: lease), ()) }
             }
             return try await keeper.withLeases(partitions) { leases in
                 let appended = try await tail.appendAcross(Array(zip(shares, leases)).map { (entries: $0.0, lease: $0.1) })
-                return (appended.map(\.lease), appended.map(\.outcomes))
+                return (appended.map(\.lease), appended.map(\.records))
             }
         }
-        guard let outcomes else {
+        guard let appended else {
             let missing = partitions.first { !keeper.partitions.contains($0) } ?? partitions[0]
             throw ClusterError.partitionNotHeld(missing)
         }
-        for (partition, theirs) in zip(partitions, outcomes) {
-            for (position, outcome) in zip(byPartition[UInt32(partition)]!, theirs) {
-                guard case .appended(let sequence, let location) = outcome else {
-                    throw ClusterError.storage("a trace record came back as a duplicate; it names no dedup key")
-                }
-                receipts[position] = AppendReceipt(sequence: sequence, location: location,
-                                                   bodySHA256: Array(SHA256.hash(data: records[position].body)))
+        for (partition, committed) in zip(partitions, appended) {
+            for (position, record) in zip(byPartition[UInt32(partition)]!, committed) {
+                receipts[position] = AppendReceipt(sequence: record.sequence, location: record.location, bodySHA256: record.bodySHA256)
             }
         }
         let done = receipts.map { $0! }

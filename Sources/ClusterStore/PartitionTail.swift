@@ -69,12 +69,7 @@ public final class PartitionTail: Sendable {
             if let first = entriesByKey[key]?.first { outcomes[index] = .duplicate(of: entries[first].claim!.eventID) }
             entriesByKey[key, default: []].append(index)
         }
-        let installed = try await installedDictionaries(under: lease)
-        let compressing = entries.map { entry in entry.record.source.flatMap(installed.bySource) }
-        let now = Date()
-        for (entry, dictionary) in zip(entries, compressing) where dictionary == nil && !entry.record.body.isEmpty {
-            if let source = entry.record.source { dictionaries.observe(source: source, payload: entry.record.body, now: now) }
-        }
+        let (installed, compressing) = try await compression(for: entries, under: lease)
         for _ in 0..<Self.attempts {
             let pending = outcomes.indices.filter { outcomes[$0] == nil }
             guard !pending.isEmpty else { return (lease, outcomes.map { $0! }) }
@@ -114,21 +109,16 @@ public final class PartitionTail: Sendable {
     /// transaction (`docs/cluster.md` §9): each partition's framed at its lease's position and
     /// fenced by it, with its index rows; all commit or none (`ClusterError.leaseLost` names the
     /// partition whose lease moved). Returns each partition's lease moved past its records and
-    /// their outcomes, in the order given. One commit instead of one per partition: a node's
-    /// engine writes a batch of steps of executions in all its partitions at once.
+    /// the records as committed, in the order given. One commit instead of one per partition:
+    /// a node's engine writes a batch of steps of executions in all its partitions at once.
     public func appendAcross(_ parts: [(entries: [AppendEntry], lease: Lease)]) async throws
-        -> [(lease: Lease, outcomes: [AppendOutcome])] {
+        -> [(lease: Lease, records: [LogRecord])] {
         guard !parts.contains(where: { $0.entries.contains { $0.claim != nil } }) else {
             throw ClusterError.storage("an append across partitions takes no dedup claims")
         }
         var batches: [FramedBatch] = []
-        let now = Date()
         for (entries, lease) in parts {
-            let installed = try await installedDictionaries(under: lease)
-            let compressing = entries.map { entry in entry.record.source.flatMap(installed.bySource) }
-            for (entry, dictionary) in zip(entries, compressing) where dictionary == nil && !entry.record.body.isEmpty {
-                if let source = entry.record.source { dictionaries.observe(source: source, payload: entry.record.body, now: now) }
-            }
+            let (installed, compressing) = try await compression(for: entries, under: lease)
             batches.append(try framed(entries, positions: Array(entries.indices), under: lease, installed: installed,
                                       compressing: compressing))
         }
@@ -141,15 +131,27 @@ public final class PartitionTail: Sendable {
                 let lease = parts.first { $0.lease.partition == moved }!.lease
                 throw ClusterError.leaseLost(partition: moved, epoch: lease.epoch)
             }
-        } catch let error as ClusterError {
-            if case .leaseLost = error { throw error }
-            // The answer was lost: one transaction, so the first partition's row tells for all.
-            guard let first = batches.first, try await committed(first.moved, after: error) else { throw error }
         } catch {
+            if case ClusterError.leaseLost = error { throw error }
+            // The answer was lost: one transaction, so the first partition's row tells for all.
             guard let first = batches.first, try await committed(first.moved, after: error) else { throw error }
         }
         for batch in batches { recent.keep(batch.kept) }
-        return batches.map { batch in (batch.moved, batch.appended.sorted { $0.0 < $1.0 }.map(\.1)) }
+        return batches.map { ($0.moved, $0.kept) }
+    }
+
+    /// The dictionaries installed in the lease's partition and the one each entry's body is
+    /// compressed with (none until its stream has one); bodies still without one are sampled
+    /// for training (`PartitionDictionaries`).
+    private func compression(for entries: [AppendEntry], under lease: Lease) async throws
+        -> (installed: PartitionDictionaries.Installed, compressing: [ZstdDictionary?]) {
+        let installed = try await installedDictionaries(under: lease)
+        let compressing = entries.map { entry in entry.record.source.flatMap(installed.bySource) }
+        let now = Date()
+        for (entry, dictionary) in zip(entries, compressing) where dictionary == nil && !entry.record.body.isEmpty {
+            if let source = entry.record.source { dictionaries.observe(source: source, payload: entry.record.body, now: now) }
+        }
+        return (installed, compressing)
     }
 
     /// One partition's share of an append, framed at its lease's position: the frames and
