@@ -7,10 +7,9 @@ import TraceboxCore
 /// Admin methods of monitoring: rollups, the window, the outbox, the weekly summary preview.
 extension AdminHandler {
     func metricsDaily(_ params: MetricsDailyParams) async throws -> MetricsDailyResult {
-        let days = max(1, min(params.days ?? 7, 3650))
         let index = index
-        let from = String(Timestamp.format(monitor.clock.now().addingTimeInterval(-Double(days - 1) * 86_400)).prefix(10))
-        return MetricsDailyResult(days: days, rollups: try await queue.run { try index.dailyRollups(fromDay: from) })
+        let from = params.firstDay(now: monitor.clock.now())
+        return MetricsDailyResult(days: params.boundedDays, rollups: try await queue.run { try index.dailyRollups(fromDay: from) })
     }
 
     func metricsWindow() async throws -> MetricsWindowResult {
@@ -47,6 +46,16 @@ extension Monitor {
         let last = try await index.lastNotificationKind(["failure_rate.trigger", "failure_rate.resolve"], key: Monitor.failureRateKey)
         return MetricsWindowResult(window: try await window(), threshold: settings.rule.threshold,
                                    minimumExecutions: settings.rule.minimumExecutions, incidentOpen: last == "failure_rate.trigger")
+    }
+}
+
+extension MetricsDailyParams {
+    /// The days asked, within 1…3,650 (7 when not given).
+    var boundedDays: Int { max(1, min(days ?? 7, 3650)) }
+
+    /// The first of those days (UTC, `YYYY-MM-DD`), the last being today.
+    func firstDay(now: Date) -> String {
+        String(Timestamp.format(now.addingTimeInterval(-Double(boundedDays - 1) * 86_400)).prefix(10))
     }
 }
 

@@ -10,11 +10,11 @@ import Workflows
 /// The admin socket of a cluster node (`docs/cluster.md` §8): the requests the cluster can
 /// answer today, from PostgreSQL and the bucket, whichever node holds the event: `status`,
 /// `events.search`, `events.get`, `events.payload`, `trace.get` (an event's or an
-/// execution's, with the executions the index has), `dlq.list`, `dlq.show`, what the
-/// console's health page reads (`metrics.daily`, `metrics.window` from the executions in
-/// PostgreSQL; `notifications.list` empty and `archive.status` not configured, since no
-/// monitor, outbox or archive job runs on nodes yet) and `cluster.seal`. Every other method
-/// answers `not_in_cluster_mode` (replays, monitoring, the archive and
+/// execution's, with the executions the index has), `dlq.list`, `dlq.show`, monitoring's
+/// (`metrics.daily`, `metrics.window`, `notifications.list`, `report.weekly`, over the
+/// cluster), `archive.status` (not configured: no archive job runs on nodes), replays
+/// (`replay.event` for this node's partitions, `replay.bulk`, `jobs.*`), `config.reload` and
+/// `cluster.seal`. Every other method answers `not_in_cluster_mode` (the archive and
 /// checkpoints do not run on nodes yet).
 struct ClusterAdminHandler: AdminResponder {
     let database: ClusterDatabase
@@ -88,10 +88,9 @@ struct ClusterAdminHandler: AdminResponder {
             case AdminMethod.dlqShow:
                 return AdminLineCoding.line(AdminResponse(id: id, result: try await dlqShow(try AdminLineCoding.params(DLQShowParams.self, data).executionID)))
             case AdminMethod.metricsDaily:
-                let days = max(1, min(try AdminLineCoding.params(MetricsDailyParams.self, data).days ?? 7, 3650))
-                let from = String(Timestamp.format(clock.now().addingTimeInterval(-Double(days - 1) * 86_400)).prefix(10))
+                let params = try AdminLineCoding.params(MetricsDailyParams.self, data)
                 return AdminLineCoding.line(AdminResponse(id: id, result: MetricsDailyResult(
-                    days: days, rollups: try await executions.dailyRollups(fromDay: from))))
+                    days: params.boundedDays, rollups: try await executions.dailyRollups(fromDay: params.firstDay(now: clock.now())))))
             case AdminMethod.metricsWindow:
                 return AdminLineCoding.line(AdminResponse(id: id, result: try await monitor.windowResult()))
             case AdminMethod.notificationsList:
@@ -133,8 +132,8 @@ struct ClusterAdminHandler: AdminResponder {
                 return AdminLineCoding.line(AdminResponse(id: id, result: ClusterSealResult(sealedPartitions: sealed, uploaded: uploaded)))
             default:
                 throw AdminErrorBody(code: "not_in_cluster_mode", message: """
-                    "\(envelope.method)" is not answered by cluster nodes yet (they store and search events and \
-                    run workflows; replays, monitoring, the archive and checkpoints run on the single box only: docs/cluster.md)
+                    "\(envelope.method)" is not answered by cluster nodes yet (the archive and checkpoints run on \
+                    the single box only: docs/cluster.md)
                     """)
             }
         } catch {
